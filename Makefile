@@ -1,0 +1,42 @@
+# serinus: the commands a developer and CI use. `make help` lists them.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup system-packages test check demo crds clean
+
+help:
+	@echo "make demo    set up, then play the seed's canary releases"
+	@echo "make test    set up, then run the whole test suite"
+	@echo "make check   formatting, lint, mypy --strict and the import layers"
+	@echo "make crds    regenerate deploy/crds/ from the models"
+
+system-packages:
+	@bash scripts/system-packages.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+setup: system-packages $(STAMP)
+
+test: setup
+	$(BIN)/pytest
+
+check: $(STAMP)
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
+
+demo: setup
+	$(BIN)/serinus demo
+
+crds: $(STAMP)
+	$(BIN)/serinus crds --output deploy/crds
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

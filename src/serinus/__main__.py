@@ -1,0 +1,5 @@
+"""Allows ``python -m serinus``."""
+
+from serinus.cli import main
+
+main.main()

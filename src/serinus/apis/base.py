@@ -1,0 +1,190 @@
+"""What every resource model shares: the pydantic base, Kubernetes durations and object metadata.
+
+Models use snake_case attributes with camelCase aliases, so Python reads ``spec.step_weight`` while
+YAML and the API keep ``stepWeight``. Unknown fields are rejected (a typo such as ``stepWeigth``
+would otherwise be dropped without a word); fields that carry another project's structure (an Istio
+``trafficPolicy``, Gateway API ``parentRefs``) are typed as :data:`Passthrough` and kept as written.
+
+Checks that span several fields live in :meth:`ApiModel.check`, which sees the raw mapping and runs
+whether or not the fields themselves parsed, so one pass reports every problem of a document. Checks
+report through :func:`problem`, a pydantic error that carries the sub-field, what was expected and
+what was found, so :mod:`serinus.apis.documents` can print the exact field path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+Manifest = dict[str, Any]
+"""A Kubernetes object as the API returns it. The one place ``Any`` is allowed."""
+
+Passthrough = Annotated[
+    dict[str, Any],
+    WithJsonSchema({"type": "object", "x-kubernetes-preserve-unknown-fields": True}),
+]
+"""Another project's structure (Istio, Gateway API), stored and handed on as written."""
+
+PassthroughList = Annotated[
+    list[dict[str, Any]],
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+        }
+    ),
+]
+
+
+class ApiModel(BaseModel):
+    """Base of every resource model."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        use_attribute_docstrings=True,
+        frozen=False,
+    )
+
+    @classmethod
+    def check(cls, raw: Mapping[str, Any]) -> Iterator[PydanticCustomError]:
+        """Problems that involve several fields, found in the raw (camelCase) mapping."""
+        return iter(())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_checks(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        found = list(cls.check(data)) if isinstance(data, Mapping) else []
+        if not found:
+            return handler(data)
+        extra = [InitErrorDetails(type=error, loc=(), input=data) for error in found]
+        try:
+            handler(data)
+        except ValidationError as error:
+            raise ValidationError.from_exception_data(cls.__name__, _details(error) + extra) from None
+        raise ValidationError.from_exception_data(cls.__name__, extra)
+
+    def dump(self) -> Manifest:
+        """The object as YAML/JSON would carry it: aliases, no unset fields."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def problem(
+    field: str | None, expected: str, found: object, *, found_text: str | None = None
+) -> PydanticCustomError:
+    """An error naming the sub-field (None for the model itself), what was expected and found.
+
+    ``found`` is shown as a value (strings quoted); ``found_text`` replaces it with a sentence.
+    """
+    return PydanticCustomError(
+        "serinus",
+        "expected {expected}, found {found}",
+        {"field": field or "", "expected": expected, "found": found_text or describe(found)},
+    )
+
+
+def _details(error: ValidationError) -> list[InitErrorDetails]:
+    """The errors of a ValidationError in the form that builds a new one."""
+    details: list[InitErrorDetails] = []
+    for item in error.errors():
+        kind: str | PydanticCustomError = item["type"]
+        if kind == "serinus":
+            kind = PydanticCustomError("serinus", "expected {expected}, found {found}", item.get("ctx"))
+        details.append(
+            InitErrorDetails(type=kind, loc=item["loc"], input=item["input"], ctx=item.get("ctx", {}))
+        )
+    return details
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def describe(value: object) -> str:
+    """How a found value is shown in an error: strings quoted, None as 'nothing'."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+# Go's time.ParseDuration grammar, which Kubernetes uses for durations: "10s", "1m30s", "1.5h".
+_DURATION = re.compile(r"^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a Kubernetes duration such as ``1m30s``; ValueError when it is not one."""
+    if text == "0":
+        return 0.0
+    if not _DURATION.match(text):
+        raise ValueError(f"not a duration: {text!r}")
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest Kubernetes duration for whole seconds: 60 -> '1m', 90 -> '1m30s'."""
+    whole = round(seconds)
+    if whole != seconds or whole == 0:
+        return f"{seconds:g}s"
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "", f"{secs}s" if secs else ""]
+    return "".join(parts)
+
+
+def _check_duration(value: str) -> str:
+    try:
+        parse_duration(value)
+    except ValueError:
+        raise problem(None, "a Kubernetes duration such as 30s, 1m or 1h30m", value) from None
+    return value
+
+
+Duration = Annotated[
+    str,
+    AfterValidator(_check_duration),
+    WithJsonSchema({"type": "string", "pattern": _DURATION.pattern}),
+]
+"""A Kubernetes duration string, kept as written and checked against Go's grammar."""
+
+Percent = Annotated[int, Field(ge=0, le=100)]
+
+IntOrString = Annotated[
+    int | str,
+    WithJsonSchema({"x-kubernetes-int-or-string": True}),
+]
+
+
+class ObjectMeta(ApiModel):
+    """The part of Kubernetes object metadata serinus reads; everything else is kept as is."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = ""
+    namespace: str | None = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+    uid: str | None = None
+    resource_version: str | None = None
+    generation: int | None = None
+    creation_timestamp: str | None = None
+    deletion_timestamp: str | None = None
+    finalizers: list[str] | None = None

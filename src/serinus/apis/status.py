@@ -1,0 +1,141 @@
+"""``status`` of a Canary: the phase of the run and everything a restart needs to resume it.
+
+The controller keeps no other state: whatever it knows about a run is written here on every
+step, so a new leader (or a restarted operator) resumes from the status alone. The ``Promoted``
+condition mirrors the phase with Flagger's reasons and messages (``kubectl wait
+--for=condition=promoted`` works as with Flagger).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from serinus.apis.base import ApiModel
+
+
+class CanaryPhase(enum.StrEnum):
+    """Where a Canary is in its life."""
+
+    INITIALIZING = "Initializing"
+    """The primary workload is being created."""
+    INITIALIZED = "Initialized"
+    """The primary serves all traffic; waiting for a new revision of the target."""
+    WAITING = "Waiting"
+    """A new revision waits for a confirm-rollout gate."""
+    PROGRESSING = "Progressing"
+    """The analysis is running and traffic is being shifted to the canary."""
+    WAITING_PROMOTION = "WaitingPromotion"
+    """The analysis passed; waiting for a confirm-promotion gate."""
+    PROMOTING = "Promoting"
+    """The canary's spec is being copied to the primary."""
+    FINALISING = "Finalising"
+    """Traffic is being routed back to the promoted primary."""
+    SUCCEEDED = "Succeeded"
+    """The new revision was promoted."""
+    FAILED = "Failed"
+    """The new revision was rolled back."""
+    TERMINATING = "Terminating"
+    """The Canary is being deleted and serinus is reverting what it changed."""
+    TERMINATED = "Terminated"
+
+
+ACTIVE_PHASES = frozenset(
+    {
+        CanaryPhase.PROGRESSING,
+        CanaryPhase.WAITING,
+        CanaryPhase.WAITING_PROMOTION,
+        CanaryPhase.PROMOTING,
+        CanaryPhase.FINALISING,
+    }
+)
+"""Phases in which a run is under way (Flagger's shouldAdvance)."""
+
+
+class CanaryCondition(ApiModel):
+    """A condition of the Canary; serinus, like Flagger, writes only type Promoted."""
+
+    type: str
+    status: str
+    """True, False or Unknown."""
+    last_update_time: str | None = None
+    last_transition_time: str | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class MetricStatus(ApiModel):
+    """The last measurement of one metric, so that the status alone explains a halt."""
+
+    name: str
+    value: float | None = None
+    """The last value read; absent when nothing could be read."""
+    min: float | None = None
+    max: float | None = None
+    verdict: str = ""
+    """pass, fail, nodata or error."""
+    message: str | None = None
+    last_update_time: str | None = None
+
+
+class CanaryStatus(ApiModel):
+    """Observed state of a Canary."""
+
+    phase: CanaryPhase | None = None
+    failed_checks: int = 0
+    canary_weight: int = 0
+    iterations: int = 0
+    tracked_configs: dict[str, str] | None = None
+    """Checksums of the ConfigMaps and Secrets the target uses, as configmap/<name> or secret/<name>."""
+    last_applied_spec: str | None = None
+    """Hash of the target's pod template at the last run."""
+    last_promoted_spec: str | None = None
+    """Hash of the pod template the primary runs."""
+    last_transition_time: str | None = None
+    conditions: list[CanaryCondition] | None = None
+    session_affinity_cookie: str | None = None
+    previous_session_affinity_cookie: str | None = None
+    primary_session_affinity_cookie: str | None = None
+    metrics: list[MetricStatus] | None = None
+    """serinus: the last value, bounds and verdict of every metric of the analysis."""
+    message: str | None = None
+    """serinus: why the Canary is where it is, in one sentence (the last event of the run)."""
+
+    def condition(self, condition_type: str = "Promoted") -> CanaryCondition | None:
+        for condition in self.conditions or []:
+            if condition.type == condition_type:
+                return condition
+        return None
+
+
+# reason = phase; (status, message) per phase, as Flagger's MakeStatusConditions writes them.
+_PROMOTED: dict[CanaryPhase, tuple[str, str]] = {
+    CanaryPhase.INITIALIZING: ("Unknown", "New {kind} detected, starting initialization."),
+    CanaryPhase.INITIALIZED: ("True", "{kind} initialization completed."),
+    CanaryPhase.WAITING: ("Unknown", "Waiting for approval."),
+    CanaryPhase.WAITING_PROMOTION: ("Unknown", "Waiting for approval."),
+    CanaryPhase.PROGRESSING: ("Unknown", "New revision detected, progressing canary analysis."),
+    CanaryPhase.PROMOTING: ("Unknown", "Canary analysis completed, starting primary rolling update."),
+    CanaryPhase.FINALISING: ("Unknown", "Canary analysis completed, routing all traffic to primary."),
+    CanaryPhase.SUCCEEDED: ("True", "Canary analysis completed successfully, promotion finished."),
+    CanaryPhase.FAILED: ("False", "Canary analysis failed, {kind} scaled to zero."),
+    CanaryPhase.TERMINATING: ("Unknown", "Canary is being deleted, reverting the target."),
+    CanaryPhase.TERMINATED: ("Unknown", "Canary deleted, target reverted."),
+}
+
+
+def promoted_condition(
+    phase: CanaryPhase, *, kind: str, now: str, previous: CanaryCondition | None
+) -> CanaryCondition:
+    """The Promoted condition for a phase; the transition time moves only when the status does."""
+    status, message = _PROMOTED[phase]
+    transition = now
+    if previous is not None and previous.status == status and previous.last_transition_time:
+        transition = previous.last_transition_time
+    return CanaryCondition(
+        type="Promoted",
+        status=status,
+        reason=phase.value,
+        message=message.format(kind=kind),
+        last_update_time=now,
+        last_transition_time=transition,
+    )

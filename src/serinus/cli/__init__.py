@@ -1,0 +1,1 @@
+"""The ``serinus`` command. The only package that reads flags and the environment."""
