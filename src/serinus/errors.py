@@ -1,27 +1,27 @@
 """The one exception tree of serinus.
 
-Every error serinus raises on purpose derives from :class:`SerinusError`. A controller tick catches
-``SerinusError`` in one place and turns it into a log line, a Kubernetes Event and a metric; anything
-else is a bug and is logged with its traceback. Each class says whether retrying later can help
-(``retriable``): a retriable error leaves the Canary where it is until the next tick, a permanent one
-is shown on the Canary until its spec changes.
+Every error serinus raises on purpose derives from :class:`SerinusError`. A controller tick
+catches ``SerinusError`` in one place and turns it into a log line, a Kubernetes Event and a
+metric; anything else is a bug and is logged with its traceback. Each class says whether retrying
+later can help (``retriable``): a retriable error leaves the Canary where it is until the next
+tick, a permanent one is shown on the Canary until its spec changes.
 
 ::
 
     SerinusError
-    ├── InvalidCanaryError            the Canary (or a template) cannot be run as written   permanent
-    ├── UnknownProviderError          a provider/kind/type serinus does not implement       permanent
-    ├── KubeError                     the Kubernetes API said no                            by status
-    │   ├── NotFoundError (404)       ConflictError (409)     ForbiddenError (401/403)
-    │   ├── InvalidError (422)        TooManyRequestsError (429)     ServerError (5xx)
-    ├── TargetError                   the workload cannot be initialized/promoted/scaled    retriable
-    ├── RouterError                   the mesh/ingress object cannot be written or read     retriable
-    ├── MetricsError                  a metric could not be measured                        retriable
-    │   ├── ProviderUnavailableError  QueryError    NoValuesFoundError    MultipleValuesError
-    ├── WebhookError                  a webhook call failed                                 retriable
-    │   ├── WebhookRejectedError      (the receiver answered, and said no)
-    │   └── WebhookUnreachableError   (no answer: refused, timeout, DNS)
-    └── NotifierError                 an alert could not be delivered                       retriable
+    ├── InvalidCanaryError          the Canary or a template cannot run as written   permanent
+    ├── UnknownProviderError        a provider/kind/type serinus does not implement  permanent
+    ├── KubeError                   the Kubernetes API said no                       by status
+    │   ├── NotFoundError (404)     ConflictError (409)     ForbiddenError (401/403)
+    │   ├── InvalidError (422)      TooManyRequestsError (429)     ServerError (5xx)
+    ├── TargetError                 the workload cannot be set up, promoted, scaled  retriable
+    ├── RouterError                 the mesh/ingress object cannot be written/read   retriable
+    ├── MetricsError                a metric could not be measured                   retriable
+    │   ├── ProviderUnavailableError  QueryError  NoValuesFoundError  MultipleValuesError
+    ├── WebhookError                a webhook call failed                            retriable
+    │   ├── WebhookRejectedError    (the receiver answered, and said no)
+    │   └── WebhookUnreachableError (no answer: refused, timeout, DNS)
+    └── NotifierError               an alert could not be delivered                  retriable
 """
 
 from __future__ import annotations

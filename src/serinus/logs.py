@@ -1,9 +1,9 @@
 """Log setup: JSON lines with Flagger's keys, or a plain console format.
 
-Flagger's zap encoder writes ``ts``, ``level``, ``logger``, ``caller`` and ``msg``, plus ``canary`` as
-``name.namespace``. Users pipe these logs through ``jq .msg`` and grep for the messages, so serinus
-keeps the keys and the wording. Only the CLI calls :func:`configure`; every module logs through
-``logging.getLogger(__name__)``, and per-canary lines go through :class:`CanaryLogger`.
+Flagger's zap encoder writes ``ts``, ``level``, ``logger``, ``caller`` and ``msg``, plus ``canary``
+as ``name.namespace``. Users pipe these logs through ``jq .msg`` and grep for the messages, so
+serinus keeps the keys and the wording. Only the CLI calls :func:`configure`; every module logs
+through ``logging.getLogger(__name__)``, and per-canary lines go through :class:`CanaryLogger`.
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ class CanaryLogger(logging.LoggerAdapter[logging.Logger]):
     def __init__(self, logger: logging.Logger, *, canary: str) -> None:
         super().__init__(logger, {"canary": canary})
 
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
         extra = dict(self.extra or {})
         extra.update(kwargs.get("extra") or {})
         kwargs["extra"] = extra

@@ -97,6 +97,9 @@ class CanaryMetric(ApiModel):
     """The MetricTemplate that holds the query."""
     template_variables: dict[str, str] | None = None
     """Values for {{ variables.<key> }} in the template's query."""
+    on_no_data: Literal["fail", "wait"] | None = None
+    """serinus: what a query without data means: a failed check (fail, Flagger's behaviour and the
+    default) or no verdict yet (wait: the step is held without counting a failed check)."""
 
     @classmethod
     def check(cls, raw: Mapping[str, Any]) -> Iterator[PydanticCustomError]:
@@ -156,7 +159,7 @@ class CanaryAlert(ApiModel):
 
     name: str
     severity: Severity | None = None
-    """info receives everything, warn receives warn and error, error only errors. info when unset."""
+    """info receives everything, warn receives warn and error, error only errors; info if unset."""
     provider_ref: ObjectRef
 
 
@@ -217,7 +220,9 @@ class CanaryAnalysis(ApiModel):
             return None
         rising = all(high > low for low, high in zip([0, *weights], weights, strict=False))
         if not rising or (weights and weights[-1] > 100):
-            raise problem(None, "weights that increase step by step, from above 0 to at most 100", weights)
+            raise problem(
+                None, "weights that increase step by step, from above 0 to at most 100", weights
+            )
         return weights
 
     @classmethod
@@ -266,4 +271,3 @@ class CanaryAnalysis(ApiModel):
 
     def hooks(self, hook_type: HookType) -> list[CanaryWebhook]:
         return [h for h in self.webhooks or [] if h.effective_type == hook_type]
-

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, TypeGuard
 
 from pydantic import (
     AfterValidator,
@@ -76,7 +76,9 @@ class ApiModel(BaseModel):
         try:
             handler(data)
         except ValidationError as error:
-            raise ValidationError.from_exception_data(cls.__name__, _details(error) + extra) from None
+            raise ValidationError.from_exception_data(
+                cls.__name__, _details(error) + extra
+            ) from None
         raise ValidationError.from_exception_data(cls.__name__, extra)
 
     def dump(self) -> Manifest:
@@ -104,14 +106,18 @@ def _details(error: ValidationError) -> list[InitErrorDetails]:
     for item in error.errors():
         kind: str | PydanticCustomError = item["type"]
         if kind == "serinus":
-            kind = PydanticCustomError("serinus", "expected {expected}, found {found}", item.get("ctx"))
+            kind = PydanticCustomError(
+                "serinus", "expected {expected}, found {found}", item.get("ctx")
+            )
         details.append(
-            InitErrorDetails(type=kind, loc=item["loc"], input=item["input"], ctx=item.get("ctx", {}))
+            InitErrorDetails(
+                type=kind, loc=item["loc"], input=item["input"], ctx=item.get("ctx", {})
+            )
         )
     return details
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -146,7 +152,11 @@ def format_duration(seconds: float) -> str:
         return f"{seconds:g}s"
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "", f"{secs}s" if secs else ""]
+    parts = [
+        f"{hours}h" if hours else "",
+        f"{minutes}m" if minutes else "",
+        f"{secs}s" if secs else "",
+    ]
     return "".join(parts)
 
 

@@ -2,9 +2,9 @@
 and how to judge it (``analysis``).
 
 Both API versions Flagger serves are read: ``flagger.app/v1beta1`` and the older ``v1alpha3``, which
-names the analysis ``canaryAnalysis`` and gives metrics a single ``threshold``. Both parse into the same
-:class:`Canary`; :meth:`CanarySpec.effective_analysis` hands the controller one analysis whichever way it
-was written (``analysis`` wins when both are present, as in Flagger).
+names the analysis ``canaryAnalysis`` and gives metrics a single ``threshold``. Both parse into the
+same :class:`Canary`; :meth:`CanarySpec.effective_analysis` hands the controller one analysis
+whichever way it was written (``analysis`` wins when both are present, as in Flagger).
 """
 
 from __future__ import annotations

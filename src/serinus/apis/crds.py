@@ -39,7 +39,8 @@ def structural(model: type[BaseModel]) -> Schema:
     """The model's JSON schema in Kubernetes' structural form."""
     raw = model.model_json_schema(by_alias=True, mode="validation")
     definitions = raw.pop("$defs", {})
-    return _simplify(raw, definitions)
+    simplified: Schema = _simplify(raw, definitions)
+    return simplified
 
 
 def _simplify(node: Any, definitions: dict[str, Schema]) -> Any:

@@ -110,7 +110,12 @@ def _expected(error_type: str, ctx: dict[str, Any], message: str) -> str:
     if error_type in simple:
         return simple[error_type]
     if error_type in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        signs = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+        signs = {
+            "greater_than_equal": ">=",
+            "greater_than": ">",
+            "less_than_equal": "<=",
+            "less_than": "<",
+        }
         bound = next(iter(ctx.values()))
         return f"a number {signs[error_type]} {bound}"
     if error_type in ("literal_error", "enum"):
@@ -145,11 +150,14 @@ def load_documents(text: str) -> Iterator[Document]:
         if manifest is None:
             continue
         if not isinstance(manifest, dict):
-            yield Document(index, "YAML", "", "", None, [Problem("", "a mapping", describe(manifest))])
+            yield Document(
+                index, "YAML", "", "", None, [Problem("", "a mapping", describe(manifest))]
+            )
             continue
         if not str(manifest.get("apiVersion", "")).startswith(f"{GROUP}/"):
             continue
-        metadata = manifest.get("metadata") if isinstance(manifest.get("metadata"), dict) else {}
+        raw_metadata = manifest.get("metadata")
+        metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
         model, problems = parse(manifest)
         yield Document(
             index=index,

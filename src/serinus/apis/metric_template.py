@@ -1,8 +1,8 @@
 """The MetricTemplate resource: a query against a metrics backend, reused by Canaries.
 
 The query is a template: ``{{ namespace }}``, ``{{ name }}``, ``{{ target }}``, ``{{ service }}``,
-``{{ ingress }}``, ``{{ route }}``, ``{{ interval }}`` and ``{{ variables.<key> }}`` are filled in per
-Canary and metric (:mod:`serinus.metrics.templating`).
+``{{ ingress }}``, ``{{ route }}``, ``{{ interval }}`` and ``{{ variables.<key> }}`` are filled in
+per Canary and metric (:mod:`serinus.metrics.templating`).
 """
 
 from __future__ import annotations

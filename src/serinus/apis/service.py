@@ -99,4 +99,3 @@ class CanaryService(ApiModel):
     @property
     def effective_port_name(self) -> str:
         return self.port_name or "http"
-

@@ -85,7 +85,7 @@ class CanaryStatus(ApiModel):
     canary_weight: int = 0
     iterations: int = 0
     tracked_configs: dict[str, str] | None = None
-    """Checksums of the ConfigMaps and Secrets the target uses, as configmap/<name> or secret/<name>."""
+    """Checksums of the target's ConfigMaps and Secrets, keyed configmap/<name> or secret/<name>."""
     last_applied_spec: str | None = None
     """Hash of the target's pod template at the last run."""
     last_promoted_spec: str | None = None
@@ -98,7 +98,9 @@ class CanaryStatus(ApiModel):
     metrics: list[MetricStatus] | None = None
     """serinus: the last value, bounds and verdict of every metric of the analysis."""
     message: str | None = None
-    """serinus: why the Canary is where it is, in one sentence (the last event of the run)."""
+    """serinus: why the Canary is where it is, in one sentence."""
+    not_ready_since: str | None = None
+    """serinus: when the workload serinus waits for was first seen not ready (progress deadline)."""
 
     def condition(self, condition_type: str = "Promoted") -> CanaryCondition | None:
         for condition in self.conditions or []:
@@ -114,8 +116,14 @@ _PROMOTED: dict[CanaryPhase, tuple[str, str]] = {
     CanaryPhase.WAITING: ("Unknown", "Waiting for approval."),
     CanaryPhase.WAITING_PROMOTION: ("Unknown", "Waiting for approval."),
     CanaryPhase.PROGRESSING: ("Unknown", "New revision detected, progressing canary analysis."),
-    CanaryPhase.PROMOTING: ("Unknown", "Canary analysis completed, starting primary rolling update."),
-    CanaryPhase.FINALISING: ("Unknown", "Canary analysis completed, routing all traffic to primary."),
+    CanaryPhase.PROMOTING: (
+        "Unknown",
+        "Canary analysis completed, starting primary rolling update.",
+    ),
+    CanaryPhase.FINALISING: (
+        "Unknown",
+        "Canary analysis completed, routing all traffic to primary.",
+    ),
     CanaryPhase.SUCCEEDED: ("True", "Canary analysis completed successfully, promotion finished."),
     CanaryPhase.FAILED: ("False", "Canary analysis failed, {kind} scaled to zero."),
     CanaryPhase.TERMINATING: ("Unknown", "Canary is being deleted, reverting the target."),

@@ -7,6 +7,7 @@ expected, what was found) and goes on to the end of every file. Exit 1 when anyt
 from __future__ import annotations
 
 import pathlib
+import sys
 
 import click
 
@@ -15,7 +16,9 @@ from serinus.apis import documents
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
-@click.option("--quiet", "-q", is_flag=True, help="Print problems only, not the documents that passed.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print problems only, not the documents that passed."
+)
 def validate(files: tuple[pathlib.Path, ...], quiet: bool) -> None:
     """Check the flagger.app documents in FILES ('-' reads standard input).
 
@@ -24,7 +27,7 @@ def validate(files: tuple[pathlib.Path, ...], quiet: bool) -> None:
     problems = 0
     for path in files:
         try:
-            text = click.get_text_stream("stdin").read() if str(path) == "-" else path.read_text()
+            text = sys.stdin.read() if str(path) == "-" else path.read_text()
         except OSError as error:
             click.echo(f"{path}: cannot read: {error.strerror}", err=True)
             problems += 1

@@ -1,0 +1,170 @@
+"""The ports through which the state machine reaches the world.
+
+Each port is a small ``typing.Protocol``; the operator plugs in the Kubernetes-backed
+implementations (``serinus.targets``, ``serinus.routers``, ``serinus.metrics``,
+``serinus.webhooks``, ``serinus.notifiers``, ``serinus.kube``), the tests and ``serinus rehearse``
+plug in :mod:`serinus.controller.memory`. Every method may be called on every tick, so every
+method is idempotent; failures are raised as :mod:`serinus.errors` classes, whose ``retriable`` flag
+tells the controller whether to wait for the next tick or to give up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import Literal, Protocol
+
+from serinus.apis.analysis import CanaryMetric, CanaryWebhook, Severity
+from serinus.apis.canary import Canary
+from serinus.apis.status import CanaryPhase, CanaryStatus
+
+EventType = Literal["Normal", "Warning"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Readiness:
+    """Whether a workload serves; when not, whether waiting can help and why."""
+
+    ready: bool
+    message: str = ""
+    retriable: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Revision:
+    """What identifies a release of the target: its pod template hash and its configs' checksums."""
+
+    spec_hash: str
+    configs: dict[str, str] = dataclasses.field(default_factory=dict)
+    """configmap/<name> or secret/<name> -> checksum of the data the target uses."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Routes:
+    """Traffic weights of the primary and the canary, and whether the canary gets a mirror."""
+
+    primary: int
+    canary: int
+    mirrored: bool = False
+
+
+class Target(Protocol):
+    """The workload being released (Deployment, DaemonSet) and its ``-primary`` copy."""
+
+    async def initialize(self, canary: Canary) -> None:
+        """Create ``<target>-primary`` (and its configs, autoscaler) if absent. Idempotent."""
+
+    async def revision(self, canary: Canary) -> Revision:
+        """The target's current pod template hash and tracked config checksums."""
+
+    async def is_primary_ready(self, canary: Canary) -> Readiness:
+        """Whether the primary's rollout finished and enough replicas are available."""
+
+    async def is_canary_ready(self, canary: Canary) -> Readiness:
+        """Whether the target's rollout finished and enough replicas are available."""
+
+    async def promote(self, canary: Canary) -> None:
+        """Copy the target's pod template (and configs) to the primary. Idempotent."""
+
+    async def scale_to_zero(self, canary: Canary) -> None:
+        """Scale the target to zero replicas (and pause its autoscaler). Idempotent."""
+
+    async def scale_from_zero(self, canary: Canary) -> None:
+        """Give the target its replicas back (and resume its autoscaler). Idempotent."""
+
+    async def finalize(self, canary: Canary) -> None:
+        """Undo what serinus changed on the target (revertOnDeletion). Idempotent."""
+
+
+class Router(Protocol):
+    """The Services and the mesh or ingress object that split traffic."""
+
+    async def initialize(self, canary: Canary) -> None:
+        """Create or update the ``-canary`` and ``-primary`` Services. Idempotent."""
+
+    async def reconcile(self, canary: Canary) -> None:
+        """Create or update the apex Service and the traffic object, keeping current weights."""
+
+    async def set_routes(self, canary: Canary, routes: Routes) -> None:
+        """Route traffic as given (A/B match conditions come from the Canary)."""
+
+    async def get_routes(self, canary: Canary) -> Routes:
+        """The weights the traffic object holds now."""
+
+    async def finalize(self, canary: Canary) -> None:
+        """Give the apex Service and the traffic object back to the target (revertOnDeletion)."""
+
+
+class Metrics(Protocol):
+    """Measures the metrics of an analysis."""
+
+    async def check_online(self, canary: Canary) -> None:
+        """Raise ProviderUnavailableError when a metrics backend of the Canary cannot be reached."""
+
+    async def measure(self, canary: Canary, metric: CanaryMetric) -> float:
+        """The metric's current value (milliseconds for request-duration).
+
+        Raises NoValuesFoundError (with a message that names the query and the likely cause),
+        another MetricsError, or UnknownProviderError.
+        """
+
+
+class Webhooks(Protocol):
+    """Calls the Canary's webhooks."""
+
+    async def call(self, canary: Canary, hook: CanaryWebhook, phase: CanaryPhase) -> None:
+        """POST the payload; raise WebhookError unless the receiver answered with success."""
+
+    async def event(
+        self, canary: Canary, hook: CanaryWebhook, *, message: str, event_type: EventType
+    ) -> None:
+        """POST an event payload to an ``event`` hook."""
+
+
+class Notifier(Protocol):
+    """Sends alerts to chat providers (AlertProviders, or the operator's global one)."""
+
+    async def alert(
+        self, canary: Canary, message: str, *, severity: Severity, details: bool = False
+    ) -> None:
+        """Deliver an alert; ``details`` adds the target, threshold, deadline and routing fields."""
+
+
+class EventSink(Protocol):
+    """Kubernetes Events about a Canary."""
+
+    async def record(self, canary: Canary, *, event_type: EventType, message: str) -> None:
+        """Record one Event (reason Synced, as Flagger does)."""
+
+
+class StatusStore(Protocol):
+    """Reads Canaries and writes their status."""
+
+    async def get(self, namespace: str, name: str) -> Canary | None:
+        """The Canary as stored now, or None when it is gone."""
+
+    async def write_status(self, canary: Canary, status: CanaryStatus) -> Canary:
+        """Persist the status (retrying on conflict) and return the Canary as stored."""
+
+
+class Clock(Protocol):
+    """Wall-clock time; virtual in tests and rehearsals."""
+
+    def now(self) -> datetime.datetime:
+        """The current time, timezone-aware (UTC)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class World:
+    """Everything one Canary's state machine reaches, resolved for that Canary."""
+
+    target: Target
+    router: Router
+    metrics: Metrics
+    webhooks: Webhooks
+    notifier: Notifier
+    events: EventSink
+    store: StatusStore
+    clock: Clock
+    provider: str = "linkerd"
+    """The mesh or ingress provider in effect for the Canary (its spec, or the operator default)."""
