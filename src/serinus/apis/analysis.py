@@ -68,6 +68,13 @@ class SecretRef(ApiModel):
     name: str
 
 
+class SecretKeyRef(ApiModel):
+    """One key of a Secret in the Canary's namespace."""
+
+    name: str
+    key: str | None = None
+
+
 class ThresholdRange(ApiModel):
     """Bounds a metric value must stay within; a value below min or above max fails the check."""
 
@@ -144,6 +151,9 @@ class CanaryWebhook(ApiModel):
     """Do not send the gate alerts for this hook."""
     disable_tls: bool | None = Field(default=None, alias="disableTLS")
     """Skip TLS certificate verification."""
+    signing_secret_ref: SecretKeyRef | None = None
+    """serinus: sign each request body with HMAC-SHA256 using this Secret key (default key: key);
+    the signature travels in the X-Serinus-Signature header as sha256=<hex>."""
 
     @property
     def effective_type(self) -> HookType:

@@ -1,9 +1,11 @@
-"""The ports through which the state machine reaches the world.
+"""The ports through which the state machine reaches the world, and the values they carry.
 
 Each port is a small ``typing.Protocol``; the operator plugs in the Kubernetes-backed
 implementations (``serinus.targets``, ``serinus.routers``, ``serinus.metrics``,
 ``serinus.webhooks``, ``serinus.notifiers``, ``serinus.kube``), the tests and ``serinus rehearse``
-plug in :mod:`serinus.controller.memory`. Every method may be called on every tick, so every
+plug in :mod:`serinus.controller.memory`. The module sits below every layer (it imports only
+``serinus.apis``), so implementations import their value types from here without depending on
+the controller. Every method may be called on every tick, so every
 method is idempotent; failures are raised as :mod:`serinus.errors` classes, whose ``retriable`` flag
 tells the controller whether to wait for the next tick or to give up.
 """
@@ -14,8 +16,10 @@ import dataclasses
 import datetime
 from typing import Literal, Protocol
 
+from serinus.apis.alert_provider import AlertProvider
 from serinus.apis.analysis import CanaryMetric, CanaryWebhook, Severity
 from serinus.apis.canary import Canary
+from serinus.apis.metric_template import MetricTemplate
 from serinus.apis.status import CanaryPhase, CanaryStatus
 
 EventType = Literal["Normal", "Warning"]
@@ -145,6 +149,19 @@ class StatusStore(Protocol):
 
     async def write_status(self, canary: Canary, status: CanaryStatus) -> Canary:
         """Persist the status (retrying on conflict) and return the Canary as stored."""
+
+
+class Resources(Protocol):
+    """Reads the objects a Canary refers to (templates, providers, Secrets) in its namespace."""
+
+    async def metric_template(self, namespace: str, name: str) -> MetricTemplate:
+        """The MetricTemplate; NotFoundError when absent, InvalidCanaryError when malformed."""
+
+    async def alert_provider(self, namespace: str, name: str) -> AlertProvider:
+        """The AlertProvider; NotFoundError when absent, InvalidCanaryError when malformed."""
+
+    async def secret(self, namespace: str, name: str) -> dict[str, str]:
+        """The Secret's data, decoded; NotFoundError when absent."""
 
 
 class Clock(Protocol):

@@ -1,0 +1,1 @@
+"""Alert notifiers: Slack, Microsoft Teams, Discord, Rocket.Chat, Google Chat, generic webhook."""

@@ -1,0 +1,1 @@
+"""``serinus rehearse``: the real state machine on a virtual clock against a scripted world."""

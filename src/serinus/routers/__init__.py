@@ -1,0 +1,1 @@
+"""Traffic routers: the apex, primary and canary Services, and one traffic object per mesh."""

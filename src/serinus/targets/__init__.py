@@ -1,0 +1,1 @@
+"""Workload controllers (Deployment, DaemonSet): the primary copy, scaling, readiness, promotion."""
