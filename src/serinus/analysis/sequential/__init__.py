@@ -1,0 +1,1 @@
+"""Sequential, anytime-valid judges that compare the canary with the primary (placeholder)."""
