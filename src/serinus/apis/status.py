@@ -77,6 +77,13 @@ class MetricStatus(ApiModel):
     last_update_time: str | None = None
 
 
+class NotReadySince(ApiModel):
+    """When the primary and the canary were first seen not ready, while serinus waits for them."""
+
+    primary: str | None = None
+    canary: str | None = None
+
+
 class CanaryStatus(ApiModel):
     """Observed state of a Canary."""
 
@@ -99,8 +106,8 @@ class CanaryStatus(ApiModel):
     """serinus: the last value, bounds and verdict of every metric of the analysis."""
     message: str | None = None
     """serinus: why the Canary is where it is, in one sentence."""
-    not_ready_since: str | None = None
-    """serinus: when the workload serinus waits for was first seen not ready (progress deadline)."""
+    not_ready_since: NotReadySince | None = None
+    """serinus: when each workload was first seen not ready, to enforce progressDeadlineSeconds."""
 
     def condition(self, condition_type: str = "Promoted") -> CanaryCondition | None:
         for condition in self.conditions or []:

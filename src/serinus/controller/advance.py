@@ -1,0 +1,203 @@
+"""``advance()``: one tick of one Canary, as a short list of named steps.
+
+The steps follow Flagger's ``advanceCanary`` (reference §2): make sure the primary and the routes
+exist, decide whether there is anything to do, wait for the workloads, then move the run one step:
+start it, restart it on a new revision, roll it back, promote it, or judge the current step and
+shift traffic. Two deliberate differences: the failed-checks threshold is checked before waiting for
+readiness (so a failing run is rolled back within one tick), and the controller enforces
+``progressDeadlineSeconds`` itself (:mod:`serinus.controller.readiness`).
+
+Errors from the world are caught in one place (:func:`advance`): a log line and a Warning event;
+the next tick tries again. A permanent error (an unknown provider, an invalid template) is also
+written to the Promoted condition, so ``kubectl describe canary`` shows it.
+"""
+
+from __future__ import annotations
+
+from serinus.apis.analysis import Severity
+from serinus.apis.status import ACTIVE_PHASES, CanaryCondition, CanaryPhase
+from serinus.controller import checks, hooks, lifecycle, progression, readiness, revision
+from serinus.controller.tick import Tick
+from serinus.errors import SerinusError, is_retriable
+from serinus.ports import Revision, World
+
+_ANALYSING = (CanaryPhase.PROGRESSING, CanaryPhase.WAITING_PROMOTION)
+_SUSPENDED = "skipping canary run as object is suspended"
+
+
+async def advance(world: World, namespace: str, name: str) -> None:
+    """Run one tick of the Canary ``namespace/name``; never raises for errors of the world."""
+    canary = await world.store.get(namespace, name)
+    if canary is None:
+        return
+    tick = Tick(world, canary)
+    try:
+        await _advance(tick)
+    except SerinusError as error:
+        await tick.warning(str(error))
+        if not is_retriable(error):
+            await _show_permanent_error(tick, str(error))
+
+
+async def _advance(tick: Tick) -> None:
+    if tick.canary.spec.suspend:
+        await _suspended(tick)
+        return
+    if tick.status.message == _SUSPENDED:
+        await tick.update_status(message=None)
+    # create the -canary/-primary Services, then the primary workload
+    if not await _initialize(tick):
+        return
+    # nothing to do unless a run is under way or the target changed
+    current = await tick.world.target.revision(tick.canary)
+    if not await _should_advance(tick, current):
+        return
+    # the primary must serve before anything moves
+    if not await _primary_ready(tick):
+        return
+    # a new revision: gate it, scale it up, start the analysis next tick
+    if tick.phase not in (*_ANALYSING, CanaryPhase.PROMOTING, CanaryPhase.FINALISING):
+        if await hooks.confirm_rollout(tick):
+            await lifecycle.start_run(tick, current)
+        return
+    # the target changed during the analysis: start over
+    if tick.phase in _ANALYSING and revision.changed(tick.status, current):
+        await lifecycle.restart_run(tick, current)
+        return
+    # too many failed checks: roll back
+    if tick.phase in _ANALYSING and tick.status.failed_checks >= tick.analysis.effective_threshold:
+        await lifecycle.rollback(tick)
+        return
+    await _move(tick)
+
+
+async def _move(tick: Tick) -> None:
+    """Move a run that is under way by one step."""
+    if tick.phase is CanaryPhase.PROMOTING:
+        await progression.route_back_to_primary(tick)
+        return
+    if tick.phase is CanaryPhase.FINALISING:
+        await lifecycle.finish_promotion(tick)
+        return
+    # the canary must serve before it is judged
+    if not await _canary_ready(tick):
+        return
+    if tick.skip_analysis:
+        await lifecycle.skip_analysis(tick)
+        return
+    # a rollback webhook that answers 2xx asks for a rollback
+    if await hooks.rollback_requested(tick):
+        await tick.warning(f"Rolling back {tick.name} manual webhook invoked")
+        await tick.alert("Rolling back manual webhook invoked", severity=Severity.WARN)
+        await lifecycle.rollback(tick)
+        return
+    # judge the step: pre-rollout hooks on the first, checks on the others
+    routes = await tick.world.router.get_routes(tick.canary)
+    mirroring = bool(tick.analysis.mirror) and routes.mirrored
+    if routes.canary == 0 and tick.status.iterations == 0 and not mirroring:
+        await tick.info(f"Starting canary analysis for {tick.target}")
+        if not await hooks.pre_rollout(tick):
+            await tick.update_status(failed_checks=tick.status.failed_checks + 1)
+            return
+    else:
+        outcome = await checks.run_analysis(tick)
+        if outcome is checks.StepOutcome.FAIL:
+            await tick.update_status(failed_checks=tick.status.failed_checks + 1)
+        if outcome is not checks.StepOutcome.PASS:
+            return
+    await progression.step(tick, routes)
+
+
+async def _initialize(tick: Tick) -> bool:
+    """Primary, Services and routes exist; during initialization, also finish it."""
+    world, canary = tick.world, tick.canary
+    initializing = tick.phase in (None, CanaryPhase.INITIALIZING)
+    await world.router.initialize(canary)
+    if initializing and tick.phase is None:
+        await tick.update_status(phase=CanaryPhase.INITIALIZING)
+        if not tick.skip_analysis:
+            await _check_metric_providers(tick)
+    await world.target.initialize(canary)
+    if initializing and not tick.skip_analysis:
+        primary = await readiness.check(tick, "primary")
+        if not primary.ready:
+            await tick.warning(primary.message)
+            return False
+    await world.router.reconcile(canary)
+    if initializing:
+        await lifecycle.finish_initialization(tick)
+        return False
+    return True
+
+
+async def _check_metric_providers(tick: Tick) -> None:
+    try:
+        await tick.world.metrics.check_online(tick.canary)
+    except SerinusError as error:
+        await tick.warning(f"Error checking metric providers: {error}")
+    else:
+        await tick.info("all the metrics providers are available!")
+
+
+async def _should_advance(tick: Tick, current: Revision) -> bool:
+    if tick.phase in ACTIVE_PHASES:
+        return True
+    if revision.changed(tick.status, current):
+        return True
+    if tick.phase is CanaryPhase.FAILED and tick.status.last_applied_spec != current.spec_hash:
+        # follow the target, so that re-applying the failed revision later starts a new run
+        await tick.update_status(last_applied_spec=current.spec_hash)
+    return False
+
+
+async def _primary_ready(tick: Tick) -> bool:
+    if tick.skip_analysis:
+        return True
+    primary = await readiness.check(tick, "primary")
+    if primary.ready:
+        return True
+    if primary.retriable:
+        await tick.warning(primary.message)
+    elif tick.phase in (CanaryPhase.PROMOTING, CanaryPhase.FINALISING):
+        await lifecycle.fail_promotion(tick, primary.message)
+    elif tick.phase in ACTIVE_PHASES:
+        await lifecycle.roll_back_stuck(tick, primary.message)
+    else:
+        await tick.warning(primary.message)
+    return False
+
+
+async def _canary_ready(tick: Tick) -> bool:
+    canary = await readiness.check(tick, "canary")
+    if canary.ready:
+        return True
+    if canary.retriable:
+        await tick.warning(canary.message)
+    else:
+        await lifecycle.roll_back_stuck(tick, canary.message)
+    return False
+
+
+async def _suspended(tick: Tick) -> None:
+    if tick.status.message != _SUSPENDED:
+        await tick.info(_SUSPENDED)
+        await tick.update_status(message=_SUSPENDED)
+
+
+async def _show_permanent_error(tick: Tick, message: str) -> None:
+    condition = CanaryCondition(
+        type="Promoted",
+        status="False",
+        reason="InvalidCanary",
+        message=message,
+        last_update_time=tick.timestamp(),
+        last_transition_time=tick.timestamp(),
+    )
+    others = [c for c in tick.status.conditions or [] if c.type != "Promoted"]
+    try:
+        await tick.world.store.write_status(
+            tick.canary,
+            tick.status.model_copy(update={"conditions": [condition, *others], "message": message}),
+        )
+    except SerinusError as error:
+        tick.log.warning("Status could not be written: %s", error)

@@ -1,0 +1,146 @@
+"""The transitions of a release: initialize, start, restart, promote, finish, roll back.
+
+Each function performs the world changes of one transition in the order that keeps traffic safe
+(routes move before a workload is scaled down; a workload is scaled up before routes move to it),
+then writes the status, then tells people. If the operator dies between two of these writes, the
+next tick finds the same phase and repeats the transition; every step is idempotent.
+"""
+
+from __future__ import annotations
+
+from serinus.apis.analysis import Severity
+from serinus.apis.status import CanaryPhase
+from serinus.controller import hooks, strategies
+from serinus.controller.tick import Tick
+from serinus.ports import Revision
+
+
+async def finish_initialization(tick: Tick) -> None:
+    """The primary serves: scale the target down and wait for a new revision."""
+    kind = tick.canary.spec.target_ref.kind
+    tick.log.info("Scaling down %s %s", kind, tick.target)
+    await tick.world.target.scale_to_zero(tick.canary)
+    revision = await tick.world.target.revision(tick.canary)
+    await tick.update_status(
+        phase=CanaryPhase.INITIALIZED,
+        canary_weight=0,
+        failed_checks=0,
+        iterations=0,
+        last_applied_spec=revision.spec_hash,
+        last_promoted_spec=revision.spec_hash,
+        tracked_configs=revision.configs,
+        not_ready_since=None,
+    )
+    await tick.info(f"Initialization done! {tick.name}")
+    await tick.alert(
+        f"New {kind} detected, initialization completed.", severity=Severity.INFO, details=True
+    )
+
+
+async def start_run(tick: Tick, revision: Revision) -> None:
+    """A new revision passed its confirm-rollout gates: scale it up and start the analysis."""
+    await tick.info(f"New revision detected! Scaling up {tick.target}")
+    await tick.alert(
+        "New revision detected, progressing canary analysis.", severity=Severity.INFO, details=True
+    )
+    await tick.world.target.scale_from_zero(tick.canary)
+    await _reset_run(tick, revision)
+
+
+async def restart_run(tick: Tick, revision: Revision) -> None:
+    """The target changed during the analysis: all traffic back to the primary, start over."""
+    await tick.info(f"New revision detected! Restarting analysis for {tick.target}")
+    await tick.world.router.set_routes(tick.canary, strategies.all_to_primary())
+    await _reset_run(tick, revision)
+
+
+async def _reset_run(tick: Tick, revision: Revision) -> None:
+    await tick.update_status(
+        phase=CanaryPhase.PROGRESSING,
+        canary_weight=0,
+        failed_checks=0,
+        iterations=0,
+        last_applied_spec=revision.spec_hash,
+        tracked_configs=revision.configs,
+        metrics=None,
+        not_ready_since=None,
+    )
+
+
+async def promote(tick: Tick) -> None:
+    """Copy the canary's template to the primary; the primary's rollout starts."""
+    target = tick.canary.spec.target_ref.name
+    await tick.info(
+        f"Copying {tick.target} template spec to {target}-primary.{tick.canary.namespace}"
+    )
+    await tick.world.target.promote(tick.canary)
+    await tick.update_status(phase=CanaryPhase.PROMOTING)
+
+
+async def finish_promotion(tick: Tick) -> None:
+    """The primary runs the new revision and has all traffic: scale the canary down."""
+    await tick.world.target.scale_to_zero(tick.canary)
+    await tick.update_status(
+        phase=CanaryPhase.SUCCEEDED,
+        canary_weight=0,
+        last_promoted_spec=tick.status.last_applied_spec,
+        not_ready_since=None,
+    )
+    await hooks.post_rollout(tick)
+    await tick.info(f"Promotion completed! Scaling down {tick.name}")
+    await tick.alert(
+        "Canary analysis completed successfully, promotion finished.", severity=Severity.INFO
+    )
+
+
+async def skip_analysis(tick: Tick) -> None:
+    """skipAnalysis: promote a ready canary at once."""
+    await tick.world.router.set_routes(tick.canary, strategies.all_to_primary())
+    target = tick.canary.spec.target_ref.name
+    await tick.info(
+        f"Copying {tick.target} template spec to {target}-primary.{tick.canary.namespace}"
+    )
+    await tick.world.target.promote(tick.canary)
+    await tick.world.target.scale_to_zero(tick.canary)
+    await tick.update_status(
+        phase=CanaryPhase.SUCCEEDED,
+        canary_weight=0,
+        last_promoted_spec=tick.status.last_applied_spec,
+        not_ready_since=None,
+    )
+    await hooks.post_rollout(tick)
+    await tick.info(f"Promotion completed! Canary analysis was skipped for {tick.target}")
+    await tick.alert("Canary analysis was skipped, promotion finished.", severity=Severity.INFO)
+
+
+async def rollback(tick: Tick) -> None:
+    """All traffic back to the primary, the canary scaled down, the run failed."""
+    threshold = tick.analysis.effective_threshold
+    if tick.status.failed_checks >= threshold:
+        await tick.warning(f"Rolling back {tick.name} failed checks threshold reached {threshold}")
+        await tick.alert(f"Failed checks threshold reached {threshold}", severity=Severity.ERROR)
+    await tick.world.router.set_routes(tick.canary, strategies.all_to_primary())
+    await tick.warning(f"Canary failed! Scaling down {tick.name}")
+    await tick.world.target.scale_to_zero(tick.canary)
+    await tick.update_status(phase=CanaryPhase.FAILED, canary_weight=0, not_ready_since=None)
+    await hooks.post_rollout(tick)
+
+
+async def roll_back_stuck(tick: Tick, message: str) -> None:
+    """The canary (or the primary) never became ready within the progress deadline."""
+    await tick.warning(f"Rolling back {tick.name} progress deadline exceeded {message}")
+    await tick.alert(f"Progress deadline exceeded {message}", severity=Severity.ERROR)
+    await rollback(tick)
+
+
+async def fail_promotion(tick: Tick, message: str) -> None:
+    """The primary cannot take the traffic back: keep it on the canary, which runs the same
+    revision and is ready, and fail the run (Flagger 1.44, #1898)."""
+    text = f"Promotion of {tick.target} failed, primary not ready: {message}"
+    await tick.warning(text)
+    await tick.alert(text, severity=Severity.ERROR)
+    await tick.world.router.set_routes(tick.canary, strategies.all_to_canary())
+    await tick.update_status(
+        phase=CanaryPhase.FAILED, canary_weight=strategies.FULL_WEIGHT, not_ready_since=None
+    )
+    await hooks.post_rollout(tick)

@@ -1,0 +1,66 @@
+"""How traffic moves from one step to the next: pure functions of the analysis and the routes.
+
+Progressive canary: ``stepWeight`` added per step, or the next of ``stepWeights``, never above the
+maximum weight (Flagger lets the last step overshoot ``maxWeight``; serinus does not). With
+``mirror``, the first step only mirrors traffic to the canary. The strategy itself is derived as
+Flagger derives it: match + iterations is A/B testing, iterations alone blue/green, and the
+kubernetes provider (no traffic object) always blue/green with 10 iterations by default.
+"""
+
+from __future__ import annotations
+
+from serinus.apis.analysis import CanaryAnalysis, Strategy
+from serinus.ports import Routes
+
+FULL_WEIGHT = 100
+KUBERNETES_DEFAULT_ITERATIONS = 10
+
+
+def strategy(analysis: CanaryAnalysis, *, provider: str) -> Strategy:
+    if provider == "kubernetes":
+        return Strategy.BLUE_GREEN
+    return analysis.strategy
+
+
+def iterations(analysis: CanaryAnalysis, *, provider: str) -> int:
+    if provider == "kubernetes" and not analysis.iterations:
+        return KUBERNETES_DEFAULT_ITERATIONS
+    return analysis.iterations or 0
+
+
+def next_weight(analysis: CanaryAnalysis, current: int) -> int:
+    """The canary weight of the next step (the current one when at the maximum)."""
+    maximum = analysis.effective_max_weight
+    if current >= maximum:
+        return current
+    if analysis.step_weight and analysis.step_weight > 0:
+        return min(current + analysis.step_weight, maximum)
+    for weight in analysis.step_weights or []:
+        if weight > current:
+            return min(weight, maximum)
+    return maximum
+
+
+def next_canary_routes(analysis: CanaryAnalysis, routes: Routes) -> Routes:
+    """Routes of the next progressive step, with the mirror step first when mirroring."""
+    if analysis.mirror and routes.canary == 0 and not routes.mirrored:
+        return Routes(primary=FULL_WEIGHT, canary=0, mirrored=True)
+    weight = next_weight(analysis, routes.canary)
+    return Routes(primary=FULL_WEIGHT - weight, canary=weight)
+
+
+def next_promotion_routes(analysis: CanaryAnalysis, routes: Routes) -> Routes:
+    """Routes of the next step back to the primary after promotion."""
+    step = analysis.step_weight_promotion or 0
+    if step <= 0:
+        return Routes(primary=FULL_WEIGHT, canary=0)
+    primary = min(FULL_WEIGHT, routes.primary + step)
+    return Routes(primary=primary, canary=FULL_WEIGHT - primary)
+
+
+def all_to_primary() -> Routes:
+    return Routes(primary=FULL_WEIGHT, canary=0)
+
+
+def all_to_canary() -> Routes:
+    return Routes(primary=0, canary=FULL_WEIGHT)

@@ -1,0 +1,119 @@
+"""One tick of one Canary: the Canary as read, its status writes, and what it tells people.
+
+:class:`Tick` is handed to every step of :func:`serinus.controller.advance.advance`. It writes the
+status through the store (and keeps the Canary it got back, so later steps see their own writes),
+and it is the one place that says things: ``info``/``warning`` write the log line, the Kubernetes
+Event and the ``event`` webhooks in one call (kopf's ObjectLogger idea, Flagger's wording), and
+``alert`` sends to the chat providers. Telling people is best effort: a failing Event or chat call
+is logged and never stops a release.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any
+
+from serinus.apis.analysis import CanaryAnalysis, HookType, Severity
+from serinus.apis.canary import Canary
+from serinus.apis.status import CanaryPhase, CanaryStatus, promoted_condition
+from serinus.errors import SerinusError
+from serinus.logs import CanaryLogger
+from serinus.ports import EventType, World
+
+logger = logging.getLogger("serinus.controller")
+
+# Analysis used when a Canary has none: no checks, skipAnalysis semantics.
+_NO_ANALYSIS = CanaryAnalysis.model_validate({"stepWeight": 100})
+
+
+class Tick:
+    """The state of one tick of one Canary."""
+
+    def __init__(self, world: World, canary: Canary) -> None:
+        self.world = world
+        self.canary = canary
+        self.log = CanaryLogger(logger, canary=canary.key)
+
+    # --- what the tick reads -------------------------------------------------------------------
+
+    @property
+    def status(self) -> CanaryStatus:
+        return self.canary.status or CanaryStatus()
+
+    @property
+    def phase(self) -> CanaryPhase | None:
+        return self.status.phase
+
+    @property
+    def analysis(self) -> CanaryAnalysis:
+        return self.canary.spec.effective_analysis or _NO_ANALYSIS
+
+    @property
+    def skip_analysis(self) -> bool:
+        return bool(self.canary.spec.skip_analysis) or self.canary.spec.effective_analysis is None
+
+    @property
+    def name(self) -> str:
+        """``name.namespace`` of the Canary."""
+        return self.canary.key
+
+    @property
+    def target(self) -> str:
+        """``target.namespace`` of the workload."""
+        return self.canary.target_key
+
+    def now(self) -> datetime.datetime:
+        return self.world.clock.now()
+
+    def timestamp(self) -> str:
+        return self.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # --- status --------------------------------------------------------------------------------
+
+    async def update_status(self, **changes: Any) -> None:
+        """Write the status with ``changes`` applied; the Promoted condition follows the phase."""
+        status = self.status.model_copy(update=changes)
+        now = self.timestamp()
+        status.last_transition_time = now
+        if status.phase is not None:
+            condition = promoted_condition(
+                status.phase,
+                kind=self.canary.spec.target_ref.kind,
+                now=now,
+                previous=self.status.condition("Promoted"),
+            )
+            others = [c for c in status.conditions or [] if c.type != "Promoted"]
+            status.conditions = [condition, *others]
+        self.canary = await self.world.store.write_status(self.canary, status)
+
+    # --- telling people ------------------------------------------------------------------------
+
+    async def info(self, message: str) -> None:
+        self.log.info(message)
+        await self._record("Normal", message)
+
+    async def warning(self, message: str) -> None:
+        self.log.warning(message)
+        await self._record("Warning", message)
+
+    async def alert(self, message: str, *, severity: Severity, details: bool = False) -> None:
+        try:
+            await self.world.notifier.alert(
+                self.canary, message, severity=severity, details=details
+            )
+        except SerinusError as error:
+            self.log.warning("Alert could not be sent: %s", error)
+
+    async def _record(self, event_type: EventType, message: str) -> None:
+        try:
+            await self.world.events.record(self.canary, event_type=event_type, message=message)
+        except SerinusError as error:
+            self.log.warning("Event could not be recorded: %s", error)
+        for hook in self.analysis.hooks(HookType.EVENT):
+            try:
+                await self.world.webhooks.event(
+                    self.canary, hook, message=message, event_type=event_type
+                )
+            except SerinusError as error:
+                self.log.warning("Event webhook %s failed: %s", hook.name, error)

@@ -1,0 +1,133 @@
+"""Plays a Canary against a timeline: the real state machine, in-memory ports, a virtual clock.
+
+Ticks happen every analysis interval of virtual time (no sleeping), each one calling the same
+:func:`serinus.controller.advance.advance` the operator calls. Before each tick, the timeline's due
+changes are applied to the in-memory world. The log lines the controller writes are captured with
+their virtual time, so the output is what the operator would have printed. The play stops after the
+last tick, or as soon as a release has ended and the timeline holds nothing more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from serinus.apis.base import parse_duration
+from serinus.apis.canary import Canary
+from serinus.apis.status import ACTIVE_PHASES, CanaryPhase, CanaryStatus
+from serinus.controller.advance import advance
+from serinus.controller.memory import MemoryWorld
+from serinus.ports import Routes
+from serinus.rehearsal.timeline import Timeline, WorldChange
+
+_CONTROLLER_LOGGER = "serinus.controller"
+
+
+@dataclasses.dataclass(frozen=True)
+class LogLine:
+    tick: int
+    seconds: float
+    level: str
+    message: str
+
+
+@dataclasses.dataclass
+class Rehearsal:
+    """What a rehearsal printed and where it ended."""
+
+    canary: Canary
+    lines: list[LogLine]
+    status: CanaryStatus
+    routes: Routes
+    canary_replicas: int
+    ticks: int
+    seconds: float
+
+
+class _Capture(logging.Handler):
+    def __init__(self, world: MemoryWorld) -> None:
+        super().__init__(logging.INFO)
+        self.world = world
+        self.tick = 0
+        self.lines: list[LogLine] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(
+            LogLine(
+                self.tick, self.world.clock.elapsed, record.levelname.lower(), record.getMessage()
+            )
+        )
+
+
+async def play(canary: Canary, timeline: Timeline) -> Rehearsal:
+    """Run the Canary tick by tick against the timeline."""
+    world = MemoryWorld.for_canary(canary)
+    seconds = _interval(canary, timeline)
+    if timeline.start is not None:
+        _apply(world, timeline.start)
+    pending = list(timeline.at)
+    capture = _Capture(world)
+    controller_logger = logging.getLogger(_CONTROLLER_LOGGER)
+    saved = (controller_logger.level, controller_logger.propagate)
+    controller_logger.addHandler(capture)
+    controller_logger.setLevel(logging.INFO)
+    controller_logger.propagate = False
+    ran = False
+    tick = 0
+    try:
+        for tick in range(1, timeline.max_ticks(seconds) + 1):
+            capture.tick = tick
+            for moment in [m for m in pending if m.due(tick=tick, elapsed=world.clock.elapsed)]:
+                _apply(world, moment)
+                pending.remove(moment)
+            await advance(world.ports, canary.namespace, canary.name)
+            phase = world.store.status(canary.namespace, canary.name).phase
+            ran = ran or phase in ACTIVE_PHASES
+            if ran and phase in (CanaryPhase.SUCCEEDED, CanaryPhase.FAILED) and not pending:
+                break
+            world.clock.advance(seconds)
+    finally:
+        controller_logger.removeHandler(capture)
+        controller_logger.setLevel(saved[0])
+        controller_logger.propagate = saved[1]
+    return Rehearsal(
+        canary=canary,
+        lines=capture.lines,
+        status=world.store.status(canary.namespace, canary.name),
+        routes=world.router.routes,
+        canary_replicas=world.target.canary_replicas,
+        ticks=tick,
+        seconds=world.clock.elapsed,
+    )
+
+
+def _interval(canary: Canary, timeline: Timeline) -> float:
+    if timeline.interval is not None:
+        return max(parse_duration(timeline.interval), 1.0)
+    analysis = canary.spec.effective_analysis
+    return analysis.interval_seconds if analysis is not None else 60.0
+
+
+def _apply(world: MemoryWorld, change: WorldChange) -> None:
+    """Apply one timeline change to the in-memory world."""
+    if change.revision is not None:
+        world.target.spec_hash = change.revision
+    if change.configs is not None:
+        world.target.configs = dict(change.configs)
+    if change.metrics is not None:
+        world.metrics.values.update(change.metrics)
+    if change.metrics_online is not None:
+        world.metrics.online = change.metrics_online
+    for name, answer in (change.hooks or {}).items():
+        world.webhooks.answers[name] = True if answer == "pass" else answer
+    if change.ready is not None:
+        if change.ready.canary is not None:
+            world.target.canary_ready = change.ready.canary
+        if change.ready.primary is not None:
+            world.target.primary_ready = change.ready.primary
+    if change.stuck is not None:
+        world.target.canary_stuck = change.stuck
+    if change.suspend is not None:
+        for key, stored in world.store.canaries.items():
+            spec = stored.spec.model_copy(update={"suspend": change.suspend})
+            world.store.canaries[key] = stored.model_copy(update={"spec": spec})
