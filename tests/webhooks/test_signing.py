@@ -1,0 +1,138 @@
+"""HMAC signing of webhook requests, checked the way a receiver would check it.
+
+Covers:
+- the signature of ``<timestamp>.<body>`` equals an independent HMAC-SHA256 (known answer made
+  with the openssl command);
+- a hook with signingSecretRef sends X-Serinus-Timestamp and X-Serinus-Signature, and a receiver
+  holding the shared key verifies the exact bytes it received; a tampered body or timestamp fails;
+- the Secret key defaults to ``key`` and can be named; every retry is signed;
+- a missing Secret or key is an InvalidCanaryError naming the Secret and the key; nothing is sent;
+- the receiver example in docs/webhooks.md accepts serinus's requests and refuses a wrong key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from serinus.apis.analysis import CanaryWebhook
+from serinus.apis.status import CanaryPhase
+from serinus.errors import InvalidCanaryError, WebhookRejectedError
+from serinus.webhooks import signing
+from serinus.webhooks.client import WebhookClient
+
+BODY = b'{"name":"podinfo","namespace":"test","phase":"Progressing","checksum":"758df7c9fc"}'
+# printf '1700000000.<BODY>' | openssl dgst -sha256 -hmac s3cr3t
+OPENSSL_DIGEST = "e083b7e5004e072eeaa2110287c52d029af1a002847c8bb8289c07dd7a987a38"
+
+
+def test_signature_matches_openssl():
+    assert signing.signature(BODY, key=b"s3cr3t", timestamp=1700000000) == (
+        "sha256=" + OPENSSL_DIGEST
+    )
+
+
+def receiver_accepts(key: bytes, headers: dict[str, str], body: bytes) -> bool:
+    """What a receiver does: recompute over ``<timestamp>.<body>``, compare in constant time."""
+    material = headers["X-Serinus-Timestamp"].encode() + b"." + body
+    expected = "sha256=" + hmac.new(key, material, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, headers["X-Serinus-Signature"])
+
+
+def signed_hook(url: str, **ref) -> CanaryWebhook:
+    return CanaryWebhook.model_validate(
+        {"name": "signed", "url": url, "signingSecretRef": {"name": "hook-key", **ref}}
+    )
+
+
+@pytest.fixture
+def webhooks(http, resources, clock):
+    return WebhookClient(http, resources=resources, clock=clock, backoff=0.01)
+
+
+async def test_receiver_verifies_the_signature_with_the_shared_key(
+    webhooks, resources, receiver, make_canary
+):
+    resources.secrets[("test", "hook-key")] = {"key": "s3cr3t"}
+    await webhooks.call(make_canary(), signed_hook(receiver.url), CanaryPhase.PROGRESSING)
+    [request] = receiver.received
+    assert request.headers["X-Serinus-Timestamp"] == "1714564800"
+    assert request.headers["X-Serinus-Signature"].startswith("sha256=")
+    assert receiver_accepts(b"s3cr3t", request.headers, request.body)
+    assert not receiver_accepts(b"other", request.headers, request.body)
+
+
+async def test_a_tampered_request_fails_verification(webhooks, resources, receiver, make_canary):
+    resources.secrets[("test", "hook-key")] = {"key": "s3cr3t"}
+    await webhooks.call(make_canary(), signed_hook(receiver.url), CanaryPhase.PROGRESSING)
+    [request] = receiver.received
+    tampered = request.body.replace(b'"Progressing"', b'"Succeeded"')
+    assert tampered != request.body
+    assert not receiver_accepts(b"s3cr3t", request.headers, tampered)
+    replayed = dict(request.headers, **{"X-Serinus-Timestamp": "1714564999"})
+    assert not receiver_accepts(b"s3cr3t", replayed, request.body)
+
+
+async def test_a_named_key_signs_every_retry(webhooks, resources, receiver, make_canary):
+    resources.secrets[("test", "hook-key")] = {"hmac": "k2", "key": "unused"}
+    receiver.answer(503, "busy")
+    receiver.answer(200, "ok")
+    hook = signed_hook(receiver.url, key="hmac")
+    hook.retries = 1
+    await webhooks.call(make_canary(), hook, CanaryPhase.PROGRESSING)
+    assert len(receiver.received) == 2
+    for request in receiver.received:
+        assert receiver_accepts(b"k2", request.headers, request.body)
+
+
+async def test_missing_secret_names_secret_and_key(webhooks, receiver, make_canary):
+    with pytest.raises(InvalidCanaryError) as caught:
+        await webhooks.call(make_canary(), signed_hook(receiver.url), CanaryPhase.PROGRESSING)
+    assert "Secret test/hook-key (key key) not found" in str(caught.value)
+    assert "webhook signed" in str(caught.value)
+    assert receiver.received == []
+
+
+async def test_missing_key_names_secret_and_key(webhooks, resources, receiver, make_canary):
+    resources.secrets[("test", "hook-key")] = {"token": "x"}
+    with pytest.raises(InvalidCanaryError) as caught:
+        await webhooks.call(
+            make_canary(), signed_hook(receiver.url, key="hmac"), CanaryPhase.PROGRESSING
+        )
+    assert "Secret test/hook-key has no key 'hmac' (keys: token)" in str(caught.value)
+    assert receiver.received == []
+
+
+def documented_receiver() -> dict:
+    """Run the Python receiver shown in docs/webhooks.md and return its names."""
+    text = (Path(__file__).parents[2] / "docs" / "webhooks.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    names: dict = {}
+    exec(compile(code, "docs/webhooks.md", "exec"), names)
+    return names
+
+
+async def test_the_documented_receiver_accepts_serinus_and_rejects_others(
+    http, resources, make_canary
+):
+    names = documented_receiver()
+    app = web.Application()
+    app.router.add_post("/", names["gate"])
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    webhooks = WebhookClient(http, resources=resources)  # the real clock: the receiver checks it
+    try:
+        resources.secrets[("test", "hook-key")] = {"key": names["KEY"].decode()}
+        await webhooks.call(make_canary(), signed_hook(url), CanaryPhase.PROGRESSING)
+        resources.secrets[("test", "hook-key")] = {"key": "a key the receiver does not know"}
+        with pytest.raises(WebhookRejectedError, match="HTTP 401: bad signature"):
+            await webhooks.call(make_canary(), signed_hook(url), CanaryPhase.PROGRESSING)
+    finally:
+        await runner.cleanup()
