@@ -52,6 +52,14 @@ async def _advance(tick: Tick) -> None:
     current = await tick.world.target.revision(tick.canary)
     if not await _should_advance(tick, current):
         return
+    # the target changed during the analysis: start over
+    if tick.phase in _ANALYSING and revision.changed(tick.status, current):
+        await lifecycle.restart_run(tick, current)
+        return
+    # too many failed checks: roll back at once, without waiting for any workload
+    if tick.phase in _ANALYSING and tick.status.failed_checks >= tick.analysis.effective_threshold:
+        await lifecycle.rollback(tick)
+        return
     # the primary must serve before anything moves
     if not await _primary_ready(tick):
         return
@@ -59,14 +67,6 @@ async def _advance(tick: Tick) -> None:
     if tick.phase not in (*_ANALYSING, CanaryPhase.PROMOTING, CanaryPhase.FINALISING):
         if await hooks.confirm_rollout(tick):
             await lifecycle.start_run(tick, current)
-        return
-    # the target changed during the analysis: start over
-    if tick.phase in _ANALYSING and revision.changed(tick.status, current):
-        await lifecycle.restart_run(tick, current)
-        return
-    # too many failed checks: roll back
-    if tick.phase in _ANALYSING and tick.status.failed_checks >= tick.analysis.effective_threshold:
-        await lifecycle.rollback(tick)
         return
     await _move(tick)
 
@@ -121,13 +121,26 @@ async def _initialize(tick: Tick) -> bool:
     if initializing and not tick.skip_analysis:
         primary = await readiness.check(tick, "primary")
         if not primary.ready:
-            await tick.warning(primary.message)
+            await _initialization_waits(tick, primary.message, stuck=not primary.retriable)
             return False
     await world.router.reconcile(canary)
     if initializing:
         await lifecycle.finish_initialization(tick)
         return False
     return True
+
+
+async def _initialization_waits(tick: Tick, message: str, *, stuck: bool) -> None:
+    """The primary is not ready yet; the target keeps serving meanwhile, so nothing is lost."""
+    if not stuck:
+        await tick.warning(message)
+        return
+    prefix = f"Initialization of {tick.name} is stuck, the target keeps serving: "
+    if not (tick.status.message or "").startswith(prefix):
+        text = prefix + message
+        await tick.warning(text)
+        await tick.alert(text, severity=Severity.ERROR)
+        await tick.update_status(message=text)
 
 
 async def _check_metric_providers(tick: Tick) -> None:

@@ -30,6 +30,7 @@ async def finish_initialization(tick: Tick) -> None:
         last_promoted_spec=revision.spec_hash,
         tracked_configs=revision.configs,
         not_ready_since=None,
+        message=None,
     )
     await tick.info(f"Initialization done! {tick.name}")
     await tick.alert(
@@ -64,6 +65,7 @@ async def _reset_run(tick: Tick, revision: Revision) -> None:
         tracked_configs=revision.configs,
         metrics=None,
         not_ready_since=None,
+        message=None,
     )
 
 
