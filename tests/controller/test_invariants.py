@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -232,7 +233,8 @@ def test_a_run_succeeds_only_after_every_check_of_its_last_step_passed(
     promoted_cleanly = False
     for seen in observations:
         if seen.promoted_with is not None:
-            assert seen.promoted_with and set(seen.promoted_with) == {"pass"}, seen
+            assert seen.promoted_with, seen
+            assert set(seen.promoted_with) == {"pass"}, seen
             promoted_cleanly = True
         if seen.phase in (CanaryPhase.PROGRESSING, CanaryPhase.WAITING_PROMOTION):
             promoted_cleanly = False
@@ -249,7 +251,7 @@ def test_failed_checks_reaching_the_threshold_fail_the_run_within_one_tick(
     analysis = canary.spec.effective_analysis
     assert analysis is not None
     observations = simulate(canary, provider, script)
-    for before, after in zip(observations, observations[1:], strict=False):
+    for before, after in itertools.pairwise(observations):
         analysing = before.phase in (CanaryPhase.PROGRESSING, CanaryPhase.WAITING_PROMOTION)
         if analysing and before.failed_checks >= analysis.effective_threshold:
             if after.new_revision_before:

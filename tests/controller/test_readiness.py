@@ -60,7 +60,8 @@ async def test_the_wait_is_counted_from_the_status_across_restarts() -> None:
     run.world.target.canary_ready = False
     await run.tick()
     since = run.status.not_ready_since
-    assert since is not None and since.canary is not None
+    assert since is not None
+    assert since.canary is not None
     resumed = Run(run.canary)  # a new operator over the same world
     resumed.world = run.world
     await resumed.ticks(3)
