@@ -1,0 +1,246 @@
+"""Measuring the metrics of a canary analysis: the implementation of :class:`serinus.ports.Metrics`.
+
+The operator builds one :class:`MetricChecks` from its flags (the default metrics server and mesh
+provider), the Kubernetes reader of MetricTemplates and Secrets, and its one ``httpx.AsyncClient``;
+the controller then calls :meth:`MetricChecks.measure` for each metric of each step. A metric is
+measured by the first of these that applies:
+
+1. ``templateRef``: the MetricTemplate (its namespace defaults to the Canary's), its query rendered
+   with the Canary's values, sent to the template's provider (credentials from its ``secretRef``);
+2. ``query`` (deprecated inline PromQL): rendered the same way, sent to the metrics server;
+3. a built-in name: the provider's built-in query (:mod:`serinus.metrics.observers`) against
+   ``spec.metricsServer``, else the operator's default server.
+
+An explicit template or query wins over a built-in name, so a metric called ``request-duration``
+with its own template measures that template (Flagger would run both).
+
+"No values found" names the query, the labels it matched on and the likely cause, found with one
+follow-up query (:mod:`serinus.metrics.diagnosis`). Its opening words stay Flagger's, which the
+controller prefixes with "Halt advancement ": ``no values found for linkerd metric
+request-success-rate probably podinfo.prod is not receiving traffic: ...`` for built-ins and
+``no values found for custom metric: <name>: ...`` for templates.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+
+from serinus.apis.analysis import BUILTIN_METRICS, CanaryMetric, ObjectRef
+from serinus.apis.canary import Canary
+from serinus.errors import InvalidCanaryError, NoValuesFoundError
+from serinus.metrics import diagnosis, observers, templating
+from serinus.metrics.providers import registry
+from serinus.metrics.providers.base import (
+    DEFAULT_TIMEOUT_SECONDS,
+    Provider,
+    ProviderSettings,
+    collapse_whitespace,
+)
+from serinus.metrics.providers.prometheus import PrometheusProvider, single_value
+from serinus.metrics.templating import QueryModel
+from serinus.ports import Clock, Resources
+
+logger = logging.getLogger(__name__)
+
+
+class MetricChecks:
+    """Measures built-in, templated and inline metrics; implements :class:`serinus.ports.Metrics`.
+
+    Args:
+        metrics_server: the operator's default Prometheus address (``--metrics-server``).
+        mesh_provider: the operator's default mesh provider (``--mesh-provider``).
+        resources: reads MetricTemplates and Secrets.
+        http: the client every query goes through.
+        insecure_http: the client for providers with ``insecureSkipVerify``; when None, one that
+            skips TLS verification is created on first use and closed by :meth:`aclose`.
+        timeout: seconds to wait for any backend (Flagger: 5).
+        clock: when set, queries are evaluated at this clock's time (rehearsals, tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        metrics_server: str,
+        mesh_provider: str,
+        resources: Resources,
+        http: httpx.AsyncClient,
+        insecure_http: httpx.AsyncClient | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        clock: Clock | None = None,
+    ) -> None:
+        self._metrics_server = metrics_server
+        self._mesh_provider = mesh_provider
+        self._resources = resources
+        self._http = http
+        self._insecure_http = insecure_http
+        self._owns_insecure = False
+        self._timeout = timeout
+        self._clock = clock
+
+    async def measure(self, canary: Canary, metric: CanaryMetric) -> float:
+        model = templating.model_for(canary, metric)
+        if metric.template_ref is not None:
+            value = await self._measure_template(canary, metric, model)
+        elif metric.query:
+            value = await self._measure_inline(canary, metric, model)
+        elif metric.name in BUILTIN_METRICS:
+            value = await self._measure_builtin(canary, metric, model)
+        else:
+            raise InvalidCanaryError(
+                f"spec.analysis.metrics[{metric.name}]: expected a built-in metric"
+                f" ({', '.join(BUILTIN_METRICS)}), a templateRef or a query"
+            )
+        logger.debug("%s metric %s = %s", canary.key, metric.name, value)
+        return value
+
+    async def check_online(self, canary: Canary) -> None:
+        """Check every backend the Canary's metrics use, each (type, address) once.
+
+        Also raises UnknownProviderError for a provider or template type serinus cannot
+        measure, so such a Canary fails at initialization instead of at its first step.
+        """
+        analysis = canary.spec.effective_analysis
+        checked: set[tuple[str, str]] = set()
+        for metric in analysis.metrics or [] if analysis else []:
+            if metric.template_ref is not None:
+                backend = (await self._template(canary, metric, metric.template_ref))[1]
+            else:
+                if not metric.query and metric.name in BUILTIN_METRICS:
+                    observers.observer(observers.metrics_provider(canary, self._mesh_provider))
+                backend = self._server(canary)
+            if (backend.kind, backend.address) not in checked:
+                checked.add((backend.kind, backend.address))
+                await backend.check_online()
+
+    async def aclose(self) -> None:
+        """Close the client this object created itself (the injected ones stay open)."""
+        if self._owns_insecure and self._insecure_http is not None:
+            await self._insecure_http.aclose()
+            self._insecure_http, self._owns_insecure = None, False
+
+    async def _measure_builtin(
+        self, canary: Canary, metric: CanaryMetric, model: QueryModel
+    ) -> float:
+        provider = observers.metrics_provider(canary, self._mesh_provider)
+        if metric.name == "request-success-rate":
+            query = observers.success_rate_query(provider, model)
+            selector = observers.request_selector(provider, model)
+            scale = 1.0
+        else:
+            query = observers.duration_query(provider, model)
+            selector = observers.duration_selector(provider, model)
+            scale = observers.duration_scale(provider)
+        prefix = (
+            f"no values found for {provider} metric {metric.name}"
+            f" probably {canary.target_key} is not receiving traffic"
+        )
+        idle = (
+            f"no traffic reached the canary in the last {model.interval}"
+            f" (series matching {selector} exist)"
+        )
+        value = await self._promql(
+            self._server(canary), query, prefix=prefix, selectors=[selector], idle=idle
+        )
+        return value * scale
+
+    async def _measure_inline(
+        self, canary: Canary, metric: CanaryMetric, model: QueryModel
+    ) -> float:
+        source = f"spec.analysis.metrics[{metric.name}].query"
+        query = templating.render(metric.query or "", model.values(), source=source)
+        prefix = f"no values found for metric: {metric.name}"
+        return await self._promql(self._server(canary), query, prefix=prefix)
+
+    async def _measure_template(
+        self, canary: Canary, metric: CanaryMetric, model: QueryModel
+    ) -> float:
+        ref = metric.template_ref
+        if ref is None:
+            raise InvalidCanaryError(f"spec.analysis.metrics[{metric.name}]: no templateRef")
+        source, backend, template_query = await self._template(canary, metric, ref)
+        query = templating.render(template_query, model.values(), source=source)
+        prefix = f"no values found for custom metric: {metric.name}"
+        if isinstance(backend, PrometheusProvider):
+            return await self._promql(backend, query, prefix=prefix)
+        try:
+            return await backend.query(query)
+        except NoValuesFoundError as err:
+            raise NoValuesFoundError(f"{prefix}: {err}") from err
+
+    async def _promql(
+        self,
+        prometheus: PrometheusProvider,
+        query: str,
+        *,
+        prefix: str,
+        selectors: list[str] | None = None,
+        idle: str | None = None,
+    ) -> float:
+        """One value of a PromQL query; an empty answer is explained by a follow-up query."""
+        text = collapse_whitespace(query)
+        samples = await prometheus.vector(text)
+        if not samples:
+            selectors = selectors if selectors is not None else diagnosis.selectors_in(text)
+            cause = await diagnosis.missing_series(prometheus, selectors)
+            if cause is None and selectors:
+                cause = idle or (
+                    f"series matching {selectors[0]} exist but had no samples in the query's"
+                    " window: no traffic in the window?"
+                )
+            raise NoValuesFoundError(
+                f"{prefix}: {cause or 'the query matched no series'}; query: {text}"
+            )
+        try:
+            return single_value(samples, query=text)
+        except NoValuesFoundError as err:
+            raise NoValuesFoundError(f"{prefix}: {err}") from err
+
+    async def _template(
+        self, canary: Canary, metric: CanaryMetric, ref: ObjectRef
+    ) -> tuple[str, Provider, str]:
+        """The template's name for messages, its backend and its query."""
+        namespace = ref.namespace or canary.namespace
+        source = f"MetricTemplate {namespace}/{ref.name}"
+        template = await self._resources.metric_template(namespace, ref.name)
+        spec = template.spec.provider
+        build = registry.factory(spec.type)
+        secret = None
+        if spec.secret_ref is not None:
+            secret = await self._resources.secret(namespace, spec.secret_ref.name)
+        settings = ProviderSettings(
+            kind=spec.type,
+            http=self._client(insecure=bool(spec.insecure_skip_verify)),
+            address=spec.address,
+            headers=dict(spec.headers or {}),
+            secret=secret,
+            secret_name=spec.secret_ref.name if spec.secret_ref else "",
+            interval=metric.effective_interval,
+            timeout=self._timeout,
+            clock=self._clock,
+            source=source,
+        )
+        return source, build(settings), template.spec.query
+
+    def _server(self, canary: Canary) -> PrometheusProvider:
+        address = canary.spec.metrics_server or self._metrics_server
+        return PrometheusProvider(
+            ProviderSettings(
+                kind="prometheus",
+                http=self._http,
+                address=address,
+                timeout=self._timeout,
+                clock=self._clock,
+                source=f"Canary {canary.key}",
+                address_field="spec.metricsServer (or the operator's --metrics-server)",
+            )
+        )
+
+    def _client(self, *, insecure: bool) -> httpx.AsyncClient:
+        if not insecure:
+            return self._http
+        if self._insecure_http is None:
+            self._insecure_http = httpx.AsyncClient(verify=False)
+            self._owns_insecure = True
+        return self._insecure_http

@@ -1,0 +1,186 @@
+"""The contract every metrics backend meets, the settings it is built from, and the HTTP plumbing
+they share.
+
+A backend answers two questions: "what is the value of this query?" (:meth:`Provider.query`) and
+"can I reach you?" (:meth:`Provider.check_online`). :mod:`serinus.metrics.providers.registry` maps a
+MetricTemplate's ``provider.type`` to the module that builds one from :class:`ProviderSettings`.
+
+Every backend fails the same way, so a user reads the same kind of message whichever backend
+answered: no answer at all (timeout, refused, DNS) is
+:class:`~serinus.errors.ProviderUnavailableError` naming the address; HTTP 4xx is
+:class:`~serinus.errors.QueryError` carrying the backend's own error text; 5xx is
+``ProviderUnavailableError`` again (the backend is there but cannot serve). Bodies are cut to 256
+characters so a misbehaving proxy cannot flood a Kubernetes Event. The HTTP client is injected (one
+``httpx.AsyncClient`` for the whole operator), so the timeout is set per request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import httpx
+
+from serinus.errors import InvalidCanaryError, ProviderUnavailableError, QueryError
+from serinus.ports import Clock
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+BODY_LIMIT = 256
+
+
+class Provider(Protocol):
+    """One metrics backend at one address, with its credentials."""
+
+    kind: str
+    """The MetricTemplate provider type (``prometheus``, ``datadog``, ...)."""
+    address: str
+
+    async def query(self, query: str) -> float:
+        """The single value the query yields now.
+
+        Raises NoValuesFoundError (no data, or NaN), MultipleValuesError (several series),
+        QueryError (the backend rejected the query) or ProviderUnavailableError (no answer).
+        """
+
+    async def check_online(self) -> None:
+        """Raise ProviderUnavailableError (or QueryError for rejected credentials) unless the
+        backend answers. Sends one cheap request; safe to call on every tick."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ProviderSettings:
+    """What a backend is built from: a MetricTemplate's ``spec.provider`` plus its Secret."""
+
+    kind: str
+    http: httpx.AsyncClient
+    address: str | None = None
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    secret: Mapping[str, str] | None = None
+    """The decoded data of ``spec.provider.secretRef``; None when the template names no Secret."""
+    secret_name: str = ""
+    interval: str = "1m"
+    """The metric's window; backends without a window in the query language use it (datadog)."""
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    clock: Clock | None = None
+    """Evaluate queries at this clock's time instead of the backend's now (rehearsals, tests)."""
+    source: str = "metric provider"
+    """The object the settings came from, for error messages: ``MetricTemplate prod/latency``."""
+    address_field: str = "spec.provider.address"
+    """Where the address is set, for the error when it is missing."""
+
+    def require_address(self, example: str) -> str:
+        """The address without a trailing slash; an error naming the field when it is missing."""
+        if not self.address:
+            raise InvalidCanaryError(
+                f"{self.source}: {self.address_field}: expected the {self.kind} API address"
+                f" (e.g. {example}), got nothing"
+            )
+        return self.address.rstrip("/")
+
+    def secret_value(self, key: str) -> str:
+        """One key of the provider's Secret; an error naming the Secret and its keys when absent."""
+        secret = self.secret or {}
+        if key not in secret:
+            if self.secret is None:
+                where = "spec.provider.secretRef is not set"
+            else:
+                found = ", ".join(sorted(secret)) or "none"
+                where = f"Secret {self.secret_name} has no such key (keys found: {found})"
+            raise InvalidCanaryError(f"{self.source}: {self.kind} needs the key {key}: {where}")
+        return secret[key]
+
+    def now(self) -> float:
+        """Seconds since the epoch: the clock's time when one is set, the system's otherwise."""
+        if self.clock is not None:
+            return self.clock.now().timestamp()
+        return time.time()
+
+
+def collapse_whitespace(query: str) -> str:
+    """Runs of whitespace become one space, as Flagger sends queries (templates span lines)."""
+    return " ".join(query.split())
+
+
+async def send(settings: ProviderSettings, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """Send one request; a transport failure becomes ProviderUnavailableError naming the address."""
+    address = settings.address or url
+    try:
+        return await settings.http.request(method, url, timeout=settings.timeout, **kwargs)
+    except httpx.TimeoutException as err:
+        raise ProviderUnavailableError(
+            f"{settings.kind} at {address} did not answer within {settings.timeout:g}s"
+        ) from err
+    except httpx.ConnectError as err:
+        if _refused(err):
+            raise ProviderUnavailableError(
+                f"{settings.kind} at {address} refused the connection:"
+                " nothing listens there (is it running? is the address right?)"
+            ) from err
+        raise ProviderUnavailableError(
+            f"could not connect to {settings.kind} at {address}: {err}"
+        ) from err
+    except httpx.HTTPError as err:
+        raise ProviderUnavailableError(
+            f"request to {settings.kind} at {address} failed: {err}"
+        ) from err
+
+
+def _refused(err: BaseException) -> bool:
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        if isinstance(seen, OSError) and seen.errno == errno.ECONNREFUSED:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "connection refused" in str(err).lower()
+
+
+def check_status(settings: ProviderSettings, response: httpx.Response, *, query: str) -> None:
+    """HTTP 4xx is QueryError with the backend's own error text; 5xx ProviderUnavailableError."""
+    status = response.status_code
+    if status < 400:
+        return
+    text = error_text(response)
+    where = f"{settings.kind} at {settings.address or response.request.url}"
+    if status >= 500:
+        raise ProviderUnavailableError(f"{where} failed (HTTP {status}): {text}")
+    if status in (401, 403):
+        raise QueryError(
+            f"{where} refused the credentials (HTTP {status}): {text}; check the provider's Secret"
+        )
+    raise QueryError(f"{where} rejected the query (HTTP {status}): {text}; query: {query}")
+
+
+def error_text(response: httpx.Response) -> str:
+    """The error message a backend put in its body, or the body itself, cut to 256 characters."""
+    try:
+        body: object = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text.strip()[:BODY_LIMIT] or "(empty body)"
+    if isinstance(body, dict):
+        parts = [body[k] for k in ("errorType", "code", "error", "message") if body.get(k)]
+        errors = body.get("errors")
+        if isinstance(errors, list):
+            parts.extend(errors)
+        if parts:
+            return ": ".join(str(part) for part in parts)[:BODY_LIMIT]
+    return json.dumps(body)[:BODY_LIMIT]
+
+
+def json_body(settings: ProviderSettings, response: httpx.Response) -> Any:
+    """The decoded JSON body; QueryError naming the address when the body is not JSON."""
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise QueryError(
+            f"{settings.kind} at {settings.address} answered with something that is not JSON:"
+            f" {response.text[:BODY_LIMIT]!r}"
+        ) from err
