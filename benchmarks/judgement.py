@@ -5,7 +5,7 @@ Run: ``.venv/bin/python benchmarks/judgement.py [--runs N] [--seed S] [--early-p
 Both judges drive the seed's Canary schedule: interval 10 s, stepWeight 5, maxWeight 100,
 threshold 5. On the first analysis tick (t = 0) the canary gets weight 5; every later tick judges
 the traffic so far, a passing tick adds 5, and the tick after reaching 100 promotes. The canary
-receives weight % of the traffic, the primary the rest (simulation: benchmarks/judgement_traffic.py).
+receives weight % of the traffic, the primary the rest (simulated in judgement_traffic.py).
 
 * Flagger's judge (as Flagger 1.44 does it): the canary's success rate over the last 1 m must be
   >= 99 % (latency rows: its histogram p99 over the last 1 m must be <= 500 ms); no canary
@@ -30,8 +30,8 @@ import math
 import time
 
 import numpy as np
-
 from judgement_traffic import BUCKETS_MS, Scenario, Traffic, bucket_probabilities
+
 from serinus.analysis.sequential.counts import CountConfig, Counts, judge_counts
 from serinus.analysis.sequential.decision import Outcome
 from serinus.analysis.sequential.latency import LatencyConfig, judge_latency
@@ -132,7 +132,9 @@ def histogram_p99(cumulative: np.ndarray) -> np.ndarray:
     rank = 0.99 * cumulative[:, -1]
     index = np.argmax(cumulative >= rank[:, None], axis=1)
     lower = np.where(index > 0, bounds[np.maximum(index - 1, 0)], 0.0)
-    below = np.where(index > 0, np.take_along_axis(cumulative, np.maximum(index - 1, 0)[:, None], 1)[:, 0], 0)
+    below = np.where(
+        index > 0, np.take_along_axis(cumulative, np.maximum(index - 1, 0)[:, None], 1)[:, 0], 0
+    )
     count = np.take_along_axis(cumulative, index[:, None], 1)[:, 0]
     upper = bounds[index]
     inside = lower + (upper - lower) * (rank - below) / np.maximum(count - below, 1)
@@ -186,7 +188,9 @@ def simulate_sequential(release: Release, *, early_pass: bool) -> Result:
                 )
             states[i] = judgement.state
             kind = judgement.decision.outcome
-            outcome[i] = 1 if kind is Outcome.REGRESSION else 2 if kind is Outcome.NO_REGRESSION else 0
+            outcome[i] = (
+                1 if kind is Outcome.REGRESSION else 2 if kind is Outcome.NO_REGRESSION else 0
+            )
         active = release.done == 0
         release.end(tick, active & (outcome == 1), 1)
         active = release.done == 0
@@ -215,7 +219,9 @@ def _cell(scenario: Scenario, result: Result) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--runs", type=int, default=1000, help="A/A runs per row (regressions: half)")
+    parser.add_argument(
+        "--runs", type=int, default=1000, help="A/A runs per row (regressions: half)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--early-pass", action="store_true", help="let the new judge promote early")
     args = parser.parse_args()
@@ -235,8 +241,11 @@ def main() -> None:
         for rps in RATES:
             seed = args.seed * 1000 + index * 10 + int(math.log10(rps) * 3)
             flagger = simulate_flagger(Release(scenario, rps, runs, seed))
-            new = simulate_sequential(Release(scenario, rps, runs, seed), early_pass=args.early_pass)
-            print(f"{scenario.name:24} {rps:5.0f} | {_cell(scenario, flagger):34} | {_cell(scenario, new):34}")
+            new = simulate_sequential(
+                Release(scenario, rps, runs, seed), early_pass=args.early_pass
+            )
+            cells = f"{_cell(scenario, flagger):34} | {_cell(scenario, new):34}"
+            print(f"{scenario.name:24} {rps:5.0f} | {cells}")
     print(f"\n({time.monotonic() - began:.0f} s)")
 
 

@@ -2,12 +2,12 @@
 
 Traffic is Poisson with a daily curve ``c(t) = 1 + 0.5 sin(2 pi t / 1 day)``: each run starts at
 a uniformly random time of day ``t0`` and its mean rate is ``rps * c(t0 + t) / c(t0)``, so "20
-requests/s" is the traffic at the moment of the release, and the curve moves it from there (a
-few tenths of a percent over a 4-minute release, more over a long one at 2 requests/s). Errors are Bernoulli per request. Latency is log-normal (median
-60 ms, sigma 0.69, so p99 = 300 ms for the primary), reported as Linkerd's
-``response_latency_ms`` buckets; a latency regression multiplies the canary's latencies by a
-factor (p99 +20 % = every request 1.2x slower). Everything is drawn for all runs of a tick at
-once with numpy.
+requests/s" is the traffic at the moment of the release and the curve moves it from there (a few
+tenths of a percent over a 4-minute release, more over a long one). Errors are Bernoulli per
+request. Latency is log-normal (median 60 ms, sigma 0.69, so the primary's p99 is 300 ms),
+reported as Linkerd's ``response_latency_ms`` buckets; a latency regression multiplies the
+canary's latencies by a factor (p99 +20 % = every request 1.2x slower). Everything is drawn for
+all runs of a tick at once with numpy.
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ def bucket_probabilities(factor: float) -> Floats:
     """Probability of each bucket (not cumulative) for latencies ``factor`` x the primary's."""
     median = LATENCY_MEDIAN_MS * factor
     cdf = [
-        1.0 if math.isinf(le) else 0.5 * math.erfc(-math.log(le / median) / (LATENCY_SIGMA * math.sqrt(2)))
+        1.0
+        if math.isinf(le)
+        else 0.5 * math.erfc(-math.log(le / median) / (LATENCY_SIGMA * math.sqrt(2)))
         for le in BUCKETS_MS
     ]
     return np.diff(np.array([0.0, *cdf]))

@@ -40,7 +40,6 @@ from serinus.analysis.sequential.decision import (
 )
 from serinus.errors import InvalidCanaryError, MetricsError
 
-
 # The regression test's focus while a latency judge cannot tell its pass margin yet.
 REGRESSION_MARGIN = 2.0
 
@@ -233,12 +232,11 @@ def _outcome(
         return Outcome.REGRESSION, f"e-value {number(e_reg)} >= {bar}: regression"
     if e_pass >= threshold and margin is not None:
         return Outcome.NO_REGRESSION, (
-            f"an increase to {number(margin)}x or more is ruled out (pass e-value {number(e_pass)} >= "
-            f"{bar}): no regression"
+            f"an increase to {number(margin)}x or more is ruled out "
+            f"(pass e-value {number(e_pass)} >= {bar}): no regression"
         )
     return Outcome.NOT_YET, (
-        f"e-value {number(e_reg)} < {bar} for a regression and {number(e_pass)} for a pass: "
-        "not yet"
+        f"e-value {number(e_reg)} < {bar} for a regression and {number(e_pass)} for a pass: not yet"
     )
 
 

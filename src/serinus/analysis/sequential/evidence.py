@@ -88,7 +88,9 @@ class Evidence:
 
 def start() -> Evidence:
     """Evidence before any data: ``L(rho) = 1`` everywhere."""
-    return Evidence(grid=BASE_GRID, log_lr=tuple(0.0 for _ in BASE_GRID), seen=(0, 0, 0, 0), intervals=0)
+    return Evidence(
+        grid=BASE_GRID, log_lr=tuple(0.0 for _ in BASE_GRID), seen=(0, 0, 0, 0), intervals=0
+    )
 
 
 def restore(state: Mapping[str, object] | None) -> Evidence | None:
@@ -106,7 +108,8 @@ def restore(state: Mapping[str, object] | None) -> Evidence | None:
         return None
     if not _floats(seen, 4) or not isinstance(intervals, int):
         return None
-    assert isinstance(stored_grid, list) and isinstance(log_lr, list) and isinstance(seen, list)
+    if not (isinstance(stored_grid, list) and isinstance(log_lr, list) and isinstance(seen, list)):
+        return None
     if any(abs(a - b) > 1e-9 * b for a, b in zip(stored_grid, grid, strict=True)):
         return None
     counts = tuple(int(v) for v in seen)
@@ -128,9 +131,7 @@ def _floats(value: object, length: int) -> bool:
     )
 
 
-def update(
-    evidence: Evidence, *, canary: tuple[int, int], primary: tuple[int, int]
-) -> Evidence:
+def update(evidence: Evidence, *, canary: tuple[int, int], primary: tuple[int, int]) -> Evidence:
     """Fold in the interval between the counts already seen and these cumulative counts.
 
     Counts that went down (a counter reset, an extrapolation wobble in ``increase()``) add

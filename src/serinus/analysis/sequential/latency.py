@@ -29,6 +29,7 @@ in the docs, not silently.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -67,7 +68,9 @@ class LatencyConfig:
     def __post_init__(self) -> None:
         _check_alpha(self.alpha)
         if not 0.5 <= self.quantile < 1:
-            raise InvalidCanaryError(f"quantile: expected a value in [0.5, 1), got {self.quantile!r}")
+            raise InvalidCanaryError(
+                f"quantile: expected a value in [0.5, 1), got {self.quantile!r}"
+            )
         if not 0.01 <= self.min_relative_increase <= 10:
             raise InvalidCanaryError(
                 "min_relative_increase: expected a relative increase between 0.01 and 10 "
@@ -76,7 +79,9 @@ class LatencyConfig:
         if self.boundary_ms is not None and not (
             math.isfinite(self.boundary_ms) and self.boundary_ms > 0
         ):
-            raise InvalidCanaryError(f"boundary_ms: expected a positive bucket bound, got {self.boundary_ms!r}")
+            raise InvalidCanaryError(
+                f"boundary_ms: expected a positive bucket bound, got {self.boundary_ms!r}"
+            )
         _check_minimums(self.min_events, self.min_requests)
 
     def as_count_config(self) -> CountConfig:
@@ -160,7 +165,9 @@ def _baseline(canary: Buckets, primary: Buckets, boundary: float) -> dict[str, o
 def _validated(buckets: Buckets, side: str) -> list[tuple[float, float]]:
     pairs = sorted((float(le), float(count)) for le, count in buckets)
     if not pairs or pairs[-1][0] != math.inf:
-        raise MetricsError(f"{side} histogram: expected a +Inf bucket, got bounds {[le for le, _ in pairs]}")
+        raise MetricsError(
+            f"{side} histogram: expected a +Inf bucket, got bounds {[le for le, _ in pairs]}"
+        )
     previous = 0.0
     for le, count in pairs:
         if not math.isfinite(count) or count < previous - 1e-6:
@@ -197,7 +204,7 @@ def _pick_boundary(primary: Sequence[tuple[float, float]], q: float) -> float | 
 
 
 def _tail_margin(primary: Sequence[tuple[float, float]], boundary: float, d: float) -> float | None:
-    """``S(b / (1 + d)) / S(b)``: how many times more requests a (1 + d)x slower canary has above b."""
+    """``S(b / (1 + d)) / S(b)``: how many more requests a (1 + d)x slower canary has above b."""
     total = primary[-1][1]
     if total <= 0:
         return None
@@ -210,16 +217,18 @@ def _tail_margin(primary: Sequence[tuple[float, float]], boundary: float, d: flo
 
 def _survival(points: Sequence[tuple[float, float]], x: float) -> float:
     """Share slower than ``x``: log-linear between bucket bounds (linear below the first)."""
-    for (lo, s_lo), (hi, s_hi) in zip(points, points[1:], strict=False):
+    for (lo, s_lo), (hi, s_hi) in itertools.pairwise(points):
         if lo <= x <= hi:
             if lo <= 0 or s_lo <= 0 or s_hi <= 0:
                 return s_lo + (s_hi - s_lo) * (x - lo) / (hi - lo)
-            return math.exp(math.log(s_lo) + math.log(s_hi / s_lo) * math.log(x / lo) / math.log(hi / lo))
+            return math.exp(
+                math.log(s_lo) + math.log(s_hi / s_lo) * math.log(x / lo) / math.log(hi / lo)
+            )
     return points[-1][1]
 
 
 def quantile(buckets: Sequence[tuple[float, float]], q: float) -> float | None:
-    """Prometheus ``histogram_quantile``: linear inside the bucket, the last finite bound in +Inf."""
+    """Prometheus ``histogram_quantile``: linear in the bucket, the last finite bound in +Inf."""
     total = buckets[-1][1]
     if total <= 0:
         return None
