@@ -78,7 +78,7 @@ class CountConfig:
     min_requests: int = 5
 
     def __post_init__(self) -> None:
-        _check_alpha(self.alpha)
+        check_alpha(self.alpha)
         if not 0.01 <= self.min_relative_increase <= 100:
             raise InvalidCanaryError(
                 "min_relative_increase: expected a relative increase between 0.01 and 100 "
@@ -89,15 +89,15 @@ class CountConfig:
                 "min_absolute_increase: expected a fraction in [0, 1) (0.001 = 0.1 points), "
                 f"got {self.min_absolute_increase!r}"
             )
-        _check_minimums(self.min_events, self.min_requests)
+        check_minimums(self.min_events, self.min_requests)
 
 
-def _check_alpha(alpha: float) -> None:
+def check_alpha(alpha: float) -> None:
     if not 0.0001 <= alpha <= 0.5:
         raise InvalidCanaryError(f"alpha: expected a probability in [0.0001, 0.5], got {alpha!r}")
 
 
-def _check_minimums(min_events: int, min_requests: int) -> None:
+def check_minimums(min_events: int, min_requests: int) -> None:
     if min_events < 1:
         raise InvalidCanaryError(f"min_events: expected an integer >= 1, got {min_events!r}")
     if min_requests < 1:

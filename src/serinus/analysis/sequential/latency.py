@@ -33,12 +33,13 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 
+from serinus.analysis.sequential import evidence as ev
 from serinus.analysis.sequential.counts import (
     CountConfig,
     Counts,
     Judgement,
-    _check_alpha,
-    _check_minimums,
+    check_alpha,
+    check_minimums,
     judge_rates,
 )
 from serinus.analysis.sequential.decision import Decision, Outcome
@@ -66,7 +67,7 @@ class LatencyConfig:
     min_requests: int = 5
 
     def __post_init__(self) -> None:
-        _check_alpha(self.alpha)
+        check_alpha(self.alpha)
         if not 0.5 <= self.quantile < 1:
             raise InvalidCanaryError(
                 f"quantile: expected a value in [0.5, 1), got {self.quantile!r}"
@@ -82,7 +83,7 @@ class LatencyConfig:
             raise InvalidCanaryError(
                 f"boundary_ms: expected a positive bucket bound, got {self.boundary_ms!r}"
             )
-        _check_minimums(self.min_events, self.min_requests)
+        check_minimums(self.min_events, self.min_requests)
 
     def as_count_config(self) -> CountConfig:
         return CountConfig(
@@ -154,8 +155,6 @@ def _restore(
 
 def _baseline(canary: Buckets, primary: Buckets, boundary: float) -> dict[str, object]:
     """Evidence that starts at the current counts, so the data used to pick the boundary is out."""
-    from serinus.analysis.sequential import evidence as ev
-
     c = _exceedances(canary, boundary, "canary").rounded("canary")
     p = _exceedances(primary, boundary, "primary").rounded("primary")
     start = dataclasses.replace(ev.start(), seen=(c[0], c[1], p[0], p[1]))
