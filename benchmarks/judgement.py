@@ -232,8 +232,9 @@ def main() -> None:
     began = time.monotonic()
     print(__doc__.split("\n\n", 2)[2])
     print(
-        "A/A rows: false rollback rate (runs). Regression rows: % caught before promotion "
-        "(runs with the fault), then median and p90 time from fault to rollback.\n"
+        "A/A rows: false rollback rate (runs), median time to promotion.\n"
+        "Regression rows: % caught before promotion (runs with the fault), median and p90 time\n"
+        "from fault to rollback.\n"
         "New judge: alpha 0.05, smallest effect: error rate 2x, latency p99 +20%.\n"
         "Flagger's times include its one-tick wait: its 5th failed check comes 10 s earlier.\n"
     )
