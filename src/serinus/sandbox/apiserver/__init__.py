@@ -1,0 +1,33 @@
+"""A local Kubernetes API server: the real HTTP API on a loopback port, objects in memory or a file.
+
+``kubectl``, lightkube and the operator talk to it exactly as to a cluster: discovery (aggregated
+and legacy), OpenAPI v3 for server-side validation, CRUD with resourceVersions and conflicts, the
+four patch types including server-side apply, ``status`` and ``scale`` subresources, selectors,
+watch with resume and 410 Gone, finalizers and owner-reference garbage collection, server-side
+Tables with CRD printer columns, and custom resources served as soon as their CRD is applied.
+
+It plays a few controllers too (namespace and CRD teardown, the garbage collector, the CRD
+"Established" condition) but no kubelet and no Deployment controller: the sandbox's workload
+runner does that over this same API, and plugs container logs in through :class:`LogSources`.
+
+Module map: ``server`` (start/stop, :class:`ApiServer`), ``handlers`` (HTTP), ``routing``,
+``discovery``, ``openapi``, ``writes``/``patching``/``merge``/``apply``/``deletion`` (verbs),
+``subresources``, ``watch``, ``tables``/``printers``/``jsonpath``, ``cluster``/``store`` (state),
+``resources``/``builtin``/``crds``/``schema`` (what is served), ``meta``/``defaults``/
+``validation``, ``selectors``, ``persistence``, ``kubeconfig``, ``logs``.
+"""
+
+from serinus.sandbox.apiserver.kubeconfig import kubeconfig, write_kubeconfig
+from serinus.sandbox.apiserver.logs import LogRequest, LogSource, LogSources
+from serinus.sandbox.apiserver.server import ApiServer, run, serve
+
+__all__ = [
+    "ApiServer",
+    "LogRequest",
+    "LogSource",
+    "LogSources",
+    "kubeconfig",
+    "run",
+    "serve",
+    "write_kubeconfig",
+]

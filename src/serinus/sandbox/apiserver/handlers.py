@@ -1,0 +1,392 @@
+"""The HTTP layer: one aiohttp handler that routes every request and speaks the API's dialect.
+
+It decodes what clients send (query parameters, JSON or YAML bodies, DeleteOptions), calls the
+verb (``writes``, ``patching``, ``deletion``, ``subresources``, ``watch``) and encodes the answer
+(objects, Lists with ``limit``/``continue``, Tables, Status errors). Every :class:`ApiError`
+becomes its ``Status`` here; any other exception is a server bug, logged with its traceback and
+answered as a 500 ``Status`` so that clients still get JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from serinus.sandbox.apiserver import (
+    deletion,
+    discovery,
+    openapi,
+    patching,
+    routing,
+    subresources,
+    tables,
+    watch,
+    writes,
+)
+from serinus.sandbox.apiserver.cluster import Cluster
+from serinus.sandbox.apiserver.logs import LogSources
+from serinus.sandbox.apiserver.objects import Obj, as_map, name_of, namespace_of
+from serinus.sandbox.apiserver.responses import (
+    aggregated_discovery,
+    error_response,
+    flag,
+    json_response,
+    wants_table,
+)
+from serinus.sandbox.apiserver.routing import Target
+from serinus.sandbox.apiserver.selectors import parse_labels
+from serinus.sandbox.apiserver.status import (
+    ApiError,
+    bad_request,
+    internal,
+    method_not_allowed,
+    no_such_path,
+    unsupported_media_type,
+)
+
+logger = logging.getLogger(__name__)
+
+_BODY_TYPES = ("application/json", "application/yaml")
+_VALIDATION = ("Strict", "Warn", "Ignore")
+
+
+class Api:
+    """Routes requests to the cluster; one instance per server."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        logs: LogSources,
+        *,
+        closing: asyncio.Event,
+        bookmark_interval: float,
+        address: Callable[[], str],
+    ) -> None:
+        self.cluster = cluster
+        self.logs = logs
+        self.closing = closing
+        self.bookmark_interval = bookmark_interval
+        self.address = address
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            response = await self._route(request)
+        except ApiError as error:
+            response = error_response(error)
+        except Exception as error:
+            logger.exception("%s %s failed", request.method, request.path_qs)
+            response = error_response(internal(repr(error)))
+        logger.debug("%s %s -> %s", request.method, request.path_qs, response.status)
+        return response
+
+    async def _route(self, request: web.Request) -> web.StreamResponse:
+        parts = [part for part in request.path.split("/") if part]
+        if parts in (["healthz"], ["livez"], ["readyz"]):
+            return web.Response(text="ok", content_type="text/plain")
+        if parts == ["version"]:
+            return json_response(discovery.VERSION_INFO)
+        if parts[:1] == ["openapi"]:
+            return self._openapi(parts)
+        found = self._discovery(request, parts)
+        if found is not None:
+            return found
+        located = routing.group_version(parts)
+        if located is None:
+            raise no_such_path()
+        group, version, rest = located
+        if not rest:
+            document = discovery.resource_list(self.cluster.registry, group, version)
+            if document is None:
+                raise no_such_path()
+            return json_response(document)
+        target = routing.resolve(self.cluster.registry, group, version, rest)
+        return await self._resource(request, target)
+
+    def _discovery(self, request: web.Request, parts: list[str]) -> web.Response | None:
+        registry = self.cluster.registry
+        aggregated = aggregated_discovery(request.headers.get("Accept", ""))
+        if parts in (["api"], ["apis"]) and aggregated is not None:
+            body = discovery.aggregated(registry, core=parts == ["api"], version=aggregated)
+            return json_response(body, content_type=discovery.aggregated_content_type(aggregated))
+        if parts == ["api"]:
+            return json_response(discovery.core_versions(self.address()))
+        if parts == ["apis"]:
+            return json_response(discovery.group_list(registry))
+        if len(parts) == 2 and parts[0] == "apis":
+            document = discovery.group(registry, parts[1])
+            if document is None:
+                raise no_such_path()
+            return json_response(document)
+        return None
+
+    def _openapi(self, parts: list[str]) -> web.Response:
+        if parts == ["openapi", "v3"]:
+            return json_response(openapi.index(self.cluster.registry))
+        located = routing.group_version(parts[2:]) if parts[:2] == ["openapi", "v3"] else None
+        if located is None or located[2]:
+            raise no_such_path()
+        document = openapi.document(self.cluster.registry, located[0], located[1])
+        if document is None:
+            raise no_such_path()
+        return json_response(document)
+
+    async def _resource(self, request: web.Request, target: Target) -> web.StreamResponse:
+        method = request.method
+        if target.name is None:
+            if method == "GET":
+                return await self._list(request, target)
+            if method == "POST":
+                return await self._create(request, target)
+            if method == "DELETE":
+                return await self._delete_collection(request, target)
+        elif target.subresource == "scale":
+            return await self._scale(request, target)
+        elif target.subresource == "log" and method == "GET":
+            return await self._log(request, target)
+        elif target.subresource != "log":
+            if method == "GET":
+                return self._get(request, target)
+            if method == "PUT":
+                return await self._update(request, target)
+            if method == "PATCH":
+                return await self._patch(request, target)
+            if method == "DELETE" and not target.subresource:
+                return await self._delete(request, target)
+        raise method_not_allowed(method, target.resource.resource)
+
+    # reading
+
+    def _get(self, request: web.Request, target: Target) -> web.Response:
+        resource = target.resource
+        stored = self.cluster.get(resource, target.scope_namespace, str(target.name))
+        obj = self.cluster.served(resource, stored)
+        if wants_table(request.headers.get("Accept", "")):
+            return self._table(request, target, [obj], str(self.cluster.store.rv))
+        return json_response(obj)
+
+    def _table(
+        self,
+        request: web.Request,
+        target: Target,
+        objects: list[Obj],
+        rv: str,
+        extra: Obj | None = None,
+    ) -> web.Response:
+        body = tables.table(
+            target.resource,
+            objects,
+            resource_version=rv,
+            include_object=request.query.get("includeObject") or "Metadata",
+            extra_metadata=extra,
+        )
+        return json_response(body, content_type=tables.TABLE_CONTENT_TYPE)
+
+    async def _list(self, request: web.Request, target: Target) -> web.StreamResponse:
+        query = request.query
+        resource = target.resource
+        labels = parse_labels(query.get("labelSelector"))
+        fields = self.cluster.fields(resource, query.get("fieldSelector"))
+        as_table = wants_table(request.headers.get("Accept", ""))
+        if flag(query.get("watch")):
+            return await watch.serve(
+                request,
+                self.cluster,
+                watch.WatchRequest(
+                    resource=resource,
+                    namespace=target.namespace,
+                    resource_version=query.get("resourceVersion"),
+                    labels=labels,
+                    fields=fields,
+                    timeout=_number(query.get("timeoutSeconds")),
+                    bookmarks=flag(query.get("allowWatchBookmarks")),
+                    initial_events=flag(query.get("sendInitialEvents")),
+                    as_table=as_table,
+                    include_object=query.get("includeObject") or "Metadata",
+                ),
+                bookmark_interval=self.bookmark_interval,
+            )
+        items = self.cluster.select(resource, target.namespace, labels, fields)
+        rv = str(self.cluster.store.rv)
+        items, extra = _page(items, query.get("limit"), query.get("continue"), rv)
+        if as_table:
+            return self._table(request, target, items, rv, extra)
+        return json_response(
+            {
+                "kind": resource.list_kind,
+                "apiVersion": resource.api_version,
+                "metadata": {"resourceVersion": rv, **extra},
+                "items": items,
+            }
+        )
+
+    # writing
+
+    async def _create(self, request: web.Request, target: Target) -> web.Response:
+        body = await _body(request)
+        written = writes.create(
+            self.cluster, target.resource, target.scope_namespace, body, _options(request)
+        )
+        return json_response(written.obj, status=201, warnings=written.warnings)
+
+    async def _update(self, request: web.Request, target: Target) -> web.Response:
+        written = writes.update(
+            self.cluster,
+            target.resource,
+            target.scope_namespace,
+            str(target.name),
+            await _body(request),
+            _options(request),
+            subresource=target.subresource,
+        )
+        return json_response(written.obj, warnings=written.warnings)
+
+    async def _patch(self, request: web.Request, target: Target) -> web.Response:
+        written = patching.patch(
+            self.cluster,
+            target.resource,
+            target.scope_namespace,
+            str(target.name),
+            content_type=request.headers.get("Content-Type", ""),
+            raw=await request.read(),
+            options=_options(request),
+            subresource=target.subresource,
+            force=flag(request.query.get("force")),
+        )
+        status = 201 if written.created else 200
+        return json_response(written.obj, status=status, warnings=written.warnings)
+
+    async def _delete(self, request: web.Request, target: Target) -> web.Response:
+        options = await _delete_options(request)
+        deleted = deletion.delete(
+            self.cluster, target.resource, target.scope_namespace, str(target.name), options
+        )
+        return json_response(deleted.body)
+
+    async def _delete_collection(self, request: web.Request, target: Target) -> web.Response:
+        resource = target.resource
+        removed = deletion.delete_collection(
+            self.cluster,
+            resource,
+            target.namespace,
+            parse_labels(request.query.get("labelSelector")),
+            self.cluster.fields(resource, request.query.get("fieldSelector")),
+            await _delete_options(request),
+        )
+        return json_response(
+            {
+                "kind": resource.list_kind,
+                "apiVersion": resource.api_version,
+                "metadata": {"resourceVersion": str(self.cluster.store.rv)},
+                "items": removed,
+            }
+        )
+
+    # subresources
+
+    async def _scale(self, request: web.Request, target: Target) -> web.Response:
+        args = (self.cluster, target.resource, target.scope_namespace, str(target.name))
+        if request.method == "GET":
+            return json_response(subresources.get_scale(*args))
+        if request.method == "PUT":
+            scale = subresources.write_scale(*args, await _body(request), _options(request))
+            return json_response(scale)
+        if request.method == "PATCH":
+            scale = subresources.patch_scale(
+                *args,
+                content_type=request.headers.get("Content-Type", ""),
+                raw=await request.read(),
+                options=_options(request),
+            )
+            return json_response(scale)
+        raise method_not_allowed(request.method, f"{target.resource.resource}/scale")
+
+    async def _log(self, request: web.Request, target: Target) -> web.StreamResponse:
+        pod = self.cluster.get(target.resource, target.scope_namespace, str(target.name))
+        log = subresources.log_request(pod, dict(request.query))
+        return await subresources.serve_log(request, self.logs, log, self.closing)
+
+
+def _number(value: str | None) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(str(value))
+    except ValueError:
+        raise bad_request(f"invalid number: {value}") from None
+
+
+async def _body(request: web.Request) -> Any:
+    content_type = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
+    if content_type not in _BODY_TYPES:
+        raise unsupported_media_type(content_type, _BODY_TYPES)
+    raw = await request.read()
+    try:
+        return json.loads(raw) if content_type == "application/json" else yaml.safe_load(raw)
+    except (ValueError, yaml.YAMLError) as error:
+        raise bad_request(f"the request body could not be decoded: {error}") from error
+
+
+def _options(request: web.Request) -> writes.WriteOptions:
+    query = request.query
+    validation = query.get("fieldValidation") or "Warn"
+    if validation not in _VALIDATION:
+        raise bad_request(
+            f"fieldValidation must be one of {', '.join(_VALIDATION)}, got {validation!r}"
+        )
+    return writes.WriteOptions(
+        dry_run="All" in query.getall("dryRun", []),
+        field_validation=validation,
+        field_manager=query.get("fieldManager") or "",
+    )
+
+
+async def _delete_options(request: web.Request) -> deletion.DeleteOptions:
+    body: Obj = {}
+    if request.can_read_body:
+        raw = await request.read()
+        if raw.strip():
+            try:
+                body = as_map(json.loads(raw))
+            except ValueError as error:
+                raise bad_request(f"invalid DeleteOptions: {error}") from error
+    policy = request.query.get("propagationPolicy") or body.get("propagationPolicy")
+    if policy is None and body.get("orphanDependents") is not None:
+        policy = "Orphan" if body["orphanDependents"] else "Background"
+    if policy not in (None, "Background", "Foreground", "Orphan"):
+        raise bad_request(f"propagationPolicy: Unsupported value: {policy!r}")
+    preconditions = as_map(body.get("preconditions"))
+    dry_run = "All" in [*request.query.getall("dryRun", []), *(body.get("dryRun") or [])]
+    return deletion.DeleteOptions(
+        propagation=policy,
+        uid=preconditions.get("uid"),
+        resource_version=preconditions.get("resourceVersion"),
+        dry_run=dry_run,
+    )
+
+
+def _page(items: list[Obj], limit: str | None, token: str | None, rv: str) -> tuple[list[Obj], Obj]:
+    """One page of a list, and the ``continue``/``remainingItemCount`` metadata for the next."""
+    if token:
+        try:
+            after = tuple(json.loads(base64.urlsafe_b64decode(token.encode())))
+        except (ValueError, binascii.Error) as error:
+            raise bad_request(f"invalid continue token: {error}") from error
+        items = [item for item in items if (namespace_of(item), name_of(item)) > after[1:]]
+    count = int(_number(limit) or 0)
+    if count <= 0 or len(items) <= count:
+        return items, {}
+    page, rest = items[:count], len(items) - count
+    last = page[-1]
+    marker = json.dumps([rv, namespace_of(last), name_of(last)]).encode()
+    return page, {
+        "continue": base64.urlsafe_b64encode(marker).decode(),
+        "remainingItemCount": rest,
+    }

@@ -1,0 +1,76 @@
+"""Content negotiation and the shape of HTTP answers.
+
+Clients are strict about headers: lightkube turns an error into its ``ApiError`` only when the
+Content-Type is exactly ``application/json``; kubectl picks its discovery parser by Content-Type
+and asks for Tables through ``Accept``. Server-side warnings (unknown fields pruned under
+``fieldValidation=Warn``) travel in ``Warning: 299 - "..."`` headers, which kubectl prints.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from aiohttp import web
+
+from serinus.sandbox.apiserver.objects import Obj
+from serinus.sandbox.apiserver.status import ApiError
+
+JSON = "application/json"
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+
+
+def encode(body: Obj) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def json_response(
+    body: Obj, *, status: int = 200, content_type: str = JSON, warnings: Iterable[str] = ()
+) -> web.Response:
+    response = web.Response(body=encode(body), status=status)
+    response.headers["Content-Type"] = content_type
+    for warning in warnings:
+        response.headers.add("Warning", '299 - "' + warning.replace('"', '\\"') + '"')
+    return response
+
+
+def error_response(error: ApiError) -> web.Response:
+    return json_response(error.status(), status=error.code)
+
+
+def _media_ranges(accept: str) -> list[tuple[str, dict[str, str]]]:
+    ranges = []
+    for part in accept.split(","):
+        pieces = [p.strip() for p in part.split(";")]
+        params = {}
+        for piece in pieces[1:]:
+            key, _, value = piece.partition("=")
+            params[key.strip().lower()] = value.strip()
+        ranges.append((pieces[0].lower(), params))
+    return ranges
+
+
+def wants_table(accept: str) -> bool:
+    """Whether ``Accept`` asks for a ``meta.k8s.io`` Table."""
+    return any(
+        params.get("as") == "Table" and params.get("g") == "meta.k8s.io"
+        for _, params in _media_ranges(accept)
+    )
+
+
+def aggregated_discovery(accept: str) -> str | None:
+    """The apidiscovery version ``Accept`` asks for (``v2`` preferred), or None for legacy."""
+    offered = [
+        params.get("v", "")
+        for _, params in _media_ranges(accept)
+        if params.get("as") == "APIGroupDiscoveryList" and params.get("g") == "apidiscovery.k8s.io"
+    ]
+    for version in ("v2", "v2beta1"):
+        if version in offered:
+            return version
+    return None
+
+
+def flag(value: str | None) -> bool:
+    """A boolean query parameter as Go's ``strconv.ParseBool`` reads it."""
+    return value in _TRUE

@@ -1,0 +1,155 @@
+"""The API server as a thing to start and stop: :class:`ApiServer` and the blocking :func:`run`.
+
+Tests and the sandbox use it as an async context manager::
+
+    async with ApiServer(port=0) as api:
+        api.write_kubeconfig(tmp_path / "kubeconfig")
+        ...  # api.url, api.cluster (in-process access), api.logs (plug a log source)
+
+The CLI calls :func:`run`, which serves until SIGINT or SIGTERM. Stopping ends every open watch
+and log stream with a proper final chunk first (aiohttp would otherwise wait for them), then saves
+the state file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pathlib
+import signal
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from aiohttp import web
+
+from serinus.sandbox.apiserver import deletion
+from serinus.sandbox.apiserver.cluster import Cluster
+from serinus.sandbox.apiserver.handlers import Api
+from serinus.sandbox.apiserver.kubeconfig import write_kubeconfig
+from serinus.sandbox.apiserver.logs import LogSources
+from serinus.sandbox.apiserver.persistence import StateFile
+
+logger = logging.getLogger(__name__)
+
+_MAX_BODY = 3 * 1024 * 1024
+
+
+class ApiServer:
+    """A Kubernetes API server on a loopback port, state in memory or in a file."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state: pathlib.Path | None = None,
+        watch_window: int = 10_000,
+        bookmark_interval: float = 60.0,
+        persist_delay: float = 0.2,
+    ) -> None:
+        """
+        Args:
+            host: address to listen on (loopback by default).
+            port: TCP port; 0 picks a free one (read it back from :attr:`port`).
+            state: file keeping every object across restarts; None keeps them in memory.
+            watch_window: how many changes a watch can resume across before it gets 410 Gone.
+            bookmark_interval: seconds between BOOKMARK events on watches that allow them.
+            persist_delay: seconds a burst of changes waits before the state file is written.
+        """
+        self.host = host
+        self.port = port
+        self.cluster = Cluster(window=watch_window)
+        deletion.install(self.cluster)
+        self.logs = LogSources()
+        self._state = StateFile(state, self.cluster, delay=persist_delay) if state else None
+        self._bookmark_interval = bookmark_interval
+        self._closing = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        if self._state is not None:
+            self._state.load()
+            self._state.attach()
+        self.cluster.seed()
+        api = Api(
+            self.cluster,
+            self.logs,
+            closing=self._closing,
+            bookmark_interval=self._bookmark_interval,
+            address=lambda: f"{self.host}:{self.port}",
+        )
+        app = web.Application(client_max_size=_MAX_BODY)
+        app.router.add_route("*", "/{path:.*}", api.handle)
+        app.on_shutdown.append(self._end_streams)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        logger.info("Kubernetes API server listening on %s", self.url)
+
+    async def _end_streams(self, app: web.Application) -> None:
+        self._closing.set()
+        self.cluster.store.end_watches()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._state is not None:
+            await self._state.close()
+        logger.info("Kubernetes API server on %s stopped", self.url)
+
+    def write_kubeconfig(self, path: pathlib.Path, *, namespace: str = "default") -> pathlib.Path:
+        """Write a kubeconfig pointing at this server (mode 0600)."""
+        return write_kubeconfig(path, self.url, namespace=namespace)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+async def serve(
+    server: ApiServer,
+    *,
+    kubeconfig: pathlib.Path | None = None,
+    on_ready: Callable[[ApiServer], None] | None = None,
+) -> None:
+    """Run ``server`` until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stop.set)
+    try:
+        async with server:
+            if kubeconfig is not None:
+                server.write_kubeconfig(kubeconfig)
+            if on_ready is not None:
+                on_ready(server)
+            await stop.wait()
+    finally:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(number)
+
+
+def run(
+    server: ApiServer,
+    *,
+    kubeconfig: pathlib.Path | None = None,
+    on_ready: Callable[[ApiServer], None] | None = None,
+) -> None:
+    """Serve in the foreground until SIGINT or SIGTERM (the ``serinus sandbox apiserver`` loop)."""
+    asyncio.run(serve(server, kubeconfig=kubeconfig, on_ready=on_ready))

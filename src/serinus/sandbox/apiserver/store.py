@@ -1,0 +1,154 @@
+"""The object store: objects by storage key, one resourceVersion counter, and the event log.
+
+It knows nothing of API semantics (``operations`` and ``deletion`` hold those); it keeps objects,
+stamps every change with the next resourceVersion (one counter for the whole server, as etcd's
+revision is), records the change in a bounded log so a watch can resume from any recent version,
+and hands each change to the open watches. A resume from a version older than the log's window is
+refused with 410 Gone, which is how clients learn to list again; the window is a constructor
+argument so tests can make it tiny.
+
+Objects handed out are the stored dicts themselves: callers copy before they change anything.
+Everything runs on the event loop's thread, so a change and its publication are atomic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from serinus.sandbox.apiserver.objects import (
+    Obj,
+    deep_copy,
+    metadata,
+    name_of,
+    namespace_of,
+    rv_of,
+)
+from serinus.sandbox.apiserver.status import gone
+
+
+@dataclass(frozen=True)
+class Event:
+    """One change: the object after it (for DELETED, its last state) and before it."""
+
+    type: str
+    storage: str
+    obj: Obj
+    prev: Obj | None
+
+    @property
+    def rv(self) -> int:
+        return rv_of(self.obj)
+
+
+@dataclass(eq=False)
+class Subscription:
+    """The queue of one open watch; ``None`` in the queue means the server is ending the watch."""
+
+    storage: str
+    queue: asyncio.Queue[Event | None] = field(default_factory=asyncio.Queue)
+
+
+class Store:
+    def __init__(self, *, window: int = 10_000) -> None:
+        self.rv = 0
+        self._objects: dict[str, dict[tuple[str, str], Obj]] = {}
+        self._log: collections.deque[Event] = collections.deque(maxlen=max(window, 0))
+        self._evicted = 0
+        self._subscriptions: set[Subscription] = set()
+        self.listeners: list[Callable[[Event], None]] = []
+
+    # reading
+
+    def get(self, storage: str, namespace: str, name: str) -> Obj | None:
+        return self._objects.get(storage, {}).get((namespace, name))
+
+    def items(self, storage: str, namespace: str | None = None) -> list[Obj]:
+        """Objects of one storage (optionally one namespace), in (namespace, name) order."""
+        found = self._objects.get(storage, {})
+        keys = sorted(k for k in found if namespace is None or k[0] == namespace)
+        return [found[key] for key in keys]
+
+    def everything(self) -> Iterator[tuple[str, Obj]]:
+        """Every stored object with its storage key."""
+        for storage, objects in list(self._objects.items()):
+            for obj in list(objects.values()):
+                yield storage, obj
+
+    # writing
+
+    def add(self, storage: str, obj: Obj) -> Obj:
+        stored = self._stamp(obj)
+        self._objects.setdefault(storage, {})[(namespace_of(stored), name_of(stored))] = stored
+        self._publish(Event("ADDED", storage, stored, None))
+        return stored
+
+    def replace(self, storage: str, obj: Obj) -> Obj:
+        key = (namespace_of(obj), name_of(obj))
+        previous = self._objects[storage][key]
+        stored = self._stamp(obj)
+        self._objects[storage][key] = stored
+        self._publish(Event("MODIFIED", storage, stored, previous))
+        return stored
+
+    def remove(self, storage: str, namespace: str, name: str, last: Obj | None = None) -> Obj:
+        """Delete an object; ``last`` is its final state when a write is what deletes it."""
+        previous = self._objects[storage].pop((namespace, name))
+        if not self._objects[storage]:
+            del self._objects[storage]
+        final = self._stamp(last if last is not None else previous)
+        self._publish(Event("DELETED", storage, final, previous))
+        return final
+
+    def _stamp(self, obj: Obj) -> Obj:
+        self.rv += 1
+        stored = deep_copy(obj)
+        metadata(stored)["resourceVersion"] = str(self.rv)
+        return stored
+
+    def _publish(self, event: Event) -> None:
+        if self._log.maxlen == 0:
+            self._evicted = event.rv
+        elif len(self._log) == self._log.maxlen:
+            self._evicted = self._log[0].rv
+        self._log.append(event)
+        for subscription in self._subscriptions:
+            if subscription.storage == event.storage:
+                subscription.queue.put_nowait(event)
+        for listener in self.listeners:
+            listener(event)
+
+    def load(self, rv: int, objects: Iterable[tuple[str, Obj]]) -> None:
+        """Replace the contents with saved ones; earlier versions are outside the window."""
+        self._objects.clear()
+        for storage, obj in objects:
+            self._objects.setdefault(storage, {})[(namespace_of(obj), name_of(obj))] = obj
+        self.rv = max([rv, *(rv_of(obj) for _, obj in self.everything())])
+        self._log.clear()
+        self._evicted = self.rv
+
+    # watching
+
+    def events_after(self, storage: str, rv: int) -> list[Event]:
+        """Changes of one storage after version ``rv``; 410 Gone when they left the window."""
+        if rv < self._evicted:
+            oldest = self._log[0].rv if self._log else self.rv + 1
+            raise gone(rv, oldest)
+        return [e for e in self._log if e.rv > rv and e.storage == storage]
+
+    def subscribe(self, storage: str) -> Subscription:
+        subscription = Subscription(storage)
+        self._subscriptions.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscriptions.discard(subscription)
+
+    def end_watches(self, storage: str | None = None) -> None:
+        """Ask open watches (of one storage, or all) to finish their streams."""
+        for subscription in list(self._subscriptions):
+            if storage is None or subscription.storage == storage:
+                subscription.queue.put_nowait(None)
+                self._subscriptions.discard(subscription)

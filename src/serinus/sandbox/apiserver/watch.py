@@ -1,0 +1,188 @@
+"""Watch streams: ``?watch=true`` on a collection, as chunked JSON lines of events.
+
+A watch without a resourceVersion (or with ``0``) starts with an ADDED event per current object,
+in resourceVersion order (lightkube resumes from the last event it saw, so order matters), then
+follows live changes. With ``resourceVersion=N`` it replays the changes after N from the store's
+log, or, when N has left the log's window, sends one ERROR event carrying a 410 ``Status``, as the
+real server does (an HTTP-level 410 sends lightkube into a retry storm). Label and field
+selectors apply to every event; an object that stops matching is sent as DELETED, one that
+starts matching as ADDED. ``timeoutSeconds`` ends the stream cleanly; ``allowWatchBookmarks``
+adds BOOKMARK events; ``sendInitialEvents`` ends the initial burst with the
+``k8s.io/initial-events-end`` bookmark. The Table form (``kubectl get -w``) wraps each object in a
+one-row Table, with the column definitions in the first event only. Server shutdown ends every
+stream with a proper final chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from serinus.sandbox.apiserver import tables
+from serinus.sandbox.apiserver.cluster import Cluster
+from serinus.sandbox.apiserver.objects import Obj, metadata, namespace_of, rv_of
+from serinus.sandbox.apiserver.resources import ResourceType
+from serinus.sandbox.apiserver.responses import JSON, encode
+from serinus.sandbox.apiserver.selectors import FieldSelector, LabelSelector
+from serinus.sandbox.apiserver.status import ApiError, bad_request
+from serinus.sandbox.apiserver.store import Event
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WatchRequest:
+    resource: ResourceType
+    namespace: str | None
+    resource_version: str | None
+    labels: LabelSelector
+    fields: FieldSelector
+    timeout: float | None = None
+    bookmarks: bool = False
+    initial_events: bool = False
+    as_table: bool = False
+    include_object: str = "Metadata"
+
+
+class _Stream:
+    """One open watch: filtering, conversion and writing."""
+
+    def __init__(self, cluster: Cluster, watch: WatchRequest, response: web.StreamResponse) -> None:
+        self.cluster = cluster
+        self.watch = watch
+        self.response = response
+        self.columns_sent = False
+
+    def _matches(self, obj: Obj) -> bool:
+        return self.watch.labels.matches(obj) and self.watch.fields.matches(obj)
+
+    def translate(self, event: Event) -> tuple[str, Obj] | None:
+        """The event this watcher sees, if any, with the object in its served form."""
+        if self.watch.namespace and namespace_of(event.obj) != self.watch.namespace:
+            return None
+        resource = self.watch.resource
+        new = self.cluster.served(resource, event.obj)
+        now_matches = self._matches(new)
+        if event.type != "MODIFIED" or event.prev is None:
+            return (event.type, new) if now_matches else None
+        old = self.cluster.served(resource, event.prev)
+        was_matching = self._matches(old)
+        if was_matching and now_matches:
+            return ("MODIFIED", new)
+        if now_matches:
+            return ("ADDED", new)
+        if was_matching:
+            metadata(old)["resourceVersion"] = str(event.rv)
+            return ("DELETED", old)
+        return None
+
+    async def send(self, kind: str, obj: Obj) -> None:
+        if self.watch.as_table and kind in ("ADDED", "MODIFIED", "DELETED"):
+            obj = tables.table(
+                self.watch.resource,
+                [obj],
+                resource_version=str(metadata(obj).get("resourceVersion", "")),
+                include_object=self.watch.include_object,
+                with_columns=not self.columns_sent,
+            )
+            self.columns_sent = True
+        await self.response.write(encode({"type": kind, "object": obj}) + b"\n")
+
+    async def bookmark(self, *, initial_end: bool = False) -> None:
+        meta: Obj = {"resourceVersion": str(self.cluster.store.rv)}
+        if initial_end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        resource = self.watch.resource
+        await self.send(
+            "BOOKMARK",
+            {"kind": resource.kind, "apiVersion": resource.api_version, "metadata": meta},
+        )
+
+
+def _start_version(text: str | None) -> int | None:
+    """The version to resume after, or None for "send the current objects first"."""
+    if text in (None, "", "0"):
+        return None
+    try:
+        return int(str(text))
+    except ValueError:
+        raise bad_request(f"invalid resource version: {text}") from None
+
+
+async def serve(
+    request: web.Request, cluster: Cluster, watch: WatchRequest, *, bookmark_interval: float
+) -> web.StreamResponse:
+    """Run one watch until timeout, client disconnect or server shutdown."""
+    start = None if watch.initial_events else _start_version(watch.resource_version)
+    store = cluster.store
+    subscription = store.subscribe(watch.resource.storage)
+    error: ApiError | None = None
+    backlog: list[Event] = []
+    try:
+        if start is not None:
+            backlog = store.events_after(watch.resource.storage, start)
+    except ApiError as gone:
+        error = gone
+    initial = [] if start is not None else _current(cluster, watch)
+    response = web.StreamResponse(status=200)
+    response.headers["Content-Type"] = tables.TABLE_CONTENT_TYPE if watch.as_table else JSON
+    response.headers["Cache-Control"] = "no-cache, private"
+    response.enable_chunked_encoding()
+    stream = _Stream(cluster, watch, response)
+    try:
+        await response.prepare(request)
+        if error is not None:
+            await stream.send("ERROR", error.status())
+            return response
+        for obj in initial:
+            await stream.send("ADDED", obj)
+        for event in backlog:
+            if (seen := stream.translate(event)) is not None:
+                await stream.send(*seen)
+        if watch.initial_events:
+            await stream.bookmark(initial_end=True)
+        await _follow(stream, subscription.queue, bookmark_interval)
+    except (ConnectionError, asyncio.CancelledError) as stopped:
+        logger.debug("watch on %s ended: %r", watch.resource.resource, stopped)
+        if isinstance(stopped, asyncio.CancelledError):
+            raise
+    finally:
+        store.unsubscribe(subscription)
+    return response
+
+
+def _current(cluster: Cluster, watch: WatchRequest) -> list[Obj]:
+    found = cluster.select(watch.resource, watch.namespace, watch.labels, watch.fields)
+    return sorted(found, key=rv_of)
+
+
+async def _follow(
+    stream: _Stream, queue: asyncio.Queue[Event | None], bookmark_interval: float
+) -> None:
+    timeout = stream.watch.timeout
+    deadline = time.monotonic() + timeout if timeout is not None else None
+    while True:
+        wait = bookmark_interval if stream.watch.bookmarks else None
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            wait = left if wait is None else min(wait, left)
+        event: Event | None = None
+        timed_out = False
+        try:
+            event = await asyncio.wait_for(queue.get(), timeout=wait)
+        except TimeoutError:
+            timed_out = True
+        if timed_out:
+            if stream.watch.bookmarks and (deadline is None or time.monotonic() < deadline):
+                await stream.bookmark()
+            continue
+        if event is None:
+            return
+        if (seen := stream.translate(event)) is not None:
+            await stream.send(*seen)
