@@ -164,7 +164,11 @@ def duration_scale(provider: str) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class CountQueries:
-    """Total and failed (5xx) requests of each side over a window: ``sum(increase(...[W]))``."""
+    """Total and failed (5xx) requests of each side over a window: ``sum(increase(...[W]))``.
+
+    The failed counts end in ``or vector(0)``: most meshes only create a 5xx series at the first
+    failure, so "no failed series" means zero failures, while an empty total still means no data.
+    """
 
     canary_total: str
     canary_failed: str
@@ -183,7 +187,8 @@ def count_queries(provider: str, model: QueryModel, *, window: str | None = None
 
     def count(side: Side, outcome: Literal["all", "failed"]) -> str:
         selector = request_selector(provider, model, side=side, outcome=outcome)
-        return f"sum(increase({selector}[{span}]))"
+        zero = " or vector(0)" if outcome == "failed" else ""
+        return f"sum(increase({selector}[{span}])){zero}"
 
     return CountQueries(
         canary_total=count("canary", "all"),

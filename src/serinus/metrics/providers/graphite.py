@@ -44,7 +44,8 @@ class GraphiteProvider:
         await self._render(ONLINE_QUERY)
 
     async def _render(self, text: str) -> Any:
-        params = [(k, v) for k, v in urllib.parse.parse_qsl(text, keep_blank_values=True)]
+        pairs = urllib.parse.parse_qsl(text, keep_blank_values=True)
+        params = [(key.strip(), value.strip()) for key, value in pairs]
         if not any(key == "target" for key, _ in params):
             raise QueryError(
                 f"graphite queries are render API parameters such as target=...&from=-5min;"

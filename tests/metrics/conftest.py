@@ -1,0 +1,350 @@
+"""Fixtures of the metrics tests: one real Prometheus per session, local HTTP servers, builders.
+
+The Prometheus is started on backfilled blocks (promtool), so it serves from its first request and
+every value is exact at the fixed evaluation time ``prometheus.time``: counters grow at a known rate
+with a sample every 10 s, and queries run at the end of the data. Every dataset lives in its own
+namespace label value, which is how tests stay apart while sharing one server:
+
+- ``linkerd``: canary 9:1 success:failure per second, primary 99:1; canary latency all in
+  (100, 200] ms, primary in (20, 30] ms.
+- ``linkerd-flat``: the canary's counters exist but never move (0/0 = NaN).
+- ``linkerd-stale``: the canary's series stopped two minutes before the evaluation time.
+- ``istio``: canary 9:1 (200:503), primary 49:1; latency (250, 500] ms and (25, 50] ms; plus
+  ``reporter="source"`` series the queries must ignore.
+- ``nginx``: canary 8:2 with a mean latency of 250 ms, primary 10:0 at 100 ms.
+- ``http``: podinfo-style ``http_request_duration_seconds``: canary 19:1 with latency in
+  (0.5, 1] s, primary 10:0 in (0.05, 0.1] s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import inspect
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+
+from serinus.apis.canary import Canary
+from serinus.apis.metric_template import MetricTemplate
+from serinus.errors import NotFoundError
+
+STEP = 10
+SPAN = 600
+PRIMARY = "podinfo-primary"
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedClock:
+    """A clock stopped at one instant (implements serinus.ports.Clock)."""
+
+    at: float
+
+    def now(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.at, tz=datetime.UTC)
+
+
+@dataclasses.dataclass(frozen=True)
+class PrometheusServer:
+    address: str
+    time: float
+    """The evaluation time at which every dataset has its documented values."""
+
+    @property
+    def clock(self) -> FixedClock:
+        return FixedClock(self.time)
+
+
+class OpenMetrics:
+    """Collects series with explicit timestamps and writes them in OpenMetrics text."""
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.families: dict[str, list[str]] = {}
+
+    def counter(
+        self, name: str, labels: dict[str, str], per_second: float, *, until: int = SPAN
+    ) -> None:
+        """A series growing by ``per_second`` from the start, sampled every 10 s up to ``until``."""
+        text = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        lines = self.families.setdefault(name, [])
+        for offset in range(0, until + 1, STEP):
+            lines.append(f"{name}{{{text}}} {per_second * offset:g} {self.start + offset}")
+
+    def histogram(
+        self, name: str, labels: dict[str, str], per_second: float, bounds: list[str], slot: int
+    ) -> None:
+        """Buckets where every observation falls in the bucket ``bounds[slot]``."""
+        for index, bound in enumerate([*bounds, "+Inf"]):
+            rate = per_second if index >= slot else 0.0
+            self.counter(f"{name}_bucket", {**labels, "le": bound}, rate)
+
+    def text(self) -> str:
+        return "\n".join(line for lines in self.families.values() for line in lines) + "\n# EOF\n"
+
+
+def _datasets(data: OpenMetrics) -> None:
+    for deployment, ok, failed in (("podinfo", 9, 1), (PRIMARY, 99, 1)):
+        for classification, rate in (("success", ok), ("failure", failed)):
+            labels = {"namespace": "linkerd", "deployment": deployment, "direction": "inbound"}
+            data.counter("response_total", {**labels, "classification": classification}, rate)
+    latency = ["10", "20", "30", "50", "100", "200", "500"]
+    linkerd = {"namespace": "linkerd", "direction": "inbound"}
+    data.histogram("response_latency_ms", {**linkerd, "deployment": "podinfo"}, 10, latency, 5)
+    data.histogram("response_latency_ms", {**linkerd, "deployment": PRIMARY}, 100, latency, 2)
+    flat = {"namespace": "linkerd-flat", "deployment": "podinfo", "direction": "inbound"}
+    data.counter("response_total", {**flat, "classification": "success"}, 0)
+    stale = {"namespace": "linkerd-stale", "deployment": "podinfo", "direction": "inbound"}
+    data.counter("response_total", {**stale, "classification": "success"}, 5, until=SPAN - 120)
+    _istio(data)
+    _nginx(data)
+    _http(data)
+
+
+def _istio(data: OpenMetrics) -> None:
+    for workload, ok, failed in (("podinfo", 9, 1), (PRIMARY, 49, 1)):
+        labels = {"destination_workload_namespace": "istio", "destination_workload": workload}
+        for code, rate in (("200", ok), ("503", failed)):
+            data.counter(
+                "istio_requests_total",
+                {"reporter": "destination", **labels, "response_code": code},
+                rate,
+            )
+        data.counter(
+            "istio_requests_total", {"reporter": "source", **labels, "response_code": "500"}, 100
+        )
+    bounds = ["5", "10", "25", "50", "100", "250", "500", "1000"]
+    name = "istio_request_duration_milliseconds"
+    for workload, slot in (("podinfo", 6), (PRIMARY, 3)):
+        labels = {
+            "reporter": "destination",
+            "destination_workload_namespace": "istio",
+            "destination_workload": workload,
+        }
+        data.histogram(name, labels, 10, bounds, slot)
+
+
+def _nginx(data: OpenMetrics) -> None:
+    canary = {"namespace": "nginx", "ingress": "podinfo", "canary": "nginx-podinfo-canary-9898"}
+    primary = {"namespace": "nginx", "ingress": "podinfo"}
+    data.counter("nginx_ingress_controller_requests", {**canary, "status": "200"}, 8)
+    data.counter("nginx_ingress_controller_requests", {**canary, "status": "500"}, 2)
+    data.counter("nginx_ingress_controller_requests", {**primary, "status": "200"}, 10)
+    name = "nginx_ingress_controller_response_duration_seconds"
+    for labels, seconds in ((canary, 0.25), (primary, 0.1)):
+        data.counter(f"{name}_count", labels, 10)
+        data.counter(f"{name}_sum", labels, 10 * seconds)
+    bounds = ["0.1", "0.25", "0.5", "1"]
+    data.histogram(name, canary, 10, bounds, 1)
+    data.histogram(name, primary, 10, bounds, 0)
+
+
+def _http(data: OpenMetrics) -> None:
+    pods = {"podinfo": "podinfo-7d9c8f5b4-x2k9q", PRIMARY: "podinfo-primary-6b8d9c7f5-q7w2z"}
+    name = "http_request_duration_seconds"
+    bounds = ["0.05", "0.1", "0.5", "1", "5"]
+    for deployment, ok, failed, slot in (("podinfo", 19, 1, 3), (PRIMARY, 10, 0, 1)):
+        labels = {"kubernetes_namespace": "http", "kubernetes_pod_name": pods[deployment]}
+        data.counter(f"{name}_count", {**labels, "status": "200"}, ok)
+        data.counter(f"{name}_count", {**labels, "status": "500"}, failed)
+        data.histogram(name, labels, ok + failed, bounds, slot)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    """A real Prometheus on backfilled blocks; stopped (SIGTERM) at the end of the session."""
+    for tool in ("prometheus", "promtool"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is not installed: run `bash scripts/system-packages.sh`")
+    root = tmp_path_factory.mktemp("prometheus")
+    start = int(time.time()) // 60 * 60 - 1800
+    data = OpenMetrics(start)
+    _datasets(data)
+    (root / "data.om").write_text(data.text())
+    subprocess.run(
+        ["promtool", "tsdb", "create-blocks-from", "openmetrics", "data.om", "tsdb"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    (root / "prometheus.yml").write_text("global: {scrape_interval: 1m}\nscrape_configs: []\n")
+    port = free_port()
+    address = f"http://127.0.0.1:{port}"
+    log = root / "prometheus.log"
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={root / 'prometheus.yml'}",
+                f"--storage.tsdb.path={root / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--log.level=warn",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
+        try:
+            _wait_ready(address, process, log)
+            yield PrometheusServer(address, float(start + SPAN))
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _wait_ready(address: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"prometheus exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{address}/-/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    pytest.fail(f"prometheus did not become ready: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture
+def clock_at() -> Callable[[float], FixedClock]:
+    """Clocks stopped at a given epoch second."""
+    return FixedClock
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound once, then released)."""
+    return free_port()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@dataclasses.dataclass
+class Recorded:
+    """One request a local server received."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+Handler = Callable[[Recorded], web.StreamResponse | Awaitable[web.StreamResponse]]
+
+
+@dataclasses.dataclass
+class LocalServer:
+    address: str
+    requests: list[Recorded]
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[LocalServer]]]:
+    """Start local HTTP servers that answer with ``handler`` and record every request."""
+    runners: list[web.AppRunner] = []
+
+    async def start(handler: Handler) -> LocalServer:
+        requests: list[Recorded] = []
+
+        async def record(request: web.Request) -> web.StreamResponse:
+            seen = Recorded(
+                request.method,
+                request.path,
+                dict(request.query),
+                dict(request.headers),
+                await request.read(),
+            )
+            requests.append(seen)
+            answer = handler(seen)
+            return await answer if inspect.isawaitable(answer) else answer
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", record)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        port = runner.addresses[0][1]
+        return LocalServer(f"http://127.0.0.1:{port}", requests)
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+class MemoryResources:
+    """MetricTemplates and Secrets held in memory (implements serinus.ports.Resources)."""
+
+    def __init__(self) -> None:
+        self.templates: dict[tuple[str, str], MetricTemplate] = {}
+        self.secrets: dict[tuple[str, str], dict[str, str]] = {}
+
+    def add_template(self, namespace: str, name: str, provider: dict[str, Any], query: str) -> None:
+        self.templates[namespace, name] = MetricTemplate.model_validate(
+            {
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"provider": provider, "query": query},
+            }
+        )
+
+    async def metric_template(self, namespace: str, name: str) -> MetricTemplate:
+        if (namespace, name) not in self.templates:
+            raise NotFoundError(f"MetricTemplate {namespace}/{name} not found", status=404)
+        return self.templates[namespace, name]
+
+    async def alert_provider(self, namespace: str, name: str) -> Any:
+        raise NotFoundError(f"AlertProvider {namespace}/{name} not found", status=404)
+
+    async def secret(self, namespace: str, name: str) -> dict[str, str]:
+        if (namespace, name) not in self.secrets:
+            raise NotFoundError(f"Secret {namespace}/{name} not found", status=404)
+        return self.secrets[namespace, name]
+
+
+@pytest.fixture
+def resources() -> MemoryResources:
+    return MemoryResources()
+
+
+def canary_of(namespace: str, metrics: list[dict[str, Any]], **spec: Any) -> Canary:
+    """A Canary of the Deployment podinfo in ``namespace`` with these metrics."""
+    return Canary.model_validate(
+        {
+            "metadata": {"name": "podinfo", "namespace": namespace},
+            "spec": {
+                "targetRef": {"kind": "Deployment", "name": "podinfo"},
+                "service": {"port": 9898},
+                "analysis": {"interval": "1m", "stepWeight": 10, "metrics": metrics},
+                **spec,
+            },
+        }
+    )
+
+
+@pytest.fixture
+def make_canary() -> Callable[..., Canary]:
+    return canary_of

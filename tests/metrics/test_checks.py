@@ -1,0 +1,334 @@
+"""MetricChecks, the Metrics port: built-ins, templates and inline queries against real servers.
+
+Covers: the built-in success rate and duration of Linkerd, Istio, NGINX and the generic HTTP
+metrics on data written to a real Prometheus (9:1 counters give 90.0; histograms give the P99 in
+milliseconds); ``spec.metricsServer`` over the operator's default; "no values found" with Flagger's
+opening words and the cause a follow-up query finds (NaN, no such series, no recent traffic) for
+built-ins, templates and inline queries; MetricTemplates with variables, in the Canary's namespace
+or their own, with credentials from their Secret, and with ``insecureSkipVerify`` against a TLS
+server with a self-signed certificate; template types serinus does not query are errors, never
+Prometheus; ``check_online`` checks every backend once and fails on the first that does not answer.
+"""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+
+import pytest
+from aiohttp import web
+
+from serinus.apis.analysis import CanaryMetric
+from serinus.errors import (
+    MultipleValuesError,
+    NotFoundError,
+    NoValuesFoundError,
+    ProviderUnavailableError,
+    UnknownProviderError,
+)
+from serinus.metrics.checks import MetricChecks
+
+LINKERD_RATE = (
+    'sum(rate(response_total{namespace="%s",deployment=~"podinfo",classification!="failure",'
+    'direction="inbound"}[1m])) / sum(rate(response_total{namespace="%s",deployment=~"podinfo",'
+    'direction="inbound"}[1m])) * 100'
+)
+
+
+@pytest.fixture
+def checks(prometheus, resources, http):
+    def build(mesh_provider: str = "linkerd", metrics_server: str | None = None) -> MetricChecks:
+        return MetricChecks(
+            metrics_server=metrics_server or prometheus.address,
+            mesh_provider=mesh_provider,
+            resources=resources,
+            http=http,
+            clock=prometheus.clock,
+            timeout=2.0,
+        )
+
+    return build
+
+
+def metric(name: str, **fields) -> CanaryMetric:
+    return CanaryMetric.model_validate({"name": name, **fields})
+
+
+@pytest.mark.parametrize(
+    ("provider", "namespace", "success_rate", "duration_ms"),
+    [
+        ("linkerd", "linkerd", 90.0, 199.0),
+        ("istio", "istio", 90.0, 497.5),
+        ("nginx", "nginx", 80.0, 250.0),
+        ("kubernetes", "http", 95.0, 995.0),
+    ],
+)
+async def test_built_in_metrics_measure_the_canary(
+    checks, make_canary, provider, namespace, success_rate, duration_ms
+):
+    canary = make_canary(namespace, [], provider=provider)
+    measure = checks(mesh_provider="istio").measure
+    assert await measure(canary, metric("request-success-rate")) == pytest.approx(success_rate)
+    assert await measure(canary, metric("request-duration")) == pytest.approx(duration_ms)
+
+
+async def test_canary_metrics_server_wins_over_the_default(
+    checks, make_canary, closed_port, prometheus
+):
+    canary = make_canary("linkerd", [], metricsServer=prometheus.address)
+    default_is_down = checks(metrics_server=f"http://127.0.0.1:{closed_port}")
+    assert await default_is_down.measure(canary, metric("request-success-rate")) == 90.0
+    with pytest.raises(ProviderUnavailableError, match="refused the connection"):
+        await default_is_down.measure(make_canary("linkerd", []), metric("request-success-rate"))
+
+
+async def test_nan_says_no_requests_in_the_window(checks, make_canary):
+    canary = make_canary("linkerd-flat", [])
+    with pytest.raises(NoValuesFoundError) as caught:
+        await checks().measure(canary, metric("request-success-rate"))
+    assert str(caught.value) == (
+        "no values found for linkerd metric request-success-rate probably podinfo.linkerd-flat"
+        " is not receiving traffic: the query returned NaN: 0/0, i.e. no requests in the window;"
+        f" query: {LINKERD_RATE % ('linkerd-flat', 'linkerd-flat')}"
+    )
+
+
+async def test_no_series_names_the_labels_to_check(checks, make_canary):
+    canary = make_canary("prod", [])
+    with pytest.raises(NoValuesFoundError) as caught:
+        await checks().measure(canary, metric("request-success-rate"))
+    assert str(caught.value) == (
+        "no values found for linkerd metric request-success-rate probably podinfo.prod is not"
+        ' receiving traffic: no series match response_total{namespace="prod",deployment=~"podinfo",'
+        'direction="inbound"}: check the labels/the mesh injection;'
+        f" query: {LINKERD_RATE % ('prod', 'prod')}"
+    )
+
+
+async def test_series_without_recent_samples_mean_no_traffic(checks, make_canary):
+    canary = make_canary("linkerd-stale", [])
+    with pytest.raises(NoValuesFoundError) as caught:
+        await checks().measure(canary, metric("request-duration"))
+    message = str(caught.value)
+    assert message.startswith(
+        "no values found for linkerd metric request-duration probably podinfo.linkerd-stale is not"
+        " receiving traffic: "
+    )
+    assert "no series match response_latency_ms_bucket" in message  # the stale set has no buckets
+    with pytest.raises(NoValuesFoundError) as caught:
+        await checks().measure(canary, metric("request-success-rate"))
+    assert ": no traffic reached the canary in the last 1m (series matching response_total{" in (
+        str(caught.value)
+    )
+
+
+async def test_template_with_variables_in_the_canarys_namespace(
+    checks, make_canary, resources, prometheus
+):
+    resources.add_template(
+        "linkerd",
+        "success-rate",
+        {"type": "prometheus", "address": prometheus.address},
+        'sum(rate(response_total{namespace="{{ namespace }}",deployment=~"{{ target }}",'
+        'classification!="failure",direction="{{ variables.direction }}"}[{{ interval }}]))\n'
+        '/\nsum(rate(response_total{namespace="{{ namespace }}",deployment=~"{{ target }}",'
+        'direction="{{ variables.direction }}"}[{{ interval }}])) * 100',
+    )
+    canary = make_canary("linkerd", [])
+    value = await checks().measure(
+        canary,
+        metric(
+            "success-rate",
+            templateRef={"name": "success-rate"},
+            templateVariables={"direction": "inbound"},
+        ),
+    )
+    assert value == 90.0
+
+
+async def test_template_in_its_own_namespace(checks, make_canary, resources, prometheus):
+    resources.add_template(
+        "flagger-system",
+        "primary-latency",
+        {"type": "prometheus", "address": prometheus.address},
+        'histogram_quantile(0.99, sum(rate(response_latency_ms_bucket{namespace="{{ namespace }}",'
+        'deployment="{{ target }}-primary"}[{{ interval }}])) by (le))',
+    )
+    canary = make_canary("linkerd", [])
+    ref = {"name": "primary-latency", "namespace": "flagger-system"}
+    assert await checks().measure(canary, metric("latency", templateRef=ref)) == pytest.approx(29.9)
+    with pytest.raises(NotFoundError):
+        await checks().measure(canary, metric("latency", templateRef={"name": "primary-latency"}))
+
+
+async def test_template_without_data_says_custom_metric(checks, make_canary, resources, prometheus):
+    resources.add_template(
+        "prod",
+        "errors",
+        {"type": "prometheus", "address": prometheus.address},
+        'sum(rate(http_requests_total{namespace="{{ namespace }}",status=~"5.."}[1m]))',
+    )
+    with pytest.raises(NoValuesFoundError) as caught:
+        await checks().measure(
+            make_canary("prod", []), metric("errors", templateRef={"name": "errors"})
+        )
+    assert str(caught.value) == (
+        "no values found for custom metric: errors: no series match"
+        ' http_requests_total{namespace="prod",status=~"5.."}: check the labels/the mesh'
+        ' injection; query: sum(rate(http_requests_total{namespace="prod",status=~"5.."}[1m]))'
+    )
+
+
+async def test_template_with_several_series(checks, make_canary, resources, prometheus):
+    resources.add_template(
+        "linkerd",
+        "by-deployment",
+        {"type": "prometheus", "address": prometheus.address},
+        'sum by (deployment) (rate(response_total{namespace="{{ namespace }}"}[1m]))',
+    )
+    canary = make_canary("linkerd", [])
+    with pytest.raises(MultipleValuesError, match="returned 2 series"):
+        await checks().measure(canary, metric("rps", templateRef={"name": "by-deployment"}))
+
+
+async def test_template_credentials_come_from_its_secret(checks, make_canary, resources, serve):
+    async def answer(_):
+        result = [{"metric": {}, "value": [1, "7"]}]
+        return web.json_response(
+            {"status": "success", "data": {"resultType": "vector", "result": result}}
+        )
+
+    server = await serve(answer)
+    resources.add_template(
+        "prod",
+        "auth",
+        {
+            "type": "prometheus",
+            "address": server.address,
+            "secretRef": {"name": "prom-token"},
+            "headers": {"X-Scope-OrgID": "tenant-1"},
+        },
+        "vector(7)",
+    )
+    resources.secrets["prod", "prom-token"] = {"token": "t0ken"}
+    assert (
+        await checks().measure(make_canary("prod", []), metric("m", templateRef={"name": "auth"}))
+        == 7
+    )
+    headers = server.requests[0].headers
+    assert headers["Authorization"] == "Bearer t0ken"
+    assert headers["X-Scope-OrgID"] == "tenant-1"
+
+
+async def test_inline_query_runs_against_the_metrics_server(checks, make_canary):
+    canary = make_canary("linkerd", [])
+    inline = metric(
+        "rps",
+        query='sum(rate(response_total{namespace="{{ namespace }}",deployment="podinfo"}[1m]))',
+    )
+    assert await checks().measure(canary, inline) == 10.0
+    missing = metric("rps", query='sum(rate(response_total{namespace="gone"}[1m]))')
+    with pytest.raises(NoValuesFoundError, match=r"^no values found for metric: rps: no series"):
+        await checks().measure(canary, missing)
+
+
+@pytest.mark.parametrize(
+    "kind", ["stackdriver", "cloudwatch", "dynatrace", "keptn", "splunk", "externalmetrics"]
+)
+async def test_unported_template_types_are_errors(checks, make_canary, resources, kind):
+    resources.add_template("prod", "t", {"type": kind, "address": "http://127.0.0.1:1"}, "q")
+    canary = make_canary("prod", [{"name": "m", "templateRef": {"name": "t"}}])
+    with pytest.raises(UnknownProviderError) as caught:
+        await checks().measure(canary, metric("m", templateRef={"name": "t"}))
+    assert str(caught.value) == f"metric provider {kind} is not supported"
+    with pytest.raises(UnknownProviderError):
+        await checks().check_online(canary)
+
+
+async def test_service_target_outside_istio_has_no_built_in_queries(checks, make_canary):
+    canary = make_canary(
+        "linkerd",
+        [{"name": "request-success-rate"}],
+        targetRef={"kind": "Service", "name": "podinfo"},
+    )
+    with pytest.raises(UnknownProviderError, match="provider linkerd:service is not supported"):
+        await checks().check_online(canary)
+
+
+async def test_check_online_asks_every_backend_once(checks, make_canary, resources, serve):
+    async def datadog(request):
+        return web.json_response({"valid": True})
+
+    server = await serve(datadog)
+    resources.add_template(
+        "prod",
+        "dd",
+        {"type": "datadog", "address": server.address, "secretRef": {"name": "dd"}},
+        "avg:x{*}",
+    )
+    resources.secrets["prod", "dd"] = {"datadog_api_key": "a", "datadog_application_key": "b"}
+    canary = make_canary(
+        "prod",
+        [
+            {"name": "request-success-rate"},
+            {"name": "request-duration"},
+            {"name": "a", "templateRef": {"name": "dd"}},
+            {"name": "b", "templateRef": {"name": "dd"}},
+        ],
+    )
+    await checks().check_online(canary)
+    assert [r.path for r in server.requests] == ["/api/v1/validate"]
+
+
+async def test_check_online_fails_when_the_metrics_server_is_down(checks, make_canary, closed_port):
+    canary = make_canary("prod", [{"name": "request-success-rate"}])
+    down = checks(metrics_server=f"http://127.0.0.1:{closed_port}")
+    with pytest.raises(ProviderUnavailableError, match=f"127.0.0.1:{closed_port} refused"):
+        await down.check_online(canary)
+
+
+@pytest.fixture
+def tls_context(tmp_path) -> ssl.SSLContext:
+    """A server context with a freshly made self-signed certificate for 127.0.0.1."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def test_insecure_skip_verify_reaches_a_self_signed_server(
+    checks, make_canary, resources, tls_context
+):
+    async def answer(request):
+        result = [{"metric": {}, "value": [1, "1"]}]
+        return web.json_response(
+            {"status": "success", "data": {"resultType": "vector", "result": result}}
+        )
+
+    app = web.Application()
+    app.router.add_get("/api/v1/query", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls_context)
+    await site.start()
+    address = f"https://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        provider = {"type": "prometheus", "address": address}
+        resources.add_template("prod", "strict", provider, "vector(1)")
+        resources.add_template("prod", "lax", {**provider, "insecureSkipVerify": True}, "vector(1)")
+        checker = checks()
+        canary = make_canary("prod", [])
+        assert await checker.measure(canary, metric("m", templateRef={"name": "lax"})) == 1.0
+        with pytest.raises(ProviderUnavailableError, match="CERTIFICATE_VERIFY_FAILED"):
+            await checker.measure(canary, metric("m", templateRef={"name": "strict"}))
+        await checker.aclose()
+    finally:
+        await runner.cleanup()
