@@ -102,8 +102,9 @@ class MetricChecks:
         measure, so such a Canary fails at initialization instead of at its first step.
         """
         analysis = canary.spec.effective_analysis
+        metrics = (analysis.metrics if analysis else None) or []
         checked: set[tuple[str, str]] = set()
-        for metric in analysis.metrics or [] if analysis else []:
+        for metric in metrics:
             if metric.template_ref is not None:
                 backend = (await self._template(canary, metric, metric.template_ref))[1]
             else:
