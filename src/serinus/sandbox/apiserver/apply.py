@@ -233,7 +233,7 @@ def server_side_apply(
     for other, paths in owned.items():
         owned[other] = paths - {path for who, path in conflicts if who == other[0]}
     still_owned = set().union(*owned.values()) if owned else set()
-    for path in sorted(previous - wanted - still_owned, key=len, reverse=True):
+    for path in sorted(previous - wanted - still_owned, key=len):  # items before their fields
         _remove(base, path)
     merged: Obj = merge_applied(base, config, (), rule)
     owned[mine_key] = wanted
@@ -247,6 +247,8 @@ def _conflicts(
     found = []
     for (other, _), paths in owned.items():
         for path in sorted(wanted & paths):
+            if path[-1].startswith(("k:", "v:")):
+                continue  # owning a list item is about its presence, not its whole value
             _, new = _lookup(config, path)
             exists, current = _lookup(live, path)
             if exists and new != current:
