@@ -19,7 +19,6 @@ Covers:
 from __future__ import annotations
 
 import logging
-import pathlib
 
 import pytest
 
@@ -189,7 +188,7 @@ async def test_healthz(loadtester):
     assert response.status_code == 200
 
 
-async def test_metrics_count_commands_by_type_and_outcome(loadtester, tmp_path: pathlib.Path):
+async def test_metrics_count_commands_by_type_and_outcome(loadtester):
     await loadtester.task({"type": "bash", "cmd": "true"})
     await loadtester.task({"type": "bash", "cmd": "false"})
     await loadtester.task({"cmd": "false"})

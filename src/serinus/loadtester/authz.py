@@ -5,8 +5,10 @@ Flagger's load tester runs any command for any caller that can reach it; its onl
 ``MatchString`` does). serinus keeps that flag and adds ``--allow-command``: when at least one rule
 is given, a command runs only if one rule matches the *whole* command line (``re.fullmatch``), so a
 rule such as ``hey -z \\S+ -q \\d+ -c \\d+ http://podinfo-canary\\.test:9898/`` cannot be widened by
-appending ``; rm -rf /``. The routes in :mod:`serinus.loadtester.app` ask :class:`Policy` before
-anything runs and answer 403 with the returned text.
+appending ``; rm -rf /`` (write rules with ``\\S`` and explicit characters: a negated class such as
+``[^;]*`` also matches a newline, which ``sh`` reads as a command separator). The routes in
+:mod:`serinus.loadtester.app` ask :class:`Policy` before anything runs and answer 403 with the
+returned text.
 """
 
 from __future__ import annotations

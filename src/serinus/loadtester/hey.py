@@ -26,6 +26,11 @@ _PERCENTILE = re.compile(r"^\s+(\d+(?:\.\d+)?)% in (\S+) secs")
 _STATUS = re.compile(r"^\s+\[(\d+)\]\s+(\d+) responses")
 _ERROR = re.compile(r"^\s+\[(\d+)\]\s+(.*\S)")
 _SECTION = re.compile(r"^(\S.*):\s*$")
+_RATE_LINE = re.compile(r"(?m)^\s+Requests/sec:")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_WRAPPER_ARG = re.compile(r"^(-\S*|[\d.]+[smhd]?)$")
+# Words that run the command after them: ``timeout 70s hey ...``, ``exec hey ...``.
+_WRAPPERS = frozenset({"exec", "command", "time", "nice", "nohup", "env", "timeout", "stdbuf"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,20 +74,37 @@ class HeyReport:
 
 
 def mentions_hey(command_line: str) -> bool:
-    """Whether a shell command line runs ``hey`` (as a word in command position or a path)."""
+    """Whether a shell command line runs ``hey``: as the program of one of its simple commands.
+
+    ``hey -z 1m URL``, ``/usr/bin/hey ...``, ``sleep 1 && hey ...`` and ``timeout 70s hey ...`` do;
+    ``curl -d hey URL`` does not.
+    """
     try:
         lexer = shlex.shlex(command_line, posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
         words = list(lexer)
     except ValueError:
         words = command_line.split()
-    return any(word.rsplit("/", 1)[-1] == "hey" for word in words)
+    at_program, after_wrapper = True, False
+    for word in words:
+        program = word.rsplit("/", 1)[-1]
+        if word and all(char in "();<>|&" for char in word):
+            at_program, after_wrapper = True, False
+        elif not at_program:
+            continue
+        elif program == "hey":
+            return True
+        elif program in _WRAPPERS:
+            after_wrapper = True
+        elif not _ASSIGNMENT.match(word) and not (after_wrapper and _WRAPPER_ARG.match(word)):
+            at_program = False
+    return False
 
 
 def parse_reports(output: str) -> list[HeyReport]:
     """Every hey summary in ``output``, in order (a command may run hey more than once)."""
     chunks = re.split(r"(?m)^Summary:\s*$", output)
-    return [_parse_one(chunk) for chunk in chunks[1:]]
+    return [_parse_one(chunk) for chunk in chunks[1:] if _RATE_LINE.search(chunk)]
 
 
 def _parse_one(text: str) -> HeyReport:

@@ -115,10 +115,16 @@ class TaskRunner:
             log.info("Command skipped, %s is already running", task.command_line)
             self._metrics.skipped.labels(type=task.type.name).inc()
             return False
-        job = asyncio.create_task(self.run(task), name=f"loadtester {task.canary}")
+        job = asyncio.create_task(self._run_background(task), name=f"loadtester {task.canary}")
         self._background[task.key] = job
-        job.add_done_callback(lambda _: self._background.pop(task.key, None))
         return True
+
+    async def _run_background(self, task: Task) -> Outcome:
+        try:
+            return await self.run(task)
+        finally:
+            # In the same step as the end of the run: a call right after it starts a new run.
+            del self._background[task.key]
 
     async def run(self, task: Task) -> Outcome:
         """Run ``task`` to its end (or its timeout), log how it went and count it."""
@@ -144,12 +150,12 @@ class TaskRunner:
         else:
             self._metrics.failed.labels(type=task.type.name).inc()
             log.error("Command failed %s: %s", task.command_line, outcome.failure())
-        if hey.mentions_hey(task.command_line):
-            self._report_hey(task, outcome, log)
+        self._report_hey(task, outcome, log)
 
     def _report_hey(self, task: Task, outcome: Outcome, log: logs.CanaryLogger) -> None:
+        """Log and count every hey summary the command printed (hey's exit code tells nothing)."""
         reports = hey.parse_reports(outcome.stdout)
-        if not reports:
+        if not reports and hey.mentions_hey(task.command_line):
             log.info("hey ran for %s but printed no summary to read", task.canary)
         for report in reports:
             self._metrics.record_hey(task.canary, report)

@@ -1,0 +1,141 @@
+"""Task types and the runner: dedupe of background commands, timeouts, stopping.
+
+Covers:
+- two identical ``cmd`` calls for one canary while the first runs start one hey: the target
+  server sees one run's requests, and ``commands_skipped`` counts the second call;
+- once the command has ended, the same call starts it again;
+- the same command for two canaries, and two different commands for one canary, both run;
+- a background command over ``--timeout`` is killed with its whole process group (a child it
+  started in the background dies too) and counted as failed;
+- stopping the app (what SIGTERM does) stops running background and blocking commands;
+- the type registry: known names resolve, an unknown name raises rather than falling back to
+  ``cmd``; ``kubectl`` command lines are built as ``kubectl ARGS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+
+import pytest
+
+from serinus.errors import UnknownProviderError
+from serinus.loadtester import tasks
+
+# hey -n N -c 1 makes exactly N requests; the wait loop holds the command open until released.
+HOLD = "while [ ! -e {release} ]; do sleep 0.02; done"
+
+
+def held_hey(url: str, release: pathlib.Path, requests: int = 3) -> str:
+    return f"hey -n {requests} -c 1 {url}; " + HOLD.format(release=release)
+
+
+async def test_identical_cmd_while_running_starts_one_process(loadtester, target, tmp_path):
+    release = tmp_path / "release"
+    command = held_hey(target.url("/ok"), release)
+
+    first = await loadtester.task({"cmd": command})
+    second = await loadtester.task({"cmd": command})
+    release.touch()
+    await loadtester.wait_idle()
+
+    assert first.status_code == 202
+    assert second.status_code == 202
+    assert target.hits("/ok") == 3
+    samples = await loadtester.metrics()
+    assert samples[("serinus_loadtester_commands_started_total", (("type", "cmd"),))] == 1
+    assert samples[("serinus_loadtester_commands_skipped_total", (("type", "cmd"),))] == 1
+
+
+async def test_same_command_runs_again_after_it_ended(loadtester, target):
+    command = f"hey -n 3 -c 1 {target.url('/ok')}"
+
+    await loadtester.task({"cmd": command})
+    await loadtester.wait_idle()
+    await loadtester.task({"cmd": command})
+    await loadtester.wait_idle()
+
+    assert target.hits("/ok") == 6
+
+
+async def test_same_command_for_two_canaries_runs_twice(loadtester, target, tmp_path):
+    release = tmp_path / "release"
+    command = held_hey(target.url("/ok"), release)
+
+    await loadtester.task({"cmd": command}, name="podinfo")
+    await loadtester.task({"cmd": command}, name="frontend")
+    release.touch()
+    await loadtester.wait_idle()
+
+    assert target.hits("/ok") == 6
+
+
+async def test_two_commands_for_one_canary_both_run(loadtester, target, tmp_path):
+    release = tmp_path / "release"
+
+    await loadtester.task({"cmd": held_hey(target.url("/ok"), release, requests=3)})
+    await loadtester.task({"cmd": held_hey(target.url("/ok"), release, requests=2)})
+    release.touch()
+    await loadtester.wait_idle()
+
+    assert target.hits("/ok") == 5
+
+
+async def test_timeout_kills_the_whole_process_group(
+    loadtester_factory, tmp_path, process_alive, wait_for_file
+):
+    tester = await loadtester_factory(task_timeout=0.5)
+    child_pid = tmp_path / "child"
+
+    # The shell starts a child in the background and waits: killing only the shell would leave it.
+    await tester.task({"cmd": f"sleep 60 & echo $! > {child_pid}; wait"})
+    pid = int(await wait_for_file(child_pid))
+    await tester.wait_idle()
+
+    assert not process_alive(pid)
+    samples = await tester.metrics()
+    assert samples[("serinus_loadtester_commands_failed_total", (("type", "cmd"),))] == 1
+
+
+async def test_stopping_the_app_stops_running_commands(
+    loadtester, tmp_path, process_alive, wait_for_file
+):
+    background_pid, blocking_pid = tmp_path / "background", tmp_path / "blocking"
+    await loadtester.task({"cmd": f"sleep 60 & echo $! > {background_pid}; wait"})
+    blocking = asyncio.create_task(
+        loadtester.task({"type": "bash", "cmd": f"sleep 60 & echo $! > {blocking_pid}; wait"})
+    )
+    pids = [int(await wait_for_file(background_pid)), int(await wait_for_file(blocking_pid))]
+
+    await loadtester.app.shutdown()
+
+    assert not any(process_alive(pid) for pid in pids)
+    response = await blocking
+    assert response.status_code == 500
+    assert "killed by signal" in response.text
+
+
+def test_registry_resolves_known_types_and_refuses_unknown_ones():
+    assert set(tasks.TASK_TYPES) == {"cmd", "bash", "kubectl"}
+    assert tasks.task_type("bash").blocking
+    assert not tasks.task_type(tasks.DEFAULT_TYPE).blocking
+    with pytest.raises(UnknownProviderError, match="task type ngrinder"):
+        tasks.task_type("ngrinder")
+
+
+@pytest.mark.parametrize(
+    ("cmd", "line", "argv"),
+    [
+        (
+            "get deploy -n test",
+            "kubectl get deploy -n test",
+            ["kubectl", "get", "deploy", "-n", "test"],
+        ),
+        ("kubectl get 'a b'", "kubectl get 'a b'", ["kubectl", "get", "a b"]),
+    ],
+)
+def test_kubectl_command_line_and_arguments(cmd, line, argv):
+    kubectl = tasks.task_type("kubectl")
+
+    assert kubectl.command_line(cmd) == line
+    assert kubectl.argv(kubectl.command_line(cmd)) == argv
