@@ -25,5 +25,6 @@ def test_kubeconfig_file(tmp_path: pathlib.Path) -> None:
     assert context["namespace"] == "prod"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     loaded = KubeConfig.from_file(path).get()
+    assert loaded is not None
     assert loaded.cluster.server == "http://127.0.0.1:6443"
     assert loaded.namespace == "prod"

@@ -21,7 +21,7 @@ TABLE = (
     "application/json;as=Table;v=v1;g=meta.k8s.io,"
     "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 )
-COLUMNS = [
+COLUMNS: list[dict[str, Any]] = [
     {"name": "Status", "type": "string", "jsonPath": ".status.phase"},
     {"name": "Weight", "type": "integer", "jsonPath": ".status.canaryWeight"},
     {"name": "StepWeights", "type": "string", "jsonPath": ".spec.stepWeights", "priority": 1},
@@ -52,9 +52,9 @@ async def test_custom_resource_columns(http: httpx.AsyncClient) -> None:
             "spec": {"stepWeights": [5, 10, 20]},
         },
     )
-    started = (datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=5)).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    started = (
+        datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=30, seconds=20)
+    ).strftime("%Y-%m-%dT%H:%M:%SZ")
     await http.patch(
         f"{rollouts}/web/status",
         headers={"Content-Type": "application/merge-patch+json"},
@@ -71,7 +71,7 @@ async def test_custom_resource_columns(http: httpx.AsyncClient) -> None:
         ("Started", "date", 0),
     ]
     row = body["rows"][0]
-    assert row["cells"] == ["web", "Progressing", 10, "[5 10 20]", "5m"]
+    assert row["cells"] == ["web", "Progressing", 10, "[5 10 20]", "30m"]
     assert row["object"]["kind"] == "PartialObjectMetadata"
     assert row["object"]["metadata"]["name"] == "web"
     assert body["metadata"]["resourceVersion"] == row["object"]["metadata"]["resourceVersion"]

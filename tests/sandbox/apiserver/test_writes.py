@@ -168,7 +168,8 @@ async def test_generation_counts_spec_changes_only(http: httpx.AsyncClient) -> N
     async def patched(body: str) -> dict[str, Any]:
         response = await http.patch(f"{DEPLOYMENTS}/podinfo", content=body, headers=merge)
         assert response.status_code == 200, response.text
-        return response.json()["metadata"]
+        found: dict[str, Any] = response.json()["metadata"]
+        return found
 
     assert (await patched('{"metadata":{"labels":{"team":"a"}}}'))["generation"] == 1
     status = await http.patch(
