@@ -52,6 +52,30 @@ class Routes:
     mirrored: bool = False
 
 
+@dataclasses.dataclass(frozen=True)
+class Counts:
+    """Requests and failed requests of one side, counted since the analysis started."""
+
+    requests: float
+    errors: float
+
+
+@dataclasses.dataclass(frozen=True)
+class CountComparison:
+    canary: Counts
+    primary: Counts
+
+
+Buckets = list[tuple[float, float]]
+"""A latency histogram: (upper bound in milliseconds, cumulative count), ending with +Inf."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LatencyComparison:
+    canary: Buckets
+    primary: Buckets
+
+
 class Target(Protocol):
     """The workload being released (Deployment, DaemonSet) and its ``-primary`` copy."""
 
@@ -111,6 +135,16 @@ class Metrics(Protocol):
         Raises NoValuesFoundError (with a message that names the query and the likely cause),
         another MetricsError, or UnknownProviderError.
         """
+
+    async def compare_counts(
+        self, canary: Canary, metric: CanaryMetric, *, window_seconds: float
+    ) -> CountComparison:
+        """Requests and errors of the canary and the primary over the last ``window_seconds``."""
+
+    async def compare_latency(
+        self, canary: Canary, metric: CanaryMetric, *, window_seconds: float
+    ) -> LatencyComparison:
+        """Latency histograms of the canary and the primary over the last ``window_seconds``."""
 
 
 class Webhooks(Protocol):

@@ -88,6 +88,27 @@ class ThresholdRange(ApiModel):
             yield problem("min", f"a minimum not above the maximum ({high})", low)
 
 
+class MetricJudge(ApiModel):
+    """serinus: judge the metric by comparing the canary with the primary, sequentially.
+
+    request-success-rate is judged on error counts, request-duration on the latency histogram.
+    The false-alarm rate stays below alpha however many steps look at the data; too little data
+    means no verdict yet, never a failure. See docs/judgement.md.
+    """
+
+    alpha: Annotated[float, Field(ge=0.0001, le=0.5)] | None = None
+    """Highest acceptable rate of false rollbacks; 0.05 when unset."""
+    min_effect: Annotated[float, Field(gt=0, le=100)] | None = None
+    """Smallest regression worth catching, relative: for errors the increase of the error rate
+    (1.0 = doubled, the default), for latency the increase of the quantile (0.2 = 20% slower,
+    the default)."""
+    quantile: Annotated[float, Field(ge=0.5, lt=1)] | None = None
+    """Latency quantile compared (request-duration only); 0.99 when unset."""
+    early_pass: bool | None = None
+    """Let a clear pass speed the run up (two steps at once, or promotion from 50% weight on);
+    otherwise only a clear regression ends the run early."""
+
+
 class CanaryMetric(ApiModel):
     """One check of the analysis: a built-in metric, a MetricTemplate, or an inline query."""
 
@@ -104,6 +125,9 @@ class CanaryMetric(ApiModel):
     """The MetricTemplate that holds the query."""
     template_variables: dict[str, str] | None = None
     """Values for {{ variables.<key> }} in the template's query."""
+    judge: MetricJudge | None = None
+    """serinus: compare the canary with the primary sequentially (built-in metrics only); a
+    thresholdRange, when given too, stays on as a hard guard."""
     on_no_data: Literal["fail", "wait"] | None = None
     """serinus: what a query without data means: a failed check (fail, Flagger's behaviour and the
     default) or no verdict yet (wait: the step is held without counting a failed check)."""
@@ -111,6 +135,13 @@ class CanaryMetric(ApiModel):
     @classmethod
     def check(cls, raw: Mapping[str, Any]) -> Iterator[PydanticCustomError]:
         name = raw.get("name")
+        if raw.get("judge") is not None and name not in BUILTIN_METRICS:
+            yield problem(
+                "judge",
+                f"a judge only on a built-in metric ({', '.join(BUILTIN_METRICS)})",
+                None,
+                found_text=f"a judge on metric {name!r}",
+            )
         if name not in BUILTIN_METRICS and not raw.get("templateRef") and not raw.get("query"):
             yield problem(
                 "templateRef",
@@ -122,6 +153,12 @@ class CanaryMetric(ApiModel):
     @property
     def effective_interval(self) -> str:
         return self.interval or "1m"
+
+    @property
+    def has_bounds(self) -> bool:
+        """Whether a fixed threshold applies (the judge alone needs none)."""
+        bounds = self.effective_range
+        return bounds.min is not None or bounds.max is not None or self.judge is None
 
     @property
     def effective_range(self) -> ThresholdRange:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 
-from serinus.apis.base import ApiModel
+from serinus.apis.base import ApiModel, Passthrough
 
 
 class CanaryPhase(enum.StrEnum):
@@ -63,6 +63,32 @@ class CanaryCondition(ApiModel):
     message: str | None = None
 
 
+class Comparison(ApiModel):
+    """serinus: the sequential judge's verdict on canary versus primary, with its numbers."""
+
+    outcome: str
+    """regression, no-regression or not-yet."""
+    reason: str
+    """The verdict in one plain sentence, numbers included."""
+    canary: float | None = None
+    """The canary's rate (errors per request, or share of requests slower than the boundary)."""
+    primary: float | None = None
+    ratio: float | None = None
+    """Canary over primary; absent while the primary has none."""
+    ratio_lower: float | None = None
+    ratio_upper: float | None = None
+    e_value: float | None = None
+    """Evidence of a regression; a regression is declared at 1/alpha."""
+    pass_e_value: float | None = None
+    """Evidence that no regression worth catching exists."""
+    canary_requests: int | None = None
+    primary_requests: int | None = None
+    boundary_ms: float | None = None
+    """Latency only: the bucket bound tested."""
+    state: Passthrough | None = None
+    """The judge's memory between steps (opaque)."""
+
+
 class MetricStatus(ApiModel):
     """The last measurement of one metric, so that the status alone explains a halt."""
 
@@ -75,6 +101,8 @@ class MetricStatus(ApiModel):
     """pass, fail, nodata or error."""
     message: str | None = None
     last_update_time: str | None = None
+    comparison: Comparison | None = None
+    """serinus: the sequential judge's last verdict, when the metric has a judge."""
 
 
 class NotReadySince(ApiModel):
@@ -106,6 +134,8 @@ class CanaryStatus(ApiModel):
     """serinus: the last value, bounds and verdict of every metric of the analysis."""
     message: str | None = None
     """serinus: why the Canary is where it is, in one sentence."""
+    analysis_start_time: str | None = None
+    """serinus: when the current run's analysis started (the judge counts from there)."""
     not_ready_since: NotReadySince | None = None
     """serinus: when each workload was first seen not ready, to enforce progressDeadlineSeconds."""
 

@@ -100,10 +100,16 @@ async def _move(tick: Tick) -> None:
             await tick.update_status(failed_checks=tick.status.failed_checks + 1)
             return
     else:
-        outcome = await checks.run_analysis(tick)
-        if outcome is checks.StepOutcome.FAIL:
+        result = await checks.run_analysis(tick)
+        if result.outcome is checks.StepOutcome.REGRESSION:
+            await lifecycle.roll_back_regression(tick, result.metric, result.reason)
+            return
+        if result.outcome is checks.StepOutcome.FAIL:
             await tick.update_status(failed_checks=tick.status.failed_checks + 1)
-        if outcome is not checks.StepOutcome.PASS:
+        if result.outcome is not checks.StepOutcome.PASS:
+            return
+        if result.clear_pass:
+            await progression.step(tick, routes, early=True)
             return
     await progression.step(tick, routes)
 

@@ -9,13 +9,15 @@ without data whose ``onNoData`` is ``wait`` holds the step without counting a fa
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 
 from serinus.analysis import threshold
+from serinus.analysis.sequential import Outcome
 from serinus.analysis.verdict import CheckResult, Verdict
 from serinus.apis.analysis import BUILTIN_METRICS, CanaryMetric
-from serinus.apis.status import MetricStatus
-from serinus.controller import hooks
+from serinus.apis.status import Comparison, MetricStatus
+from serinus.controller import hooks, judging
 from serinus.controller.tick import Tick
 from serinus.errors import MetricsError, NoValuesFoundError, SerinusError
 
@@ -24,17 +26,29 @@ class StepOutcome(enum.Enum):
     PASS = "pass"
     FAIL = "fail"
     WAIT = "wait"
+    REGRESSION = "regression"
 
 
-async def run_analysis(tick: Tick) -> StepOutcome:
+@dataclasses.dataclass(frozen=True)
+class StepResult:
+    outcome: StepOutcome
+    clear_pass: bool = False
+    """Every judged metric allows an early pass and found no regression."""
+    metric: str = ""
+    reason: str = ""
+
+
+async def run_analysis(tick: Tick) -> StepResult:
     """Run the step's checks, record the metrics in the status, and say how the step went."""
     if not await hooks.rollout(tick):
-        return StepOutcome.FAIL
-    results = [await measure(tick, metric) for metric in tick.analysis.metrics or []]
-    await _record(tick, results)
+        return StepResult(StepOutcome.FAIL)
+    metrics = tick.analysis.metrics or []
+    results = [await measure(tick, m) if m.has_bounds else None for m in metrics]
+    comparisons = [await judging.compare(tick, m) if m.judge else None for m in metrics]
+    await _record(tick, metrics, results, comparisons)
     outcome = StepOutcome.PASS
-    for metric, result in zip(tick.analysis.metrics or [], results, strict=True):
-        if result.passed:
+    for metric, result in zip(metrics, results, strict=True):
+        if result is None or result.passed:
             continue
         if result.verdict is Verdict.NO_DATA and metric.on_no_data == "wait":
             await tick.info(f"Halt {tick.name} advancement waiting for data: {result.message}")
@@ -42,7 +56,28 @@ async def run_analysis(tick: Tick) -> StepOutcome:
             continue
         await tick.warning(result.message)
         outcome = StepOutcome.FAIL
-    return outcome
+    return await _judged(tick, metrics, comparisons, outcome)
+
+
+async def _judged(
+    tick: Tick,
+    metrics: list[CanaryMetric],
+    comparisons: list[Comparison | None],
+    outcome: StepOutcome,
+) -> StepResult:
+    """Say what the judges found; a regression ends the run, clear passes may speed it up."""
+    judged = [(m, c) for m, c in zip(metrics, comparisons, strict=True) if c is not None]
+    for metric, comparison in judged:
+        if comparison.outcome == Outcome.REGRESSION.value:
+            text = f"Halt {tick.name} advancement {metric.name} regression: {comparison.reason}"
+            await tick.warning(text)
+            return StepResult(StepOutcome.REGRESSION, metric=metric.name, reason=comparison.reason)
+        tick.log.info("Judge %s: %s", metric.name, comparison.reason)
+    clear = bool(judged) and all(
+        m.judge is not None and m.judge.early_pass and c.outcome == Outcome.NO_REGRESSION.value
+        for m, c in judged
+    )
+    return StepResult(outcome, clear_pass=clear and outcome is StepOutcome.PASS)
 
 
 async def measure(tick: Tick, metric: CanaryMetric) -> CheckResult:
@@ -63,26 +98,40 @@ async def measure(tick: Tick, metric: CanaryMetric) -> CheckResult:
     return threshold.judge(metric, value, canary_key=tick.name)
 
 
-async def _record(tick: Tick, results: list[CheckResult]) -> None:
-    """Keep the last value, bounds and verdict of every metric in the status."""
-    if not results:
+async def _record(
+    tick: Tick,
+    metrics: list[CanaryMetric],
+    results: list[CheckResult | None],
+    comparisons: list[Comparison | None],
+) -> None:
+    """Keep the last value, bounds, verdict and comparison of every metric in the status."""
+    if not metrics:
         return
     now = tick.timestamp()
     previous = {m.name: m for m in tick.status.metrics or []}
-    metrics = []
-    for result in results:
-        value = result.value
-        if value is None and result.metric in previous:
-            value = previous[result.metric].value  # keep the last value read
-        metrics.append(
+    statuses = []
+    for metric, result, comparison in zip(metrics, results, comparisons, strict=True):
+        value = result.value if result is not None else None
+        if value is None and metric.name in previous:
+            value = previous[metric.name].value  # keep the last value read
+        verdict = result.verdict.value if result is not None else _verdict_of(comparison)
+        statuses.append(
             MetricStatus(
-                name=result.metric,
+                name=metric.name,
                 value=value,
-                min=result.min,
-                max=result.max,
-                verdict=result.verdict.value,
-                message=result.message or None,
+                min=result.min if result is not None else None,
+                max=result.max if result is not None else None,
+                verdict=verdict,
+                message=(result.message or None) if result is not None else None,
                 last_update_time=now,
+                comparison=comparison,
             )
         )
-    await tick.update_status(metrics=metrics)
+    await tick.update_status(metrics=statuses)
+
+
+def _verdict_of(comparison: Comparison | None) -> str:
+    """The check verdict of a metric judged only by comparison: fail on regression."""
+    if comparison is not None and comparison.outcome == Outcome.REGRESSION.value:
+        return Verdict.FAIL.value
+    return Verdict.PASS.value

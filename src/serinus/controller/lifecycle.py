@@ -64,6 +64,7 @@ async def _reset_run(tick: Tick, revision: Revision) -> None:
         last_applied_spec=revision.spec_hash,
         tracked_configs=revision.configs,
         metrics=None,
+        analysis_start_time=tick.timestamp(),
         not_ready_since=None,
         message=None,
     )
@@ -132,6 +133,13 @@ async def roll_back_stuck(tick: Tick, message: str) -> None:
     """The canary (or the primary) never became ready within the progress deadline."""
     await tick.warning(f"Rolling back {tick.name} progress deadline exceeded {message}")
     await tick.alert(f"Progress deadline exceeded {message}", severity=Severity.ERROR)
+    await rollback(tick)
+
+
+async def roll_back_regression(tick: Tick, metric: str, reason: str) -> None:
+    """The sequential judge found the canary worse than the primary: roll back now."""
+    await tick.warning(f"Rolling back {tick.name} canary regression on {metric}")
+    await tick.alert(f"Canary regression on {metric}: {reason}", severity=Severity.ERROR)
     await rollback(tick)
 
 

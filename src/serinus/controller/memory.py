@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import math
 from collections.abc import Callable
 
 from serinus.apis.analysis import CanaryMetric, CanaryWebhook, Severity
@@ -20,7 +21,17 @@ from serinus.errors import (
     ProviderUnavailableError,
     WebhookRejectedError,
 )
-from serinus.ports import EventType, Readiness, Revision, Routes, World
+from serinus.ports import (
+    Buckets,
+    CountComparison,
+    Counts,
+    EventType,
+    LatencyComparison,
+    Readiness,
+    Revision,
+    Routes,
+    World,
+)
 
 EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
@@ -158,13 +169,91 @@ class MemoryRouter:
         self.routes = Routes(100, 0)
 
 
+LATENCY_BUCKETS_MS = (
+    1,
+    2,
+    3,
+    4,
+    5,
+    10,
+    20,
+    30,
+    40,
+    50,
+    100,
+    200,
+    300,
+    400,
+    500,
+    1000,
+    2000,
+    3000,
+    4000,
+    5000,
+    10000,
+    20000,
+    30000,
+    40000,
+    50000,
+)
+"""The Linkerd proxy's latency bucket bounds, in milliseconds."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SideTraffic:
+    """Requests one side served in one interval, how many failed, and how long they took."""
+
+    requests: float
+    errors: float
+    latency_ms: float
+
+
+@dataclasses.dataclass(frozen=True)
+class TrafficRecord:
+    at: datetime.datetime
+    canary: SideTraffic
+    primary: SideTraffic
+
+
 @dataclasses.dataclass
 class MemoryMetrics:
-    """Metric values by name; None means the query finds no data."""
+    """Metric values by name (None means the query finds no data), and recorded traffic."""
 
     values: dict[str, float | None] = dataclasses.field(default_factory=dict)
     online: bool = True
     measured: list[str] = dataclasses.field(default_factory=list)
+    traffic: list[TrafficRecord] = dataclasses.field(default_factory=list)
+    clock: VirtualClock = dataclasses.field(default_factory=VirtualClock)
+
+    def record(self, canary: SideTraffic, primary: SideTraffic) -> None:
+        """Traffic served in the interval that ends now."""
+        self.traffic.append(TrafficRecord(self.clock.now(), canary, primary))
+
+    def _window(self, seconds: float) -> list[TrafficRecord]:
+        since = self.clock.now() - datetime.timedelta(seconds=seconds)
+        return [r for r in self.traffic if since < r.at <= self.clock.now()]
+
+    async def compare_counts(
+        self, canary: Canary, metric: CanaryMetric, *, window_seconds: float
+    ) -> CountComparison:
+        records = self._window(window_seconds)
+        return CountComparison(
+            canary=Counts(
+                sum(r.canary.requests for r in records), sum(r.canary.errors for r in records)
+            ),
+            primary=Counts(
+                sum(r.primary.requests for r in records), sum(r.primary.errors for r in records)
+            ),
+        )
+
+    async def compare_latency(
+        self, canary: Canary, metric: CanaryMetric, *, window_seconds: float
+    ) -> LatencyComparison:
+        records = self._window(window_seconds)
+        return LatencyComparison(
+            canary=_histogram([r.canary for r in records]),
+            primary=_histogram([r.primary for r in records]),
+        )
 
     async def check_online(self, canary: Canary) -> None:
         if not self.online:
@@ -183,6 +272,27 @@ class MemoryMetrics:
 
 
 _DEFAULTS: dict[str, float | None] = {"request-success-rate": 100.0, "request-duration": 100.0}
+
+
+_LATENCY_SIGMA = 0.5
+_Z99 = 2.3263478740408408  # the standard normal's 99th percentile
+
+
+def _histogram(sides: list[SideTraffic]) -> Buckets:
+    """Cumulative buckets: each interval's requests log-normal with its ``latency_ms`` as p99."""
+    bounds = [*map(float, LATENCY_BUCKETS_MS), math.inf]
+    return [
+        (bound, sum(s.requests * _below(bound, s.latency_ms) for s in sides)) for bound in bounds
+    ]
+
+
+def _below(bound: float, p99_ms: float) -> float:
+    """Share of requests at most ``bound`` ms when latency is log-normal with that p99."""
+    if math.isinf(bound):
+        return 1.0
+    median = p99_ms / math.exp(_Z99 * _LATENCY_SIGMA)
+    z = math.log(bound / median) / _LATENCY_SIGMA
+    return 0.5 * (1 + math.erf(z / math.sqrt(2)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,6 +370,9 @@ class MemoryWorld:
     events: MemoryEvents = dataclasses.field(default_factory=MemoryEvents)
     clock: VirtualClock = dataclasses.field(default_factory=VirtualClock)
     provider: str = "linkerd"
+
+    def __post_init__(self) -> None:
+        self.metrics.clock = self.clock
 
     @classmethod
     def for_canary(cls, canary: Canary, **fields: object) -> MemoryWorld:

@@ -16,8 +16,8 @@ from serinus.controller.tick import Tick
 from serinus.ports import Routes
 
 
-async def step(tick: Tick, routes: Routes) -> None:
-    """One step of the run's strategy."""
+async def step(tick: Tick, routes: Routes, *, early: bool = False) -> None:
+    """One step of the run's strategy; ``early`` (a clear pass) may skip ahead."""
     strategy = strategies.strategy(tick.analysis, provider=tick.world.provider)
     if tick.world.provider == "kubernetes" and tick.status.iterations == 0:
         await _kubernetes_notices(tick)
@@ -26,13 +26,20 @@ async def step(tick: Tick, routes: Routes) -> None:
     elif strategy is Strategy.BLUE_GREEN:
         await _blue_green(tick, routes)
     else:
-        await _canary(tick, routes)
+        await _canary(tick, routes, early=early)
 
 
-async def _canary(tick: Tick, routes: Routes) -> None:
+async def _canary(tick: Tick, routes: Routes, *, early: bool = False) -> None:
     analysis = tick.analysis
+    if early and routes.canary >= strategies.EARLY_PROMOTION_WEIGHT and not routes.mirrored:
+        await tick.info(f"Clear pass: promoting {tick.name} early at canary weight {routes.canary}")
+        if await hooks.confirm_promotion(tick):
+            await lifecycle.promote(tick)
+        return
     if routes.canary < analysis.effective_max_weight:
         target = strategies.next_canary_routes(analysis, routes)
+        if early and not target.mirrored:
+            target = strategies.next_canary_routes(analysis, target)
         increases = target.canary > routes.canary and not routes.mirrored
         if increases and not await hooks.confirm_traffic_increase(tick):
             return

@@ -14,6 +14,8 @@ from serinus.ports import Routes
 
 FULL_WEIGHT = 100
 KUBERNETES_DEFAULT_ITERATIONS = 10
+EARLY_PROMOTION_WEIGHT = 50
+"""From this canary weight on, a clear pass of every judged metric promotes at once."""
 
 
 def strategy(analysis: CanaryAnalysis, *, provider: str) -> Strategy:

@@ -24,6 +24,7 @@ request-success-rate probably podinfo.prod is not receiving traffic: ...`` for b
 from __future__ import annotations
 
 import logging
+import math
 
 import httpx
 
@@ -40,7 +41,7 @@ from serinus.metrics.providers.base import (
 )
 from serinus.metrics.providers.prometheus import PrometheusProvider, single_value
 from serinus.metrics.templating import QueryModel
-from serinus.ports import Clock, Resources
+from serinus.ports import Clock, CountComparison, Counts, LatencyComparison, Resources
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,55 @@ class MetricChecks:
             )
         logger.debug("%s metric %s = %s", canary.key, metric.name, value)
         return value
+
+    async def compare_counts(
+        self, canary: Canary, metric: CanaryMetric, *, window_seconds: float
+    ) -> CountComparison:
+        """Requests and failed requests of canary and primary over the window (built-ins only)."""
+        provider = observers.metrics_provider(canary, self._mesh_provider)
+        queries = observers.count_queries(
+            provider, templating.model_for(canary, metric), window=_window(window_seconds)
+        )
+        server = self._server(canary)
+        values = [
+            await self._count(server, query)
+            for query in (
+                queries.canary_total,
+                queries.canary_failed,
+                queries.primary_total,
+                queries.primary_failed,
+            )
+        ]
+        return CountComparison(
+            canary=Counts(requests=values[0], errors=values[1]),
+            primary=Counts(requests=values[2], errors=values[3]),
+        )
+
+    async def compare_latency(
+        self, canary: Canary, metric: CanaryMetric, *, window_seconds: float
+    ) -> LatencyComparison:
+        """Latency histograms (le in milliseconds) of canary and primary over the window."""
+        provider = observers.metrics_provider(canary, self._mesh_provider)
+        queries = observers.histogram_queries(
+            provider, templating.model_for(canary, metric), window=_window(window_seconds)
+        )
+        server = self._server(canary)
+        sides = []
+        for query in (queries.canary, queries.primary):
+            samples = await server.vector(collapse_whitespace(query))
+            buckets = sorted(
+                (float(s.labels.get("le", "+Inf")) * queries.le_ms, s.value)
+                for s in samples
+                if math.isfinite(s.value)
+            )
+            sides.append([(le if math.isfinite(le) else math.inf, count) for le, count in buckets])
+        return LatencyComparison(canary=sides[0], primary=sides[1])
+
+    async def _count(self, server: PrometheusProvider, query: str) -> float:
+        """A count; no series at all means nothing was counted (zero)."""
+        samples = await server.vector(collapse_whitespace(query))
+        values = [s.value for s in samples if math.isfinite(s.value)]
+        return sum(values)
 
     async def check_online(self, canary: Canary) -> None:
         """Check every backend the Canary's metrics use, each (type, address) once.
@@ -245,3 +295,8 @@ class MetricChecks:
             self._insecure_http = httpx.AsyncClient(verify=False)
             self._owns_insecure = True
         return self._insecure_http
+
+
+def _window(seconds: float) -> str:
+    """A PromQL range of whole seconds, at least one."""
+    return f"{max(1, math.ceil(seconds))}s"

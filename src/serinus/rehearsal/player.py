@@ -16,9 +16,9 @@ from serinus.apis.base import parse_duration
 from serinus.apis.canary import Canary
 from serinus.apis.status import ACTIVE_PHASES, CanaryPhase, CanaryStatus
 from serinus.controller.advance import advance
-from serinus.controller.memory import MemoryWorld
+from serinus.controller.memory import MemoryWorld, SideTraffic
 from serinus.ports import Routes
-from serinus.rehearsal.timeline import Timeline, WorldChange
+from serinus.rehearsal.timeline import Timeline, Traffic, WorldChange
 
 _CONTROLLER_LOGGER = "serinus.controller"
 
@@ -63,8 +63,10 @@ async def play(canary: Canary, timeline: Timeline) -> Rehearsal:
     """Run the Canary tick by tick against the timeline."""
     world = MemoryWorld.for_canary(canary)
     seconds = _interval(canary, timeline)
+    traffic = _Traffic()
     if timeline.start is not None:
         _apply(world, timeline.start)
+        traffic.update(timeline.start.traffic)
     pending = list(timeline.at)
     capture = _Capture(world)
     controller_logger = logging.getLogger(_CONTROLLER_LOGGER)
@@ -77,13 +79,17 @@ async def play(canary: Canary, timeline: Timeline) -> Rehearsal:
     try:
         for tick in range(1, timeline.max_ticks(seconds) + 1):
             capture.tick = tick
+            if tick > 1:
+                _serve(world, traffic, seconds)
             for moment in [m for m in pending if m.due(tick=tick, elapsed=world.clock.elapsed)]:
                 _apply(world, moment)
+                traffic.update(moment.traffic)
                 pending.remove(moment)
             await advance(world.ports, canary.namespace, canary.name)
             phase = world.store.status(canary.namespace, canary.name).phase
             ran = ran or phase in ACTIVE_PHASES
-            if ran and phase in (CanaryPhase.SUCCEEDED, CanaryPhase.FAILED) and not pending:
+            ended = ran and phase in (CanaryPhase.SUCCEEDED, CanaryPhase.FAILED)
+            if ended and not any(m.revision or m.configs for m in pending):
                 break
             world.clock.advance(seconds)
     finally:
@@ -98,6 +104,46 @@ async def play(canary: Canary, timeline: Timeline) -> Rehearsal:
         canary_replicas=world.target.canary_replicas,
         ticks=tick,
         seconds=world.clock.elapsed,
+    )
+
+
+@dataclasses.dataclass
+class _Traffic:
+    """The traffic the timeline describes now."""
+
+    rps: float = 0.0
+    canary_errors: float = 0.0
+    primary_errors: float = 0.0
+    canary_latency: float = 100.0
+    primary_latency: float = 100.0
+
+    def update(self, change: Traffic | None) -> None:
+        if change is None:
+            return
+        if change.rps is not None:
+            self.rps = change.rps
+        for side in ("canary", "primary"):
+            error = getattr(change.errors, side, None) if change.errors else None
+            if error is not None:
+                setattr(self, f"{side}_errors", error)
+            latency = getattr(change.latency, side, None) if change.latency else None
+            if latency is not None:
+                setattr(self, f"{side}_latency", latency)
+
+
+def _serve(world: MemoryWorld, traffic: _Traffic, seconds: float) -> None:
+    """Record the requests of the interval that just ended, split by the routes of that interval."""
+    if traffic.rps <= 0:
+        return
+    routes = world.router.routes
+    total = traffic.rps * seconds
+    canary_share = 1.0 if routes.mirrored else routes.canary / 100
+    primary_share = routes.primary / 100
+    canary = total * canary_share if world.target.canary_replicas > 0 else 0.0
+    primary = total * primary_share
+    world.metrics.record(
+        SideTraffic(canary, canary * traffic.canary_errors, traffic.canary_latency),
+        SideTraffic(primary, primary * traffic.primary_errors, traffic.primary_latency),
     )
 
 

@@ -13,7 +13,8 @@ A timeline is small YAML (documented in ``docs/rehearse.md``)::
 
 Every entry changes the world from then on (values hold until changed). ``metrics`` maps a metric
 name to its value (``null`` = the query finds no data); ``hooks`` maps a webhook name to ``pass``,
-``fail`` or a failure text; ``ready`` sets the canary's or the primary's readiness; ``stuck`` makes
+``fail`` or a failure text; ``traffic`` sets the requests per second and each side's error rate
+and latency, from which the counts the sequential judge compares are made; ``ready`` sets the canary's or the primary's readiness; ``stuck`` makes
 the canary's rollout exceed its deadline; ``suspend`` sets ``spec.suspend``; ``configs`` changes
 tracked ConfigMap/Secret checksums.
 """
@@ -21,12 +22,28 @@ tracked ConfigMap/Secret checksums.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from pydantic_core import PydanticCustomError
 
 from serinus.apis.base import ApiModel, Duration, parse_duration, problem
+
+
+class Sides(ApiModel):
+    canary: float | None = None
+    primary: float | None = None
+
+
+class Traffic(ApiModel):
+    """Requests reaching the service, split by the routes the controller set (for the judge)."""
+
+    rps: Annotated[float, Field(ge=0)] | None = None
+    """Requests per second to the service, both sides together."""
+    errors: Sides | None = None
+    """Share of failing requests on each side, e.g. {canary: 0.3, primary: 0.005}."""
+    latency: Sides | None = None
+    """Each side's p99 response time in milliseconds (requests spread log-normally)."""
 
 
 class Readiness(ApiModel):
@@ -42,6 +59,7 @@ class WorldChange(ApiModel):
     configs: dict[str, str] | None = None
     """Tracked config checksums, as configmap/<name> or secret/<name> -> checksum."""
     metrics: dict[str, float | None] | None = None
+    traffic: Traffic | None = None
     hooks: dict[str, Literal["pass", "fail"] | str] | None = None
     ready: Readiness | None = None
     stuck: bool | None = None
