@@ -14,9 +14,9 @@ A timeline is small YAML (documented in ``docs/rehearse.md``)::
 Every entry changes the world from then on (values hold until changed). ``metrics`` maps a metric
 name to its value (``null`` = the query finds no data); ``hooks`` maps a webhook name to ``pass``,
 ``fail`` or a failure text; ``traffic`` sets the requests per second and each side's error rate
-and latency, from which the counts the sequential judge compares are made; ``ready`` sets the canary's or the primary's readiness; ``stuck`` makes
-the canary's rollout exceed its deadline; ``suspend`` sets ``spec.suspend``; ``configs`` changes
-tracked ConfigMap/Secret checksums.
+and latency, from which the counts the sequential judge compares are made; ``ready`` sets the
+canary's or the primary's readiness; ``stuck`` makes the canary's rollout exceed its deadline;
+``suspend`` sets ``spec.suspend``; ``configs`` changes tracked ConfigMap/Secret checksums.
 """
 
 from __future__ import annotations
