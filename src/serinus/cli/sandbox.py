@@ -8,8 +8,13 @@ ending open watches cleanly. Later commands of this group start and inspect the 
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import os
 import pathlib
+import signal
+import socket
+import sys
 
 import click
 
@@ -123,3 +128,109 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+@sandbox.command(short_help="Run the podinfo stand-in (the demo app of the sandbox).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=9898,
+    show_default=True,
+    envvar="PODINFO_PORT",
+    help="TCP port to listen on; 0 picks a free one (it is logged).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--version",
+    "version",
+    default="6.0.0",
+    show_default=True,
+    help="The podinfo version to report (the image tag); it also picks that version's UI "
+    "defaults (colour, logo).",
+)
+@click.option("--revision", default="unknown", show_default=True, help="The commit to report.")
+@click.option(
+    "--hostname",
+    envvar="HOSTNAME",
+    default=None,
+    help="The hostname to report [default: $HOSTNAME (the pod name in the sandbox), else the "
+    "machine's].",
+)
+@click.option("--ui-color", envvar="PODINFO_UI_COLOR", default=None, help="UI colour.")
+@click.option("--ui-message", envvar="PODINFO_UI_MESSAGE", default=None, help="UI message.")
+@click.option("--ui-logo", envvar="PODINFO_UI_LOGO", default=None, help="UI logo URL.")
+@click.option(
+    "--jwt-secret",
+    envvar="PODINFO_JWT_SECRET",
+    default="podinfo",
+    show_default=True,
+    help="Key signing the /token JWTs.",
+)
+@click.option(
+    "--unready",
+    is_flag=True,
+    envvar="PODINFO_UNREADY",
+    help="Start with /readyz failing (POST /readyz/enable turns it on).",
+)
+@click.option(
+    "--unhealthy", is_flag=True, envvar="PODINFO_UNHEALTHY", help="Start with /healthz failing."
+)
+@click.option(
+    "--level",
+    "log_level",
+    envvar="PODINFO_LEVEL",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+def podinfo(
+    port: int,
+    host: str,
+    version: str,
+    revision: str,
+    hostname: str | None,
+    ui_color: str | None,
+    ui_message: str | None,
+    ui_logo: str | None,
+    jwt_secret: str,
+    unready: bool,
+    unhealthy: bool,
+    log_level: str,
+) -> None:
+    """Answer as stefanprodan/podinfo does, until SIGTERM or SIGINT.
+
+    Routes: / (info JSON), /version, /status/{code}, /delay/{seconds}, /healthz, /readyz
+    (POST /readyz/enable|disable), /token, /env, /headers, /metrics. One JSON line per request
+    goes to stdout; PODINFO_* variables set the flags, as with podinfo.
+    """
+    from serinus.sandbox.podinfo import Podinfo, serve
+    from serinus.sandbox.podinfo.server import configure_access_log
+
+    logs.configure(level=log_level, fmt="json")
+    configure_access_log(sys.stdout)
+    settings = Podinfo(
+        version=version,
+        revision=revision,
+        hostname=hostname or socket.gethostname(),
+        color=ui_color,
+        message=ui_message,
+        logo=ui_logo,
+        environment=dict(os.environ),
+        jwt_secret=jwt_secret,
+        ready=not unready,
+        healthy=not unhealthy,
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stop.set)
+        await serve(settings, host=host, port=port, stop=stop)
+
+    try:
+        asyncio.run(main())
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {error.strerror or error}"
+        ) from None
