@@ -1,1 +1,20 @@
-"""The only package that talks to the Kubernetes API (through lightkube)."""
+"""The only package that talks to the Kubernetes API (through lightkube).
+
+Everything above it (targets, routers, the operator) holds a :class:`Kube` and passes plain
+``Manifest`` dicts; lightkube's and httpx's exceptions never leave this package, only the
+:mod:`serinus.errors` classes do.
+
+Module map: ``config`` (:class:`KubeSettings`, built by the CLI), ``client`` (:class:`Kube`),
+``kinds`` (apiVersion/kind to URL), ``errors`` (HTTP status to exception class), ``retry``
+(transient failures, :func:`retry_on_conflict`), ``watch`` (resume and re-list), and the port
+implementations: ``status`` (:class:`KubeStatusStore`), ``events`` (:class:`KubeEventSink`),
+``resources`` (:class:`KubeResources`), plus ``leader`` (:class:`LeaderElector`).
+
+Importing the package has no side effects beyond importing these modules.
+"""
+
+from serinus.kube.client import Kube
+from serinus.kube.config import KubeSettings
+from serinus.kube.retry import RetryPolicy, retry_on_conflict
+
+__all__ = ["Kube", "KubeSettings", "RetryPolicy", "retry_on_conflict"]

@@ -1,0 +1,401 @@
+"""``Kube``: the one client serinus uses to talk to the Kubernetes API, with objects as dicts.
+
+Targets, routers, the status store, the event sink and leader election all go through this class;
+nothing else in serinus imports lightkube. Objects travel as plain ``Manifest`` dicts, whatever
+their kind: serinus copies Deployments, rewrites Services and writes a dozen mesh kinds, and typed
+models for each would be code to keep in step with every mesh's API for no gain. lightkube's
+generic resources carry the URL data (:mod:`serinus.kube.kinds`), so a new kind needs no code.
+
+Every call is one lightkube request wrapped in :func:`serinus.kube.retry.with_retries` (429, 5xx
+and unanswered requests are retried with backoff) and :func:`serinus.kube.errors.translate` (what
+is left surfaces as a :mod:`serinus.errors` class). ``get`` and ``delete`` treat 404 as an answer
+(None, nothing to do), not as an error.
+
+Namespaces: for a namespaced kind, calls about one object use the ``namespace`` argument, else the
+manifest's ``metadata.namespace``, else the default namespace of the settings or kubeconfig
+context; ``list`` and ``watch`` with ``namespace=None`` cover all namespaces. Cluster-scoped kinds
+ignore the namespace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar
+
+import httpx2
+from lightkube import AsyncClient
+from lightkube.core.client import FieldSelector, LabelSelector
+from lightkube.core.exceptions import ApiError, NotReadyError
+from lightkube.types import PatchType
+
+from serinus import errors
+from serinus.apis.base import Manifest
+from serinus.kube import config, kinds, retry, watch
+from serinus.kube import errors as kube_errors
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+PatchKind = Literal["merge", "json", "strategic"]
+Patch = Manifest | list[Manifest]
+"""A merge or strategic-merge patch (a mapping) or a JSON patch (a list of operations)."""
+Manifests = list[Manifest]
+
+_PATCH_TYPES: dict[str, PatchType] = {
+    "merge": PatchType.MERGE,
+    "json": PatchType.JSON,
+    "strategic": PatchType.STRATEGIC,
+}
+
+
+class Kube:
+    """An async Kubernetes client over lightkube's AsyncClient; every object is a dict."""
+
+    def __init__(self, settings: config.KubeSettings) -> None:
+        self.settings = settings
+        single = config.load(settings)
+        self._client = AsyncClient(
+            single,
+            namespace=settings.namespace,
+            timeout=httpx2.Timeout(settings.timeout),
+            trust_env=False,  # proxies and CA bundles come from the settings, not the environment
+        )
+        # lightkube offers no raw request; discovery and /version use its connection pool.
+        self._http: httpx2.AsyncClient = self._client._client._client
+        self._http.headers["User-Agent"] = settings.user_agent
+        self.kinds = kinds.Kinds(self._get_json)
+
+    @property
+    def namespace(self) -> str:
+        """The default namespace for namespaced calls that name none."""
+        return str(self._client.namespace)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # reading
+
+    async def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> Manifest | None:
+        """The object as stored now, or None when there is none."""
+        found = await self.kinds.resolve(api_version, kind)
+        ns = self._namespace(found, namespace)
+        res = kinds.resource_class(found)
+        try:
+            obj = await self._call(
+                f"get {_where(found, name, ns)}", lambda: self._client.get(res, name, namespace=ns)
+            )
+        except errors.NotFoundError:
+            return None
+        return _plain(obj)
+
+    async def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        labels: dict[str, str] | None = None,
+        *,
+        fields: dict[str, str] | None = None,
+    ) -> Manifests:
+        """Objects of a kind (in one namespace, or all), filtered by label and field equality."""
+        items, _ = await self.list_at(api_version, kind, namespace, labels, fields=fields)
+        return items
+
+    async def list_at(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        labels: dict[str, str] | None = None,
+        *,
+        fields: dict[str, str] | None = None,
+    ) -> tuple[Manifests, str]:
+        """Like :meth:`list`, with the collection's resourceVersion to watch from."""
+        found = await self.kinds.resolve(api_version, kind)
+        res = kinds.resource_class(found)
+        ns = (namespace or "*") if found.namespaced else None
+        where = f"{found.title} in {namespace or 'all namespaces'}"
+
+        async def once() -> tuple[Manifests, str]:
+            label_selector: LabelSelector | None = dict(labels) if labels else None
+            field_selector: FieldSelector | None = dict(fields) if fields else None
+            listing = self._client.list(
+                res, namespace=ns, labels=label_selector, fields=field_selector
+            )
+            items = [_plain(item) async for item in listing]
+            try:
+                version = listing.resourceVersion
+            except NotReadyError:  # the server sent no list metadata
+                version = ""
+            return items, version
+
+        return await self._call(f"list {where}", once)
+
+    async def server_version(self) -> Manifest:
+        """The server's ``/version`` document (``gitVersion``, ``major``, ``minor``, ...)."""
+        found = await self._get_json("/version")
+        if found is None:
+            raise errors.NotFoundError("get /version: the API server does not serve it")
+        return found
+
+    # writing
+
+    async def create(self, manifest: Manifest) -> Manifest:
+        """Create the object; ConflictError when it exists already."""
+        found, name, ns = await self._identify(manifest)
+        res = kinds.resource_class(found)
+        body = res(_with_namespace(manifest, ns))
+        return _plain(
+            await self._call(
+                f"create {_where(found, name, ns)}",
+                lambda: self._client.create(body),
+            )
+        )
+
+    async def replace(self, manifest: Manifest) -> Manifest:
+        """Write the whole object; ConflictError when its resourceVersion is stale."""
+        found, name, ns = await self._identify(manifest)
+        res = kinds.resource_class(found)
+        body = res(_with_namespace(manifest, ns))
+        return _plain(
+            await self._call(
+                f"replace {_where(found, name, ns)}",
+                lambda: self._client.replace(body),
+            )
+        )
+
+    async def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        patch: Patch,
+        *,
+        patch_type: PatchKind = "merge",
+    ) -> Manifest:
+        """Patch the object (merge, JSON or strategic-merge patch); NotFoundError when absent."""
+        return await self._patch(
+            api_version, kind, name, namespace, patch, patch_type, status=False
+        )
+
+    async def apply(
+        self, manifest: Manifest, *, field_manager: str = "serinus", force: bool = True
+    ) -> Manifest:
+        """Server-side apply: create or update the fields ``field_manager`` owns."""
+        found, name, ns = await self._identify(manifest)
+        res = kinds.resource_class(found)
+        body = res(_with_namespace(manifest, ns))
+        return _plain(
+            await self._call(
+                f"apply {_where(found, name, ns)}",
+                lambda: self._client.patch(
+                    res,
+                    name,
+                    body,
+                    namespace=ns,
+                    patch_type=PatchType.APPLY,
+                    field_manager=field_manager,
+                    force=force,
+                ),
+            )
+        )
+
+    async def replace_status(self, manifest: Manifest) -> Manifest:
+        """Write ``status`` through the status subresource; ConflictError when stale."""
+        found, name, ns = await self._identify(manifest)
+        status_res = kinds.resource_class(found).Status
+        body = status_res(_with_namespace(manifest, ns))
+        return _plain(
+            await self._call(
+                f"replace status of {_where(found, name, ns)}",
+                lambda: self._client.replace(body, name, namespace=ns),
+            )
+        )
+
+    async def patch_status(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        patch: Patch,
+        *,
+        patch_type: PatchKind = "merge",
+    ) -> Manifest:
+        """Patch ``status`` through the status subresource."""
+        return await self._patch(api_version, kind, name, namespace, patch, patch_type, status=True)
+
+    async def delete(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> None:
+        """Delete the object; nothing happens when it is already gone."""
+        found = await self.kinds.resolve(api_version, kind)
+        ns = self._namespace(found, namespace)
+        res = kinds.resource_class(found)
+        try:
+            await self._call(
+                f"delete {_where(found, name, ns)}",
+                lambda: self._client.delete(res, name, namespace=ns),
+            )
+        except errors.NotFoundError:
+            logger.debug("%s was already gone", _where(found, name, ns))
+
+    # watching
+
+    def watch(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        resource_version: str | None = None,
+    ) -> AsyncIterator[tuple[str, Manifest]]:
+        """Changes to objects of a kind as (ADDED|MODIFIED|DELETED, object), for ever.
+
+        Without ``resource_version`` the current objects come first, as ADDED. Disconnects are
+        resumed from the last version seen; a 410 Gone re-lists and reports what changed
+        meanwhile. Only errors that retrying cannot cure (403, 404 on the kind) end it.
+        """
+        return watch.follow(
+            lambda: self.list_at(api_version, kind, namespace),
+            lambda version: self._stream(api_version, kind, namespace, version),
+            resource_version=resource_version,
+            policy=self.settings.retry,
+        )
+
+    async def _stream(
+        self, api_version: str, kind: str, namespace: str | None, version: str | None
+    ) -> AsyncGenerator[tuple[str, Manifest], None]:
+        found = await self.kinds.resolve(api_version, kind)
+        res = kinds.resource_class(found)
+        ns = (namespace or "*") if found.namespaced else None
+        action = f"watch {found.title} in {namespace or 'all namespaces'}"
+        events = self._client.watch(
+            res,
+            namespace=ns,
+            resource_version=version,
+            server_timeout=self.settings.watch_timeout,
+        )
+        try:
+            async for event_type, obj in events:
+                yield event_type, _plain(obj)
+        except (httpx2.HTTPError, ApiError) as error:
+            raise _translated(error, action) from error
+        finally:
+            close = getattr(events, "aclose", None)  # an async generator, typed as an iterable
+            if close is not None:
+                await close()
+
+    # internals
+
+    async def _call(self, action: str, call: Callable[[], Awaitable[T]]) -> T:
+        async def once() -> T:
+            try:
+                return await call()
+            except (httpx2.HTTPError, ApiError) as error:
+                raise _translated(error, action) from error
+
+        return await retry.with_retries(once, policy=self.settings.retry)
+
+    async def _patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        patch: Patch,
+        patch_type: str,
+        *,
+        status: bool,
+    ) -> Manifest:
+        if patch_type not in _PATCH_TYPES:
+            raise ValueError(
+                f"patch_type: expected one of {', '.join(_PATCH_TYPES)}, found {patch_type!r}"
+            )
+        found = await self.kinds.resolve(api_version, kind)
+        ns = self._namespace(found, namespace)
+        res = kinds.resource_class(found)
+        target = res.Status if status else res
+        what = f"{'status of ' if status else ''}{_where(found, name, ns)}"
+        return _plain(
+            await self._call(
+                f"{patch_type}-patch {what}",
+                lambda: self._client.patch(
+                    target, name, patch, namespace=ns, patch_type=_PATCH_TYPES[patch_type]
+                ),
+            )
+        )
+
+    async def _identify(self, manifest: Manifest) -> tuple[kinds.Kind, str, str | None]:
+        """The kind, name and namespace of a manifest about to be written."""
+        metadata = manifest.get("metadata") or {}
+        name = metadata.get("name")
+        found = await self.kinds.resolve(
+            str(manifest.get("apiVersion", "")), str(manifest.get("kind", ""))
+        )
+        if not name:
+            raise errors.InvalidError(f"{found.kind}: expected metadata.name, found none", status=0)
+        return found, str(name), self._namespace(found, metadata.get("namespace"))
+
+    def _namespace(self, found: kinds.Kind, namespace: str | None) -> str | None:
+        if not found.namespaced:
+            return None
+        return namespace or self.namespace
+
+    async def _get_json(self, path: str) -> Manifest | None:
+        async def once() -> Manifest | None:
+            try:
+                response = await self._http.get(path)
+                if response.status_code == 404:
+                    return None
+                response.raise_for_status()
+            except httpx2.HTTPError as error:
+                raise _translated(error, f"get {path}") from error
+            document = response.json()
+            return document if isinstance(document, dict) else None
+
+        return await retry.with_retries(once, policy=self.settings.retry)
+
+
+def _translated(error: BaseException, action: str) -> errors.KubeError:
+    found = kube_errors.translate(error, action=action)
+    if found is None:  # pragma: no cover - translate knows every httpx2 error
+        return errors.KubeError(f"{action}: {error}")
+    return found
+
+
+def _plain(obj: Any) -> Manifest:
+    """A lightkube generic object (a dict subclass) as a plain dict."""
+    if hasattr(obj, "to_dict"):
+        return dict(obj.to_dict())
+    return dict(obj)
+
+
+def _with_namespace(manifest: Manifest, namespace: str | None) -> Manifest:
+    """A shallow copy with ``metadata.namespace`` set (or left out for cluster-scoped kinds)."""
+    body = dict(manifest)
+    metadata = dict(body.get("metadata") or {})
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    body["metadata"] = metadata
+    return body
+
+
+def _where(found: kinds.Kind, name: str, namespace: str | None) -> str:
+    return f"{found.title} {namespace}/{name}" if namespace else f"{found.title} {name}"
