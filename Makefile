@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: help setup system-packages test check demo crds clean
 
 help:
-	@echo "make demo    set up, then play the seed's canary releases"
+	@echo "make demo    set up, then play the seed's canary releases (promotion and rollback)"
 	@echo "make test    set up, then run the whole test suite"
 	@echo "make check   formatting, lint, mypy --strict and the import layers"
 	@echo "make crds    regenerate deploy/crds/ from the models"
@@ -33,7 +33,12 @@ check: $(STAMP)
 	$(BIN)/lint-imports
 
 demo: setup
-	$(BIN)/serinus demo
+	@echo "== the seed's automated promotion (podinfo 2.1.1) =="
+	$(BIN)/serinus rehearse examples/podinfo-canary.yaml --timeline examples/seed-promotion.timeline.yaml --expect Succeeded
+	@echo "== the seed's automated rollback (podinfo 2.1.2) =="
+	$(BIN)/serinus rehearse examples/podinfo-canary.yaml --timeline examples/seed-rollback.timeline.yaml --expect Failed
+	@echo "== the same rollback, judged by comparing the canary with the primary =="
+	$(BIN)/serinus rehearse examples/podinfo-canary-judged.yaml --timeline examples/seed-rollback.timeline.yaml --expect Failed
 
 crds: $(STAMP)
 	$(BIN)/serinus crds --output deploy/crds
