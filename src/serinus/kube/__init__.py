@@ -15,6 +15,19 @@ Importing the package has no side effects beyond importing these modules.
 
 from serinus.kube.client import Kube
 from serinus.kube.config import KubeSettings
+from serinus.kube.events import KubeEventSink
+from serinus.kube.leader import LeaderElector
+from serinus.kube.resources import KubeResources
 from serinus.kube.retry import RetryPolicy, retry_on_conflict
+from serinus.kube.status import KubeStatusStore
 
-__all__ = ["Kube", "KubeSettings", "RetryPolicy", "retry_on_conflict"]
+__all__ = [
+    "Kube",
+    "KubeEventSink",
+    "KubeResources",
+    "KubeSettings",
+    "KubeStatusStore",
+    "LeaderElector",
+    "RetryPolicy",
+    "retry_on_conflict",
+]

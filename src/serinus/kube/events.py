@@ -1,0 +1,171 @@
+"""``KubeEventSink``: Kubernetes Events on a Canary, aggregated as the real event recorder does.
+
+The operator's implementation of :class:`serinus.ports.EventSink`. Each message of a tick
+("Advance podinfo.test canary weight 5", "Halt advancement ...") becomes a core/v1 Event on the
+Canary, with Flagger's shape: reason ``Synced``, type Normal or Warning, source component
+``serinus`` (Flagger's is ``flagger``; configurable), so ``kubectl describe canary`` lists them.
+
+A Canary waiting for a gate or halting on a metric says the same thing every tick. Creating an
+Event each time would flood the namespace (and etcd), so, like client-go's event correlator, an
+identical event (same object, type, reason, message and source) seen again within ``window``
+seconds increments ``count`` and moves ``lastTimestamp`` on the existing Event instead. The
+memory of recent events is per process and bounded (least recently used first out): after a
+restart the next occurrence simply starts a new Event, as with client-go.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime
+import logging
+import time
+
+from serinus import errors
+from serinus.apis.base import Manifest
+from serinus.apis.canary import Canary
+from serinus.kube.client import Kube
+from serinus.ports import Clock, EventType
+
+logger = logging.getLogger(__name__)
+
+REASON = "Synced"
+MESSAGE_LIMIT = 1024
+"""The API server rejects longer Event messages."""
+
+
+class SystemClock:
+    """The machine's clock, in UTC."""
+
+    def now(self) -> datetime.datetime:
+        return datetime.datetime.now(datetime.UTC)
+
+
+def timestamp(moment: datetime.datetime) -> str:
+    """RFC 3339 in UTC with seconds, as Event timestamps are written."""
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclasses.dataclass
+class _Seen:
+    name: str
+    namespace: str
+    count: int
+    last: datetime.datetime
+
+
+class KubeEventSink:
+    """Records Events on Canaries through the API (an ``EventSink`` port)."""
+
+    def __init__(
+        self,
+        kube: Kube,
+        *,
+        component: str = "serinus",
+        host: str | None = None,
+        clock: Clock | None = None,
+        window: float = 600.0,
+        remembered: int = 4096,
+    ) -> None:
+        """
+        Args:
+            kube: the client.
+            component: ``source.component`` (and ``reportingComponent``) of every Event.
+            host: ``source.host`` (the pod's node or name), when known.
+            clock: where Event times come from; the system clock by default.
+            window: seconds within which a repeated event updates the earlier one.
+            remembered: how many distinct recent events are kept for aggregation.
+        """
+        self._kube = kube
+        self._component = component
+        self._host = host
+        self._clock: Clock = clock or SystemClock()
+        self._window = datetime.timedelta(seconds=window)
+        self._limit = remembered
+        self._seen: collections.OrderedDict[tuple[str, ...], _Seen] = collections.OrderedDict()
+
+    async def record(self, canary: Canary, *, event_type: EventType, message: str) -> None:
+        """Record one Event (reason Synced); raise KubeError when the API refuses it."""
+        now = self._clock.now()
+        message = message[:MESSAGE_LIMIT]
+        key = self._key(canary, event_type, message)
+        seen = self._seen.get(key)
+        recent = seen is not None and now - seen.last <= self._window
+        if recent and seen is not None and await self._increment(seen, now):
+            self._seen.move_to_end(key)
+            return
+        name = await self._create(canary, event_type, message, now)
+        self._remember(key, _Seen(name, canary.namespace, 1, now))
+
+    def _key(self, canary: Canary, event_type: str, message: str) -> tuple[str, ...]:
+        uid = canary.metadata.uid or ""
+        return (canary.namespace, canary.name, uid, event_type, REASON, message, self._component)
+
+    def _remember(self, key: tuple[str, ...], seen: _Seen) -> None:
+        self._seen[key] = seen
+        self._seen.move_to_end(key)
+        while len(self._seen) > self._limit:
+            self._seen.popitem(last=False)
+
+    async def _increment(self, seen: _Seen, now: datetime.datetime) -> bool:
+        """Count one more occurrence on the existing Event; False when it is gone."""
+        patch = {"count": seen.count + 1, "lastTimestamp": timestamp(now)}
+        try:
+            await self._kube.patch("v1", "Event", seen.name, seen.namespace, patch)
+        except errors.NotFoundError:  # expired (events live an hour) or deleted
+            return False
+        seen.count += 1
+        seen.last = now
+        return True
+
+    async def _create(
+        self, canary: Canary, event_type: str, message: str, now: datetime.datetime
+    ) -> str:
+        for _ in range(3):
+            event = self._event(canary, event_type, message, now)
+            try:
+                created = await self._kube.create(event)
+            except errors.ConflictError:  # the same name from another replica: pick another
+                continue
+            return str(created["metadata"]["name"])
+        raise errors.ConflictError(
+            f"create Event on Canary {canary.namespace}/{canary.name}: no free name"
+        )
+
+    def _event(
+        self, canary: Canary, event_type: str, message: str, now: datetime.datetime
+    ) -> Manifest:
+        metadata = canary.metadata
+        involved: Manifest = {
+            "apiVersion": canary.api_version,
+            "kind": "Canary",
+            "name": canary.name,
+            "namespace": canary.namespace,
+        }
+        if metadata.uid:
+            involved["uid"] = metadata.uid
+        if metadata.resource_version:
+            involved["resourceVersion"] = metadata.resource_version
+        source: Manifest = {"component": self._component}
+        if self._host:
+            source["host"] = self._host
+        stamp = timestamp(now)
+        return {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                # client-go names an Event <object>.<nanoseconds, hex>: unique, and sortable.
+                "name": f"{canary.name}.{time.time_ns():x}",
+                "namespace": canary.namespace,
+            },
+            "involvedObject": involved,
+            "reason": REASON,
+            "message": message,
+            "type": event_type,
+            "source": source,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+            "reportingComponent": self._component,
+            "reportingInstance": self._host or "",
+        }
