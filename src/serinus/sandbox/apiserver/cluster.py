@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from serinus.sandbox.apiserver import crds, meta
+from serinus.sandbox.apiserver import crds, defaults, meta
 from serinus.sandbox.apiserver.builtin import BUILTIN, INITIAL_NAMESPACES
 from serinus.sandbox.apiserver.objects import Obj, deep_copy, metadata, name_of, uid_of
 from serinus.sandbox.apiserver.resources import Registry, ResourceType
@@ -31,7 +31,9 @@ RemovalHook = Callable[[str, Obj], None]
 
 
 class Cluster:
-    def __init__(self, *, window: int = 10_000) -> None:
+    def __init__(self, *, window: int = 10_000, service_cidr: str = defaults.SERVICE_CIDR) -> None:
+        self.service_network = defaults.service_network(service_cidr)
+        """Where Services get their cluster IPs."""
         self.registry = Registry(BUILTIN)
         self.store = Store(window=window)
         self.removal_hooks: list[RemovalHook] = []

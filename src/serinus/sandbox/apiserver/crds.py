@@ -13,6 +13,7 @@ import re
 
 from serinus.sandbox.apiserver.objects import Obj, as_map, dig, name_of, now
 from serinus.sandbox.apiserver.resources import PrinterColumn, ResourceType, ScaleSpec
+from serinus.sandbox.apiserver.schema import apply_schema, check_schema
 from serinus.sandbox.apiserver.status import Cause
 
 _AGE = PrinterColumn(
@@ -28,18 +29,101 @@ _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 
 def apply_defaults(crd: Obj) -> None:
     """The spec defaults the real server sets on a CRD."""
-    spec = crd.setdefault("spec", {})
-    names = spec.setdefault("names", {})
-    kind = str(names.get("kind") or "")
-    if kind:
+    spec = crd.get("spec")
+    names = spec.get("names") if isinstance(spec, dict) else None
+    if not isinstance(spec, dict) or not isinstance(names, dict):
+        return  # invalid: check() says why
+    kind = names.get("kind")
+    if isinstance(kind, str) and kind:
         names.setdefault("singular", kind.lower())
         names.setdefault("listKind", f"{kind}List")
     spec.setdefault("conversion", {"strategy": "None"})
 
 
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_NAMES: Obj = {
+    "type": "object",
+    "properties": {
+        "plural": {"type": "string"},
+        "singular": {"type": "string"},
+        "kind": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9]*$"},
+        "listKind": {"type": "string"},
+        "shortNames": _STRINGS,
+        "categories": _STRINGS,
+    },
+}
+_OPEN: Obj = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+_VERSION: Obj = {
+    "type": "object",
+    "x-kubernetes-preserve-unknown-fields": True,
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$"},
+        "served": {"type": "boolean"},
+        "storage": {"type": "boolean"},
+        "schema": {"type": "object", "properties": {"openAPIV3Schema": _OPEN}},
+        "subresources": {
+            "type": "object",
+            "properties": {
+                "status": _OPEN,
+                "scale": {
+                    "type": "object",
+                    "required": ["specReplicasPath", "statusReplicasPath"],
+                    "properties": {
+                        "specReplicasPath": {"type": "string"},
+                        "statusReplicasPath": {"type": "string"},
+                        "labelSelectorPath": {"type": "string"},
+                    },
+                },
+            },
+        },
+        "additionalPrinterColumns": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "x-kubernetes-preserve-unknown-fields": True,
+                "required": ["name", "type", "jsonPath"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "type": {"type": "string"},
+                    "jsonPath": {"type": "string"},
+                    "priority": {"type": "integer"},
+                    "format": {"type": "string"},
+                    "description": {"type": "string"},
+                },
+            },
+        },
+        "selectableFields": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"jsonPath": {"type": "string"}}},
+        },
+    },
+}
+SHAPE: Obj = {
+    "type": "object",
+    "x-kubernetes-preserve-unknown-fields": True,
+    "properties": {
+        "spec": {
+            "type": "object",
+            "x-kubernetes-preserve-unknown-fields": True,
+            "properties": {
+                "group": {"type": "string"},
+                "names": _NAMES,
+                "scope": {"type": "string"},
+                "versions": {"type": "array", "items": _VERSION},
+                "conversion": _OPEN,
+            },
+        },
+        "status": _OPEN,
+    },
+}
+"""The parts of a CRD the server reads, with their types (a wrong type is a 422, not a crash)."""
+
+
 def check(crd: Obj) -> list[Cause]:
     """What makes a CRD invalid, as 422 causes."""
-    causes: list[Cause] = []
+    causes = apply_schema(SHAPE, crd).causes
+    if causes:
+        return causes
     spec = as_map(crd.get("spec"))
     group = str(spec.get("group") or "")
     names = as_map(spec.get("names"))
@@ -104,9 +188,10 @@ def _check_versions(versions: object) -> list[Cause]:
                 )
             )
         seen.add(name)
-        if isinstance(version, dict) and not isinstance(
-            dig(version, ("schema", "openAPIV3Schema")), dict
-        ):
+        schema = dig(version, ("schema", "openAPIV3Schema"))
+        if isinstance(schema, dict):
+            causes += check_schema(schema, f"spec.versions[{index}].schema.openAPIV3Schema")
+        else:
             causes.append(
                 Cause(
                     f"spec.versions[{index}].schema.openAPIV3Schema",

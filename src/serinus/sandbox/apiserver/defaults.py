@@ -14,8 +14,10 @@ from typing import Any
 
 from serinus.sandbox.apiserver.objects import Obj, as_map, dig, metadata, name_of
 from serinus.sandbox.apiserver.resources import ResourceType
+from serinus.sandbox.apiserver.status import internal
 
-_SERVICE_RANGE = ipaddress.ip_network("10.96.0.0/12")
+SERVICE_CIDR = "10.96.0.0/12"
+"""Where cluster IPs come from by default (kube-apiserver's own default range)."""
 _NODE_PORTS = range(30000, 32768)
 
 
@@ -26,23 +28,44 @@ def apply_defaults(resource: ResourceType, obj: Obj) -> None:
         filler(obj)
 
 
+def _child(parent: Obj | None, key: str) -> Obj | None:
+    """``parent[key]`` as a mapping, created when missing; None when it is something else.
+
+    A body of the wrong shape is left for validation to refuse rather than crash on here.
+    """
+    if parent is None:
+        return None
+    value = parent.setdefault(key, {})
+    return value if isinstance(value, dict) else None
+
+
+def _fill(target: Obj | None, **values: Any) -> None:
+    if target is not None:
+        for key, value in values.items():
+            target.setdefault(key, value)
+
+
 def _namespace(obj: Obj) -> None:
     labels = metadata(obj).setdefault("labels", {})
     if isinstance(labels, dict):
         labels["kubernetes.io/metadata.name"] = name_of(obj)
-    obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+    _fill(_child(obj, "spec"), finalizers=["kubernetes"])
 
 
 def _pod_spec(spec: Any) -> None:
     if not isinstance(spec, dict):
         return
-    spec.setdefault("restartPolicy", "Always")
-    spec.setdefault("dnsPolicy", "ClusterFirst")
-    spec.setdefault("schedulerName", "default-scheduler")
-    spec.setdefault("terminationGracePeriodSeconds", 30)
-    spec.setdefault("securityContext", {})
+    _fill(
+        spec,
+        restartPolicy="Always",
+        dnsPolicy="ClusterFirst",
+        schedulerName="default-scheduler",
+        terminationGracePeriodSeconds=30,
+        securityContext={},
+    )
     for key in ("containers", "initContainers"):
-        for container in spec.get(key) or []:
+        containers = spec.get(key)
+        for container in containers if isinstance(containers, list) else []:
             if isinstance(container, dict):
                 _container(container)
 
@@ -51,11 +74,15 @@ def _container(container: Obj) -> None:
     image = str(container.get("image") or "")
     tag = image.rsplit("/", 1)[-1]
     pinned = "@" in tag or (":" in tag and not tag.endswith(":latest"))
-    container.setdefault("imagePullPolicy", "IfNotPresent" if pinned else "Always")
-    container.setdefault("terminationMessagePath", "/dev/termination-log")
-    container.setdefault("terminationMessagePolicy", "File")
-    container.setdefault("resources", {})
-    for port in container.get("ports") or []:
+    _fill(
+        container,
+        imagePullPolicy="IfNotPresent" if pinned else "Always",
+        terminationMessagePath="/dev/termination-log",
+        terminationMessagePolicy="File",
+        resources={},
+    )
+    ports = container.get("ports")
+    for port in ports if isinstance(ports, list) else []:
         if isinstance(port, dict):
             port.setdefault("protocol", "TCP")
 
@@ -65,72 +92,66 @@ def _template(obj: Obj) -> None:
 
 
 def _pod(obj: Obj) -> None:
-    _pod_spec(obj.get("spec"))
-    spec = as_map(obj.get("spec"))
-    spec.setdefault("serviceAccountName", "default")
-    spec.setdefault("enableServiceLinks", True)
+    spec = _child(obj, "spec")
+    _pod_spec(spec)
+    _fill(spec, serviceAccountName="default", enableServiceLinks=True)
+
+
+def _rolling(strategy: Obj | None, kind_key: str, **rolling: Any) -> None:
+    _fill(strategy, **{kind_key: "RollingUpdate"})
+    if strategy is not None and strategy.get(kind_key) == "RollingUpdate":
+        _fill(_child(strategy, "rollingUpdate"), **rolling)
 
 
 def _deployment(obj: Obj) -> None:
-    spec = obj.setdefault("spec", {})
-    spec.setdefault("replicas", 1)
-    spec.setdefault("revisionHistoryLimit", 10)
-    spec.setdefault("progressDeadlineSeconds", 600)
-    strategy = spec.setdefault("strategy", {})
-    strategy.setdefault("type", "RollingUpdate")
-    if strategy["type"] == "RollingUpdate":
-        rolling = strategy.setdefault("rollingUpdate", {})
-        rolling.setdefault("maxUnavailable", "25%")
-        rolling.setdefault("maxSurge", "25%")
+    spec = _child(obj, "spec")
+    _fill(spec, replicas=1, revisionHistoryLimit=10, progressDeadlineSeconds=600)
+    _rolling(_child(spec, "strategy"), "type", maxUnavailable="25%", maxSurge="25%")
     _template(obj)
 
 
 def _replicaset(obj: Obj) -> None:
-    obj.setdefault("spec", {}).setdefault("replicas", 1)
+    _fill(_child(obj, "spec"), replicas=1)
     _template(obj)
 
 
 def _daemonset(obj: Obj) -> None:
-    spec = obj.setdefault("spec", {})
-    spec.setdefault("revisionHistoryLimit", 10)
-    strategy = spec.setdefault("updateStrategy", {})
-    strategy.setdefault("type", "RollingUpdate")
-    if strategy["type"] == "RollingUpdate":
-        rolling = strategy.setdefault("rollingUpdate", {})
-        rolling.setdefault("maxUnavailable", 1)
-        rolling.setdefault("maxSurge", 0)
+    spec = _child(obj, "spec")
+    _fill(spec, revisionHistoryLimit=10)
+    _rolling(_child(spec, "updateStrategy"), "type", maxUnavailable=1, maxSurge=0)
     _template(obj)
 
 
 def _statefulset(obj: Obj) -> None:
-    spec = obj.setdefault("spec", {})
-    spec.setdefault("replicas", 1)
-    spec.setdefault("revisionHistoryLimit", 10)
-    spec.setdefault("podManagementPolicy", "OrderedReady")
-    spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+    spec = _child(obj, "spec")
+    _fill(spec, replicas=1, revisionHistoryLimit=10, podManagementPolicy="OrderedReady")
+    _rolling(_child(spec, "updateStrategy"), "type", partition=0)
     _template(obj)
 
 
 def _job(obj: Obj) -> None:
-    spec = obj.setdefault("spec", {})
-    spec.setdefault("backoffLimit", 6)
-    spec.setdefault("completions", 1)
-    spec.setdefault("parallelism", 1)
+    _fill(_child(obj, "spec"), backoffLimit=6, completions=1, parallelism=1)
     _template(obj)
 
 
 def _service(obj: Obj) -> None:
-    spec = obj.setdefault("spec", {})
+    spec = _child(obj, "spec")
+    if spec is None:
+        return
     spec.setdefault("type", "ClusterIP")
     if spec["type"] == "ExternalName":
         return
-    spec.setdefault("sessionAffinity", "None")
-    spec.setdefault("internalTrafficPolicy", "Cluster")
-    spec.setdefault("ipFamilies", ["IPv4"])
-    spec.setdefault("ipFamilyPolicy", "SingleStack")
+    _fill(
+        spec,
+        sessionAffinity="None",
+        internalTrafficPolicy="Cluster",
+        ipFamilies=["IPv4"],
+        ipFamilyPolicy="SingleStack",
+    )
     if spec["type"] in ("NodePort", "LoadBalancer"):
         spec.setdefault("externalTrafficPolicy", "Cluster")
-    for port in spec.get("ports") or []:
+    ports = spec.get("ports")
+    for port in ports if isinstance(ports, list) else []:
         if isinstance(port, dict):
             port.setdefault("protocol", "TCP")
             if "port" in port:
@@ -154,10 +175,26 @@ _FILLERS: dict[str, Callable[[Obj], None]] = {
 }
 
 
+def service_network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """The cluster IP range ``cidr``; ValueError naming it when it is not a network."""
+    try:
+        return ipaddress.ip_network(cidr)
+    except ValueError as error:
+        raise ValueError(
+            f"service_cidr: expected a network such as {SERVICE_CIDR}, got {cidr!r} ({error})"
+        ) from None
+
+
 def allocate_service_addresses(
-    service: Obj, old: Obj | None, taken: set[str], ports: set[int]
+    service: Obj,
+    old: Obj | None,
+    taken: set[str],
+    ports: set[int],
+    *,
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None,
 ) -> None:
-    """Give a Service its cluster IP and node ports, keeping those it already had."""
+    """Give a Service its cluster IP (from ``network``, the default range when None) and node
+    ports, keeping those it already had."""
     spec = service.setdefault("spec", {})
     if spec.get("type") == "ExternalName":
         return
@@ -165,11 +202,12 @@ def allocate_service_addresses(
     if not spec.get("clusterIP") and old_spec.get("clusterIP"):
         spec["clusterIP"] = old_spec["clusterIP"]
     if not spec.get("clusterIP"):
-        spec["clusterIP"] = next(
-            str(host)
-            for host in _SERVICE_RANGE.hosts()
-            if int(host) % 256 >= 10 and str(host) not in taken
-        )
+        hosts = (network or service_network(SERVICE_CIDR)).hosts()
+        free = (str(h) for h in hosts if int(h) % 256 >= 10 and str(h) not in taken)
+        address = next(free, None)
+        if address is None:
+            raise internal(f"no free cluster IP left in {network or SERVICE_CIDR}")
+        spec["clusterIP"] = address
     spec["clusterIPs"] = [spec["clusterIP"]]
     if spec.get("type") not in ("NodePort", "LoadBalancer"):
         return

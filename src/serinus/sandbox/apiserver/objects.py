@@ -52,6 +52,13 @@ def rv_of(obj: Obj) -> int:
         return 0
 
 
+def to_int(value: object, default: int = 0) -> int:
+    """A stored number as an int; ``default`` when it is missing or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    return int(value)
+
+
 def deep_copy(obj: Obj) -> Obj:
     return copy.deepcopy(obj)
 

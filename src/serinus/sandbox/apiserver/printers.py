@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from serinus.sandbox.apiserver.objects import Obj, as_map, dig, metadata, parse_time
+from serinus.sandbox.apiserver.objects import Obj, as_map, dig, metadata, parse_time, to_int
 from serinus.sandbox.apiserver.selectors import format_label_selector
 
 Cell = str | int | float | bool | None
@@ -103,7 +103,7 @@ def _get(*path: str) -> Callable[[Obj], Any]:
 
 
 def _int(*path: str) -> Callable[[Obj], int]:
-    return lambda obj: int(dig(obj, path) or 0)
+    return lambda obj: to_int(dig(obj, path))
 
 
 def _or_none(value: object) -> str:
@@ -156,7 +156,7 @@ def _pod_status(obj: Obj) -> str:
 
 def _restarts(obj: Obj) -> int:
     return sum(
-        int(as_map(s).get("restartCount") or 0)
+        to_int(as_map(s).get("restartCount"))
         for s in dig(obj, ("status", "containerStatuses")) or []
     )
 
@@ -242,7 +242,7 @@ def _count(*path: str) -> Callable[[Obj], int]:
 
 
 def _ratio(top: tuple[str, ...], bottom: tuple[str, ...], default: int = 0) -> Callable[[Obj], str]:
-    return lambda obj: f"{int(dig(obj, top) or 0)}/{int(dig(obj, bottom) or default)}"
+    return lambda obj: f"{to_int(dig(obj, top))}/{to_int(dig(obj, bottom), default)}"
 
 
 def _slash(left: tuple[str, ...], right: tuple[str, ...]) -> Callable[[Obj], str]:
@@ -374,7 +374,7 @@ PRINTERS: dict[str, tuple[Column, ...]] = {
             _slash(("spec", "scaleTargetRef", "kind"), ("spec", "scaleTargetRef", "name")),
         ),
         Column("Targets", "string", _hpa_targets),
-        Column("MinPods", "integer", lambda o: int(dig(o, ("spec", "minReplicas")) or 1)),
+        Column("MinPods", "integer", lambda o: to_int(dig(o, ("spec", "minReplicas")), 1)),
         Column("MaxPods", "integer", _int("spec", "maxReplicas")),
         Column("Replicas", "integer", _int("status", "currentReplicas")),
         AGE,

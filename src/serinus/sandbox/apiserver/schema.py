@@ -256,3 +256,68 @@ def list_kind(
     if node.get("x-kubernetes-list-type") == "map" and isinstance(keys, list) and keys:
         return tuple(str(key) for key in keys)
     return None
+
+
+_TYPES = frozenset({"object", "array", "string", "integer", "number", "boolean"})
+_NUMBERS = (
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "minProperties",
+    "maxProperties",
+)
+
+
+def check_schema(node: Any, path: str) -> list[Cause]:
+    """Shape problems of an ``openAPIV3Schema`` (what the walker above relies on)."""
+    if not isinstance(node, dict):
+        return [Cause(path, "FieldValueInvalid", "Invalid value: must be an object")]
+    causes = []
+    if "type" in node and not (isinstance(node["type"], str) and node["type"] in _TYPES):
+        causes.append(
+            Cause(
+                f"{path}.type",
+                "FieldValueNotSupported",
+                f"Unsupported value: {_show(node['type'])}: supported values: "
+                + ", ".join(f'"{t}"' for t in sorted(_TYPES)),
+            )
+        )
+    properties = node.get("properties", {})
+    if not isinstance(properties, dict):
+        causes.append(
+            Cause(f"{path}.properties", "FieldValueInvalid", "Invalid value: must be an object")
+        )
+    else:
+        for key, child in properties.items():
+            causes += check_schema(child, f"{path}.properties[{key}]")
+    for key in ("items", "additionalProperties"):
+        child = node.get(key)
+        if child is not None and not (key == "additionalProperties" and isinstance(child, bool)):
+            causes += check_schema(child, f"{path}.{key}")
+    for key, kind in (("required", str), ("enum", object), ("x-kubernetes-list-map-keys", str)):
+        listed = node.get(key, [])
+        if not isinstance(listed, list) or not all(isinstance(v, kind) for v in listed):
+            causes.append(
+                Cause(f"{path}.{key}", "FieldValueInvalid", "Invalid value: must be a list")
+            )
+    for key in _NUMBERS:
+        if key in node and (isinstance(node[key], bool) or not isinstance(node[key], int | float)):
+            causes.append(
+                Cause(f"{path}.{key}", "FieldValueInvalid", "Invalid value: must be a number")
+            )
+    pattern = node.get("pattern")
+    if pattern is not None:
+        try:
+            re.compile(str(pattern))
+        except re.error as error:
+            causes.append(
+                Cause(
+                    f"{path}.pattern",
+                    "FieldValueInvalid",
+                    f"Invalid value: {_show(pattern)}: {error}",
+                )
+            )
+    return causes

@@ -125,10 +125,15 @@ def format_label_selector(selector: object) -> str:
     """A structured ``LabelSelector`` (matchLabels/matchExpressions) as its string form."""
     if not isinstance(selector, dict):
         return ""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expression in selector.get("matchExpressions") or []:
+    labels = selector.get("matchLabels")
+    parts = [f"{k}={v}" for k, v in sorted(labels.items())] if isinstance(labels, dict) else []
+    expressions = selector.get("matchExpressions")
+    for expression in expressions if isinstance(expressions, list) else []:
+        if not isinstance(expression, dict):
+            continue
         key, operator = expression.get("key", ""), expression.get("operator", "")
-        values = ",".join(sorted(str(v) for v in expression.get("values") or []))
+        listed = expression.get("values")
+        values = ",".join(sorted(str(v) for v in listed)) if isinstance(listed, list) else ""
         parts.append(
             {
                 "In": f"{key} in ({values})",

@@ -47,6 +47,7 @@ class ApiServer:
         watch_window: int = 10_000,
         bookmark_interval: float = 60.0,
         persist_delay: float = 0.2,
+        service_cidr: str = "10.96.0.0/12",
     ) -> None:
         """
         Args:
@@ -56,10 +57,12 @@ class ApiServer:
             watch_window: how many changes a watch can resume across before it gets 410 Gone.
             bookmark_interval: seconds between BOOKMARK events on watches that allow them.
             persist_delay: seconds a burst of changes waits before the state file is written.
+            service_cidr: the range Services get their cluster IPs from. The sandbox passes a
+                loopback range (e.g. ``127.96.0.0/12``) so that those addresses can be served.
         """
         self.host = host
         self.port = port
-        self.cluster = Cluster(window=watch_window)
+        self.cluster = Cluster(window=watch_window, service_cidr=service_cidr)
         deletion.install(self.cluster)
         self.logs = LogSources()
         self._state = StateFile(state, self.cluster, delay=persist_delay) if state else None
@@ -89,7 +92,12 @@ class ApiServer:
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
         self.port = int(self._runner.addresses[0][1])
         logger.info("Kubernetes API server listening on %s", self.url)
 

@@ -19,7 +19,15 @@ from aiohttp import web
 from serinus.sandbox.apiserver import patching, writes
 from serinus.sandbox.apiserver.cluster import Cluster
 from serinus.sandbox.apiserver.logs import LogRequest, LogSources
-from serinus.sandbox.apiserver.objects import Obj, as_map, dig, metadata, put, split_path
+from serinus.sandbox.apiserver.objects import (
+    Obj,
+    as_map,
+    dig,
+    metadata,
+    put,
+    split_path,
+    to_int,
+)
 from serinus.sandbox.apiserver.resources import ResourceType, ScaleSpec
 from serinus.sandbox.apiserver.selectors import format_label_selector
 from serinus.sandbox.apiserver.status import Cause, bad_request, conflict, invalid, no_such_path
@@ -49,9 +57,9 @@ def scale_of(resource: ResourceType, obj: Obj) -> Obj:
             for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
             if key in fields
         },
-        "spec": {"replicas": int(dig(obj, split_path(spec.spec_replicas_path)) or 0)},
+        "spec": {"replicas": to_int(dig(obj, split_path(spec.spec_replicas_path)))},
         "status": {
-            "replicas": int(dig(obj, split_path(spec.status_replicas_path)) or 0),
+            "replicas": to_int(dig(obj, split_path(spec.status_replicas_path))),
             "selector": str(selector),
         },
     }

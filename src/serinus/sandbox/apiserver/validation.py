@@ -74,12 +74,53 @@ def check_body(resource: ResourceType, body: object, *, apply: bool = False) -> 
             f"the API version in the data ({version}) does not match the expected API version "
             f"({resource.api_version})"
         )
-    if "metadata" in body and not isinstance(body["metadata"], dict):
+    problem = _shape_problem(resource, body)
+    if problem:
         raise bad_request(
             f'{resource.kind} in version "{resource.version}" cannot be handled '
-            f"as a {resource.kind}: metadata must be an object"
+            f"as a {resource.kind}: {problem}"
         )
     return body
+
+
+def _shape_problem(resource: ResourceType, body: Obj) -> str:
+    """What makes the body undecodable as its kind (a field of the wrong JSON type)."""
+    objects = ["metadata"] if resource.custom else ["metadata", "spec", "status"]
+    for key in objects:
+        if key in body and body[key] is not None and not isinstance(body[key], dict):
+            return f"{key} must be an object, got {json.dumps(body[key])[:60]}"
+    meta = body.get("metadata")
+    if isinstance(meta, dict):
+        problem = _metadata_shape(meta)
+        if problem:
+            return problem
+    if resource.resource in ("configmaps", "secrets"):
+        for key in ("data", "binaryData", "stringData"):
+            value = body.get(key)
+            if value is not None and not (
+                isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+            ):
+                return f"{key} must be a map of strings"
+    return ""
+
+
+def _metadata_shape(meta: Obj) -> str:
+    for key in ("name", "generateName", "namespace", "resourceVersion", "uid"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            return f"metadata.{key} must be a string"
+    for key in ("labels", "annotations"):
+        value = meta.get(key)
+        if value is not None and not (
+            isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        ):
+            return f"metadata.{key} must be a map of strings"
+    for key, item_type in (("ownerReferences", dict), ("finalizers", str), ("managedFields", dict)):
+        value = meta.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, item_type) for v in value)
+        ):
+            return f"metadata.{key} must be a list"
+    return ""
 
 
 def check_address(resource: ResourceType, obj: Obj, *, namespace: str, name: str | None) -> None:
@@ -226,7 +267,15 @@ def _check_workload(obj: Obj, old: Obj | None) -> list[Cause]:
     selector = dig(obj, ("spec", "selector"))
     labels = dig(obj, ("spec", "template", "metadata", "labels")) or {}
     replicas = dig(obj, ("spec", "replicas"))
-    if isinstance(replicas, int) and replicas < 0:
+    if replicas is not None and (isinstance(replicas, bool) or not isinstance(replicas, int)):
+        causes.append(
+            Cause(
+                "spec.replicas",
+                "FieldValueTypeInvalid",
+                f"Invalid value: {json.dumps(replicas)}: must be an integer",
+            )
+        )
+    elif isinstance(replicas, int) and replicas < 0:
         causes.append(
             Cause(
                 "spec.replicas",
@@ -280,7 +329,7 @@ def _check_service(obj: Obj, old: Obj | None) -> list[Cause]:
     spec = as_map(obj.get("spec"))
     causes = []
     headless = spec.get("clusterIP") == "None"
-    ports = spec.get("ports")
+    ports = spec.get("ports") if isinstance(spec.get("ports"), list) else None
     if spec.get("type") != "ExternalName" and not headless and not ports:
         causes.append(Cause("spec.ports", "FieldValueRequired", "Required value"))
     for index, port in enumerate(ports or []):

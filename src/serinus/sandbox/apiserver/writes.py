@@ -250,4 +250,4 @@ def _allocate(cluster: Cluster, service: Obj, old: Obj | None) -> None:
             for p in spec.get("ports") or []
             if isinstance(p, dict) and p.get("nodePort")
         )
-    defaults.allocate_service_addresses(service, old, taken, ports)
+    defaults.allocate_service_addresses(service, old, taken, ports, network=cluster.service_network)
