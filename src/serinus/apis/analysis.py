@@ -292,11 +292,16 @@ class CanaryAnalysis(ApiModel):
 
     @property
     def interval_seconds(self) -> float:
+        """Seconds between steps, never less than Flagger's 10s minimum."""
+        return self.interval_at_least(MIN_INTERVAL_SECONDS)
+
+    def interval_at_least(self, minimum: float) -> float:
+        """Seconds between steps, with another minimum (the sandbox's demo runs faster)."""
         try:
             seconds = parse_duration(self.interval) if self.interval else DEFAULT_INTERVAL_SECONDS
         except ValueError:
             seconds = DEFAULT_INTERVAL_SECONDS
-        return max(seconds, MIN_INTERVAL_SECONDS)
+        return max(seconds, minimum)
 
     @property
     def effective_threshold(self) -> int:

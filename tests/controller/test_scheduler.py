@@ -1,0 +1,108 @@
+"""The scheduler: one task per Canary, ticking at its interval.
+
+Covers: a Canary ticks at once when scheduled and again after its interval; a failing tick is
+logged and the next one runs; removing a Canary stops its ticks; a changed interval restarts the
+job; stopping waits for the tick in flight to finish (its status write is not cut off) and then ends
+every task; two Canaries with the same target are reported as Flagger does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from serinus.controller.scheduler import Scheduler
+
+LIVENESS = 5.0  # generous bound for "it happens at all"; not a speed claim
+
+
+async def test_ticks_at_once_then_every_interval_and_survives_a_failing_tick() -> None:
+    calls: list[str] = []
+    twice = asyncio.Event()
+
+    async def tick(namespace: str, name: str) -> None:
+        calls.append(f"{name}.{namespace}")
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        twice.set()
+
+    scheduler = Scheduler(tick)
+    scheduler.upsert(("prod", "podinfo"), interval=0.01, target="podinfo")
+    await asyncio.wait_for(twice.wait(), LIVENESS)
+    await scheduler.stop()
+    assert calls[:2] == ["podinfo.prod", "podinfo.prod"]
+
+
+async def test_remove_stops_the_ticks() -> None:
+    calls = 0
+    ticked = asyncio.Event()
+
+    async def tick(namespace: str, name: str) -> None:
+        nonlocal calls
+        calls += 1
+        ticked.set()
+
+    scheduler = Scheduler(tick)
+    scheduler.upsert(("prod", "a"), interval=3600, target="a")
+    await asyncio.wait_for(ticked.wait(), LIVENESS)
+    scheduler.remove(("prod", "a"))
+    assert scheduler.canaries == []
+    await asyncio.sleep(0)
+    assert calls == 1
+    await scheduler.stop()
+
+
+async def test_a_new_interval_restarts_the_job() -> None:
+    ticks: list[float] = []
+    second = asyncio.Event()
+
+    async def tick(namespace: str, name: str) -> None:
+        ticks.append(asyncio.get_running_loop().time())
+        if len(ticks) == 2:
+            second.set()
+
+    scheduler = Scheduler(tick)
+    scheduler.upsert(("prod", "a"), interval=3600, target="a")
+    scheduler.upsert(("prod", "a"), interval=3600, target="a")  # unchanged: same job
+    await asyncio.sleep(0.01)
+    assert len(ticks) == 1
+    scheduler.upsert(("prod", "a"), interval=1800, target="a")  # changed: ticks again at once
+    await asyncio.wait_for(second.wait(), LIVENESS)
+    await scheduler.stop()
+
+
+async def test_stop_lets_the_tick_in_flight_finish() -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+    finished = []
+
+    async def tick(namespace: str, name: str) -> None:
+        started.set()
+        await release.wait()
+        finished.append(name)
+
+    scheduler = Scheduler(tick, grace_seconds=LIVENESS)
+    scheduler.upsert(("prod", "a"), interval=3600, target="a")
+    await asyncio.wait_for(started.wait(), LIVENESS)
+    stopping = asyncio.create_task(scheduler.stop())
+    await asyncio.sleep(0.01)
+    assert not stopping.done()
+    release.set()
+    await asyncio.wait_for(stopping, LIVENESS)
+    assert finished == ["a"]
+
+
+async def test_duplicate_targets_are_reported(caplog: pytest.LogCaptureFixture) -> None:
+    async def tick(namespace: str, name: str) -> None:
+        return None
+
+    scheduler = Scheduler(tick)
+    with caplog.at_level(logging.ERROR):
+        scheduler.upsert(("prod", "a"), interval=3600, target="podinfo")
+        scheduler.upsert(("prod", "b"), interval=3600, target="podinfo")
+    assert (
+        "Bad things will happen! Found more than one canary with the same target podinfo"
+        in caplog.messages
+    )
+    await scheduler.stop()
