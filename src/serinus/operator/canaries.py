@@ -1,0 +1,224 @@
+"""Following the Canaries of the cluster: the watch, the tick of each one, invalid specs, deletion.
+
+:class:`Canaries` turns the watch of ``flagger.app`` Canaries into the scheduler's job list (one
+job per Canary, at its analysis interval) and implements the tick the scheduler calls: read the
+Canary, build its world, :func:`~serinus.controller.advance.advance` it, record the self-metrics.
+A Canary that does not parse gets a ``Promoted`` condition (status False, reason InvalidSpec) that
+names every problem, and one Warning event per distinct problem; the others keep running.
+``revertOnDeletion`` adds Flagger's finalizer; deleting such a Canary gives the target back its
+replicas and routes before the finalizer is removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import logging
+import time
+
+from serinus.apis.base import Manifest, parse_duration
+from serinus.apis.canary import Canary
+from serinus.apis.status import CanaryPhase, CanaryStatus
+from serinus.controller.advance import advance
+from serinus.controller.scheduler import Scheduler
+from serinus.errors import InvalidCanaryError, SerinusError
+from serinus.kube.client import Kube
+from serinus.operator.selfmetrics import SelfMetrics
+from serinus.operator.wiring import Wiring
+from serinus.ports import StatusStore
+
+logger = logging.getLogger(__name__)
+
+API_VERSION = "flagger.app/v1beta1"
+FINALIZER = "finalizer.flagger.app"
+
+
+class _Prefetched:
+    """The status store, answering the tick's first read with the Canary just fetched, and
+    remembering the last Canary it saw (for the self-metrics, without another read)."""
+
+    def __init__(self, store: StatusStore, canary: Canary) -> None:
+        self._store = store
+        self._next: Canary | None = canary
+        self.last = canary
+
+    async def get(self, namespace: str, name: str) -> Canary | None:
+        canary, self._next = self._next, None
+        if canary is None:
+            canary = await self._store.get(namespace, name)
+        if canary is not None:
+            self.last = canary
+        return canary
+
+    async def write_status(self, canary: Canary, status: CanaryStatus) -> Canary:
+        self.last = await self._store.write_status(canary, status)
+        return self.last
+
+
+class Canaries:
+    """The operator's view of the cluster's Canaries, feeding the scheduler."""
+
+    def __init__(
+        self, *, kube: Kube, wiring: Wiring, metrics: SelfMetrics, min_interval: float
+    ) -> None:
+        self.kube = kube
+        self.wiring = wiring
+        self.metrics = metrics
+        self.min_interval = min_interval
+        self.scheduler = Scheduler(self.tick, grace_seconds=wiring.settings.grace_seconds)
+        self.synced = asyncio.Event()
+        self._namespaces: dict[tuple[str, str], str] = {}
+
+    async def follow(self, namespace: str | None) -> None:
+        """Keep the scheduler in step with the watch, for ever."""
+        async for event_type, manifest in self.kube.watch(API_VERSION, "Canary", namespace):
+            await self.on_event(event_type, manifest)
+
+    async def on_event(self, event_type: str, manifest: Manifest) -> None:
+        meta = manifest.get("metadata") or {}
+        key = (str(meta.get("namespace") or "default"), str(meta.get("name") or ""))
+        if event_type == "DELETED":
+            self.scheduler.remove(key)
+            self._namespaces.pop(key, None)
+        elif meta.get("deletionTimestamp"):
+            self.scheduler.remove(key)
+            await self._finalize(manifest)
+        else:
+            target = str(((manifest.get("spec") or {}).get("targetRef") or {}).get("name", ""))
+            self.scheduler.upsert(key, interval=self._interval(manifest), target=target)
+            self._namespaces[key] = key[0]
+            await self._ensure_finalizer(manifest)
+        counts: dict[str, int] = {}
+        for ns in self._namespaces.values():
+            counts[ns] = counts.get(ns, 0) + 1
+        self.metrics.count(counts)
+
+    async def tick(self, namespace: str, name: str) -> None:
+        """One tick of one Canary (the scheduler's job)."""
+        try:
+            canary = await self.wiring.store.get(namespace, name)
+        except InvalidCanaryError as error:
+            await self._report_invalid(namespace, name, str(error))
+            return
+        if canary is None:
+            return
+        before = canary.status.phase if canary.status else None
+        store = _Prefetched(self.wiring.store, canary)
+        world = dataclasses.replace(self.wiring.world(canary), store=store)
+        started = time.perf_counter()
+        await advance(world, namespace, name)
+        self.metrics.record(store.last, before=before, seconds=time.perf_counter() - started)
+
+    def _interval(self, manifest: Manifest) -> float:
+        spec = manifest.get("spec") or {}
+        analysis = spec.get("analysis") or spec.get("canaryAnalysis") or {}
+        try:
+            seconds = parse_duration(str(analysis.get("interval") or "60s"))
+        except ValueError:
+            seconds = 60.0
+        return max(seconds, self.min_interval)
+
+    async def _report_invalid(self, namespace: str, name: str, message: str) -> None:
+        """Show why a Canary cannot run: its Promoted condition, and a Warning event once."""
+        manifest = await self.kube.get(API_VERSION, "Canary", name, namespace)
+        if manifest is None:
+            return
+        status = manifest.get("status") or {}
+        current = [c for c in status.get("conditions") or [] if c.get("type") == "Promoted"]
+        if current and current[0].get("message") == message:
+            return
+        logger.warning("Canary %s.%s is invalid: %s", name, namespace, message)
+        now = _now()
+        condition = {
+            "type": "Promoted",
+            "status": "False",
+            "reason": "InvalidSpec",
+            "message": message,
+            "lastUpdateTime": now,
+            "lastTransitionTime": now,
+        }
+        others = [c for c in status.get("conditions") or [] if c.get("type") != "Promoted"]
+        patch = {"status": {"conditions": [condition, *others], "message": message}}
+        try:
+            await self.kube.patch_status(API_VERSION, "Canary", name, namespace, patch)
+            await self.kube.create(_event(manifest, message))
+        except SerinusError as error:
+            logger.warning("could not report invalid Canary %s.%s: %s", name, namespace, error)
+
+    async def _ensure_finalizer(self, manifest: Manifest) -> None:
+        spec = manifest.get("spec") or {}
+        meta = manifest["metadata"]
+        if not spec.get("revertOnDeletion") or FINALIZER in (meta.get("finalizers") or []):
+            return
+        finalizers = [*(meta.get("finalizers") or []), FINALIZER]
+        await self.kube.patch(
+            API_VERSION,
+            "Canary",
+            meta["name"],
+            meta.get("namespace"),
+            {
+                "metadata": {
+                    "finalizers": finalizers,
+                    "resourceVersion": meta.get("resourceVersion"),
+                }
+            },
+            patch_type="merge",
+        )
+
+    async def _finalize(self, manifest: Manifest) -> None:
+        meta = manifest["metadata"]
+        if FINALIZER not in (meta.get("finalizers") or []):
+            return
+        name, namespace = meta["name"], meta.get("namespace") or "default"
+        try:
+            canary = await self.wiring.store.get(namespace, name)
+            if canary is not None and (
+                canary.status is None or canary.status.phase is not CanaryPhase.TERMINATED
+            ):
+                world = self.wiring.world(canary)
+                logger.info("Terminating canary %s.%s", name, namespace)
+                await world.target.finalize(canary)
+                await world.router.finalize(canary)
+        except SerinusError as error:
+            logger.warning("could not revert %s.%s on deletion: %s", name, namespace, error)
+            return
+        finalizers = [f for f in meta.get("finalizers") or [] if f != FINALIZER]
+        await self.kube.patch(
+            API_VERSION,
+            "Canary",
+            name,
+            namespace,
+            {"metadata": {"finalizers": finalizers}},
+            patch_type="merge",
+        )
+        logger.info("Terminated canary %s.%s", name, namespace)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _event(canary: Manifest, message: str) -> Manifest:
+    meta = canary["metadata"]
+    now = _now()
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": f"{meta['name']}.", "namespace": meta.get("namespace")},
+        "involvedObject": {
+            "apiVersion": canary.get("apiVersion", API_VERSION),
+            "kind": "Canary",
+            "name": meta["name"],
+            "namespace": meta.get("namespace"),
+            "uid": meta.get("uid"),
+            "resourceVersion": meta.get("resourceVersion"),
+        },
+        "reason": "Synced",
+        "message": message,
+        "type": "Warning",
+        "source": {"component": "serinus"},
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    }

@@ -1,0 +1,149 @@
+"""Running the operator until it is told to stop.
+
+:func:`run` starts the health and metrics endpoints, waits until the API server answers, then
+controls Canaries: at once, or, with leader election, only while this replica holds the Lease (a
+replica that loses it stops ticking and waits to lead again). SIGTERM and SIGINT stop it
+gracefully: the watch ends, every tick in flight finishes and writes its status, the Lease is
+released so another replica takes over at once, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Coroutine
+from typing import Any
+
+import httpx
+
+from serinus.errors import SerinusError
+from serinus.kube.client import Kube
+from serinus.kube.errors import LeadershipLostError
+from serinus.kube.leader import LeaderElector
+from serinus.operator.canaries import Canaries
+from serinus.operator.selfmetrics import SelfMetrics
+from serinus.operator.server import Endpoints
+from serinus.operator.settings import OperatorSettings
+from serinus.operator.wiring import Wiring
+
+logger = logging.getLogger("serinus.operator")
+
+
+async def run(settings: OperatorSettings, *, stop: asyncio.Event | None = None) -> None:
+    """Serve until ``stop`` is set or a termination signal arrives."""
+    stop = stop or asyncio.Event()
+    _on_signals(stop)
+    metrics = SelfMetrics(mesh_provider=settings.mesh_provider)
+    endpoints = Endpoints(metrics, host=settings.host, port=settings.port)
+    await endpoints.start()
+    scope = f"namespace {settings.namespace}" if settings.namespace else "all namespaces"
+    logger.info(
+        "Starting serinus operator: %s, mesh provider %s, metrics server %s, port %d",
+        scope,
+        settings.mesh_provider,
+        settings.metrics_server,
+        endpoints.port,
+    )
+    try:
+        async with Kube(settings.kube) as kube, httpx.AsyncClient() as http:
+            if not await _until_stopped(stop, _reach(kube)):
+                return
+            endpoints.ready.set()
+            wiring = Wiring(settings, kube, http)
+            try:
+                await _control_loop(settings, kube, wiring, metrics, endpoints, stop)
+            finally:
+                await wiring.aclose()
+    finally:
+        await endpoints.stop()
+        logger.info("serinus operator stopped")
+
+
+async def _control_loop(
+    settings: OperatorSettings,
+    kube: Kube,
+    wiring: Wiring,
+    metrics: SelfMetrics,
+    endpoints: Endpoints,
+    stop: asyncio.Event,
+) -> None:
+    def control() -> Coroutine[Any, Any, None]:
+        canaries = Canaries(
+            kube=kube, wiring=wiring, metrics=metrics, min_interval=settings.min_interval_seconds
+        )
+        return _control(canaries, settings.namespace)
+
+    if not settings.leader_election:
+        endpoints.leading = True
+        await _until_stopped(stop, control())
+        return
+    elector = LeaderElector(
+        kube,
+        settings.leader_election_namespace,
+        settings.leader_election_name,
+        settings.identity,
+        on_new_leader=lambda who: logger.info("new leader elected: %s", who),
+    )
+    while not stop.is_set():
+        try:
+            await _until_stopped(stop, _lead(elector, endpoints, control))
+        except LeadershipLostError as error:
+            logger.warning("leadership lost, stopping the controllers: %s", error)
+
+
+async def _lead(elector: LeaderElector, endpoints: Endpoints, control: Any) -> None:
+    logger.info("waiting to lead (Lease %s/%s)", elector.namespace, elector.name)
+    async with elector.leading():
+        logger.info("leading as %s", elector.identity)
+        endpoints.leading = True
+        try:
+            await control()
+        finally:
+            endpoints.leading = False
+
+
+async def _control(canaries: Canaries, namespace: str | None) -> None:
+    """Watch Canaries and tick them until cancelled; then let ticks in flight finish."""
+    try:
+        await canaries.follow(namespace)
+    finally:
+        await canaries.scheduler.stop()
+
+
+async def _reach(kube: Kube) -> None:
+    """Wait until the API server answers."""
+    delay = 0.5
+    while True:
+        try:
+            version = await kube.server_version()
+        except SerinusError as error:
+            logger.warning("the Kubernetes API is not reachable yet: %s", error)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            continue
+        logger.info("connected to Kubernetes %s", version.get("gitVersion", "(unknown version)"))
+        return
+
+
+async def _until_stopped(stop: asyncio.Event, work: Coroutine[Any, Any, None]) -> bool:
+    """Run ``work`` until it ends (True) or ``stop`` is set (cancelled, False)."""
+    task = asyncio.create_task(work)
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        stopper.cancel()
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)

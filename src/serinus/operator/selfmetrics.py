@@ -1,0 +1,95 @@
+"""The operator's own Prometheus metrics, with Flagger's names so dashboards and alerts keep
+working.
+
+``flagger_info``, ``flagger_canary_total``, ``flagger_canary_status`` (0 Progressing, 2 Failed, 1
+any other phase), ``flagger_canary_weight`` (per workload: ``<target>-primary`` and ``<target>``),
+``flagger_canary_duration_seconds`` (tick duration), ``flagger_canary_metric_analysis`` (each
+metric's last value) and ``flagger_canary_successes_total`` / ``flagger_canary_failures_total``.
+They are recorded from the Canary's status after each tick, so the controller itself knows nothing
+of them.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from serinus import __version__
+from serinus.apis.canary import Canary
+from serinus.apis.status import CanaryPhase
+
+
+class SelfMetrics:
+    """Flagger's self-metrics in a registry of their own."""
+
+    def __init__(self, *, mesh_provider: str) -> None:
+        self.registry = CollectorRegistry()
+        info = Gauge(
+            "flagger_info",
+            "serinus version and mesh provider",
+            ["version", "mesh_provider"],
+            registry=self.registry,
+        )
+        info.labels(__version__, mesh_provider).set(1)
+        self.total = Gauge(
+            "flagger_canary_total", "Canaries per namespace", ["namespace"], registry=self.registry
+        )
+        self.status = Gauge(
+            "flagger_canary_status",
+            "Canary status: 0 progressing, 1 other, 2 failed",
+            ["name", "namespace"],
+            registry=self.registry,
+        )
+        self.weight = Gauge(
+            "flagger_canary_weight",
+            "Traffic weight per workload",
+            ["workload", "namespace"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "flagger_canary_duration_seconds",
+            "Duration of one canary tick",
+            ["name", "namespace"],
+            registry=self.registry,
+        )
+        self.analysis = Gauge(
+            "flagger_canary_metric_analysis",
+            "Last value of each metric",
+            ["name", "namespace", "metric"],
+            registry=self.registry,
+        )
+        labels = ["name", "namespace", "deployment_strategy", "analysis_status"]
+        self.successes = Counter(
+            "flagger_canary_successes", "Promotions", labels, registry=self.registry
+        )
+        self.failures = Counter(
+            "flagger_canary_failures", "Rollbacks", labels, registry=self.registry
+        )
+
+    def count(self, per_namespace: dict[str, int]) -> None:
+        for namespace, count in per_namespace.items():
+            self.total.labels(namespace).set(count)
+
+    def record(self, canary: Canary, *, before: CanaryPhase | None, seconds: float) -> None:
+        """Record one tick of a Canary from the status it left behind."""
+        status = canary.status
+        if status is None or status.phase is None:
+            return
+        name, namespace = canary.name, canary.namespace
+        self.duration.labels(name, namespace).observe(seconds)
+        value = {CanaryPhase.PROGRESSING: 0, CanaryPhase.FAILED: 2}.get(status.phase, 1)
+        self.status.labels(name, namespace).set(value)
+        target = canary.spec.target_ref.name
+        self.weight.labels(f"{target}-primary", namespace).set(100 - status.canary_weight)
+        self.weight.labels(target, namespace).set(status.canary_weight)
+        for metric in status.metrics or []:
+            if metric.value is not None:
+                self.analysis.labels(name, namespace, metric.name).set(metric.value)
+        if status.phase is before:
+            return
+        analysis = canary.spec.effective_analysis
+        strategy = analysis.strategy.value if analysis is not None else "canary"
+        skipped = "skipped" if canary.spec.skip_analysis or analysis is None else "completed"
+        if status.phase is CanaryPhase.SUCCEEDED:
+            self.successes.labels(name, namespace, strategy, skipped).inc()
+        elif status.phase is CanaryPhase.FAILED:
+            self.failures.labels(name, namespace, strategy, skipped).inc()

@@ -1,0 +1,144 @@
+"""The Kubernetes-backed world of each Canary: which target, which router, the shared clients.
+
+One :class:`Wiring` per operator holds what all Canaries share (the HTTP client, the metrics,
+webhook and notifier clients, the status store, the event sink); :meth:`Wiring.world` picks the
+target controller for the Canary's ``targetRef.kind`` and the router for its provider (its own
+``spec.provider`` or the operator's ``--mesh-provider``). A kind or provider serinus does not
+implement becomes a port that raises :class:`~serinus.errors.UnknownProviderError` on every call,
+so the state machine shows "provider X is not supported" on that Canary like any other permanent
+error, and every other Canary keeps running.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from serinus.apis.analysis import CanaryWebhook, HookType
+from serinus.apis.canary import Canary
+from serinus.errors import UnknownProviderError
+from serinus.kube.client import Kube
+from serinus.kube.events import KubeEventSink, SystemClock
+from serinus.kube.resources import KubeResources
+from serinus.kube.status import KubeStatusStore
+from serinus.metrics.checks import MetricChecks
+from serinus.notifiers.notifier import AlertNotifier
+from serinus.operator.settings import OperatorSettings
+from serinus.ports import EventSink, EventType, Router, Target, World
+from serinus.routers import registry as routers
+from serinus.targets import registry as targets
+from serinus.webhooks.client import WebhookClient
+
+
+class Unsupported:
+    """A target or router that cannot be built: every call raises the reason."""
+
+    def __init__(self, error: UnknownProviderError) -> None:
+        self._error = error
+
+    def __getattr__(self, name: str) -> Any:
+        async def fail(*args: object, **kwargs: object) -> None:
+            raise self._error
+
+        return fail
+
+
+class GlobalEventWebhook:
+    """Events to the Kubernetes API, and to ``--event-webhook`` for Canaries without event hooks."""
+
+    def __init__(self, sink: EventSink, webhooks: WebhookClient, url: str) -> None:
+        self._sink = sink
+        self._webhooks = webhooks
+        self._hook = CanaryWebhook.model_validate(
+            {"name": "event-webhook", "type": "event", "url": url}
+        )
+
+    async def record(self, canary: Canary, *, event_type: EventType, message: str) -> None:
+        await self._sink.record(canary, event_type=event_type, message=message)
+        analysis = canary.spec.effective_analysis
+        if analysis is None or not analysis.hooks(HookType.EVENT):
+            await self._webhooks.event(canary, self._hook, message=message, event_type=event_type)
+
+
+class Wiring:
+    """Builds the world of each Canary from the operator's settings and shared clients."""
+
+    def __init__(self, settings: OperatorSettings, kube: Kube, http: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.kube = kube
+        self.clock = SystemClock()
+        self.resources = KubeResources(kube)
+        self.store = KubeStatusStore(kube)
+        notifier = settings.notifier
+        self.metrics = MetricChecks(
+            metrics_server=settings.metrics_server,
+            mesh_provider=settings.mesh_provider,
+            resources=self.resources,
+            http=http,
+        )
+        self.webhooks = WebhookClient(http, resources=self.resources, clock=self.clock)
+        self.notifier = AlertNotifier(
+            http,
+            resources=self.resources,
+            clock=self.clock,
+            cluster_name=notifier.cluster_name,
+            slack_url=notifier.slack_url,
+            slack_token=notifier.slack_token,
+            slack_channel=notifier.slack_channel,
+            slack_user=notifier.slack_user,
+            slack_proxy_url=notifier.slack_proxy_url,
+            msteams_url=notifier.msteams_url,
+            msteams_proxy_url=notifier.msteams_proxy_url,
+        )
+        sink = KubeEventSink(kube, clock=self.clock)
+        self.events: EventSink = (
+            GlobalEventWebhook(sink, self.webhooks, notifier.event_webhook)
+            if notifier.event_webhook
+            else sink
+        )
+
+    def provider(self, canary: Canary) -> str:
+        return canary.spec.provider or self.settings.mesh_provider
+
+    def world(self, canary: Canary) -> World:
+        return World(
+            target=self._target(canary),
+            router=self._router(canary),
+            metrics=self.metrics,
+            webhooks=self.webhooks,
+            notifier=self.notifier,
+            events=self.events,
+            store=self.store,
+            clock=self.clock,
+            provider=self.provider(canary),
+        )
+
+    def _target(self, canary: Canary) -> Target:
+        try:
+            return targets.target_for(
+                canary.spec.target_ref.kind,
+                self.kube,
+                selector_labels=self.settings.selector_labels,
+                include_label_prefixes=self.settings.include_label_prefixes,
+                config_tracking=self.settings.config_tracking,
+            )
+        except UnknownProviderError as error:
+            return Unsupported(error)  # type: ignore[return-value]
+
+    def _router(self, canary: Canary) -> Router:
+        try:
+            return routers.router_for(
+                self.provider(canary),
+                self.kube,
+                selector_labels=self.settings.selector_labels,
+                ingress_class=self.settings.ingress_class,
+                nginx_annotations_prefix=self.settings.ingress_annotations_prefix,
+            )
+        except UnknownProviderError as error:
+            return Unsupported(error)  # type: ignore[return-value]
+
+    async def aclose(self) -> None:
+        await self.metrics.aclose()
+        await self.webhooks.aclose()
+        await self.notifier.aclose()
