@@ -234,3 +234,73 @@ def podinfo(
         raise click.ClickException(
             f"cannot listen on {host}:{port}: {error.strerror or error}"
         ) from None
+
+
+@sandbox.command(short_help="Run the mesh proxy (plays Linkerd) for an API server's Services.")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
+    default=pathlib.Path("sandbox.kubeconfig"),
+    show_default=True,
+    help="Kubeconfig of the API server whose Services, Endpoints and traffic objects to follow.",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=4191,
+    show_default=True,
+    help="Port of the admin server (/metrics, /ready, /live), as Linkerd's linkerd-admin; "
+    "0 picks a free one (it is printed).",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Its address.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+@click.option(
+    "--log-format", type=click.Choice(["json", "console"]), default="console", show_default=True
+)
+def mesh(
+    kubeconfig: pathlib.Path, metrics_port: int, metrics_host: str, log_level: str, log_format: str
+) -> None:
+    """Serve every Service at its loopback clusterIP:port until Ctrl-C (SIGINT) or SIGTERM.
+
+    Requests go to the Service's ready endpoints, split by weight as the SMI TrafficSplit or
+    Gateway API HTTPRoute steering the Service says, and are counted with the Linkerd proxy's
+    metrics (response_total, response_latency_ms, request_total) labelled with the destination's
+    namespace, deployment and pod. Services whose clusterIP is not a loopback address are skipped
+    with a warning.
+    """
+    from serinus.kube import Kube, KubeSettings
+    from serinus.sandbox.mesh import MeshProxy
+
+    logs.configure(level=log_level, fmt=log_format)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stop.set)
+        async with (
+            Kube(KubeSettings(kubeconfig=kubeconfig)) as kube,
+            MeshProxy(kube, metrics_host=metrics_host, metrics_port=metrics_port) as proxy,
+        ):
+            click.echo(f"mesh proxy serving {len(proxy.listening)} Service ports")
+            click.echo(f"metrics on {proxy.metrics_url}")
+            await stop.wait()
+
+    try:
+        asyncio.run(main())
+    except SerinusError as error:
+        raise click.ClickException(str(error)) from None
+    except TimeoutError:
+        raise click.ClickException(
+            f"the API server of {kubeconfig} did not answer the first listing in time"
+        ) from None
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot serve metrics on {metrics_host}:{metrics_port}: {error.strerror or error}"
+        ) from None
+    click.echo("mesh proxy stopped")
