@@ -19,77 +19,29 @@ namespace label value, which is how tests stay apart while sharing one server:
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import inspect
 import json
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from aiohttp import web
+from tests.support.prometheus import (
+    SPAN,
+    FixedClock,
+    OpenMetrics,
+    PrometheusServer,
+    backfilled,
+    data_start,
+    free_port,
+)
 
 from serinus.apis.canary import Canary
 from serinus.apis.metric_template import MetricTemplate
 from serinus.errors import NotFoundError
 
-STEP = 10
-SPAN = 600
 PRIMARY = "podinfo-primary"
-
-
-@dataclasses.dataclass(frozen=True)
-class FixedClock:
-    """A clock stopped at one instant (implements serinus.ports.Clock)."""
-
-    at: float
-
-    def now(self) -> datetime.datetime:
-        return datetime.datetime.fromtimestamp(self.at, tz=datetime.UTC)
-
-
-@dataclasses.dataclass(frozen=True)
-class PrometheusServer:
-    address: str
-    time: float
-    """The evaluation time at which every dataset has its documented values."""
-
-    @property
-    def clock(self) -> FixedClock:
-        return FixedClock(self.time)
-
-
-class OpenMetrics:
-    """Collects series with explicit timestamps and writes them in OpenMetrics text."""
-
-    def __init__(self, start: int) -> None:
-        self.start = start
-        self.families: dict[str, list[str]] = {}
-
-    def counter(
-        self, name: str, labels: dict[str, str], per_second: float, *, until: int = SPAN
-    ) -> None:
-        """A series growing by ``per_second`` from the start, sampled every 10 s up to ``until``."""
-        text = ",".join(f'{k}="{v}"' for k, v in labels.items())
-        lines = self.families.setdefault(name, [])
-        for offset in range(0, until + 1, STEP):
-            lines.append(f"{name}{{{text}}} {per_second * offset:g} {self.start + offset}")
-
-    def histogram(
-        self, name: str, labels: dict[str, str], per_second: float, bounds: list[str], slot: int
-    ) -> None:
-        """Buckets where every observation falls in the bucket ``bounds[slot]``."""
-        for index, bound in enumerate([*bounds, "+Inf"]):
-            rate = per_second if index >= slot else 0.0
-            self.counter(f"{name}_bucket", {**labels, "le": bound}, rate)
-
-    def text(self) -> str:
-        return "\n".join(line for lines in self.families.values() for line in lines) + "\n# EOF\n"
 
 
 def _datasets(data: OpenMetrics) -> None:
@@ -159,65 +111,13 @@ def _http(data: OpenMetrics) -> None:
         data.histogram(name, labels, ok + failed, bounds, slot)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
     """A real Prometheus on backfilled blocks; stopped (SIGTERM) at the end of the session."""
-    for tool in ("prometheus", "promtool"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is not installed: run `bash scripts/system-packages.sh`")
-    root = tmp_path_factory.mktemp("prometheus")
-    start = int(time.time()) // 60 * 60 - 1800
-    data = OpenMetrics(start)
+    data = OpenMetrics(data_start())
     _datasets(data)
-    (root / "data.om").write_text(data.text())
-    subprocess.run(
-        ["promtool", "tsdb", "create-blocks-from", "openmetrics", "data.om", "tsdb"],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
-    (root / "prometheus.yml").write_text("global: {scrape_interval: 1m}\nscrape_configs: []\n")
-    port = free_port()
-    address = f"http://127.0.0.1:{port}"
-    log = root / "prometheus.log"
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [
-                "prometheus",
-                f"--config.file={root / 'prometheus.yml'}",
-                f"--storage.tsdb.path={root / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--log.level=warn",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-        )
-        try:
-            _wait_ready(address, process, log)
-            yield PrometheusServer(address, float(start + SPAN))
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-
-
-def _wait_ready(address: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"prometheus exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{address}/-/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    pytest.fail(f"prometheus did not become ready: {log.read_text()[-2000:]}")
+    with backfilled(tmp_path_factory.mktemp("prometheus"), data) as server:
+        yield server
 
 
 @pytest.fixture
