@@ -7,7 +7,9 @@ repository's Canary CRD and the seed's v1alpha3 Canary, whose `get canary` shows
 WEIGHT columns; strategic patch on a Canary fails with kubectl's hint; a strict-validation
 error for a misspelt Canary field; `get -w` printing rows as objects change; `get all`; delete,
 including kubectl waiting for a finalizer; wait --for=condition on a Canary; rollout status;
-describe with events; logs through a log source; NotFound errors worded as on a real cluster.
+describe with events; logs through a log source; NotFound errors worded as on a real cluster;
+hand-written mesh CRDs (SMI TrafficSplit in three versions, Gateway API HTTPRoute, Istio
+VirtualService and DestinationRule) served under their short names.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from typing import Any
 import yaml
 
 from serinus.sandbox.apiserver import ApiServer, LogRequest
-from tests.sandbox.apiserver.support import CANARY_CRD, Kubectl, deployment, load_yaml, namespace
+from tests.sandbox.apiserver.support import (
+    CANARY_CRD,
+    Kubectl,
+    deployment,
+    load_yaml,
+    namespace,
+    simple_crd,
+)
 
 SEED_CANARY = """
 apiVersion: flagger.app/v1alpha3
@@ -69,7 +78,11 @@ def rows(output: str) -> list[list[str]]:
 
 async def with_canary(kubectl: Kubectl) -> None:
     await kubectl.apply(namespace("prod"), deployment())
-    await kubectl.run("apply", "-f", str(CANARY_CRD))
+    crds = await kubectl.run("apply", "-f", str(CANARY_CRD.parent))
+    assert sorted(crds.stdout.splitlines()) == [
+        f"customresourcedefinition.apiextensions.k8s.io/{name}.flagger.app created"
+        for name in ("alertproviders", "canaries", "metrictemplates")
+    ]
     await kubectl.run("apply", "-f", "-", stdin=SEED_CANARY)
 
 
@@ -433,3 +446,82 @@ async def test_create_from_file_and_duplicate(kubectl: Kubectl) -> None:
     assert duplicate.stderr.strip().endswith('namespaces "team" already exists')
     crd = load_yaml(CANARY_CRD)
     assert crd["kind"] == "CustomResourceDefinition"
+
+
+async def test_mesh_crds_serve_their_resources(kubectl: Kubectl) -> None:
+    await kubectl.apply(
+        namespace("prod"),
+        simple_crd(
+            "split.smi-spec.io",
+            "TrafficSplit",
+            "trafficsplits",
+            ("v1alpha3", "v1alpha2", "v1alpha1"),
+            status=False,
+            short_names=("ts",),
+        ),
+        simple_crd("gateway.networking.k8s.io", "HTTPRoute", "httproutes"),
+        simple_crd(
+            "networking.istio.io",
+            "VirtualService",
+            "virtualservices",
+            ("v1beta1",),
+            short_names=("vs",),
+        ),
+        simple_crd(
+            "networking.istio.io",
+            "DestinationRule",
+            "destinationrules",
+            ("v1beta1",),
+            short_names=("dr",),
+        ),
+    )
+    split = {
+        "apiVersion": "split.smi-spec.io/v1alpha2",
+        "kind": "TrafficSplit",
+        "metadata": {"name": "podinfo", "namespace": "prod"},
+        "spec": {
+            "service": "podinfo",
+            "backends": [
+                {"service": "podinfo-primary", "weight": 90},
+                {"service": "podinfo-canary", "weight": 10},
+            ],
+        },
+    }
+    route = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "podinfo", "namespace": "prod"},
+        "spec": {"parentRefs": [{"name": "gw"}]},
+    }
+    virtual = {
+        "apiVersion": "networking.istio.io/v1beta1",
+        "kind": "VirtualService",
+        "metadata": {"name": "podinfo", "namespace": "prod"},
+        "spec": {"hosts": ["podinfo"]},
+    }
+    rule = {
+        "apiVersion": "networking.istio.io/v1beta1",
+        "kind": "DestinationRule",
+        "metadata": {"name": "podinfo-canary", "namespace": "prod"},
+        "spec": {"host": "podinfo-canary"},
+    }
+    await kubectl.apply(split, route, virtual, rule)
+    for short, expected in (
+        ("ts", "podinfo"),
+        ("httproute", "podinfo"),
+        ("vs", "podinfo"),
+        ("dr", "podinfo-canary"),
+    ):
+        listed = rows((await kubectl.run("-n", "prod", "get", short)).stdout)
+        assert listed[0] == ["NAME", "AGE"]
+        assert listed[1][0] == expected
+    weights = await kubectl.run(
+        "-n",
+        "prod",
+        "get",
+        "trafficsplits.v1alpha1.split.smi-spec.io",
+        "podinfo",
+        "-o",
+        "jsonpath={.apiVersion} {.spec.backends[*].weight}",
+    )
+    assert weights.stdout == "split.smi-spec.io/v1alpha1 90 10"
