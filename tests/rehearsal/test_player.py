@@ -32,7 +32,9 @@ async def test_a_gate_opened_at_a_time_lets_the_release_through() -> None:
     result = await play(_canary(), timeline)  # type: ignore[arg-type]
     messages = [line.message for line in result.lines]
     assert "Halt podinfo.prod advancement waiting for approval gate" in messages
-    gate = next(line for line in result.lines if line.message == "Confirm-rollout check gate passed")
+    gate = next(
+        line for line in result.lines if line.message == "Confirm-rollout check gate passed"
+    )
     assert gate.seconds == 50
     assert result.status.phase is CanaryPhase.SUCCEEDED
 

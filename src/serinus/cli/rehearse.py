@@ -45,7 +45,7 @@ def rehearse(
     expect: str | None,
 ) -> None:
     """Play CANARY.yaml against a scripted timeline and print what the operator would log."""
-    canary = _load_canary(canary_file, canary_name)
+    canary = load_canary(canary_file, canary_name)
     timeline = _load_timeline(timeline_file)
     result = asyncio.run(play(canary, timeline))
     if output == "json":
@@ -58,7 +58,7 @@ def rehearse(
         raise click.exceptions.Exit(1)
 
 
-def _load_canary(path: pathlib.Path, name: str | None) -> Canary:
+def load_canary(path: pathlib.Path, name: str | None) -> Canary:
     text = _read(path)
     found = [d for d in documents.load_documents(text) if d.kind == "Canary"]
     if name is not None:

@@ -16,10 +16,12 @@ from serinus.analysis import threshold
 from serinus.analysis.sequential import Outcome
 from serinus.analysis.verdict import CheckResult, Verdict
 from serinus.apis.analysis import BUILTIN_METRICS, CanaryMetric
+from serinus.apis.canary import Canary
 from serinus.apis.status import Comparison, MetricStatus
 from serinus.controller import hooks, judging
 from serinus.controller.tick import Tick
 from serinus.errors import MetricsError, NoValuesFoundError, SerinusError
+from serinus.ports import Metrics
 
 
 class StepOutcome(enum.Enum):
@@ -82,9 +84,14 @@ async def _judged(
 
 async def measure(tick: Tick, metric: CanaryMetric) -> CheckResult:
     """One metric: measured and judged, or the reason it could not be."""
+    return await measure_with(tick.world.metrics, tick.canary, metric)
+
+
+async def measure_with(metrics: Metrics, canary: Canary, metric: CanaryMetric) -> CheckResult:
+    """One metric measured by ``metrics`` and judged against its bounds."""
     bounds = metric.effective_range
     try:
-        value = await tick.world.metrics.measure(tick.canary, metric)
+        value = await metrics.measure(canary, metric)
     except NoValuesFoundError as error:
         return CheckResult(
             metric.name, Verdict.NO_DATA, None, bounds.min, bounds.max, f"Halt advancement {error}"
@@ -95,7 +102,7 @@ async def measure(tick: Tick, metric: CanaryMetric) -> CheckResult:
         else:
             message = f"Metric query failed for {metric.name}: {error}"
         return CheckResult(metric.name, Verdict.ERROR, None, bounds.min, bounds.max, message)
-    return threshold.judge(metric, value, canary_key=tick.name)
+    return threshold.judge(metric, value, canary_key=canary.key)
 
 
 async def _record(

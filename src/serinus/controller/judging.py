@@ -14,27 +14,41 @@ from __future__ import annotations
 import datetime
 
 from serinus.analysis import sequential
-from serinus.apis.analysis import CanaryMetric
+from serinus.apis.analysis import CanaryMetric, MetricJudge
+from serinus.apis.canary import Canary
 from serinus.apis.status import Comparison
 from serinus.controller.tick import Tick
 from serinus.errors import SerinusError
+from serinus.ports import Metrics
 
 
 async def compare(tick: Tick, metric: CanaryMetric) -> Comparison:
     """The judge's verdict for one metric at this step."""
-    judge = metric.judge
-    assert judge is not None
     started = tick.status.analysis_start_time
     if started is None:
         return _not_yet("the analysis has not started yet")
     window = (tick.now() - _parse(started)).total_seconds()
     state = _previous_state(tick, metric.name)
+    return await compare_with(
+        tick.world.metrics, tick.canary, metric, window_seconds=window, state=state
+    )
+
+
+async def compare_with(
+    metrics: Metrics,
+    canary: Canary,
+    metric: CanaryMetric,
+    *,
+    window_seconds: float,
+    state: dict[str, object] | None,
+) -> Comparison:
+    """The judge's verdict for one metric on what ``metrics`` counted over the window."""
+    judge = metric.judge or MetricJudge()
     alpha = judge.alpha or 0.05
+    window = window_seconds
     try:
         if metric.name == "request-duration":
-            latency = await tick.world.metrics.compare_latency(
-                tick.canary, metric, window_seconds=window
-            )
+            latency = await metrics.compare_latency(canary, metric, window_seconds=window)
             judgement = sequential.judge_latency(
                 latency.canary,
                 latency.primary,
@@ -47,9 +61,7 @@ async def compare(tick: Tick, metric: CanaryMetric) -> Comparison:
                 state=state,
             )
         else:
-            counts = await tick.world.metrics.compare_counts(
-                tick.canary, metric, window_seconds=window
-            )
+            counts = await metrics.compare_counts(canary, metric, window_seconds=window)
             judgement = sequential.judge_counts(
                 sequential.Counts(counts.canary.requests, counts.canary.errors),
                 sequential.Counts(counts.primary.requests, counts.primary.errors),
