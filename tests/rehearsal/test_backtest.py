@@ -18,10 +18,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from tests.support.prometheus import OpenMetrics, PrometheusServer, backfilled, data_start
 
 from serinus.apis.canary import Canary
 from serinus.rehearsal.backtest import backtest
-from tests.support.prometheus import OpenMetrics, PrometheusServer, backfilled, data_start
 
 EXAMPLES = pathlib.Path(__file__).parents[2] / "examples"
 FAULT = 200

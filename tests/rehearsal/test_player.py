@@ -7,10 +7,11 @@ revision is scripted; traffic split by the routes the controller set.
 
 from __future__ import annotations
 
+from tests.controller.support import hook, metric, new_canary
+
 from serinus.apis.status import CanaryPhase
 from serinus.rehearsal.player import play
 from serinus.rehearsal.timeline import Timeline
-from tests.controller.support import hook, metric, new_canary
 
 
 def _canary() -> object:
