@@ -1,40 +1,13 @@
-"""Built-in column values: ages as kubectl prints them, pod status and readiness, service ports.
+"""Built-in column sets: what each column of pods and services shows.
 
-Covers: the human duration steps (seconds, minutes with seconds under ten minutes, hours with
-minutes under eight hours, days, years); pod READY counts ready containers, STATUS prefers the
-waiting reason and shows Terminating; service PORT(S) shows node ports and EXTERNAL-IP reads
-the load balancer or shows <pending>.
+Covers: pod READY counts ready containers, STATUS prefers the waiting reason and shows
+Terminating, RESTARTS sums the containers; service PORT(S) shows node ports and EXTERNAL-IP
+reads the load balancer or shows <pending>.
 """
 
 from __future__ import annotations
 
-import datetime
-
-import pytest
-
-from serinus.sandbox.apiserver.printers import PRINTERS, human_age
-
-NOW = datetime.datetime(2026, 11, 29, 12, 0, 0, tzinfo=datetime.UTC)
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [
-        (0, "0s"),
-        (59, "59s"),
-        (119, "119s"),
-        (125, "2m5s"),
-        (540, "9m"),
-        (3540, "59m"),
-        (3 * 3600 + 60, "3h1m"),
-        (10 * 3600, "10h"),
-        (3 * 86400 + 4 * 3600, "3d4h"),
-        (30 * 86400, "30d"),
-        (3 * 365 * 86400, "3y"),
-    ],
-)
-def test_human_age(seconds: int, text: str) -> None:
-    assert human_age(NOW - datetime.timedelta(seconds=seconds), at=NOW) == text
+from serinus.sandbox.apiserver.printers import PRINTERS
 
 
 def cells(resource: str, obj: dict[str, object]) -> dict[str, object]:

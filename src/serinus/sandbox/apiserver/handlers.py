@@ -10,14 +10,9 @@ answered as a 500 ``Status`` so that clients still get JSON.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 import logging
 from collections.abc import Callable
-from typing import Any
 
-import yaml
 from aiohttp import web
 
 from serinus.sandbox.apiserver import (
@@ -25,6 +20,7 @@ from serinus.sandbox.apiserver import (
     discovery,
     openapi,
     patching,
+    queries,
     routing,
     subresources,
     tables,
@@ -33,7 +29,7 @@ from serinus.sandbox.apiserver import (
 )
 from serinus.sandbox.apiserver.cluster import Cluster
 from serinus.sandbox.apiserver.logs import LogSources
-from serinus.sandbox.apiserver.objects import Obj, as_map, name_of, namespace_of
+from serinus.sandbox.apiserver.objects import Obj
 from serinus.sandbox.apiserver.responses import (
     aggregated_discovery,
     error_response,
@@ -45,11 +41,9 @@ from serinus.sandbox.apiserver.routing import Target
 from serinus.sandbox.apiserver.selectors import parse_labels
 from serinus.sandbox.apiserver.status import (
     ApiError,
-    bad_request,
     internal,
     method_not_allowed,
     no_such_path,
-    unsupported_media_type,
 )
 
 logger = logging.getLogger(__name__)
@@ -205,7 +199,7 @@ class Api:
                     resource_version=query.get("resourceVersion"),
                     labels=labels,
                     fields=fields,
-                    timeout=_number(query.get("timeoutSeconds")),
+                    timeout=queries.number(query.get("timeoutSeconds")),
                     bookmarks=flag(query.get("allowWatchBookmarks")),
                     initial_events=flag(query.get("sendInitialEvents")),
                     as_table=as_table,
@@ -215,7 +209,7 @@ class Api:
             )
         items = self.cluster.select(resource, target.namespace, labels, fields)
         rv = str(self.cluster.store.rv)
-        items, extra = _page(items, query.get("limit"), query.get("continue"), rv)
+        items, extra = queries.page(items, query.get("limit"), query.get("continue"), rv)
         if as_table:
             return self._table(request, target, items, rv, extra)
         return json_response(
@@ -230,9 +224,13 @@ class Api:
     # writing
 
     async def _create(self, request: web.Request, target: Target) -> web.Response:
-        body = await _body(request)
+        body = await queries.body(request)
         written = writes.create(
-            self.cluster, target.resource, target.scope_namespace, body, _options(request)
+            self.cluster,
+            target.resource,
+            target.scope_namespace,
+            body,
+            queries.write_options(request),
         )
         return json_response(written.obj, status=201, warnings=written.warnings)
 
@@ -242,8 +240,8 @@ class Api:
             target.resource,
             target.scope_namespace,
             str(target.name),
-            await _body(request),
-            _options(request),
+            await queries.body(request),
+            queries.write_options(request),
             subresource=target.subresource,
         )
         return json_response(written.obj, warnings=written.warnings)
@@ -256,7 +254,7 @@ class Api:
             str(target.name),
             content_type=request.headers.get("Content-Type", ""),
             raw=await request.read(),
-            options=_options(request),
+            options=queries.write_options(request),
             subresource=target.subresource,
             force=flag(request.query.get("force")),
         )
@@ -264,7 +262,7 @@ class Api:
         return json_response(written.obj, status=status, warnings=written.warnings)
 
     async def _delete(self, request: web.Request, target: Target) -> web.Response:
-        options = await _delete_options(request)
+        options = await queries.delete_options(request)
         deleted = deletion.delete(
             self.cluster, target.resource, target.scope_namespace, str(target.name), options
         )
@@ -278,7 +276,7 @@ class Api:
             target.namespace,
             parse_labels(request.query.get("labelSelector")),
             self.cluster.fields(resource, request.query.get("fieldSelector")),
-            await _delete_options(request),
+            await queries.delete_options(request),
         )
         return json_response(
             {
@@ -296,14 +294,16 @@ class Api:
         if request.method == "GET":
             return json_response(subresources.get_scale(*args))
         if request.method == "PUT":
-            scale = subresources.write_scale(*args, await _body(request), _options(request))
+            scale = subresources.write_scale(
+                *args, await queries.body(request), queries.write_options(request)
+            )
             return json_response(scale)
         if request.method == "PATCH":
             scale = subresources.patch_scale(
                 *args,
                 content_type=request.headers.get("Content-Type", ""),
                 raw=await request.read(),
-                options=_options(request),
+                options=queries.write_options(request),
             )
             return json_response(scale)
         raise method_not_allowed(request.method, f"{target.resource.resource}/scale")
@@ -312,81 +312,3 @@ class Api:
         pod = self.cluster.get(target.resource, target.scope_namespace, str(target.name))
         log = subresources.log_request(pod, dict(request.query))
         return await subresources.serve_log(request, self.logs, log, self.closing)
-
-
-def _number(value: str | None) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        return float(str(value))
-    except ValueError:
-        raise bad_request(f"invalid number: {value}") from None
-
-
-async def _body(request: web.Request) -> Any:
-    content_type = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
-    if content_type not in _BODY_TYPES:
-        raise unsupported_media_type(content_type, _BODY_TYPES)
-    raw = await request.read()
-    try:
-        return json.loads(raw) if content_type == "application/json" else yaml.safe_load(raw)
-    except (ValueError, yaml.YAMLError) as error:
-        raise bad_request(f"the request body could not be decoded: {error}") from error
-
-
-def _options(request: web.Request) -> writes.WriteOptions:
-    query = request.query
-    validation = query.get("fieldValidation") or "Warn"
-    if validation not in _VALIDATION:
-        raise bad_request(
-            f"fieldValidation must be one of {', '.join(_VALIDATION)}, got {validation!r}"
-        )
-    return writes.WriteOptions(
-        dry_run="All" in query.getall("dryRun", []),
-        field_validation=validation,
-        field_manager=query.get("fieldManager") or "",
-    )
-
-
-async def _delete_options(request: web.Request) -> deletion.DeleteOptions:
-    body: Obj = {}
-    if request.can_read_body:
-        raw = await request.read()
-        if raw.strip():
-            try:
-                body = as_map(json.loads(raw))
-            except ValueError as error:
-                raise bad_request(f"invalid DeleteOptions: {error}") from error
-    policy = request.query.get("propagationPolicy") or body.get("propagationPolicy")
-    if policy is None and body.get("orphanDependents") is not None:
-        policy = "Orphan" if body["orphanDependents"] else "Background"
-    if policy not in (None, "Background", "Foreground", "Orphan"):
-        raise bad_request(f"propagationPolicy: Unsupported value: {policy!r}")
-    preconditions = as_map(body.get("preconditions"))
-    dry_run = "All" in [*request.query.getall("dryRun", []), *(body.get("dryRun") or [])]
-    return deletion.DeleteOptions(
-        propagation=policy,
-        uid=preconditions.get("uid"),
-        resource_version=preconditions.get("resourceVersion"),
-        dry_run=dry_run,
-    )
-
-
-def _page(items: list[Obj], limit: str | None, token: str | None, rv: str) -> tuple[list[Obj], Obj]:
-    """One page of a list, and the ``continue``/``remainingItemCount`` metadata for the next."""
-    if token:
-        try:
-            after = tuple(json.loads(base64.urlsafe_b64decode(token.encode())))
-        except (ValueError, binascii.Error) as error:
-            raise bad_request(f"invalid continue token: {error}") from error
-        items = [item for item in items if (namespace_of(item), name_of(item)) > after[1:]]
-    count = int(_number(limit) or 0)
-    if count <= 0 or len(items) <= count:
-        return items, {}
-    page, rest = items[:count], len(items) - count
-    last = page[-1]
-    marker = json.dumps([rv, namespace_of(last), name_of(last)]).encode()
-    return page, {
-        "continue": base64.urlsafe_b64encode(marker).decode(),
-        "remainingItemCount": rest,
-    }

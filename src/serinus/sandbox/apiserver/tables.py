@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from serinus.sandbox.apiserver import jsonpath
+from serinus.sandbox.apiserver.cells import AGE, NAME, Cell, Column, human_age
 from serinus.sandbox.apiserver.objects import Obj, metadata, parse_time
-from serinus.sandbox.apiserver.printers import AGE, NAME, PRINTERS, Cell, Column, human_age
+from serinus.sandbox.apiserver.printers import PRINTERS
 from serinus.sandbox.apiserver.resources import PrinterColumn, ResourceType
 
 TABLE_CONTENT_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"

@@ -51,6 +51,14 @@ _SUBDOMAIN_HELP = (
     "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
     "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 )
+_KEY_HELP = (
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+    "with an alphanumeric character"
+)
+_VALUE_HELP = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+    "'.', and must start and end with an alphanumeric character"
+)
 _LABEL_HELP = (
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
     "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "
@@ -150,59 +158,46 @@ def unknown_metadata(obj: Obj) -> list[str]:
 
 
 def check_metadata(resource: ResourceType, obj: Obj) -> list[Cause]:
+    """Name, labels, annotations, owner references and finalizers (shapes are checked before)."""
     meta = metadata(obj)
     causes = _check_name(resource, str(meta.get("name") or ""))
     for field in ("labels", "annotations"):
-        values = meta.get(field)
-        if values is None:
-            continue
-        if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+        causes += _check_pairs(field, as_map(meta.get(field)))
+    for index, reference in enumerate(meta.get("ownerReferences") or []):
+        causes += [
+            Cause(
+                f"metadata.ownerReferences[{index}].{key}", "FieldValueRequired", "Required value"
+            )
+            for key in ("apiVersion", "kind", "name", "uid")
+            if not isinstance(reference, dict) or not reference.get(key)
+        ]
+    causes += [
+        Cause(
+            f"metadata.finalizers[{index}]",
+            "FieldValueInvalid",
+            f"Invalid value: {json.dumps(finalizer)}: must be a qualified name",
+        )
+        for index, finalizer in enumerate(meta.get("finalizers") or [])
+        if not isinstance(finalizer, str) or not finalizer
+    ]
+    return causes
+
+
+def _check_pairs(field: str, values: Obj) -> list[Cause]:
+    causes = []
+    for key, value in values.items():
+        if not _qualified_key(key):
             causes.append(
                 Cause(
-                    f"metadata.{field}",
-                    "FieldValueInvalid",
-                    f"Invalid value: {json.dumps(values)}: must be a map of strings",
+                    f"metadata.{field}", "FieldValueInvalid", f'Invalid value: "{key}": {_KEY_HELP}'
                 )
             )
-            continue
-        for key, value in values.items():
-            if not _qualified_key(key):
-                causes.append(
-                    Cause(
-                        f"metadata.{field}",
-                        "FieldValueInvalid",
-                        f'Invalid value: "{key}": name part must consist of '
-                        "alphanumeric characters, '-', '_' or '.', and must start "
-                        "and end with an alphanumeric character",
-                    )
-                )
-            if field == "labels" and (len(value) > 63 or not _LABEL_VALUE.match(value)):
-                causes.append(
-                    Cause(
-                        "metadata.labels",
-                        "FieldValueInvalid",
-                        f'Invalid value: "{value}": a valid label must be an empty '
-                        "string or consist of alphanumeric characters, '-', '_' or "
-                        "'.', and must start and end with an alphanumeric character",
-                    )
-                )
-    for index, reference in enumerate(meta.get("ownerReferences") or []):
-        for key in ("apiVersion", "kind", "name", "uid"):
-            if not isinstance(reference, dict) or not reference.get(key):
-                causes.append(
-                    Cause(
-                        f"metadata.ownerReferences[{index}].{key}",
-                        "FieldValueRequired",
-                        "Required value",
-                    )
-                )
-    for index, finalizer in enumerate(meta.get("finalizers") or []):
-        if not isinstance(finalizer, str) or not finalizer:
+        if field == "labels" and (len(str(value)) > 63 or not _LABEL_VALUE.match(str(value))):
             causes.append(
                 Cause(
-                    f"metadata.finalizers[{index}]",
+                    "metadata.labels",
                     "FieldValueInvalid",
-                    f"Invalid value: {json.dumps(finalizer)}: must be a qualified name",
+                    f'Invalid value: "{value}": {_VALUE_HELP}',
                 )
             )
     return causes

@@ -1,0 +1,103 @@
+"""What a request asks for: query parameters, bodies, DeleteOptions, and pages of a list.
+
+The real server is lenient about parameters it does not know (kubectl adds ``timeout=32s`` to
+discovery calls) and strict about the ones it does: a malformed number, an unknown
+``fieldValidation`` or ``propagationPolicy``, a bad ``continue`` token or an undecodable body is
+a 400 BadRequest naming what was wrong. Bodies are JSON or YAML; kubectl's protobuf (``kubectl
+create ns``) is a 415, which kubectl reports as is.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from serinus.sandbox.apiserver import deletion, writes
+from serinus.sandbox.apiserver.objects import Obj, as_map, name_of, namespace_of
+from serinus.sandbox.apiserver.status import bad_request, unsupported_media_type
+
+_BODY_TYPES = ("application/json", "application/yaml")
+_VALIDATION = ("Strict", "Warn", "Ignore")
+
+
+def number(value: str | None) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(str(value))
+    except ValueError:
+        raise bad_request(f"invalid number: {value}") from None
+
+
+async def body(request: web.Request) -> Any:
+    content_type = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
+    if content_type not in _BODY_TYPES:
+        raise unsupported_media_type(content_type, _BODY_TYPES)
+    raw = await request.read()
+    try:
+        return json.loads(raw) if content_type == "application/json" else yaml.safe_load(raw)
+    except (ValueError, yaml.YAMLError) as error:
+        raise bad_request(f"the request body could not be decoded: {error}") from error
+
+
+def write_options(request: web.Request) -> writes.WriteOptions:
+    query = request.query
+    validation = query.get("fieldValidation") or "Warn"
+    if validation not in _VALIDATION:
+        raise bad_request(
+            f"fieldValidation must be one of {', '.join(_VALIDATION)}, got {validation!r}"
+        )
+    return writes.WriteOptions(
+        dry_run="All" in query.getall("dryRun", []),
+        field_validation=validation,
+        field_manager=query.get("fieldManager") or "",
+    )
+
+
+async def delete_options(request: web.Request) -> deletion.DeleteOptions:
+    body: Obj = {}
+    if request.can_read_body:
+        raw = await request.read()
+        if raw.strip():
+            try:
+                body = as_map(json.loads(raw))
+            except ValueError as error:
+                raise bad_request(f"invalid DeleteOptions: {error}") from error
+    policy = request.query.get("propagationPolicy") or body.get("propagationPolicy")
+    if policy is None and body.get("orphanDependents") is not None:
+        policy = "Orphan" if body["orphanDependents"] else "Background"
+    if policy not in (None, "Background", "Foreground", "Orphan"):
+        raise bad_request(f"propagationPolicy: Unsupported value: {policy!r}")
+    preconditions = as_map(body.get("preconditions"))
+    dry_run = "All" in [*request.query.getall("dryRun", []), *(body.get("dryRun") or [])]
+    return deletion.DeleteOptions(
+        propagation=policy,
+        uid=preconditions.get("uid"),
+        resource_version=preconditions.get("resourceVersion"),
+        dry_run=dry_run,
+    )
+
+
+def page(items: list[Obj], limit: str | None, token: str | None, rv: str) -> tuple[list[Obj], Obj]:
+    """One page of a list, and the ``continue``/``remainingItemCount`` metadata for the next."""
+    if token:
+        try:
+            after = tuple(json.loads(base64.urlsafe_b64decode(token.encode())))
+        except (ValueError, binascii.Error) as error:
+            raise bad_request(f"invalid continue token: {error}") from error
+        items = [item for item in items if (namespace_of(item), name_of(item)) > after[1:]]
+    count = int(number(limit) or 0)
+    if count <= 0 or len(items) <= count:
+        return items, {}
+    page, rest = items[:count], len(items) - count
+    last = page[-1]
+    marker = json.dumps([rv, namespace_of(last), name_of(last)]).encode()
+    return page, {
+        "continue": base64.urlsafe_b64encode(marker).decode(),
+        "remainingItemCount": rest,
+    }
