@@ -1,0 +1,238 @@
+"""``Kube.watch`` across everything that ends a watch stream, against the real API server.
+
+Covers: the current objects come first as ADDED (from a list), then live ADDED/MODIFIED/DELETED;
+a watch given a resourceVersion sends only later changes; when the connection is cut mid-stream
+and the server refuses new connections for a while, the watch resumes from the last version it
+saw, delivering the changes made meanwhile once each and nothing twice; when the resume version
+has left the server's window (410 Gone) it lists again and reports exactly what changed as
+ADDED/MODIFIED/DELETED, then keeps following; 403 ends the watch with ForbiddenError; an
+unserved kind ends it with NotFoundError. ``changes`` computes re-list differences.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from serinus import errors
+from serinus.apis.base import Manifest
+from serinus.kube import Kube
+from serinus.kube.watch import changes
+from serinus.sandbox.apiserver import ApiServer
+from tests.kube.conftest import settings
+from tests.kube.support import FaultProxy, configmap, crds, namespace
+
+Seen = tuple[str, str, str]
+"""(event type, name, value of data.v)."""
+
+
+class Watching:
+    """A watch running in the background; events are read from a queue with a timeout."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Seen | BaseException] = asyncio.Queue()
+
+    async def take(self, count: int) -> list[Seen]:
+        taken: list[Seen] = []
+        for _ in range(count):
+            item = await asyncio.wait_for(self.queue.get(), timeout=10)
+            if isinstance(item, BaseException):
+                raise item
+            taken.append(item)
+        return taken
+
+    async def error(self) -> BaseException:
+        item = await asyncio.wait_for(self.queue.get(), timeout=10)
+        assert isinstance(item, BaseException), f"expected the watch to fail, got {item}"
+        return item
+
+    def quiet(self) -> bool:
+        return self.queue.empty()
+
+
+@asynccontextmanager
+async def watching(
+    kube: Kube,
+    kind: tuple[str, str] = ("v1", "ConfigMap"),
+    *,
+    namespace: str | None = None,
+    resource_version: str | None = None,
+) -> AsyncIterator[Watching]:
+    watch = Watching()
+
+    async def run() -> None:
+        try:
+            async for event_type, obj in kube.watch(*kind, namespace, resource_version):
+                data = obj.get("data") or {}
+                await watch.queue.put((event_type, obj["metadata"]["name"], data.get("v", "")))
+        except errors.SerinusError as error:
+            await watch.queue.put(error)
+
+    task = asyncio.create_task(run())
+    try:
+        yield watch
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def settle(kube: Kube) -> None:
+    """A round trip to the server, after which events it sent earlier have been delivered."""
+    await kube.server_version()
+    await asyncio.sleep(0.05)
+
+
+async def test_current_objects_come_first_then_live_changes(kube: Kube) -> None:
+    await kube.create(configmap("a", v="1"))
+    await kube.create(configmap("b", v="1"))
+    async with watching(kube, namespace="prod") as watch:
+        assert await watch.take(2) == [("ADDED", "a", "1"), ("ADDED", "b", "1")]
+        await kube.patch("v1", "ConfigMap", "a", "prod", {"data": {"v": "2"}})
+        await kube.create(configmap("c", v="1"))
+        await kube.delete("v1", "ConfigMap", "b", "prod")
+        assert await watch.take(3) == [
+            ("MODIFIED", "a", "2"),
+            ("ADDED", "c", "1"),
+            ("DELETED", "b", "1"),
+        ]
+
+
+async def test_a_watch_from_a_version_sends_only_later_changes(kube: Kube) -> None:
+    await kube.create(namespace("other"))
+    await kube.create(configmap("a", v="1"))
+    _, version = await kube.list_at("v1", "ConfigMap")
+    await kube.create(configmap("b", v="1", namespace="other"))
+    async with watching(kube, resource_version=version) as watch:
+        assert await watch.take(1) == [("ADDED", "b", "1")]
+        await settle(kube)
+        assert watch.quiet()
+
+
+async def test_a_cut_connection_resumes_from_the_last_version_seen(
+    kube: Kube, proxy: FaultProxy, proxied: Kube
+) -> None:
+    await kube.create(configmap("a", v="1"))
+    async with watching(proxied, namespace="prod") as watch:
+        assert await watch.take(1) == [("ADDED", "a", "1")]
+        seen_version = (await kube.get("v1", "ConfigMap", "a", "prod") or {})["metadata"][
+            "resourceVersion"
+        ]
+
+        proxy.refuse = True
+        proxy.drop_streams()
+        await kube.patch("v1", "ConfigMap", "a", "prod", {"data": {"v": "2"}})
+        await kube.create(configmap("b", v="1"))
+        proxy.refuse = False
+
+        assert await watch.take(2) == [("MODIFIED", "a", "2"), ("ADDED", "b", "1")]
+        await kube.create(configmap("c", v="1"))
+        assert await watch.take(1) == [("ADDED", "c", "1")]
+        await settle(kube)
+        assert watch.quiet(), "an event was delivered twice"
+
+    resumed = [p for p in proxy.seen("GET", "watch=true") if f"resourceVersion={seen_version}" in p]
+    assert resumed, f"no watch resumed from {seen_version}: {proxy.seen('GET', 'watch=true')}"
+
+
+async def test_410_gone_lists_again_and_reports_what_changed() -> None:
+    async with ApiServer(port=0, watch_window=3) as api, Kube(settings(api.url)) as kube:
+        await kube.create(namespace("prod"))
+        await kube.create(configmap("kept", v="1"))
+        await kube.create(configmap("changed", v="1"))
+        await kube.create(configmap("removed", v="1"))
+        async with FaultProxy(api.url) as proxy, Kube(settings(proxy.url)) as proxied:
+            async with watching(proxied, namespace="prod") as watch:
+                assert len(await watch.take(3)) == 3
+                proxy.refuse = True
+                proxy.drop_streams()
+                await kube.patch("v1", "ConfigMap", "changed", "prod", {"data": {"v": "2"}})
+                await kube.delete("v1", "ConfigMap", "removed", "prod")
+                await kube.create(configmap("new", v="1"))
+                for index in range(4):  # push the watch's version out of the server's window
+                    await kube.create(configmap(f"elsewhere-{index}", "default"))
+                proxy.refuse = False
+
+                caught_up = await watch.take(3)
+                assert sorted(caught_up) == [
+                    ("ADDED", "new", "1"),
+                    ("DELETED", "removed", "1"),
+                    ("MODIFIED", "changed", "2"),
+                ]
+                await kube.patch("v1", "ConfigMap", "kept", "prod", {"data": {"v": "3"}})
+                assert await watch.take(1) == [("MODIFIED", "kept", "3")]
+                await settle(kube)
+                assert watch.quiet()
+            lists = [p for p in proxy.seen("GET", "/configmaps") if "watch=" not in p]
+            assert len(lists) == 2, "expected the first list and one re-list after 410"
+
+
+async def test_a_forbidden_watch_ends_with_forbidden(proxy: FaultProxy, proxied: Kube) -> None:
+    proxy.fail(403, times=10, reason="Forbidden", message="cannot watch configmaps", path="watch=")
+    async with watching(proxied, namespace="prod") as watch:
+        error = await watch.error()
+    assert isinstance(error, errors.ForbiddenError)
+    assert "cannot watch configmaps" in str(error)
+
+
+async def test_a_watch_on_an_unserved_kind_ends_with_not_found(kube: Kube) -> None:
+    async with watching(kube, ("example.com/v1", "Widget")) as watch:
+        error = await watch.error()
+    assert isinstance(error, errors.NotFoundError)
+
+
+async def test_watching_canaries_in_all_namespaces(kube: Kube) -> None:
+    assert len(crds()) == 3
+    async with watching(kube, ("flagger.app/v1beta1", "Canary")) as watch:
+        await kube.create(namespace("test"))
+        await kube.create(
+            {
+                "apiVersion": "flagger.app/v1beta1",
+                "kind": "Canary",
+                "metadata": {"name": "web", "namespace": "test"},
+                "spec": {
+                    "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                    "service": {"port": 80},
+                    "analysis": {
+                        "interval": "1m",
+                        "threshold": 5,
+                        "stepWeight": 10,
+                        "maxWeight": 50,
+                    },
+                },
+            }
+        )
+        assert await watch.take(1) == [("ADDED", "web", "")]
+
+
+def _cm(name: str, version: str) -> Manifest:
+    return {"metadata": {"name": name, "namespace": "prod", "resourceVersion": version}}
+
+
+def test_changes_reports_additions_modifications_and_deletions() -> None:
+    known = {("prod", n): _cm(n, "1") for n in ("same", "changed", "gone")}
+    listed = [_cm("same", "1"), _cm("changed", "7"), _cm("new", "8")]
+    found = changes(known, listed)
+    assert [(kind, obj["metadata"]["name"]) for kind, obj in found] == [
+        ("DELETED", "gone"),
+        ("MODIFIED", "changed"),
+        ("ADDED", "new"),
+    ]
+    assert set(known) == {("prod", "same"), ("prod", "changed"), ("prod", "new")}
+    assert changes(known, listed) == []
+
+
+async def test_a_server_keeping_no_history_still_gets_every_change() -> None:
+    """With no window at all, a resume after any change is 410: each change still arrives."""
+    async with ApiServer(port=0, watch_window=0) as api, Kube(settings(api.url)) as kube:
+        await kube.create(namespace("prod"))
+        async with (
+            FaultProxy(api.url) as proxy,
+            Kube(settings(proxy.url)) as proxied,
+            watching(proxied, namespace="prod") as watch,
+        ):
+            await kube.create(configmap("a", v="1"))
+            assert await watch.take(1) == [("ADDED", "a", "1")]
+            proxy.drop_streams()
+            await kube.patch("v1", "ConfigMap", "a", "prod", {"data": {"v": "2"}})
+            assert await watch.take(1) == [("MODIFIED", "a", "2")]
