@@ -5,9 +5,10 @@ object stays with deletionTimestamp (and a generation bump) until a write remove
 new finalizers cannot be added meanwhile; preconditions on uid and resourceVersion are 409s;
 deleting an owner deletes its dependents by ownerReferences uid (recursively), a dependent with
 another live owner only loses the reference; Orphan keeps dependents without the reference;
-Foreground keeps the owner until its dependents are gone; deleting a namespace deletes what is
-in it; deleting a CRD deletes its custom resources and stops serving them; deletecollection
-honours label selectors.
+Foreground keeps the owner until its dependents are gone; references to owners that do not exist
+are dropped, and an object none of whose owners exists is collected; deleting a namespace
+deletes what is in it; deleting a CRD deletes its custom resources and stops serving them;
+deletecollection honours label selectors.
 """
 
 from __future__ import annotations
@@ -194,3 +195,20 @@ async def test_delete_collection_with_selector(http: httpx.AsyncClient) -> None:
     assert [item["metadata"]["name"] for item in response.json()["items"]] == ["a"]
     names = [item["metadata"]["name"] for item in (await http.get(CONFIGMAPS)).json()["items"]]
     assert names == ["b"]
+
+
+async def test_dangling_owner_references(http: httpx.AsyncClient) -> None:
+    await prod(http)
+    owner = (await http.post(DEPLOYMENTS, json=deployment())).json()
+    ghost = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "ghost", "uid": "no-such-uid"},
+    }
+    half = await http.post(CONFIGMAPS, json=owned_by(configmap("half"), owner, ghost))
+    assert half.status_code == 201
+    kept = (await http.get(f"{CONFIGMAPS}/half")).json()
+    assert [ref["uid"] for ref in kept["metadata"]["ownerReferences"]] == [owner["metadata"]["uid"]]
+    orphan = await http.post(CONFIGMAPS, json=owned_by(configmap("orphan"), ghost))
+    assert orphan.status_code == 201
+    assert (await http.get(f"{CONFIGMAPS}/orphan")).status_code == 404

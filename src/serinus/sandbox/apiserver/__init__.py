@@ -10,11 +10,11 @@ It plays a few controllers too (namespace and CRD teardown, the garbage collecto
 "Established" condition) but no kubelet and no Deployment controller: the sandbox's workload
 runner does that over this same API, and plugs container logs in through :class:`LogSources`.
 
-Module map: ``server`` (start/stop, :class:`ApiServer`), ``handlers`` (HTTP), ``routing``,
-``discovery``, ``openapi``, ``writes``/``patching``/``merge``/``apply``/``deletion`` (verbs),
-``subresources``, ``watch``, ``tables``/``printers``/``jsonpath``, ``cluster``/``store`` (state),
-``resources``/``builtin``/``crds``/``schema`` (what is served), ``meta``/``defaults``/
-``validation``, ``selectors``, ``persistence``, ``kubeconfig``, ``logs``.
+Module map: ``server`` (start/stop, :class:`ApiServer`), ``handlers``/``queries``/``responses``
+(HTTP), ``routing``, ``discovery``, ``openapi``, ``writes``/``patching``/``merge``/``apply``/
+``deletion`` (verbs), ``subresources``, ``watch``, ``tables``/``printers``/``cells``/``jsonpath``,
+``cluster``/``store`` (state), ``resources``/``builtin``/``crds``/``schema`` (what is served),
+``meta``/``defaults``/``validation``, ``selectors``, ``persistence``, ``kubeconfig``, ``logs``.
 """
 
 from serinus.sandbox.apiserver.kubeconfig import kubeconfig, write_kubeconfig

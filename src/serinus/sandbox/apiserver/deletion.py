@@ -9,6 +9,8 @@ all, at once and in order, so that tests see the end state as soon as the DELETE
   name its uid (or drops the reference when another owner is still alive); ``Foreground`` marks
   the owner with the ``foregroundDeletion`` finalizer and removes it once its dependents are gone;
   ``Orphan`` strips the references and leaves dependents be;
+* an object written with owner references that name no existing object loses those references,
+  and is deleted when none of its owners exists (the collector's "dangling owner" rule);
 * a namespace turns ``Terminating``, its content is deleted, and it goes once it is empty; a CRD
   is handled the same way with its custom resources, and is then no longer served.
 """
@@ -220,6 +222,26 @@ def _collect_dependents(cluster: Cluster, uid: str) -> None:
         elif not metadata(current).get("deletionTimestamp"):
             logger.debug("garbage-collecting %s %s", storage, name_of(current))
             _delete_one(cluster, cluster.type_of(storage), current, "Background")
+
+
+def collect_if_orphaned(cluster: Cluster, storage: str, obj: Obj) -> None:
+    """The collector's check of a written object: references to owners that do not exist are
+    dropped, and the object is deleted when none of its owners exists."""
+    references = metadata(obj).get("ownerReferences") or []
+    if not references or metadata(obj).get("deletionTimestamp"):
+        return
+    alive = {str(ref.get("uid")) for ref in cluster.owners_alive(obj)}
+    dangling = [str(ref.get("uid")) for ref in references if str(ref.get("uid")) not in alive]
+    if not dangling:
+        return
+    if not alive:
+        logger.debug("garbage-collecting %s %s: its owners are gone", storage, name_of(obj))
+        _delete_one(cluster, cluster.type_of(storage), obj, "Background")
+        return
+    current = obj
+    for uid in dangling:
+        _drop_reference(cluster, storage, current, uid)
+        current = cluster.store.get(storage, namespace_of(obj), name_of(obj)) or current
 
 
 def after_removal(cluster: Cluster, storage: str, final: Obj) -> None:

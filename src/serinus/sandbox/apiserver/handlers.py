@@ -1,8 +1,8 @@
 """The HTTP layer: one aiohttp handler that routes every request and speaks the API's dialect.
 
-It decodes what clients send (query parameters, JSON or YAML bodies, DeleteOptions), calls the
-verb (``writes``, ``patching``, ``deletion``, ``subresources``, ``watch``) and encodes the answer
-(objects, Lists with ``limit``/``continue``, Tables, Status errors). Every :class:`ApiError`
+It decodes what clients send (with ``queries``: parameters, JSON or YAML bodies, DeleteOptions),
+calls the verb (``writes``, ``patching``, ``deletion``, ``subresources``, ``watch``) and encodes
+the answer (objects, Lists with ``limit``/``continue``, Tables, Status errors). Every ApiError
 becomes its ``Status`` here; any other exception is a server bug, logged with its traceback and
 answered as a 500 ``Status`` so that clients still get JSON.
 """

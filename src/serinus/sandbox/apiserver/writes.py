@@ -7,14 +7,15 @@ subresource splits writes (a main write keeps status, a status write keeps every
 stale ``resourceVersion`` is a 409; defaults, schema pruning and validation run (``fieldValidation=
 Strict`` refuses unknown fields, ``Warn`` reports them in a ``Warning`` header); a write that
 changes nothing gets no new resourceVersion; removing the last finalizer of an object being deleted
-deletes it. ``dryRun=All`` runs everything but the commit.
+deletes it; an object whose owners are all gone is garbage-collected right after the write, as the
+real collector would shortly after. ``dryRun=All`` runs everything but the commit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from serinus.sandbox.apiserver import crds, defaults, meta, validation
+from serinus.sandbox.apiserver import crds, defaults, deletion, meta, validation
 from serinus.sandbox.apiserver.cluster import Cluster
 from serinus.sandbox.apiserver.objects import (
     Obj,
@@ -92,6 +93,7 @@ def create(
     if options.dry_run:
         return Written(cluster.served(resource, obj), True, warnings)
     stored = cluster.add(resource, obj)
+    deletion.collect_if_orphaned(cluster, resource.storage, stored)
     return Written(cluster.served(resource, stored), True, warnings)
 
 
@@ -179,6 +181,7 @@ def commit_update(
         )
         return Written(cluster.served(resource, final), warnings=warnings)
     stored = cluster.replace(resource, new)
+    deletion.collect_if_orphaned(cluster, resource.storage, stored)
     return Written(cluster.served(resource, stored), warnings=warnings)
 
 
