@@ -8,7 +8,8 @@ PUT 200 and 409 Conflict on a stale resourceVersion; generation bumps only on sp
 (and on Deployment annotations); a write that changes nothing keeps the resourceVersion;
 status writes ignore everything but status and main writes ignore status; custom resources
 need a resourceVersion on PUT; Strict field validation refuses unknown fields, Warn prunes them
-with a Warning header; built-in defaults and Service cluster IPs; dryRun=All stores nothing.
+with a Warning header; built-in defaults and Service cluster IPs; Secret stringData folded into
+base64 data and bad base64 refused; dryRun=All stores nothing.
 """
 
 from __future__ import annotations
@@ -281,3 +282,22 @@ async def test_dry_run_stores_nothing(http: httpx.AsyncClient) -> None:
     response = await http.post(f"{DEPLOYMENTS}?dryRun=All", json=deployment())
     assert response.status_code == 201
     assert (await http.get(f"{DEPLOYMENTS}/podinfo")).status_code == 404
+
+
+async def test_secret_string_data_becomes_base64_data(http: httpx.AsyncClient) -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "hook"},
+        "data": {"a": "eA=="},
+        "stringData": {"token": "s3cret"},
+    }
+    made = (await http.post("/api/v1/namespaces/default/secrets", json=secret)).json()
+    assert made["type"] == "Opaque"
+    assert made["data"] == {"a": "eA==", "token": "czNjcmV0"}
+    assert "stringData" not in made
+    secret["data"] = {"a": "not base64!"}
+    refused = await http.post(
+        "/api/v1/namespaces/default/secrets", json=dict(secret, metadata={"name": "b"})
+    )
+    assert refused.status_code == 400

@@ -8,6 +8,7 @@ break on a real one. Defaults only fill what is missing, on every write, as the 
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from collections.abc import Callable
 from typing import Any
@@ -159,7 +160,14 @@ def _service(obj: Obj) -> None:
 
 
 def _secret(obj: Obj) -> None:
+    """``stringData`` is write-only: the server folds it into ``data``, base64-encoded."""
     obj.setdefault("type", "Opaque")
+    plain = obj.pop("stringData", None)
+    if isinstance(plain, dict) and plain:
+        data = obj.setdefault("data", {})
+        if isinstance(data, dict):
+            for key, value in plain.items():
+                data[key] = base64.b64encode(str(value).encode()).decode()
 
 
 _FILLERS: dict[str, Callable[[Obj], None]] = {

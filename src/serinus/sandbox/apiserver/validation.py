@@ -10,6 +10,8 @@ the ones a user or the operator is likely to trip over.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 
@@ -109,6 +111,12 @@ def _shape_problem(resource: ResourceType, body: Obj) -> str:
                 isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
             ):
                 return f"{key} must be a map of strings"
+    if resource.resource == "secrets":
+        for key, value in as_map(body.get("data")).items():
+            try:
+                base64.b64decode(str(value), validate=True)
+            except binascii.Error:
+                return f"illegal base64 data in data[{key!r}]"
     return ""
 
 
