@@ -1,0 +1,155 @@
+"""``KubeEventSink`` against the real API server: Events on a Canary, aggregated.
+
+Covers: an Event is created on the Canary with Flagger's shape (involvedObject with apiVersion,
+kind, name, namespace, uid and resourceVersion; reason Synced; type Normal or Warning; source
+component serinus, or the configured one; first/last timestamps; count 1); ``kubectl describe
+canary`` lists it; the same message again within the window increments ``count`` and moves
+``lastTimestamp`` on that Event instead of creating another; a different message, type or
+Canary makes a new Event; after the window a repeat starts a new Event; if the Event was deleted
+meanwhile a repeat creates a new one; an over-long message is cut to what the API accepts.
+"""
+
+from __future__ import annotations
+
+import datetime
+import pathlib
+
+from serinus.apis.base import Manifest
+from serinus.apis.canary import Canary
+from serinus.kube import Kube, KubeEventSink, KubeStatusStore
+from serinus.sandbox.apiserver import ApiServer
+from tests.kube.support import podinfo_canary
+from tests.sandbox.apiserver.support import Kubectl
+
+START = datetime.datetime(2026, 11, 29, 8, 0, 0, tzinfo=datetime.UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.moment = START
+
+    def now(self) -> datetime.datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += datetime.timedelta(seconds=seconds)
+
+
+async def stored_canary(kube: Kube) -> Canary:
+    await kube.create(podinfo_canary())
+    canary = await KubeStatusStore(kube).get("prod", "podinfo")
+    assert canary is not None
+    return canary
+
+
+async def events_of(kube: Kube, name: str = "podinfo") -> list[Manifest]:
+    found = await kube.list("v1", "Event", "prod", fields={"involvedObject.name": name})
+    return sorted(found, key=lambda e: e["metadata"]["name"])
+
+
+async def test_an_event_on_the_canary_has_flaggers_shape(kube: Kube) -> None:
+    canary = await stored_canary(kube)
+    sink = KubeEventSink(kube, clock=Clock())
+    await sink.record(canary, event_type="Normal", message="Advance podinfo.prod canary weight 5")
+
+    [event] = await events_of(kube)
+    assert event["involvedObject"] == {
+        "apiVersion": "flagger.app/v1beta1",
+        "kind": "Canary",
+        "name": "podinfo",
+        "namespace": "prod",
+        "uid": canary.metadata.uid,
+        "resourceVersion": canary.metadata.resource_version,
+    }
+    assert event["reason"] == "Synced"
+    assert event["type"] == "Normal"
+    assert event["message"] == "Advance podinfo.prod canary weight 5"
+    assert event["source"] == {"component": "serinus"}
+    assert event["firstTimestamp"] == event["lastTimestamp"] == "2026-11-29T08:00:00Z"
+    assert event["count"] == 1
+    assert event["metadata"]["name"].startswith("podinfo.")
+
+
+async def test_kubectl_describe_lists_the_events(
+    api: ApiServer, kube: Kube, tmp_path: pathlib.Path
+) -> None:
+    canary = await stored_canary(kube)
+    sink = KubeEventSink(kube, component="flagger")
+    await sink.record(canary, event_type="Warning", message="Halt advancement no values found")
+    kubectl = Kubectl(api.write_kubeconfig(tmp_path / "kubeconfig"), tmp_path / "cache")
+    described = await kubectl.run("describe", "canary", "podinfo", "-n", "prod")
+    events = described.stdout.split("Events:")[1]
+    assert "Warning" in events
+    assert "Synced" in events
+    assert "flagger" in events
+    assert "Halt advancement no values found" in events
+
+
+async def test_a_repeat_within_the_window_increments_the_count(kube: Kube) -> None:
+    canary = await stored_canary(kube)
+    clock = Clock()
+    sink = KubeEventSink(kube, clock=clock, window=600)
+    for _ in range(3):
+        await sink.record(canary, event_type="Warning", message="Waiting for approval")
+        clock.advance(60)
+
+    [event] = await events_of(kube)
+    assert event["count"] == 3
+    assert event["firstTimestamp"] == "2026-11-29T08:00:00Z"
+    assert event["lastTimestamp"] == "2026-11-29T08:02:00Z"
+
+
+async def test_a_different_message_type_or_canary_makes_a_new_event(kube: Kube) -> None:
+    canary = await stored_canary(kube)
+    other = canary.model_copy(deep=True)
+    other.metadata.name = "frontend"
+    other.metadata.uid = "another-uid"
+    sink = KubeEventSink(kube, clock=Clock())
+    await sink.record(canary, event_type="Normal", message="Advance podinfo.prod canary weight 5")
+    await sink.record(canary, event_type="Normal", message="Advance podinfo.prod canary weight 10")
+    await sink.record(canary, event_type="Warning", message="Advance podinfo.prod canary weight 10")
+    await sink.record(other, event_type="Normal", message="Advance podinfo.prod canary weight 5")
+
+    mine = await events_of(kube)
+    assert sorted((e["type"], e["message"], e["count"]) for e in mine) == [
+        ("Normal", "Advance podinfo.prod canary weight 10", 1),
+        ("Normal", "Advance podinfo.prod canary weight 5", 1),
+        ("Warning", "Advance podinfo.prod canary weight 10", 1),
+    ]
+    assert len(await events_of(kube, "frontend")) == 1
+
+
+async def test_after_the_window_a_repeat_starts_a_new_event(kube: Kube) -> None:
+    canary = await stored_canary(kube)
+    clock = Clock()
+    sink = KubeEventSink(kube, clock=clock, window=600)
+    await sink.record(canary, event_type="Normal", message="Initialization done! podinfo.prod")
+    clock.advance(601)
+    await sink.record(canary, event_type="Normal", message="Initialization done! podinfo.prod")
+
+    events = await events_of(kube)
+    assert [(e["count"], e["firstTimestamp"]) for e in events] == [
+        (1, "2026-11-29T08:00:00Z"),
+        (1, "2026-11-29T08:10:01Z"),
+    ]
+
+
+async def test_a_repeat_after_the_event_was_deleted_creates_a_new_one(kube: Kube) -> None:
+    canary = await stored_canary(kube)
+    sink = KubeEventSink(kube, clock=Clock())
+    await sink.record(canary, event_type="Normal", message="Starting canary analysis")
+    [first] = await events_of(kube)
+    await kube.delete("v1", "Event", first["metadata"]["name"], "prod")
+
+    await sink.record(canary, event_type="Normal", message="Starting canary analysis")
+    [second] = await events_of(kube)
+    assert second["metadata"]["name"] != first["metadata"]["name"]
+    assert second["count"] == 1
+
+
+async def test_an_over_long_message_is_cut(kube: Kube) -> None:
+    canary = await stored_canary(kube)
+    sink = KubeEventSink(kube, clock=Clock())
+    await sink.record(canary, event_type="Warning", message="x" * 5000)
+    [event] = await events_of(kube)
+    assert len(event["message"]) == 1024

@@ -1,0 +1,162 @@
+"""``KubeStatusStore`` against the real API server: the Canary status round trip.
+
+Covers: the seed's v1alpha3 Canary is read (at v1beta1) with its analysis; a status written is
+read back equal, stored camelCase without empty fields, and a field no longer set disappears;
+the spec (and metadata) are never touched by a status write, even when the Canary handed in has
+a different spec; a concurrent change between read and write (a real 409) is answered by
+reading again and writing again, keeping the other writer's change; a write that changes
+nothing makes no new resourceVersion; a missing Canary reads as None and writing its status is
+NotFoundError; a malformed Canary is InvalidCanaryError listing each problem with its field path.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from serinus import errors
+from serinus.apis.status import CanaryCondition, CanaryPhase, CanaryStatus
+from serinus.kube import Kube, KubeStatusStore
+from tests.kube.support import FaultProxy, podinfo_canary
+
+CANARY = ("flagger.app/v1beta1", "Canary")
+STATUS_PATH = "/canaries/podinfo/status"
+
+
+def progressing(weight: int = 10) -> CanaryStatus:
+    return CanaryStatus(
+        phase=CanaryPhase.PROGRESSING,
+        canary_weight=weight,
+        failed_checks=1,
+        iterations=2,
+        last_applied_spec="5d7b9c",
+        last_transition_time="2026-11-29T08:00:00Z",
+        conditions=[
+            CanaryCondition(
+                type="Promoted",
+                status="Unknown",
+                reason="Progressing",
+                message="New revision detected, progressing canary analysis.",
+                last_update_time="2026-11-29T08:00:00Z",
+                last_transition_time="2026-11-29T08:00:00Z",
+            )
+        ],
+    )
+
+
+async def test_the_seed_canary_round_trips_its_status(kube: Kube) -> None:
+    await kube.create(podinfo_canary())
+    store = KubeStatusStore(kube)
+    canary = await store.get("prod", "podinfo")
+    assert canary is not None
+    assert canary.spec.effective_analysis is not None
+    assert canary.spec.effective_analysis.step_weight == 5
+
+    stored = await store.write_status(canary, progressing())
+    assert stored.status is not None
+    assert stored.status.phase is CanaryPhase.PROGRESSING
+    assert stored.status.canary_weight == 10
+    assert stored.status.conditions is not None
+    assert stored.status.conditions[0].reason == "Progressing"
+
+    again = await store.get("prod", "podinfo")
+    assert again is not None
+    assert again.status == stored.status
+
+    raw = await kube.get(*CANARY, "podinfo", "prod")
+    assert raw is not None
+    assert raw["status"]["canaryWeight"] == 10
+    assert raw["status"]["lastAppliedSpec"] == "5d7b9c"
+    assert "last_applied_spec" not in raw["status"]
+    assert "lastPromotedSpec" not in raw["status"]
+
+
+async def test_a_field_no_longer_set_disappears(kube: Kube) -> None:
+    await kube.create(podinfo_canary())
+    store = KubeStatusStore(kube)
+    canary = await store.get("prod", "podinfo")
+    assert canary is not None
+    await store.write_status(canary, progressing())
+    await store.write_status(canary, CanaryStatus(phase=CanaryPhase.SUCCEEDED))
+    raw = await kube.get(*CANARY, "podinfo", "prod")
+    assert raw is not None
+    assert raw["status"]["phase"] == "Succeeded"
+    assert "lastAppliedSpec" not in raw["status"]
+    assert "conditions" not in raw["status"]
+
+
+async def test_status_writes_never_touch_the_spec(kube: Kube) -> None:
+    await kube.create(podinfo_canary())
+    before = await kube.get(*CANARY, "podinfo", "prod")
+    assert before is not None
+    store = KubeStatusStore(kube)
+    canary = await store.get("prod", "podinfo")
+    assert canary is not None
+    canary.spec.skip_analysis = True  # a stale or edited copy must not leak into the object
+    canary.metadata.labels = {"edited": "yes"}
+
+    await store.write_status(canary, progressing())
+
+    after = await kube.get(*CANARY, "podinfo", "prod")
+    assert after is not None
+    assert after["spec"] == before["spec"]
+    assert after["metadata"].get("labels") == before["metadata"].get("labels")
+    assert after["metadata"]["generation"] == before["metadata"]["generation"]
+
+
+async def test_a_conflicting_change_is_read_again_and_kept(
+    kube: Kube, proxy: FaultProxy, proxied: Kube
+) -> None:
+    await kube.create(podinfo_canary())
+    store = KubeStatusStore(proxied)
+    canary = await store.get("prod", "podinfo")
+    assert canary is not None
+
+    async def user_edits_the_canary() -> None:
+        await kube.patch(*CANARY, "podinfo", "prod", {"spec": {"canaryAnalysis": {"threshold": 9}}})
+
+    proxy.before("PUT", STATUS_PATH, user_edits_the_canary)
+    stored = await store.write_status(canary, progressing(weight=20))
+
+    assert len(proxy.seen("PUT", STATUS_PATH)) == 2, "the first write should have conflicted"
+    assert stored.status is not None
+    assert stored.status.canary_weight == 20
+    assert stored.spec.effective_analysis is not None
+    assert stored.spec.effective_analysis.threshold == 9
+
+
+async def test_a_write_that_changes_nothing_makes_no_new_version(
+    kube: Kube, proxy: FaultProxy, proxied: Kube
+) -> None:
+    await kube.create(podinfo_canary())
+    store = KubeStatusStore(proxied)
+    canary = await store.get("prod", "podinfo")
+    assert canary is not None
+    first = await store.write_status(canary, progressing())
+    second = await store.write_status(first, progressing())
+    assert second.metadata.resource_version == first.metadata.resource_version
+    assert len(proxy.seen("PUT", STATUS_PATH)) == 1
+
+
+async def test_a_missing_canary_reads_as_none_and_cannot_get_a_status(kube: Kube) -> None:
+    await kube.create(podinfo_canary())
+    store = KubeStatusStore(kube)
+    canary = await store.get("prod", "podinfo")
+    assert canary is not None
+    await kube.delete(*CANARY, "podinfo", "prod")
+    assert await store.get("prod", "podinfo") is None
+    with pytest.raises(errors.NotFoundError, match="Canary prod/podinfo: the Canary is gone"):
+        await store.write_status(canary, progressing())
+
+
+async def test_a_malformed_canary_lists_its_problems_with_field_paths(kube: Kube) -> None:
+    manifest = podinfo_canary()
+    manifest["spec"]["canaryAnalysis"]["stepWeight"] = 150
+    manifest["spec"]["canaryAnalysis"]["metrics"][1]["name"] = "error-budget"  # no query for it
+    await kube.create(manifest)
+    with pytest.raises(errors.InvalidCanaryError) as caught:
+        await KubeStatusStore(kube).get("prod", "podinfo")
+    message = str(caught.value)
+    assert message.startswith("Canary prod/podinfo is invalid: ")
+    assert "spec.canaryAnalysis.stepWeight: expected a number between 1 and 100" in message
+    assert "found 150" in message
+    assert "spec.canaryAnalysis.metrics[1].templateRef: expected a built-in metric" in message
