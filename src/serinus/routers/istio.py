@@ -1,0 +1,218 @@
+"""Istio: the ``VirtualService <apex>`` and the ``DestinationRules <apex>-primary``/``-canary``.
+
+The VirtualService (``networking.istio.io/v1beta1``) answers for ``spec.service.hosts`` plus the
+apex name (unless a host is the apex or ``*``), on ``spec.service.gateways`` or, when none is
+given, the ``mesh`` gateway. Its HTTP route carries the route options of ``spec.service``
+(``match``, ``rewrite``, ``timeout``, ``retries``, ``corsPolicy``, ``headers``) and two weighted
+destinations on the service port, primary first. A delegate VirtualService
+(``spec.service.delegation``) has neither hosts nor gateways.
+
+* A/B testing: a first route with the A/B conditions (given the route's uri condition) holds the
+  weights, a second sends everything else to the primary.
+* Mirroring: the weighted route mirrors to ``<apex>-canary``, ``mirrorPercentage`` from
+  ``analysis.mirrorWeight`` when set.
+* ``appProtocol: tcp``: a TCP route with the two weighted destinations and no HTTP route (no
+  matching, no mirroring).
+
+Each DestinationRule names its Service as host and carries ``spec.service.trafficPolicy``.
+Session affinity (cookie routes, which need the cookie kept in the status) is not implemented and
+is refused rather than ignored.
+"""
+
+from __future__ import annotations
+
+from serinus.apis.base import Manifest
+from serinus.apis.canary import Canary
+from serinus.errors import InvalidCanaryError, RouterError
+from serinus.kube import Kube
+from serinus.ports import Routes
+from serinus.routers import http_matches, metadata
+from serinus.routers.base import MeshRouter, ServiceNames
+from serinus.routers.objects import Desired, ManagedObject
+from serinus.routers.services import Services
+
+API_VERSION = "networking.istio.io/v1beta1"
+
+
+class VirtualServiceBlueprint:
+    api_version = API_VERSION
+    kind = "VirtualService"
+    owns_annotations = False
+
+    def __init__(self, *, provider: str) -> None:
+        self.provider = provider
+
+    def name(self, canary: Canary) -> str:
+        return ServiceNames.of(canary).apex
+
+    async def build(self, canary: Canary, routes: Routes) -> Desired:
+        apex = canary.spec.service.apex
+        return Desired(
+            body={"spec": virtual_service_spec(canary, routes)},
+            labels=dict((apex.labels if apex else None) or {}),
+            annotations={
+                **((apex.annotations if apex else None) or {}),
+                **metadata.FLUX_ANNOTATIONS,
+            },
+        )
+
+    def routes(self, canary: Canary, manifest: Manifest) -> Routes:
+        names = ServiceNames.of(canary)
+        spec = manifest.get("spec") or {}
+        for route in [*(spec.get("http") or []), *(spec.get("tcp") or [])]:
+            weights = {
+                (d.get("destination") or {}).get("host"): d.get("weight", 0)
+                for d in route.get("route") or []
+            }
+            if names.canary not in weights:
+                continue
+            primary, canary_weight = (
+                int(weights.get(names.primary) or 0),
+                int(weights[names.canary]),
+            )
+            if primary + canary_weight == 0:
+                break
+            mirrored = (route.get("mirror") or {}).get("host") == names.canary
+            return Routes(primary, canary_weight, mirrored=mirrored)
+        raise RouterError(
+            self.provider,
+            f"VirtualService {canary.namespace}/{self.name(canary)}: does not contain routes for "
+            f"{names.primary} and {names.canary}",
+        )
+
+
+class DestinationRuleBlueprint:
+    """``<apex>-primary`` or ``<apex>-canary``: the Service's traffic policy; no routes."""
+
+    api_version = API_VERSION
+    kind = "DestinationRule"
+    owns_annotations = False
+
+    def __init__(self, side: str) -> None:
+        self.side = side
+
+    def name(self, canary: Canary) -> str:
+        names = ServiceNames.of(canary)
+        return names.primary if self.side == "primary" else names.canary
+
+    async def build(self, canary: Canary, routes: Routes) -> Desired:
+        spec: Manifest = {"host": self.name(canary)}
+        if canary.spec.service.traffic_policy:
+            spec["trafficPolicy"] = dict(canary.spec.service.traffic_policy)
+        return Desired(body={"spec": spec}, annotations=dict(metadata.FLUX_ANNOTATIONS))
+
+    def routes(self, canary: Canary, manifest: Manifest) -> Routes:
+        return Routes(100, 0)
+
+
+def virtual_service_spec(canary: Canary, routes: Routes) -> Manifest:
+    """The VirtualService spec for the Canary with the given weights (and mirror)."""
+    service = canary.spec.service
+    analysis = canary.spec.effective_analysis
+    if analysis is not None and analysis.session_affinity is not None:
+        raise InvalidCanaryError(
+            "spec.analysis.sessionAffinity: not supported by serinus's istio router yet"
+        )
+    spec: Manifest = {}
+    if not service.delegation:
+        hosts = list(service.hosts or [])
+        if not any(host in (canary.spec.service_name, "*") for host in hosts):
+            hosts.append(canary.spec.service_name)
+        spec["hosts"] = hosts
+        spec["gateways"] = list(service.gateways or ["mesh"])
+    names = ServiceNames.of(canary)
+    weighted = [
+        _destination(names.primary, service.port, routes.primary),
+        _destination(names.canary, service.port, routes.canary),
+    ]
+    if (service.app_protocol or "").lower() == "tcp":
+        _check_tcp(canary, routes)
+        spec["tcp"] = [{"route": weighted}]
+        return spec
+    first = {**_route_options(canary), "route": weighted}
+    if routes.mirrored:
+        first["mirror"] = {"host": names.canary, "port": {"number": service.port}}
+        if analysis is not None and analysis.mirror_weight:
+            first["mirrorPercentage"] = {"value": float(analysis.mirror_weight)}
+    if analysis is None or not analysis.match:
+        spec["http"] = [first]
+        return spec
+    first["match"] = http_matches.merge_istio(
+        [dict(m) for m in analysis.match], [dict(m) for m in service.match or []]
+    )
+    rest = {**_route_options(canary), "route": [_destination(names.primary, service.port, 100)]}
+    spec["http"] = [first, rest]
+    return spec
+
+
+def _route_options(canary: Canary) -> Manifest:
+    service = canary.spec.service
+    options: Manifest = {}
+    if service.match:
+        options["match"] = [dict(m) for m in service.match]
+    if service.rewrite is not None:
+        rewrite = {"uri": service.rewrite.uri, "authority": service.rewrite.authority}
+        rewrite = {key: value for key, value in rewrite.items() if value}
+        if rewrite:
+            options["rewrite"] = rewrite
+    if service.timeout:
+        options["timeout"] = service.timeout
+    if service.retries is not None:
+        options["retries"] = service.retries.dump()
+    if service.cors_policy:
+        options["corsPolicy"] = dict(service.cors_policy)
+    if service.headers:
+        options["headers"] = dict(service.headers)
+    return options
+
+
+def _destination(host: str, port: int, weight: int) -> Manifest:
+    return {"destination": {"host": host, "port": {"number": port}}, "weight": weight}
+
+
+def _check_tcp(canary: Canary, routes: Routes) -> None:
+    analysis = canary.spec.effective_analysis
+    if analysis is not None and analysis.match:
+        raise InvalidCanaryError(
+            "spec.analysis.match: A/B testing matches HTTP requests, found spec.service."
+            "appProtocol tcp"
+        )
+    if routes.mirrored or (analysis is not None and analysis.mirror):
+        raise InvalidCanaryError(
+            "spec.analysis.mirror: Istio mirrors HTTP requests only, found spec.service."
+            "appProtocol tcp"
+        )
+
+
+class IstioTraffic:
+    """The VirtualService, with the two DestinationRules reconciled and finalized alongside."""
+
+    def __init__(self, kube: Kube, *, provider: str) -> None:
+        self.virtual_service = ManagedObject(
+            kube, VirtualServiceBlueprint(provider=provider), provider=provider
+        )
+        self.rules = [
+            ManagedObject(kube, DestinationRuleBlueprint(side), provider=provider)
+            for side in ("canary", "primary")
+        ]
+
+    async def reconcile(self, canary: Canary) -> None:
+        for rule in self.rules:
+            await rule.reconcile(canary)
+        await self.virtual_service.reconcile(canary)
+
+    async def set_routes(self, canary: Canary, routes: Routes) -> None:
+        await self.virtual_service.set_routes(canary, routes)
+
+    async def get_routes(self, canary: Canary) -> Routes:
+        return await self.virtual_service.get_routes(canary)
+
+    async def finalize(self, canary: Canary) -> None:
+        await self.virtual_service.finalize(canary)
+        for rule in self.rules:
+            await rule.finalize(canary)
+
+
+def router(kube: Kube, services: Services, *, provider: str = "istio") -> MeshRouter:
+    """The istio provider's router."""
+    return MeshRouter(services, IstioTraffic(kube, provider=provider), provider=provider)

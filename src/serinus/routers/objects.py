@@ -1,0 +1,213 @@
+"""One mesh object kept as a Canary wants it: :class:`ManagedObject` over a :class:`Blueprint`.
+
+TrafficSplit, HTTPRoute, VirtualService, DestinationRule and the NGINX canary Ingress are all
+handled the same way; only their shape differs. A mesh module describes the shape as a
+:class:`Blueprint`: the object's kind and name, what it should hold for a Canary and given routes
+(:meth:`Blueprint.build`, plain manifests built by small functions), and how to read the routes
+back from it (:meth:`Blueprint.routes`). :class:`ManagedObject` does the rest, identically for
+every mesh:
+
+* ``reconcile`` creates the object at 100/0 with an owner reference to the Canary; an existing one
+  is rebuilt with the routes it holds now, so the spec follows the Canary while the weights stay
+  where the release put them, and it is written only when something differs;
+* an object serinus did not create is taken over: its original content is kept in the
+  ``flagger.kubernetes.io/original-configuration`` annotation (Flagger's) and put back by
+  ``finalize``; an object serinus created is deleted by ``finalize``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import logging
+from typing import Protocol
+
+from serinus.apis.base import Manifest
+from serinus.apis.canary import Canary
+from serinus.errors import RouterError
+from serinus.kube import Kube
+from serinus.logs import CanaryLogger
+from serinus.ports import Routes
+from serinus.routers import metadata
+from serinus.routers.base import where
+
+logger = logging.getLogger(__name__)
+
+ALL_TO_PRIMARY = Routes(100, 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Desired:
+    """What one object should hold: top-level fields (``spec``, ...) and metadata."""
+
+    body: Manifest
+    """Top-level fields other than apiVersion, kind and metadata, e.g. ``{"spec": {...}}``."""
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    annotations: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+class Blueprint(Protocol):
+    """The shape of one kind of traffic object, for one mesh."""
+
+    api_version: str
+    kind: str
+    owns_annotations: bool
+    """Whether serinus owns every annotation of an object it created (the NGINX copy) or other
+    controllers may add their own, which are then kept."""
+
+    def name(self, canary: Canary) -> str:
+        """The object's name in the Canary's namespace."""
+
+    async def build(self, canary: Canary, routes: Routes) -> Desired:
+        """The object's content for the Canary and routes; InvalidCanaryError on what the mesh
+        cannot express."""
+
+    def routes(self, canary: Canary, manifest: Manifest) -> Routes:
+        """The routes the object holds; RouterError when it holds none serinus can read."""
+
+
+class ManagedObject:
+    """A :class:`serinus.routers.base.TrafficObject` for one object described by a blueprint."""
+
+    def __init__(self, kube: Kube, blueprint: Blueprint, *, provider: str) -> None:
+        self.kube = kube
+        self.blueprint = blueprint
+        self.provider = provider
+
+    def what(self, canary: Canary) -> str:
+        return where(self.blueprint.kind, canary, self.blueprint.name(canary))
+
+    async def reconcile(self, canary: Canary) -> None:
+        existing = await self._get(canary)
+        if existing is None:
+            await self._create(canary, await self.blueprint.build(canary, ALL_TO_PRIMARY))
+            return
+        metadata.check_not_foreign(existing, canary, provider=self.provider, what=self.what(canary))
+        try:
+            routes = self.blueprint.routes(canary, existing)
+        except RouterError:
+            routes = ALL_TO_PRIMARY  # a taken-over object that does not split yet
+        await self._update(canary, existing, await self.blueprint.build(canary, routes))
+
+    async def set_routes(self, canary: Canary, routes: Routes) -> None:
+        existing = await self._require(canary)
+        await self._update(canary, existing, await self.blueprint.build(canary, routes))
+
+    async def get_routes(self, canary: Canary) -> Routes:
+        return self.blueprint.routes(canary, await self._require(canary))
+
+    async def finalize(self, canary: Canary) -> None:
+        existing = await self._get(canary)
+        if existing is None:
+            return
+        log = CanaryLogger(logger, canary=canary.key)
+        annotations = (existing.get("metadata") or {}).get("annotations") or {}
+        original = annotations.get(metadata.ORIGINAL_CONFIGURATION)
+        if original is not None:
+            await self.kube.replace(self._restored(canary, existing, original))
+            log.info("%s restored", self._title(canary))
+        elif metadata.controlled_by(existing, canary):
+            await self.kube.delete(
+                self.blueprint.api_version,
+                self.blueprint.kind,
+                self.blueprint.name(canary),
+                canary.namespace,
+            )
+            log.info("%s deleted", self._title(canary))
+
+    # internals
+
+    def _title(self, canary: Canary) -> str:
+        """``Kind name.namespace``, as Flagger's log lines name an object."""
+        return f"{self.blueprint.kind} {self.blueprint.name(canary)}.{canary.namespace}"
+
+    async def _get(self, canary: Canary) -> Manifest | None:
+        return await self.kube.get(
+            self.blueprint.api_version,
+            self.blueprint.kind,
+            self.blueprint.name(canary),
+            canary.namespace,
+        )
+
+    async def _require(self, canary: Canary) -> Manifest:
+        found = await self._get(canary)
+        if found is None:
+            raise RouterError(self.provider, f"{self.what(canary)}: not found (not reconciled yet)")
+        return found
+
+    async def _create(self, canary: Canary, desired: Desired) -> None:
+        label_keys, annotation_keys = metadata.unmanaged_keys(canary)
+        meta: Manifest = {
+            "name": self.blueprint.name(canary),
+            "namespace": canary.namespace,
+            "ownerReferences": [metadata.owner_reference(canary, provider=self.provider)],
+        }
+        labels = metadata.merge(None, desired.labels, unmanaged=label_keys, keep_others=False)
+        annotations = metadata.merge(
+            None, desired.annotations, unmanaged=annotation_keys, keep_others=False
+        )
+        if labels:
+            meta["labels"] = labels
+        if annotations:
+            meta["annotations"] = annotations
+        manifest = {
+            "apiVersion": self.blueprint.api_version,
+            "kind": self.blueprint.kind,
+            "metadata": meta,
+            **desired.body,
+        }
+        await self.kube.create(manifest)
+        CanaryLogger(logger, canary=canary.key).info("%s created", self._title(canary))
+
+    async def _update(self, canary: Canary, existing: Manifest, desired: Desired) -> None:
+        owned = metadata.controlled_by(existing, canary)
+        updated = copy.deepcopy(existing)
+        updated.update(copy.deepcopy(desired.body))
+        meta = updated.setdefault("metadata", {})
+        label_keys, annotation_keys = metadata.unmanaged_keys(canary)
+        labels = metadata.merge(
+            meta.get("labels"), desired.labels, unmanaged=label_keys, keep_others=not owned
+        )
+        annotations = metadata.merge(
+            meta.get("annotations"),
+            desired.annotations,
+            unmanaged=annotation_keys,
+            keep_others=not (owned and self.blueprint.owns_annotations),
+        )
+        changes_body = any(existing.get(key) != value for key, value in desired.body.items())
+        if not owned and changes_body and metadata.ORIGINAL_CONFIGURATION not in annotations:
+            original = {key: existing.get(key) for key in desired.body}
+            annotations[metadata.ORIGINAL_CONFIGURATION] = json.dumps(original, sort_keys=True)
+        for key, value in (("labels", labels), ("annotations", annotations)):
+            if value:
+                meta[key] = value
+            else:
+                meta.pop(key, None)
+        if updated == existing:
+            return
+        await self.kube.replace(updated)
+        CanaryLogger(logger, canary=canary.key).info("%s updated", self._title(canary))
+
+    def _restored(self, canary: Canary, existing: Manifest, original: str) -> Manifest:
+        try:
+            saved = json.loads(original)
+        except ValueError as error:
+            raise RouterError(
+                self.provider,
+                f"{self.what(canary)}: annotation {metadata.ORIGINAL_CONFIGURATION} is not JSON "
+                f"({error}); the original cannot be restored",
+            ) from error
+        restored = copy.deepcopy(existing)
+        for key, value in (saved if isinstance(saved, dict) else {}).items():
+            if value is None:
+                restored.pop(key, None)
+            else:
+                restored[key] = value
+        annotations = dict(restored["metadata"].get("annotations") or {})
+        annotations.pop(metadata.ORIGINAL_CONFIGURATION, None)
+        if annotations:
+            restored["metadata"]["annotations"] = annotations
+        else:
+            restored["metadata"].pop("annotations", None)
+        return restored

@@ -1,0 +1,50 @@
+"""Weights as meshes write them: Kubernetes quantities (``"10"``, ``"900m"``) and plain numbers.
+
+SMI v1alpha1 weights are quantities and only relative: ``900m``/``100m`` is the same split as
+``90``/``10``. The routers read them exactly (as fractions) and turn them into the whole
+percentages of :class:`serinus.ports.Routes`.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(m|k|M|G|Ki|Mi|Gi)?$")
+_SUFFIXES = {
+    None: Fraction(1),
+    "m": Fraction(1, 1000),
+    "k": Fraction(1000),
+    "M": Fraction(10**6),
+    "G": Fraction(10**9),
+    "Ki": Fraction(2**10),
+    "Mi": Fraction(2**20),
+    "Gi": Fraction(2**30),
+}
+
+
+def parse(value: object, *, field: str) -> Fraction:
+    """A non-negative weight written as a number or a quantity string.
+
+    Raises:
+        ValueError: naming ``field``, when the value is neither.
+    """
+    number: Fraction | None = None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = Fraction(value)
+    elif isinstance(value, float):
+        number = Fraction(str(value))
+    elif isinstance(value, str) and (match := _QUANTITY.match(value.strip())):
+        number = Fraction(match.group(1)) * _SUFFIXES[match.group(2)]
+    if number is None or number < 0:
+        raise ValueError(f"{field}: expected a non-negative number or quantity, found {value!r}")
+    return number
+
+
+def percent(part: Fraction, total: Fraction) -> int:
+    """``part`` of ``total`` as a whole percentage, rounded half up."""
+    if total <= 0:
+        raise ValueError(f"total: expected a positive weight, found {total}")
+    return int(part * 100 / total + Fraction(1, 2))

@@ -1,0 +1,118 @@
+"""SMI ``TrafficSplit`` (``split.smi-spec.io``): the providers ``linkerd``, ``osm`` and ``smi:*``.
+
+One TrafficSplit named after the apex, ``spec.service`` = the first of ``spec.service.hosts`` or
+the apex, and two backends, canary first as Flagger writes them: ``<apex>-canary`` and
+``<apex>-primary`` with their weights. The three API versions differ only in how a weight is
+written, so the version is a parameter rather than three modules:
+
+* ``v1alpha1`` (Linkerd's SMI extension): a Kubernetes quantity; serinus writes whole numbers as
+  strings (``"90"``, ``"10"``), as a Go ``resource.Quantity`` marshals them;
+* ``v1alpha2`` (OSM) and ``v1alpha3``: an integer.
+
+Weights are relative, so what other tools write (``"900m"``/``"100m"``) reads back as 90/10.
+
+A TrafficSplit can neither match requests nor mirror them, so a Canary asking for A/B testing
+(``analysis.match``) or mirroring is refused with a message naming the field, where Flagger would
+quietly send *all* traffic to the canary during an A/B run.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from serinus.apis.base import Manifest
+from serinus.apis.canary import Canary
+from serinus.errors import InvalidCanaryError, RouterError
+from serinus.kube import Kube
+from serinus.ports import Routes
+from serinus.routers import metadata, quantities
+from serinus.routers.base import MeshRouter, ServiceNames
+from serinus.routers.objects import Desired, ManagedObject
+from serinus.routers.services import Services
+
+GROUP = "split.smi-spec.io"
+VERSIONS = ("v1alpha1", "v1alpha2", "v1alpha3")
+
+
+class TrafficSplitBlueprint:
+    """The TrafficSplit of one API version."""
+
+    kind = "TrafficSplit"
+    owns_annotations = False
+
+    def __init__(self, version: str, *, provider: str) -> None:
+        if version not in VERSIONS:
+            raise ValueError(f"version: expected one of {', '.join(VERSIONS)}, found {version!r}")
+        self.version = version
+        self.api_version = f"{GROUP}/{version}"
+        self.provider = provider
+
+    def name(self, canary: Canary) -> str:
+        return ServiceNames.of(canary).apex
+
+    async def build(self, canary: Canary, routes: Routes) -> Desired:
+        self._check(canary, routes)
+        names = ServiceNames.of(canary)
+        hosts = canary.spec.service.hosts or []
+        spec = {
+            "service": hosts[0] if hosts else names.apex,
+            "backends": [
+                {"service": names.canary, "weight": self._weight(routes.canary)},
+                {"service": names.primary, "weight": self._weight(routes.primary)},
+            ],
+        }
+        apex = canary.spec.service.apex
+        return Desired(
+            body={"spec": spec},
+            labels=dict((apex.labels if apex else None) or {}),
+            annotations={
+                **((apex.annotations if apex else None) or {}),
+                **metadata.FLUX_ANNOTATIONS,
+            },
+        )
+
+    def routes(self, canary: Canary, manifest: Manifest) -> Routes:
+        names = ServiceNames.of(canary)
+        what = f"TrafficSplit {canary.namespace}/{self.name(canary)}"
+        weights: dict[str, Fraction] = {}
+        for index, backend in enumerate((manifest.get("spec") or {}).get("backends") or []):
+            service = backend.get("service")
+            if service in (names.primary, names.canary):
+                field = f"{what}: spec.backends[{index}].weight"
+                try:
+                    weights[service] = quantities.parse(backend.get("weight"), field=field)
+                except ValueError as error:
+                    raise RouterError(self.provider, str(error)) from error
+        primary, canary_weight = weights.get(names.primary), weights.get(names.canary)
+        if primary is None or canary_weight is None or primary + canary_weight == 0:
+            raise RouterError(
+                self.provider,
+                f"{what}: does not contain routes for {names.primary} and {names.canary}",
+            )
+        canary_percent = quantities.percent(canary_weight, primary + canary_weight)
+        return Routes(primary=100 - canary_percent, canary=canary_percent)
+
+    def _weight(self, value: int) -> int | str:
+        return str(value) if self.version == "v1alpha1" else value
+
+    def _check(self, canary: Canary, routes: Routes) -> None:
+        analysis = canary.spec.effective_analysis
+        if analysis is not None and analysis.match:
+            raise InvalidCanaryError(
+                f"spec.analysis.match: A/B testing needs a provider that matches requests "
+                f"(istio, gatewayapi, nginx), found provider {self.provider}, whose TrafficSplit "
+                "can only split by weight"
+            )
+        if routes.mirrored or (analysis is not None and analysis.mirror):
+            raise InvalidCanaryError(
+                f"spec.analysis.mirror: traffic mirroring needs the istio or gatewayapi provider, "
+                f"found provider {self.provider}, whose TrafficSplit cannot mirror"
+            )
+
+
+def router(kube: Kube, services: Services, *, version: str, provider: str) -> MeshRouter:
+    """The router of an SMI provider writing TrafficSplits of ``version``."""
+    blueprint = TrafficSplitBlueprint(version, provider=provider)
+    return MeshRouter(
+        services, ManagedObject(kube, blueprint, provider=provider), provider=provider
+    )
