@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 from aiohttp import web
 
+from serinus.sandbox.mesh import MeshProxy
+from serinus.sandbox.mesh.table import RoutingTable
 from tests.sandbox.apiserver.support import simple_crd
 
 SERVICE_PORT = 9898
@@ -48,6 +50,8 @@ class Pod:
         app.router.add_route("*", "/status/{code}", self._status)
         app.router.add_route("*", "/delay/{ms}", self._delay)
         app.router.add_route("*", "/echo", self._echo)
+        app.router.add_route("*", "/headers", self._headers)
+        app.router.add_route("*", "/cut", self._cut)
         app.router.add_route("*", "/{path:.*}", self._hello)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
@@ -72,6 +76,21 @@ class Pod:
         await asyncio.sleep(int(request.match_info["ms"]) / 1000)
         return web.Response(text=self.name)
 
+    async def _headers(self, request: web.Request) -> web.Response:
+        self.seen.append(request)
+        return web.json_response({k.lower(): v for k, v in request.headers.items()})
+
+    async def _cut(self, request: web.Request) -> web.StreamResponse:
+        """Promises 1000 bytes, sends 10, then drops the connection."""
+        self.seen.append(request)
+        response = web.StreamResponse(headers={"Content-Length": "1000"})
+        await response.prepare(request)
+        await response.write(b"0123456789")
+        await asyncio.sleep(0.05)
+        assert request.transport is not None
+        request.transport.close()
+        return response
+
     async def _echo(self, request: web.Request) -> web.StreamResponse:
         """Streams the request body back, with method, raw path and headers as headers."""
         self.seen.append(request)
@@ -85,6 +104,44 @@ class Pod:
             await response.write(chunk)
         await response.write_eof()
         return response
+
+
+async def bodies(client: httpx.AsyncClient, url: str, count: int, **headers: str) -> list[str]:
+    """The bodies of ``count`` sequential GETs (each must answer 200): pod names."""
+    found = []
+    for _ in range(count):
+        response = await client.get(url, headers=headers)
+        assert response.status_code == 200, response.text
+        found.append(response.text)
+    return found
+
+
+async def caught_up(proxy: MeshProxy, kind: str, manifest: dict[str, Any]) -> RoutingTable:
+    """Wait until the proxy routes by ``manifest`` (this resourceVersion of the object)."""
+    key = (manifest["metadata"]["namespace"], manifest["metadata"]["name"])
+    version = manifest["metadata"]["resourceVersion"]
+
+    def current(table: RoutingTable) -> bool:
+        seen = proxy.state.objects(kind).get(key)
+        return (
+            seen is not None
+            and seen["metadata"]["resourceVersion"] == version
+            and (table.version == proxy.state.version)
+        )
+
+    return await proxy.wait_for(current, within=5)
+
+
+async def serving(proxy: MeshProxy, setup: Any) -> None:
+    """Wait until the apex, primary and canary Services of ``setup`` are served with pods."""
+    await proxy.wait_for(
+        lambda table: all(
+            (ip, SERVICE_PORT) in table.listeners
+            and table.listeners[(ip, SERVICE_PORT)].direct.endpoints
+            for ip in (setup.apex, setup.primary, setup.canary)
+        ),
+        within=5,
+    )
 
 
 def tally(bodies: list[str]) -> dict[str, int]:
@@ -188,12 +245,9 @@ class Cluster:
         return pods
 
     async def pod(self, pod: Pod, replicaset: dict[str, Any], template_hash: str) -> None:
-        metadata = {
-            "name": pod.name,
-            "labels": {"app": replicaset["metadata"]["name"].rsplit("-", 1)[0]},
-            "ownerReferences": [_owner(replicaset)],
-        }
-        metadata["labels"]["pod-template-hash"] = template_hash
+        labels = {"app": replicaset["metadata"]["name"].rsplit("-", 1)[0]}
+        labels["pod-template-hash"] = template_hash
+        metadata = {"name": pod.name, "labels": labels, "ownerReferences": [_owner(replicaset)]}
         spec = {"containers": [{"name": "app", "image": "podinfo"}]}
         await self.create("v1", "pods", {"metadata": metadata, "spec": spec})
         status = {"status": {"phase": "Running", "podIP": pod.ip}}

@@ -18,50 +18,20 @@ import shutil
 import httpx
 import pytest
 
+from serinus.kube import Kube
 from serinus.sandbox.mesh import MeshProxy
-from serinus.sandbox.mesh.table import RoutingTable
 from tests.sandbox.mesh.conftest import Podinfo
-from tests.sandbox.mesh.support import SERVICE_PORT, Cluster, Pod, backend_ref, pod_ip, tally
-
-
-async def bodies(client: httpx.AsyncClient, url: str, count: int, **headers: str) -> list[str]:
-    found = []
-    for _ in range(count):
-        response = await client.get(url, headers=headers)
-        assert response.status_code == 200, response.text
-        found.append(response.text)
-    return found
-
-
-def names(pods: list[Pod]) -> list[str]:
-    return [pod.name for pod in pods]
-
-
-async def caught_up(proxy: MeshProxy, kind: str, manifest: dict) -> RoutingTable:
-    """Wait until the proxy routes by ``manifest`` (this resourceVersion of the object)."""
-    key = (manifest["metadata"]["namespace"], manifest["metadata"]["name"])
-    version = manifest["metadata"]["resourceVersion"]
-
-    def current(table: RoutingTable) -> bool:
-        seen = proxy.state.objects(kind).get(key)
-        return (
-            seen is not None
-            and seen["metadata"]["resourceVersion"] == version
-            and (table.version == proxy.state.version)
-        )
-
-    return await proxy.wait_for(current, within=5)
-
-
-async def serving(proxy: MeshProxy, setup: Podinfo) -> None:
-    await proxy.wait_for(
-        lambda table: all(
-            (ip, SERVICE_PORT) in table.listeners
-            and table.listeners[(ip, SERVICE_PORT)].direct.endpoints
-            for ip in (setup.apex, setup.primary, setup.canary)
-        ),
-        within=5,
-    )
+from tests.sandbox.mesh.support import (
+    SERVICE_PORT,
+    Cluster,
+    Pod,
+    backend_ref,
+    bodies,
+    caught_up,
+    pod_ip,
+    serving,
+    tally,
+)
 
 
 async def test_a_service_sends_requests_round_robin_to_its_ready_pods(
@@ -221,7 +191,7 @@ async def test_an_httproute_outranks_a_traffic_split_until_it_is_deleted(
 
 
 async def test_traffic_splits_are_followed_once_their_crd_is_installed(
-    cluster: Cluster, kube, client: httpx.AsyncClient
+    cluster: Cluster, kube: Kube, client: httpx.AsyncClient
 ) -> None:
     primary_pods = await cluster.deployment("podinfo-primary", 1)
     canary_pods = await cluster.deployment("podinfo", 1)
