@@ -1,0 +1,47 @@
+"""Which controller releases a ``targetRef.kind``: an explicit table, no fallback.
+
+Flagger treats an unknown kind as a Deployment; serinus raises
+:class:`~serinus.errors.UnknownProviderError` ("target kind StatefulSet is not supported"), which
+the controller shows on the Canary, so a typo or an unported kind is seen at once instead of
+surfacing as a confusing "Deployment not found". A plain ``Service`` target (Flagger's
+``ServiceController``) is not implemented yet and raises the same way. Adding a kind is one
+module and one line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from serinus.errors import UnknownProviderError
+from serinus.kube import Kube
+from serinus.ports import Clock, Target
+from serinus.targets import labels
+from serinus.targets.daemonset import DaemonSetTarget
+from serinus.targets.deployment import DeploymentTarget
+from serinus.targets.workload import WorkloadTarget
+
+KINDS: dict[str, type[WorkloadTarget]] = {
+    "Deployment": DeploymentTarget,
+    "DaemonSet": DaemonSetTarget,
+}
+
+
+def target_for(
+    kind: str,
+    kube: Kube,
+    *,
+    selector_labels: Iterable[str] = labels.DEFAULT_SELECTOR_LABELS,
+    include_label_prefixes: Iterable[str] = labels.DEFAULT_INCLUDE_PREFIXES,
+    config_tracking: bool = True,
+    clock: Clock | None = None,
+) -> Target:
+    """The controller for ``kind``; UnknownProviderError when serinus has none."""
+    if kind not in KINDS:
+        raise UnknownProviderError("target kind", kind)
+    return KINDS[kind](
+        kube,
+        selector_labels=selector_labels,
+        include_label_prefixes=include_label_prefixes,
+        config_tracking=config_tracking,
+        clock=clock,
+    )

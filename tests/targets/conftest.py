@@ -1,0 +1,43 @@
+"""Fixtures of the target tests: a local API server with the CRDs, a Kube client, a target.
+
+Each test gets its own API server on a free loopback port (it starts in milliseconds) with the
+Canary CRDs and namespace ``prod``, and a :class:`serinus.kube.Kube` talking to it over HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from serinus.apis.crds import custom_resource_definitions
+from serinus.kube import Kube, KubeSettings
+from serinus.sandbox.apiserver import ApiServer
+from serinus.targets.daemonset import DaemonSetTarget
+from serinus.targets.deployment import DeploymentTarget
+from tests.targets.support import NS
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[ApiServer]:
+    async with ApiServer(port=0) as server:
+        yield server
+
+
+@pytest.fixture
+async def kube(api: ApiServer) -> AsyncIterator[Kube]:
+    async with Kube(KubeSettings.for_server(api.url, namespace=NS)) as client:
+        await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+        for crd in custom_resource_definitions().values():
+            await client.create(crd)
+        yield client
+
+
+@pytest.fixture
+def deployments(kube: Kube) -> DeploymentTarget:
+    return DeploymentTarget(kube)
+
+
+@pytest.fixture
+def daemonsets(kube: Kube) -> DaemonSetTarget:
+    return DaemonSetTarget(kube)
