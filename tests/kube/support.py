@@ -11,7 +11,9 @@ object under a writer's feet and force a real 409). It records every request it 
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
+import functools
 import json
 import pathlib
 from collections.abc import Awaitable, Callable
@@ -225,8 +227,14 @@ def load(path: pathlib.Path) -> dict[str, Any]:
     return document
 
 
+@functools.cache
+def _crds() -> tuple[dict[str, Any], ...]:
+    return tuple(load(path) for path in sorted(CRDS.glob("*.yaml")))
+
+
 def crds() -> list[dict[str, Any]]:
-    return [load(path) for path in sorted(CRDS.glob("*.yaml"))]
+    """The repository's CRDs (parsed once per test session; copies, so tests may change them)."""
+    return copy.deepcopy(list(_crds()))
 
 
 def namespace(name: str) -> dict[str, Any]:
