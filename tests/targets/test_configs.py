@@ -7,7 +7,8 @@ optional reference to a missing object is tolerated and left as is, a required o
 naming the object; objects annotated ``flagger.app/config-tracking: disabled`` and registry
 Secrets are neither copied nor tracked; the Revision carries ``configmap/<name>`` and
 ``secret/<name>`` checksums that change with the data only; promote re-copies changed data;
-with tracking disabled nothing is copied or rewritten; the checksum matches Go's encoding.
+a ConfigMap's binaryData counts and is copied; with tracking disabled nothing is copied or
+rewritten; the checksum matches Go's encoding.
 """
 
 from __future__ import annotations
@@ -259,3 +260,24 @@ def test_references_are_optional_only_when_every_use_is() -> None:
         configs.ConfigRef("configmap", "x"): False,
         configs.ConfigRef("secret", "y"): True,
     }
+
+
+async def test_binary_data_changes_are_a_new_revision_and_are_copied(
+    kube: Kube, deployments: DeploymentTarget
+) -> None:
+    binary = configmap("podinfo-bin", {})
+    binary["binaryData"] = {"logo.png": b64("v1")}
+    await kube.create(binary)
+    await kube.create(
+        deployment(pod_spec={"volumes": [{"name": "c", "configMap": {"name": "podinfo-bin"}}]})
+    )
+    canary = await create_canary(kube)
+    await deployments.initialize(canary)
+    first = await deployments.revision(canary)
+    await kube.patch(
+        "v1", "ConfigMap", "podinfo-bin", "prod", {"binaryData": {"logo.png": b64("v2")}}
+    )
+    assert (await deployments.revision(canary)).configs != first.configs
+    await deployments.promote(canary)
+    copied = await get(kube, "ConfigMap", "podinfo-bin-primary")
+    assert copied["binaryData"] == {"logo.png": b64("v2")}

@@ -7,7 +7,8 @@ tries the new one. So, as Flagger does (``config_tracker.go``), the workload con
 * find every ConfigMap and Secret the pod spec refers to: ``env[].valueFrom``, ``envFrom``,
   ``volumes`` and ``projected`` volume sources, in containers **and** init containers;
 * checksum each one's ``data`` (:func:`checksum`) into the Revision (``configmap/<name>``,
-  ``secret/<name>`` -> checksum), so a data change starts a run;
+  ``secret/<name>`` -> checksum), so a data change starts a run (a ConfigMap's ``binaryData``
+  counts too, which Flagger ignores);
 * copy each one to ``<name>-primary`` (owned by the Canary) on initialization and promotion, and
   point the primary's pod spec at the copies (:func:`rewrite`).
 
@@ -96,75 +97,57 @@ def checksum(data: Any) -> str:
 def references(pod_spec: Manifest) -> dict[ConfigRef, bool]:
     """Every ConfigMap/Secret the pod spec names -> whether all its references are optional."""
     found: dict[ConfigRef, bool] = {}
-    for ref, optional in _scan(pod_spec):
-        found[ref] = found.get(ref, True) and optional
+    for source, kind, field in _sources(pod_spec):
+        ref = ConfigRef(kind, str(source.get(field, "")))
+        found[ref] = found.get(ref, True) and bool(source.get("optional"))
     return found
-
-
-def _scan(pod_spec: Manifest) -> Iterator[tuple[ConfigRef, bool]]:
-    for volume in pod_spec.get("volumes") or []:
-        if source := volume.get("configMap"):
-            yield ConfigRef("configmap", source.get("name", "")), bool(source.get("optional"))
-        if source := volume.get("secret"):
-            yield ConfigRef("secret", source.get("secretName", "")), bool(source.get("optional"))
-        for projected in (volume.get("projected") or {}).get("sources") or []:
-            if source := projected.get("configMap"):
-                yield ConfigRef("configmap", source.get("name", "")), bool(source.get("optional"))
-            if source := projected.get("secret"):
-                yield ConfigRef("secret", source.get("name", "")), bool(source.get("optional"))
-    for container in _containers(pod_spec):
-        for env in container.get("env") or []:
-            value_from = env.get("valueFrom") or {}
-            if source := value_from.get("configMapKeyRef"):
-                yield ConfigRef("configmap", source.get("name", "")), bool(source.get("optional"))
-            if source := value_from.get("secretKeyRef"):
-                yield ConfigRef("secret", source.get("name", "")), bool(source.get("optional"))
-        for env_from in container.get("envFrom") or []:
-            if source := env_from.get("configMapRef"):
-                yield ConfigRef("configmap", source.get("name", "")), bool(source.get("optional"))
-            if source := env_from.get("secretRef"):
-                yield ConfigRef("secret", source.get("name", "")), bool(source.get("optional"))
-
-
-def _containers(pod_spec: Manifest) -> Iterable[Manifest]:
-    return [*(pod_spec.get("containers") or []), *(pod_spec.get("initContainers") or [])]
 
 
 def rewrite(pod_spec: Manifest, tracked: Tracked) -> None:
     """Point every reference to a tracked config at its ``-primary`` copy (in place)."""
-
-    def swap(source: Manifest, kind: ConfigKind, field: str) -> None:
-        if ConfigRef(kind, source.get(field, "")).key in tracked:
+    for source, kind, field in _sources(pod_spec):
+        if ConfigRef(kind, str(source.get(field, ""))).key in tracked:
             source[field] = naming.primary(source[field])
 
+
+def _sources(pod_spec: Manifest) -> Iterator[tuple[Manifest, ConfigKind, str]]:
+    """Each place a pod spec names a config: (the mapping holding the name, kind, name field)."""
     for volume in pod_spec.get("volumes") or []:
         if source := volume.get("configMap"):
-            swap(source, "configmap", "name")
+            yield source, "configmap", "name"
         if source := volume.get("secret"):
-            swap(source, "secret", "secretName")
+            yield source, "secret", "secretName"
         for projected in (volume.get("projected") or {}).get("sources") or []:
             if source := projected.get("configMap"):
-                swap(source, "configmap", "name")
+                yield source, "configmap", "name"
             if source := projected.get("secret"):
-                swap(source, "secret", "name")
-    for container in _containers(pod_spec):
+                yield source, "secret", "name"
+    containers = [*(pod_spec.get("containers") or []), *(pod_spec.get("initContainers") or [])]
+    for container in containers:
         for env in container.get("env") or []:
             value_from = env.get("valueFrom") or {}
             if source := value_from.get("configMapKeyRef"):
-                swap(source, "configmap", "name")
+                yield source, "configmap", "name"
             if source := value_from.get("secretKeyRef"):
-                swap(source, "secret", "name")
+                yield source, "secret", "name"
         for env_from in container.get("envFrom") or []:
             if source := env_from.get("configMapRef"):
-                swap(source, "configmap", "name")
+                yield source, "configmap", "name"
             if source := env_from.get("secretRef"):
-                swap(source, "secret", "name")
+                yield source, "secret", "name"
 
 
 def tracking_disabled(obj: Manifest) -> bool:
     """Whether the object opted out with ``flagger.app/config-tracking: disabled``."""
     annotations = obj.get("metadata", {}).get("annotations") or {}
     return str(annotations.get(naming.CONFIG_TRACKING, "")).startswith("disable")
+
+
+def _checksum_of(obj: Manifest) -> str:
+    """The checksum of ``data`` (Flagger's); ConfigMaps with ``binaryData`` include it too."""
+    if obj.get("binaryData"):
+        return checksum({"binaryData": obj["binaryData"], "data": obj.get("data")})
+    return checksum(obj.get("data"))
 
 
 class ConfigTracker:
@@ -195,7 +178,7 @@ class ConfigTracker:
                 continue
             if ref.kind == "secret" and obj.get("type", "Opaque") not in TRACKED_SECRET_TYPES:
                 continue
-            result[ref.key] = TrackedConfig(ref, checksum(obj.get("data")), obj)
+            result[ref.key] = TrackedConfig(ref, _checksum_of(obj), obj)
         return result
 
     async def copy_to_primary(self, canary: Canary, tracked: Tracked) -> None:
