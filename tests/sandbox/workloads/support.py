@@ -1,0 +1,145 @@
+"""Builders, polling and the kubectl runner shared by the workload runner tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pathlib
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from serinus.kube import Kube
+
+T = TypeVar("T")
+WAIT_SECONDS = 30.0
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, what: str, seconds: float = WAIT_SECONDS
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` otherwise."""
+    deadline = time.monotonic() + seconds
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; last seen: {last!r}")
+
+
+def podinfo(
+    name: str = "podinfo",
+    *,
+    namespace: str = "prod",
+    tag: str = "6.0.0",
+    replicas: int = 2,
+    probe: bool = True,
+    **spec: Any,
+) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "name": "podinfod",
+        "image": f"stefanprodan/podinfo:{tag}",
+        "ports": [{"name": "http", "containerPort": 9898}],
+    }
+    if probe:
+        container["readinessProbe"] = {
+            "httpGet": {"path": "/readyz", "port": 9898},
+            "periodSeconds": 1,
+            "failureThreshold": 1,
+        }
+    return deployment(name, [container], namespace=namespace, replicas=replicas, **spec)
+
+
+def deployment(
+    name: str,
+    containers: list[dict[str, Any]],
+    *,
+    namespace: str = "prod",
+    replicas: int = 1,
+    grace: int = 2,
+    **spec: Any,
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": containers, "terminationGracePeriodSeconds": grace},
+            },
+            **spec,
+        },
+    }
+
+
+def shell(name: str, script: str, **extra: Any) -> dict[str, Any]:
+    """A container running a shell script (busybox maps to a local command)."""
+    return {"name": name, "image": "busybox:1.36", "command": ["sh", "-c", script], **extra}
+
+
+def service(name: str, *, namespace: str = "prod", app: str | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "selector": {"app": app or name},
+            "ports": [{"name": "http", "port": 9898, "targetPort": "http"}],
+        },
+    }
+
+
+async def pods(kube: Kube, app: str, namespace: str = "prod") -> list[dict[str, Any]]:
+    return await kube.list("v1", "Pod", namespace, {"app": app})
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+async def ready_pods(kube: Kube, app: str, count: int) -> list[dict[str, Any]] | None:
+    found = [pod for pod in await pods(kube, app) if ready(pod)]
+    return found if len(found) == count and len(await pods(kube, app)) == count else None
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Kubectl:
+    """The machine's kubectl against one test server, with a private discovery cache."""
+
+    kubeconfig: pathlib.Path
+    cache: pathlib.Path
+
+    async def run(self, *args: str, check: bool = True) -> Result:
+        binary = shutil.which("kubectl")
+        assert binary is not None, "kubectl is not installed"
+        process = await asyncio.create_subprocess_exec(
+            binary,
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--cache-dir",
+            str(self.cache),
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "KUBECACHEDIR": str(self.cache)},
+        )
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+        result = Result(process.returncode or 0, out.decode(), err.decode())
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
+        return result

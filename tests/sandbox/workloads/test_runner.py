@@ -1,0 +1,130 @@
+"""The workload runner end to end (covers ``serinus/sandbox/workloads/runner.py``).
+
+Covers:
+- a Deployment of podinfo with 2 replicas becomes 2 ready pods, each answering podinfo's JSON on
+  its own pod IP with the image tag as version and the pod name as hostname;
+- the Deployment's status (replicas, updated, ready, available, observedGeneration) and its
+  conditions Available/MinimumReplicasAvailable and Progressing/NewReplicaSetAvailable; the
+  ReplicaSet is ``<deploy>-<pod-template-hash>`` and owns the pods;
+- ``kubectl get pods`` lists them 1/1 Running; ``kubectl get nodes`` lists the sandbox node;
+  ``kubectl logs pod/NAME`` and ``kubectl logs deployment/NAME`` show a pod's output;
+- deleting the Deployment stops its processes; stopping the runner leaves no process behind
+  (checked after every test by the ``runner`` fixture).
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from serinus.kube import Kube
+from serinus.sandbox.workloads import WorkloadRunner
+from tests.sandbox.workloads.support import Kubectl, eventually, podinfo, pods, ready_pods
+
+
+async def test_two_replicas_become_two_ready_pods_on_their_own_ips(
+    kube: Kube, runner: WorkloadRunner
+) -> None:
+    await kube.create(podinfo(tag="2.1.0"))
+    found = await eventually(lambda: ready_pods(kube, "podinfo", 2), what="2 ready podinfo pods")
+    addresses = {pod["status"]["podIP"] for pod in found}
+    assert len(addresses) == 2
+    async with httpx.AsyncClient() as http:
+        for pod in found:
+            body = (await http.get(f"http://{pod['status']['podIP']}:9898/")).json()
+            assert body["version"] == "2.1.0"
+            assert body["hostname"] == pod["metadata"]["name"]
+
+
+async def test_deployment_status_and_conditions(kube: Kube, runner: WorkloadRunner) -> None:
+    await kube.create(podinfo())
+
+    async def settled() -> dict | None:
+        found = await kube.get("apps/v1", "Deployment", "podinfo", "prod")
+        status = (found or {}).get("status") or {}
+        return found if status.get("availableReplicas") == 2 else None
+
+    deployment = await eventually(settled, what="2 available replicas")
+    status = deployment["status"]
+    assert status["replicas"] == 2
+    assert status["updatedReplicas"] == 2
+    assert status["readyReplicas"] == 2
+    assert status["unavailableReplicas"] == 0
+    assert status["observedGeneration"] == deployment["metadata"]["generation"]
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert (conditions["Available"]["status"], conditions["Available"]["reason"]) == (
+        "True",
+        "MinimumReplicasAvailable",
+    )
+    progressing = conditions["Progressing"]
+    assert (progressing["status"], progressing["reason"]) == ("True", "NewReplicaSetAvailable")
+    [replicaset] = await kube.list("apps/v1", "ReplicaSet", "prod")
+    template_hash = replicaset["metadata"]["labels"]["pod-template-hash"]
+    assert replicaset["metadata"]["name"] == f"podinfo-{template_hash}"
+    assert (
+        f'ReplicaSet "podinfo-{template_hash}" has successfully progressed.'
+        == (progressing["message"])
+    )
+    assert replicaset["metadata"]["ownerReferences"][0]["uid"] == deployment["metadata"]["uid"]
+    for pod in await pods(kube, "podinfo"):
+        assert pod["metadata"]["name"].startswith(f"podinfo-{template_hash}-")
+        assert len(pod["metadata"]["name"]) == len(f"podinfo-{template_hash}-") + 5
+        assert pod["metadata"]["ownerReferences"][0]["name"] == replicaset["metadata"]["name"]
+        assert pod["metadata"]["labels"]["pod-template-hash"] == template_hash
+
+
+async def test_kubectl_lists_running_pods_and_the_node(
+    kube: Kube, runner: WorkloadRunner, kubectl: Kubectl
+) -> None:
+    await kube.create(podinfo())
+    await eventually(lambda: ready_pods(kube, "podinfo", 2), what="2 ready pods")
+    listing = (await kubectl.run("-n", "prod", "get", "pods", "--no-headers")).stdout
+    rows = [line.split() for line in listing.splitlines()]
+    assert len(rows) == 2
+    assert all(row[1:4] == ["1/1", "Running", "0"] for row in rows), listing
+    nodes = (await kubectl.run("get", "nodes", "--no-headers")).stdout.split()
+    assert nodes[:2] == ["sandbox", "Ready"]
+    rollout = await kubectl.run("-n", "prod", "rollout", "status", "deployment/podinfo")
+    assert "successfully rolled out" in rollout.stdout
+
+
+async def test_kubectl_logs_shows_the_pod_output(
+    kube: Kube, runner: WorkloadRunner, kubectl: Kubectl
+) -> None:
+    await kube.create(podinfo(replicas=1))
+    [pod] = await eventually(lambda: ready_pods(kube, "podinfo", 1), what="a ready pod")
+    name = pod["metadata"]["name"]
+    async with httpx.AsyncClient() as http:
+        await http.get(f"http://{pod['status']['podIP']}:9898/status/418")
+
+    async def logged(*target: str) -> str | None:
+        text = (await kubectl.run("-n", "prod", "logs", *target)).stdout
+        return text if '"uri": "/status/418"' in text else None
+
+    by_pod = await eventually(lambda: logged(f"pod/{name}"), what="the request in the logs")
+    assert "Starting podinfo v6.0.0" in by_pod
+    assert "/status/418" in await eventually(
+        lambda: logged("deployment/podinfo"), what="logs by deployment"
+    )
+    tail = (await kubectl.run("-n", "prod", "logs", f"pod/{name}", "--tail", "1")).stdout
+    assert len(tail.splitlines()) == 1
+
+
+async def test_deleting_the_deployment_stops_its_processes(
+    kube: Kube, runner: WorkloadRunner
+) -> None:
+    await kube.create(podinfo(replicas=1))
+    [pod] = await eventually(lambda: ready_pods(kube, "podinfo", 1), what="a ready pod")
+    url = f"http://{pod['status']['podIP']}:9898/healthz"
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(url)).status_code == 200
+        await kube.delete("apps/v1", "Deployment", "podinfo", "prod")
+
+        async def refused() -> bool:
+            try:
+                await http.get(url, timeout=1)
+            except httpx.ConnectError:
+                return True
+            return False
+
+        await eventually(refused, what="the pod's address to stop answering")
+    assert await pods(kube, "podinfo") == []
