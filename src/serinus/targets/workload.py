@@ -108,7 +108,11 @@ class WorkloadTarget(abc.ABC):
         return Revision(revision.template_hash(template), checksums)
 
     async def promote(self, canary: Canary) -> None:
-        """Copy the target's template, configs and metadata to the primary. Idempotent."""
+        """Copy the target's template, configs and metadata to the primary.
+
+        Repeating it converges to the same primary, except that each call writes a fresh
+        ``flagger-id`` and so rolls the primary's pods once more (as Flagger's does).
+        """
         target = await self.target(canary)
         key, value = labels.selector_label(target, self.selector_labels)
         tracked = await self.configs.tracked(canary.namespace, base.pod_spec(target))
