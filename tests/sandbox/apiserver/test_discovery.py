@@ -59,7 +59,7 @@ async def test_aggregated_discovery(http: httpx.AsyncClient) -> None:
     core = (await http.get("/api", headers={"Accept": AGGREGATED})).json()
     pods = resource(core, "", "pods")
     assert pods["shortNames"] == ["po"]
-    assert [s["subresource"] for s in pods["subresources"]] == ["status", "log"]
+    assert [s["subresource"] for s in pods["subresources"]] == ["status", "log", "exec"]
     assert resource(core, "", "namespaces")["scope"] == "Cluster"
     beta = await http.get("/apis", headers={"Accept": AGGREGATED.split(",", 1)[1]})
     assert beta.headers["content-type"].endswith("v=v2beta1;as=APIGroupDiscoveryList")

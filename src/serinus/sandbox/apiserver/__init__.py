@@ -8,21 +8,28 @@ Tables with CRD printer columns, and custom resources served as soon as their CR
 
 It plays a few controllers too (namespace and CRD teardown, the garbage collector, the CRD
 "Established" condition) but no kubelet and no Deployment controller: the sandbox's workload
-runner does that over this same API, and plugs container logs in through :class:`LogSources`.
+runner does that over this same API, and plugs container logs and ``kubectl exec`` in through
+:class:`LogSources` and :class:`ExecSources`.
 
 Module map: ``server`` (start/stop, :class:`ApiServer`), ``handlers``/``queries``/``responses``
 (HTTP), ``routing``, ``discovery``, ``openapi``, ``writes``/``patching``/``merge``/``apply``/
-``deletion`` (verbs), ``subresources``, ``watch``, ``tables``/``printers``/``cells``/``jsonpath``,
-``cluster``/``store`` (state), ``resources``/``builtin``/``crds``/``schema`` (what is served),
-``meta``/``defaults``/``validation``, ``selectors``, ``persistence``, ``kubeconfig``, ``logs``.
+``deletion`` (verbs), ``subresources``, ``podexec``, ``watch``, ``tables``/``printers``/``cells``/
+``jsonpath``, ``cluster``/``store`` (state), ``resources``/``builtin``/``crds``/``schema`` (what is
+served), ``meta``/``defaults``/``validation``, ``selectors``, ``persistence``, ``kubeconfig``,
+``logs``.
 """
 
 from serinus.sandbox.apiserver.kubeconfig import kubeconfig, write_kubeconfig
 from serinus.sandbox.apiserver.logs import LogRequest, LogSource, LogSources
+from serinus.sandbox.apiserver.podexec import ExecProcess, ExecRequest, ExecSource, ExecSources
 from serinus.sandbox.apiserver.server import ApiServer, run, serve
 
 __all__ = [
     "ApiServer",
+    "ExecProcess",
+    "ExecRequest",
+    "ExecSource",
+    "ExecSources",
     "LogRequest",
     "LogSource",
     "LogSources",

@@ -103,6 +103,8 @@ def _subresources(resource: ResourceType) -> list[tuple[str, Obj, list[str]]]:
         found.append(("scale", scale, list(SUBRESOURCE_VERBS)))
     if resource.log:
         found.append(("log", own, ["get"]))
+        options = {"group": "", "version": "v1", "kind": "PodExecOptions"}
+        found.append(("exec", options, ["create", "get"]))
     return found
 
 

@@ -20,6 +20,7 @@ from serinus.sandbox.apiserver import (
     discovery,
     openapi,
     patching,
+    podexec,
     queries,
     routing,
     subresources,
@@ -59,6 +60,7 @@ class Api:
         self,
         cluster: Cluster,
         logs: LogSources,
+        execs: podexec.ExecSources,
         *,
         closing: asyncio.Event,
         bookmark_interval: float,
@@ -66,6 +68,7 @@ class Api:
     ) -> None:
         self.cluster = cluster
         self.logs = logs
+        self.execs = execs
         self.closing = closing
         self.bookmark_interval = bookmark_interval
         self.address = address
@@ -145,7 +148,9 @@ class Api:
             return await self._scale(request, target)
         elif target.subresource == "log" and method == "GET":
             return await self._log(request, target)
-        elif target.subresource != "log":
+        elif target.subresource == "exec" and method in ("GET", "POST"):
+            return await self._exec(request, target)
+        elif target.subresource not in ("log", "exec"):
             if method == "GET":
                 return self._get(request, target)
             if method == "PUT":
@@ -312,3 +317,8 @@ class Api:
         pod = self.cluster.get(target.resource, target.scope_namespace, str(target.name))
         log = subresources.log_request(pod, dict(request.query))
         return await subresources.serve_log(request, self.logs, log, self.closing)
+
+    async def _exec(self, request: web.Request, target: Target) -> web.StreamResponse:
+        pod = self.cluster.get(target.resource, target.scope_namespace, str(target.name))
+        run = podexec.exec_request(pod, request.query)
+        return await podexec.serve_exec(request, self.execs, run, self.closing)

@@ -61,7 +61,7 @@ class ResourceType:
     """Has a ``status`` subresource: main writes keep status, status writes keep the rest."""
     scale: ScaleSpec | None = None
     log: bool = False
-    """Serves ``pods/log`` through the server's log sources."""
+    """Serves ``pods/log`` and ``pods/exec`` through the server's log and exec sources."""
     generation: bool = False
     """Tracks ``metadata.generation`` (bumped when anything but metadata and status changes)."""
     generation_annotations: bool = False

@@ -65,6 +65,7 @@ def resolve(registry: Registry, group: str, version: str, rest: list[str]) -> Ta
         "status": resource.status,
         "scale": resource.scale is not None,
         "log": resource.log,
+        "exec": resource.log,
     }
     if subresource and not allowed.get(subresource, False):
         raise no_such_path()

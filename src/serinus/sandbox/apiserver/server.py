@@ -4,7 +4,7 @@ Tests and the sandbox use it as an async context manager::
 
     async with ApiServer(port=0) as api:
         api.write_kubeconfig(tmp_path / "kubeconfig")
-        ...  # api.url, api.cluster (in-process access), api.logs (plug a log source)
+        ...  # api.url, api.cluster (in-process access), api.logs / api.execs (plug sources)
 
 The CLI calls :func:`run`, which serves until SIGINT or SIGTERM. Stopping ends every open watch
 and log stream with a proper final chunk first (aiohttp would otherwise wait for them), then saves
@@ -29,6 +29,7 @@ from serinus.sandbox.apiserver.handlers import Api
 from serinus.sandbox.apiserver.kubeconfig import write_kubeconfig
 from serinus.sandbox.apiserver.logs import LogSources
 from serinus.sandbox.apiserver.persistence import StateFile
+from serinus.sandbox.apiserver.podexec import ExecSources
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class ApiServer:
         self.cluster = Cluster(window=watch_window, service_cidr=service_cidr)
         deletion.install(self.cluster)
         self.logs = LogSources()
+        self.execs = ExecSources()
         self._state = StateFile(state, self.cluster, delay=persist_delay) if state else None
         self._bookmark_interval = bookmark_interval
         self._closing = asyncio.Event()
@@ -82,6 +84,7 @@ class ApiServer:
         api = Api(
             self.cluster,
             self.logs,
+            self.execs,
             closing=self._closing,
             bookmark_interval=self._bookmark_interval,
             address=lambda: f"{self.host}:{self.port}",
