@@ -19,7 +19,7 @@ import time
 
 from serinus.apis.base import Manifest, parse_duration
 from serinus.apis.canary import Canary
-from serinus.apis.status import CanaryPhase, CanaryStatus
+from serinus.apis.status import CanaryStatus
 from serinus.controller.advance import advance
 from serinus.controller.scheduler import Scheduler
 from serinus.errors import InvalidCanaryError, SerinusError
@@ -27,11 +27,12 @@ from serinus.kube.client import Kube
 from serinus.operator.selfmetrics import SelfMetrics
 from serinus.operator.wiring import Wiring
 from serinus.ports import StatusStore
+from serinus.targets import finalizer
+from serinus.targets.finalizer import FINALIZER
 
 logger = logging.getLogger(__name__)
 
 API_VERSION = "flagger.app/v1beta1"
-FINALIZER = "finalizer.flagger.app"
 
 
 class _Prefetched:
@@ -83,12 +84,12 @@ class Canaries:
             self._namespaces.pop(key, None)
         elif meta.get("deletionTimestamp"):
             self.scheduler.remove(key)
-            await self._finalize(manifest)
+            if FINALIZER in (meta.get("finalizers") or []):
+                await self._finalize(*key)
         else:
             target = str(((manifest.get("spec") or {}).get("targetRef") or {}).get("name", ""))
             self.scheduler.upsert(key, interval=self._interval(manifest), target=target)
             self._namespaces[key] = key[0]
-            await self._ensure_finalizer(manifest)
         counts: dict[str, int] = {}
         for ns in self._namespaces.values():
             counts[ns] = counts.get(ns, 0) + 1
@@ -103,6 +104,7 @@ class Canaries:
             return
         if canary is None:
             return
+        await finalizer.sync(self.kube, canary)
         before = canary.status.phase if canary.status else None
         store = _Prefetched(self.wiring.store, canary)
         world = dataclasses.replace(self.wiring.world(canary), store=store)
@@ -146,52 +148,20 @@ class Canaries:
         except SerinusError as error:
             logger.warning("could not report invalid Canary %s.%s: %s", name, namespace, error)
 
-    async def _ensure_finalizer(self, manifest: Manifest) -> None:
-        spec = manifest.get("spec") or {}
-        meta = manifest["metadata"]
-        if not spec.get("revertOnDeletion") or FINALIZER in (meta.get("finalizers") or []):
-            return
-        finalizers = [*(meta.get("finalizers") or []), FINALIZER]
-        await self.kube.patch(
-            API_VERSION,
-            "Canary",
-            meta["name"],
-            meta.get("namespace"),
-            {
-                "metadata": {
-                    "finalizers": finalizers,
-                    "resourceVersion": meta.get("resourceVersion"),
-                }
-            },
-            patch_type="merge",
-        )
-
-    async def _finalize(self, manifest: Manifest) -> None:
-        meta = manifest["metadata"]
-        if FINALIZER not in (meta.get("finalizers") or []):
-            return
-        name, namespace = meta["name"], meta.get("namespace") or "default"
+    async def _finalize(self, namespace: str, name: str) -> None:
+        """revertOnDeletion: give the target its replicas and routes back, then let it go."""
         try:
             canary = await self.wiring.store.get(namespace, name)
-            if canary is not None and (
-                canary.status is None or canary.status.phase is not CanaryPhase.TERMINATED
-            ):
-                world = self.wiring.world(canary)
-                logger.info("Terminating canary %s.%s", name, namespace)
-                await world.target.finalize(canary)
-                await world.router.finalize(canary)
+            if canary is None:
+                return
+            world = self.wiring.world(canary)
+            logger.info("Terminating canary %s.%s", name, namespace)
+            await world.target.finalize(canary)
+            await world.router.finalize(canary)
+            await finalizer.remove(self.kube, canary)
         except SerinusError as error:
             logger.warning("could not revert %s.%s on deletion: %s", name, namespace, error)
             return
-        finalizers = [f for f in meta.get("finalizers") or [] if f != FINALIZER]
-        await self.kube.patch(
-            API_VERSION,
-            "Canary",
-            name,
-            namespace,
-            {"metadata": {"finalizers": finalizers}},
-            patch_type="merge",
-        )
         logger.info("Terminated canary %s.%s", name, namespace)
 
 

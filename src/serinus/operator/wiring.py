@@ -122,9 +122,10 @@ class Wiring:
                 selector_labels=self.settings.selector_labels,
                 include_label_prefixes=self.settings.include_label_prefixes,
                 config_tracking=self.settings.config_tracking,
+                clock=self.clock,
             )
         except UnknownProviderError as error:
-            return Unsupported(error)  # type: ignore[return-value]
+            return Unsupported(error)
 
     def _router(self, canary: Canary) -> Router:
         try:
@@ -136,7 +137,7 @@ class Wiring:
                 nginx_annotations_prefix=self.settings.ingress_annotations_prefix,
             )
         except UnknownProviderError as error:
-            return Unsupported(error)  # type: ignore[return-value]
+            return Unsupported(error)
 
     async def aclose(self) -> None:
         await self.metrics.aclose()
