@@ -16,7 +16,7 @@ import copy
 import pathlib
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 import yaml
 

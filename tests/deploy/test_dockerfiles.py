@@ -157,7 +157,9 @@ def test_every_copy_source_exists_and_reaches_the_build(image: str) -> None:
     assert {"pyproject.toml", readme, "src/"} <= set(context_sources)
     for source in context_sources:
         assert (REPO / source).exists(), f"COPY {source}: not in the repository"
-        assert not ignored(source.rstrip("/"), patterns), f"COPY {source}: excluded by {ignore.name}"
+        assert not ignored(source.rstrip("/"), patterns), (
+            f"COPY {source}: excluded by {ignore.name}"
+        )
     assert ignored(".venv/bin/python", patterns)
 
 

@@ -73,7 +73,10 @@ def test_loadtester_base_in_prod_serves_the_seeds_webhook_url(tmp_path: pathlib.
         f"namespace: prod\nresources:\n  - {base}\n"
     )
     service = only(kustomize(tmp_path), "Service")
-    assert (service["metadata"]["name"], service["metadata"]["namespace"]) == ("load-tester", "prod")
+    assert (service["metadata"]["name"], service["metadata"]["namespace"]) == (
+        "load-tester",
+        "prod",
+    )
     [port] = service["spec"]["ports"]
     assert port["port"] == 80
 

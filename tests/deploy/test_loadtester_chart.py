@@ -1,6 +1,7 @@
 """The load tester's Helm chart (deploy/charts/loadtester), rendered with ``helm template``.
 
 Covers:
+- ``helm lint --strict`` finds nothing to warn about;
 - the seed's install (release load-tester in prod, ``fullnameOverride: load-tester``) gives a
   Service named load-tester in prod whose port 80 reaches the port the load tester listens on
   (8080), and a Deployment named load-tester (the seed finds the pod with ``grep load-tester``);
@@ -24,6 +25,7 @@ import pathlib
 import re
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 
 import click
 import httpx
@@ -38,6 +40,7 @@ from tests.deploy.support import (
     Manifest,
     RenderError,
     container,
+    helm_lint,
     helm_template,
     kinds,
     only,
@@ -90,10 +93,18 @@ def test_the_seeds_install_serves_the_seeds_webhook_url(tmp_path: pathlib.Path) 
     assert service["spec"]["selector"].items() <= pod_labels.items()
 
 
+def test_chart_passes_helm_lint_strict() -> None:
+    assert "0 chart(s) failed" in helm_lint(LOADTESTER_CHART)
+
+
 def test_default_install_renders_valid_objects() -> None:
     manifests = helm_template(LOADTESTER_CHART, release="loadtester", namespace="test")
     validate(manifests)
-    assert kinds(manifests) == ["Deployment/loadtester", "Service/loadtester", "ServiceAccount/loadtester"]
+    assert kinds(manifests) == [
+        "Deployment/loadtester",
+        "Service/loadtester",
+        "ServiceAccount/loadtester",
+    ]
 
 
 @pytest.mark.parametrize("values", CI_VALUES, ids=lambda path: path.name)
@@ -101,7 +112,7 @@ def test_every_ci_values_file_renders_valid_objects(values: pathlib.Path) -> Non
     validate(render(values.name))
 
 
-def parse_loadtester_args(args: list[str]) -> dict[str, object]:
+def parse_loadtester_args(args: list[str]) -> dict[str, Any]:
     """What ``serinus loadtester`` makes of ``args`` (its real parser, without running)."""
     subcommand, *arguments = args
     assert subcommand == "loadtester"
@@ -122,7 +133,8 @@ def test_allow_commands_lock_the_load_tester_down_to_the_seeds_load_test() -> No
     ]
     params = parse_loadtester_args(args)
     policy = Policy.from_patterns(
-        namespace=str(params["namespace_regexp"]), commands=list(params["allow_commands"])  # type: ignore[call-overload]
+        namespace=str(params["namespace_regexp"]),
+        commands=params["allow_commands"],
     )
     assert policy.command_denial(command) is None
     assert policy.command_denial(command + "; rm -rf /") is not None
@@ -177,15 +189,17 @@ async def test_the_rendered_load_tester_refuses_what_the_values_forbid(
     probe = tester["livenessProbe"]["httpGet"]["path"]
     assert tester["readinessProbe"]["httpGet"]["path"] == probe
     canary = {"name": "podinfo", "namespace": "prod"}
-    async with running(tester["args"], tmp_path / "gates.json") as base:
-        async with httpx.AsyncClient(base_url=base) as client:
-            assert (await client.get(probe)).status_code == 200
-            forbidden = {**canary, "metadata": {"type": "cmd", "cmd": "rm -rf /tmp/anything"}}
-            refused = await client.post("/", json=forbidden)
-            assert refused.status_code == 403
-            assert "is not allowed" in refused.text
-            elsewhere = {**canary, "namespace": "staging"}
-            assert (await client.post("/gate/check", json=elsewhere)).status_code == 403
+    async with (
+        running(tester["args"], tmp_path / "gates.json") as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        assert (await client.get(probe)).status_code == 200
+        forbidden = {**canary, "metadata": {"type": "cmd", "cmd": "rm -rf /tmp/anything"}}
+        refused = await client.post("/", json=forbidden)
+        assert refused.status_code == 403
+        assert "is not allowed" in refused.text
+        elsewhere = {**canary, "namespace": "staging"}
+        assert (await client.post("/gate/check", json=elsewhere)).status_code == 403
 
 
 def test_gate_state_lives_on_an_empty_dir_by_default() -> None:
@@ -243,7 +257,9 @@ def test_kubectl_rbac_is_off_by_default_and_no_token_is_mounted() -> None:
 def test_kubectl_rbac_binds_read_only_rules_to_the_load_tester(
     scope: str, role_kind: str, binding_kind: str
 ) -> None:
-    manifests = render(set_values=("fullnameOverride=load-tester", "rbac.create=true", f"rbac.scope={scope}"))
+    manifests = render(
+        set_values=("fullnameOverride=load-tester", "rbac.create=true", f"rbac.scope={scope}")
+    )
     validate(manifests)
     role = only(manifests, role_kind, "load-tester")
     verbs = {verb for rule in role["rules"] for verb in rule["verbs"]}

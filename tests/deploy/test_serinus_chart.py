@@ -1,6 +1,7 @@
 """The serinus operator's Helm chart (deploy/charts/serinus), rendered with ``helm template``.
 
 Covers:
+- ``helm lint --strict`` finds nothing to warn about;
 - the default install and every ci/*-values.yaml file render objects that pass the Kubernetes
   schemas (strict: unknown fields fail) of an older and the newest Kubernetes release;
 - the defaults are Flagger's: mesh provider istio, Prometheus at http://prometheus:9090, one
@@ -32,6 +33,7 @@ from tests.deploy.support import (
     Manifest,
     RenderError,
     container,
+    helm_lint,
     helm_template,
     kinds,
     only,
@@ -92,6 +94,10 @@ NEEDED = (
 """What the operator does: watch Canaries and write their status and finalizer, read templates and
 alert providers, manage the -primary/-canary copies and the one routing object per Canary, copy
 the ConfigMaps/Secrets a target mounts (fetched by name), and record Events."""
+
+
+def test_chart_passes_helm_lint_strict() -> None:
+    assert "0 chart(s) failed" in helm_lint(SERINUS_CHART)
 
 
 def test_default_install_renders_valid_objects() -> None:
@@ -202,8 +208,10 @@ EXPECTED_PARAMS = {
     "leader_election_name": "serinus-leader-election",
     "log_level": "debug",
     "log_format": "console",
+    "cluster_name": "prod-eu",
 }
-"""ci/everything-values.yaml as the operator's parameters."""
+"""ci/everything-values.yaml as the operator's parameters (cluster_name from an extraArgs entry in
+Flagger's single-dash spelling)."""
 
 
 def test_leader_election_runs_two_replicas_holding_one_lease() -> None:
