@@ -17,6 +17,7 @@ deleting the Canary garbage-collects -primary and -canary; Service targets are u
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -121,7 +122,7 @@ async def test_port_change_updates_existing_services_keeping_their_address(
 
 
 async def test_port_discovery_adds_every_other_container_port(kube: CountingKube) -> None:
-    containers = [
+    containers: list[dict[str, Any]] = [
         {
             "name": "podinfod",
             "image": "podinfo",

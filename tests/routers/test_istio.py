@@ -1,0 +1,197 @@
+"""The istio router: VirtualService and DestinationRules, against a real local API server.
+
+Covers: reconcile creates ``DestinationRules <apex>-primary``/``-canary`` (host, trafficPolicy)
+and ``VirtualService <apex>`` (hosts with the apex added, the mesh gateway by default, the route
+options of spec.service, weighted destinations on the port); a second reconcile writes nothing;
+gateways and delegation; set_routes/get_routes round trip, mirrored with mirrorPercentage from
+mirrorWeight, and reconcile keeping weights and mirror; A/B testing: a match route (merged with
+the route's uri) holding the weights, then a route to the primary; appProtocol tcp makes a TCP
+route and refuses A/B; a user's VirtualService is taken over and restored by finalize, while
+finalize deletes what serinus created; session affinity is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from serinus.errors import InvalidCanaryError
+from serinus.ports import Routes
+from serinus.routers.registry import router_for
+from tests.routers.support import NAMESPACE, CountingKube, get, new_canary, with_spec
+
+ISTIO = "networking.istio.io/v1beta1"
+
+
+def destination(host: str, weight: int) -> dict[str, Any]:
+    return {"destination": {"host": host, "port": {"number": 9898}}, "weight": weight}
+
+
+async def virtual_service(kube: CountingKube) -> dict[str, Any]:
+    return await get(kube, ISTIO, "VirtualService", "podinfo")
+
+
+async def test_reconcile_writes_destination_rules_and_virtual_service(kube: CountingKube) -> None:
+    policy = {"tls": {"mode": "ISTIO_MUTUAL"}}
+    canary = await new_canary(
+        kube,
+        provider="istio",
+        service={
+            "trafficPolicy": policy,
+            "hosts": ["app.example.com"],
+            "match": [{"uri": {"prefix": "/"}}],
+            "rewrite": {"uri": "/"},
+            "timeout": "5s",
+            "retries": {"attempts": 3, "perTryTimeout": "1s", "retryOn": "5xx"},
+            "headers": {"request": {"set": {"x-version": "2"}}},
+            "corsPolicy": {"allowOrigins": [{"exact": "https://example.com"}]},
+        },
+    )
+    router = router_for("istio", kube)
+    await router.initialize(canary)
+    await router.reconcile(canary)
+    for side in ("primary", "canary"):
+        rule = await get(kube, ISTIO, "DestinationRule", f"podinfo-{side}")
+        assert rule["spec"] == {"host": f"podinfo-{side}", "trafficPolicy": policy}
+        assert rule["metadata"]["ownerReferences"][0]["kind"] == "Canary"
+    assert (await virtual_service(kube))["spec"] == {
+        "hosts": ["app.example.com", "podinfo"],
+        "gateways": ["mesh"],
+        "http": [
+            {
+                "match": [{"uri": {"prefix": "/"}}],
+                "rewrite": {"uri": "/"},
+                "timeout": "5s",
+                "retries": {"attempts": 3, "perTryTimeout": "1s", "retryOn": "5xx"},
+                "corsPolicy": {"allowOrigins": [{"exact": "https://example.com"}]},
+                "headers": {"request": {"set": {"x-version": "2"}}},
+                "route": [destination("podinfo-primary", 100), destination("podinfo-canary", 0)],
+            }
+        ],
+    }
+    writes = kube.writes
+    await router.reconcile(canary)
+    assert kube.writes == writes
+
+
+async def test_gateways_and_delegation(kube: CountingKube) -> None:
+    canary = await new_canary(
+        kube, provider="istio", service={"gateways": ["public-gateway"], "hosts": ["*"]}
+    )
+    router = router_for("istio", kube)
+    await router.reconcile(canary)
+    spec = (await virtual_service(kube))["spec"]
+    assert (spec["hosts"], spec["gateways"]) == (["*"], ["public-gateway"])
+    await router.reconcile(with_spec(canary, service={"port": 9898, "delegation": True}))
+    spec = (await virtual_service(kube))["spec"]
+    assert "hosts" not in spec
+    assert "gateways" not in spec
+
+
+async def test_weights_and_mirror_round_trip(kube: CountingKube) -> None:
+    canary = await new_canary(kube, provider="istio", analysis={"mirror": True, "mirrorWeight": 50})
+    router = router_for("istio", kube)
+    await router.reconcile(canary)
+    await router.set_routes(canary, Routes(100, 0, mirrored=True))
+    route = (await virtual_service(kube))["spec"]["http"][0]
+    assert route["mirror"] == {"host": "podinfo-canary", "port": {"number": 9898}}
+    assert route["mirrorPercentage"] == {"value": 50.0}
+    await router.reconcile(canary)
+    assert await router.get_routes(canary) == Routes(100, 0, mirrored=True)
+    await router.set_routes(canary, Routes(80, 20))
+    await router.reconcile(canary)
+    assert await router.get_routes(canary) == Routes(80, 20)
+    assert "mirror" not in (await virtual_service(kube))["spec"]["http"][0]
+
+
+async def test_ab_testing_routes(kube: CountingKube) -> None:
+    match = [{"headers": {"x-canary": {"exact": "insider"}}}, {"sourceLabels": {"app": "tester"}}]
+    canary = await new_canary(
+        kube,
+        provider="istio",
+        service={"match": [{"uri": {"prefix": "/api"}}]},
+        analysis={"iterations": 10, "match": match},
+    )
+    router = router_for("istio", kube)
+    await router.reconcile(canary)
+    await router.set_routes(canary, Routes(0, 100))
+    first, rest = (await virtual_service(kube))["spec"]["http"]
+    assert first["match"] == [
+        {"headers": {"x-canary": {"exact": "insider"}}, "uri": {"prefix": "/api"}},
+        {"sourceLabels": {"app": "tester"}, "uri": {"prefix": "/api"}},
+    ]
+    assert first["route"] == [destination("podinfo-primary", 0), destination("podinfo-canary", 100)]
+    assert rest == {
+        "match": [{"uri": {"prefix": "/api"}}],
+        "route": [destination("podinfo-primary", 100)],
+    }
+    assert await router.get_routes(canary) == Routes(0, 100)
+
+
+async def test_tcp_services_get_a_tcp_route(kube: CountingKube) -> None:
+    canary = await new_canary(kube, provider="istio", service={"appProtocol": "tcp"})
+    router = router_for("istio", kube)
+    await router.reconcile(canary)
+    await router.set_routes(canary, Routes(40, 60))
+    spec = (await virtual_service(kube))["spec"]
+    assert "http" not in spec
+    assert spec["tcp"] == [
+        {"route": [destination("podinfo-primary", 40), destination("podinfo-canary", 60)]}
+    ]
+    assert await router.get_routes(canary) == Routes(40, 60)
+    ab = with_spec(
+        canary,
+        analysis={
+            "interval": "10s",
+            "iterations": 2,
+            "match": [{"headers": {"x": {"exact": "1"}}}],
+        },
+    )
+    with pytest.raises(
+        InvalidCanaryError, match=r"^spec\.analysis\.match: A/B testing matches HTTP"
+    ):
+        await router.reconcile(ab)
+
+
+async def test_a_users_virtual_service_is_taken_over_and_restored(kube: CountingKube) -> None:
+    original = {"hosts": ["podinfo"], "http": [{"route": [{"destination": {"host": "podinfo"}}]}]}
+    await kube.create(
+        {
+            "apiVersion": ISTIO,
+            "kind": "VirtualService",
+            "metadata": {"name": "podinfo", "namespace": NAMESPACE},
+            "spec": original,
+        }
+    )
+    canary = await new_canary(kube, provider="istio")
+    router = router_for("istio", kube)
+    await router.initialize(canary)
+    await router.reconcile(canary)
+    taken = await virtual_service(kube)
+    assert await router.get_routes(canary) == Routes(100, 0)
+    saved = taken["metadata"]["annotations"]["flagger.kubernetes.io/original-configuration"]
+    assert json.loads(saved) == {"spec": original}
+    await router.finalize(canary)
+    assert (await virtual_service(kube))["spec"] == original
+    for side in ("primary", "canary"):
+        assert await kube.get(ISTIO, "DestinationRule", f"podinfo-{side}", NAMESPACE) is None
+
+
+async def test_finalize_deletes_what_serinus_created(kube: CountingKube) -> None:
+    canary = await new_canary(kube, provider="istio")
+    router = router_for("istio", kube)
+    await router.reconcile(canary)
+    await router.finalize(canary)
+    assert await kube.get(ISTIO, "VirtualService", "podinfo", NAMESPACE) is None
+
+
+async def test_session_affinity_is_refused(kube: CountingKube) -> None:
+    canary = await new_canary(
+        kube, provider="istio", analysis={"sessionAffinity": {"cookieName": "flagger-cookie"}}
+    )
+    with pytest.raises(
+        InvalidCanaryError, match=r"^spec\.analysis\.sessionAffinity: not supported"
+    ):
+        await router_for("istio", kube).reconcile(canary)

@@ -1,0 +1,44 @@
+"""Mesh weights as numbers and Kubernetes quantities, and as whole percentages.
+
+Covers: integers, floats, plain and suffixed quantity strings parse exactly; negative, boolean
+and malformed weights are errors naming the field; relative weights become percentages that add
+up to 100 (rounded half up); a zero total is an error.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from serinus.routers.quantities import parse, percent
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (10, Fraction(10)),
+        ("100", Fraction(100)),
+        ("900m", Fraction(9, 10)),
+        (0.5, Fraction(1, 2)),
+        ("1k", Fraction(1000)),
+        ("1Ki", Fraction(1024)),
+        (" 25 ", Fraction(25)),
+    ],
+)
+def test_weights_parse_exactly(value: object, expected: Fraction) -> None:
+    assert parse(value, field="w") == expected
+
+
+@pytest.mark.parametrize("value", [-1, "-5", True, "ten", None, "10x", [10]])
+def test_bad_weights_name_the_field(value: object) -> None:
+    with pytest.raises(ValueError, match=r"^spec\.backends\[0\]\.weight: expected a non-negative"):
+        parse(value, field="spec.backends[0].weight")
+
+
+def test_percentages() -> None:
+    assert percent(Fraction(1, 10), Fraction(1)) == 10
+    assert percent(Fraction(1), Fraction(3)) == 33
+    assert percent(Fraction(1), Fraction(8)) == 13  # 12.5 rounds up
+    with pytest.raises(ValueError, match="positive"):
+        percent(Fraction(0), Fraction(0))
