@@ -1,9 +1,10 @@
 """Fixtures of the kube tests: a real local API server with serinus's CRDs, clients, a proxy.
 
-Each test gets its own API server on a free loopback port (it starts in milliseconds) with the
-repository's CRDs applied and a ``prod`` namespace, a :class:`~serinus.kube.Kube` talking to it
-directly, and, for failure tests, a :class:`~tests.kube.support.FaultProxy` in front of it with a
-second client going through the proxy. Retries back off in milliseconds so failure tests stay fast.
+Each test gets its own API server on a free loopback port (it starts in milliseconds) with a
+``prod`` namespace (and, through ``flagger_crds``, the repository's CRDs), a
+:class:`~serinus.kube.Kube` talking to it directly, and, for failure tests, a
+:class:`~tests.kube.support.FaultProxy` in front of it with a second client going through the
+proxy. Retries back off in milliseconds so failure tests stay fast.
 """
 
 from __future__ import annotations
@@ -30,10 +31,16 @@ def settings(url: str, **changes: Any) -> KubeSettings:
 async def api() -> AsyncIterator[ApiServer]:
     async with ApiServer(port=0) as server:
         async with Kube(settings(server.url)) as setup:
-            for crd in crds():
-                await setup.apply(crd)
             await setup.create(namespace("prod"))
         yield server
+
+
+@pytest.fixture
+async def flagger_crds(api: ApiServer) -> None:
+    """The repository's CRDs (Canary, MetricTemplate, AlertProvider) applied to ``api``."""
+    async with Kube(settings(api.url)) as setup:
+        for crd in crds():
+            await setup.apply(crd)
 
 
 @pytest.fixture

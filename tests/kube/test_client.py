@@ -49,6 +49,7 @@ async def test_get_of_a_missing_object_is_none_and_deleting_it_is_fine(kube: Kub
     await kube.delete("apps/v1", "Deployment", "nothing-here", "prod")
 
 
+@pytest.mark.usefixtures("flagger_crds")
 async def test_a_seed_canary_created_as_v1alpha3_reads_back_at_v1beta1(kube: Kube) -> None:
     await kube.create(podinfo_canary())
     got = await kube.get(*CANARY, "podinfo", "prod")
@@ -136,6 +137,7 @@ async def test_strategic_patch_merges_containers_by_name(kube: Kube) -> None:
     ]
 
 
+@pytest.mark.usefixtures("flagger_crds")
 async def test_strategic_patch_of_a_custom_resource_is_invalid(kube: Kube) -> None:
     await kube.create(podinfo_canary())
     with pytest.raises(errors.InvalidError) as caught:
@@ -163,6 +165,7 @@ async def test_server_side_apply_creates_updates_and_keeps_other_managers_fields
     assert "serinus" in managers
 
 
+@pytest.mark.usefixtures("flagger_crds")
 async def test_status_subresource_writes_change_status_only(kube: Kube) -> None:
     await kube.create(podinfo_canary())
     canary = await kube.get(*CANARY, "podinfo", "prod")

@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime
 import pathlib
 
+import pytest
+
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
 from serinus.kube import Kube, KubeEventSink, KubeStatusStore
@@ -22,6 +24,8 @@ from tests.kube.support import podinfo_canary
 from tests.sandbox.apiserver.support import Kubectl
 
 START = datetime.datetime(2026, 11, 29, 8, 0, 0, tzinfo=datetime.UTC)
+
+pytestmark = pytest.mark.usefixtures("flagger_crds")
 
 
 class Clock:

@@ -55,8 +55,8 @@ class Replica:
         except LeadershipLostError as lost:
             self.outcome = lost
 
-    async def wait_leading(self, timeout: float = 10) -> None:
-        await asyncio.wait_for(self.leading.wait(), timeout)
+    async def wait_leading(self, within: float = 10) -> None:
+        await asyncio.wait_for(self.leading.wait(), within)
 
     async def finish(self) -> None:
         self.stop.set()
@@ -156,7 +156,7 @@ async def test_a_graceful_stop_hands_over_at_once(kube: Kube, stop: str) -> None
         leader.task.cancel()
         await asyncio.gather(leader.task, return_exceptions=True)
     assert not a.is_leader
-    await follower.wait_leading(timeout=5)  # far less than the 60 s lease
+    await follower.wait_leading(within=5)  # far less than the 60 s lease
     assert (await lease(kube))["holderIdentity"] == "b"
     await follower.finish()
 
@@ -225,9 +225,7 @@ async def test_durations_that_allow_two_leaders_are_refused(
             elector(kube, "")
 
 
-async def _until(
-    condition: Callable[[dict[str, object]], bool], kube: Kube
-) -> dict[str, object]:
+async def _until(condition: Callable[[dict[str, object]], bool], kube: Kube) -> dict[str, object]:
     for _ in range(200):
         spec = await lease(kube)
         if condition(spec):

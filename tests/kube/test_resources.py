@@ -55,6 +55,7 @@ def secret(data: dict[str, str], string_data: dict[str, str] | None = None) -> d
     return manifest
 
 
+@pytest.mark.usefixtures("flagger_crds")
 async def test_a_metric_template_is_parsed(kube: Kube) -> None:
     await kube.create(template())
     found = await KubeResources(kube).metric_template("prod", "not-found-percentage")
@@ -62,6 +63,7 @@ async def test_a_metric_template_is_parsed(kube: Kube) -> None:
     assert "{{ interval }}" in found.spec.query
 
 
+@pytest.mark.usefixtures("flagger_crds")
 async def test_an_alert_provider_is_parsed(kube: Kube) -> None:
     await kube.create(provider())
     found = await KubeResources(kube).alert_provider("prod", "on-call")
@@ -70,6 +72,7 @@ async def test_an_alert_provider_is_parsed(kube: Kube) -> None:
     assert found.spec.secret_ref.name == "slack"
 
 
+@pytest.mark.usefixtures("flagger_crds")
 async def test_missing_objects_are_not_found_by_kind_and_name(kube: Kube) -> None:
     resources = KubeResources(kube)
     with pytest.raises(errors.NotFoundError, match="MetricTemplate prod/absent not found"):
@@ -80,6 +83,7 @@ async def test_missing_objects_are_not_found_by_kind_and_name(kube: Kube) -> Non
         await resources.secret("prod", "absent")
 
 
+@pytest.mark.usefixtures("flagger_crds")
 async def test_a_provider_the_models_reject_is_invalid_with_the_field_path(kube: Kube) -> None:
     await kube.create(provider(type="slack", channel="on-call"))
     with pytest.raises(errors.InvalidCanaryError) as caught:
@@ -88,6 +92,7 @@ async def test_a_provider_the_models_reject_is_invalid_with_the_field_path(kube:
     assert "spec.address: expected an address, or a secretRef" in str(caught.value)
 
 
+@pytest.mark.usefixtures("flagger_crds")
 async def test_a_status_on_the_object_does_not_get_in_the_way(kube: Kube) -> None:
     """Flagger's own CRDs (which a cluster may keep) give AlertProviders a status subresource."""
     flaggers_crd = simple_crd("flagger.app", "AlertProvider", "alertproviders", ("v1beta1",))
@@ -104,6 +109,7 @@ async def test_a_status_on_the_object_does_not_get_in_the_way(kube: Kube) -> Non
     assert found.spec.channel == "on-call"
 
 
+@pytest.mark.usefixtures("flagger_crds")
 async def test_secret_data_is_decoded_and_string_data_wins(kube: Kube) -> None:
     await kube.create(secret({"address": "https://hooks.slack.com/services/T0/B0/x", "token": "é"}))
     found = await KubeResources(kube).secret("prod", "slack")

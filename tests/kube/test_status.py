@@ -21,6 +21,8 @@ from tests.kube.support import FaultProxy, podinfo_canary
 CANARY = ("flagger.app/v1beta1", "Canary")
 STATUS_PATH = "/canaries/podinfo/status"
 
+pytestmark = pytest.mark.usefixtures("flagger_crds")
+
 
 def progressing(weight: int = 10) -> CanaryStatus:
     return CanaryStatus(

@@ -1,12 +1,14 @@
 """``Kube.watch`` across everything that ends a watch stream, against the real API server.
 
 Covers: the current objects come first as ADDED (from a list), then live ADDED/MODIFIED/DELETED;
-a watch given a resourceVersion sends only later changes; when the connection is cut mid-stream
-and the server refuses new connections for a while, the watch resumes from the last version it
-saw, delivering the changes made meanwhile once each and nothing twice; when the resume version
-has left the server's window (410 Gone) it lists again and reports exactly what changed as
-ADDED/MODIFIED/DELETED, then keeps following; 403 ends the watch with ForbiddenError; an
-unserved kind ends it with NotFoundError. ``changes`` computes re-list differences.
+a watch given a resourceVersion sends only later changes; a label-filtered watch reports an
+object leaving the selection as DELETED and one entering it as ADDED; when the connection is cut
+mid-stream and the server refuses new connections for a while, the watch resumes from the last
+version it saw, delivering the changes made meanwhile once each and nothing twice; when the
+resume version has left the server's window (410 Gone) it lists again and reports exactly what
+changed as ADDED/MODIFIED/DELETED, then keeps following; 403 ends the watch with
+ForbiddenError; an unserved kind ends it with NotFoundError. ``changes`` computes re-list
+differences.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
+
 from serinus import errors
 from serinus.apis.base import Manifest
 from serinus.kube import Kube
 from serinus.kube.watch import changes
 from serinus.sandbox.apiserver import ApiServer
 from tests.kube.conftest import settings
-from tests.kube.support import FaultProxy, configmap, crds, namespace
+from tests.kube.support import FaultProxy, configmap, namespace
 
 Seen = tuple[str, str, str]
 """(event type, name, value of data.v)."""
@@ -58,12 +62,15 @@ async def watching(
     *,
     namespace: str | None = None,
     resource_version: str | None = None,
+    labels: dict[str, str] | None = None,
 ) -> AsyncIterator[Watching]:
     watch = Watching()
 
     async def run() -> None:
         try:
-            async for event_type, obj in kube.watch(*kind, namespace, resource_version):
+            async for event_type, obj in kube.watch(
+                *kind, namespace, resource_version, labels=labels
+            ):
                 data = obj.get("data") or {}
                 await watch.queue.put((event_type, obj["metadata"]["name"], data.get("v", "")))
         except errors.SerinusError as error:
@@ -107,6 +114,24 @@ async def test_a_watch_from_a_version_sends_only_later_changes(kube: Kube) -> No
         assert await watch.take(1) == [("ADDED", "b", "1")]
         await settle(kube)
         assert watch.quiet()
+
+
+async def test_a_label_filtered_watch_reports_leaving_the_selection_as_deleted(kube: Kube) -> None:
+    await kube.create(_labelled("a", "canary"))
+    await kube.create(_labelled("b", "other"))
+    async with watching(kube, namespace="prod", labels={"role": "canary"}) as watch:
+        assert await watch.take(1) == [("ADDED", "a", "")]
+        await kube.patch(
+            "v1", "ConfigMap", "b", "prod", {"metadata": {"labels": {"role": "canary"}}}
+        )
+        await kube.patch("v1", "ConfigMap", "a", "prod", {"metadata": {"labels": {"role": "x"}}})
+        assert await watch.take(2) == [("ADDED", "b", ""), ("DELETED", "a", "")]
+
+
+def _labelled(name: str, role: str) -> Manifest:
+    manifest = configmap(name)
+    manifest["metadata"]["labels"] = {"role": role}
+    return manifest
 
 
 async def test_a_cut_connection_resumes_from_the_last_version_seen(
@@ -181,8 +206,8 @@ async def test_a_watch_on_an_unserved_kind_ends_with_not_found(kube: Kube) -> No
     assert isinstance(error, errors.NotFoundError)
 
 
+@pytest.mark.usefixtures("flagger_crds")
 async def test_watching_canaries_in_all_namespaces(kube: Kube) -> None:
-    assert len(crds()) == 3
     async with watching(kube, ("flagger.app/v1beta1", "Canary")) as watch:
         await kube.create(namespace("test"))
         await kube.create(

@@ -19,6 +19,7 @@ ignore the namespace.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from types import TracebackType
@@ -265,42 +266,60 @@ class Kube:
         kind: str,
         namespace: str | None = None,
         resource_version: str | None = None,
+        *,
+        labels: dict[str, str] | None = None,
     ) -> AsyncIterator[tuple[str, Manifest]]:
         """Changes to objects of a kind as (ADDED|MODIFIED|DELETED, object), for ever.
 
         Without ``resource_version`` the current objects come first, as ADDED. Disconnects are
         resumed from the last version seen; a 410 Gone re-lists and reports what changed
-        meanwhile. Only errors that retrying cannot cure (403, 404 on the kind) end it.
+        meanwhile. Only errors that retrying cannot cure (403, 404 on the kind) end it. With
+        ``labels``, an object that stops matching is reported as DELETED.
         """
         return watch.follow(
-            lambda: self.list_at(api_version, kind, namespace),
-            lambda version: self._stream(api_version, kind, namespace, version),
+            lambda: self.list_at(api_version, kind, namespace, labels),
+            lambda version: self._stream(api_version, kind, namespace, version, labels),
             resource_version=resource_version,
             policy=self.settings.retry,
         )
 
     async def _stream(
-        self, api_version: str, kind: str, namespace: str | None, version: str | None
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        version: str | None,
+        labels: dict[str, str] | None,
     ) -> AsyncGenerator[tuple[str, Manifest], None]:
+        """One watch request, its events as they come; ends when the server ends the stream.
+
+        Sent on lightkube's connection pool (same credentials and TLS) rather than through its
+        ``watch``, which re-watches by itself and drops the body of an HTTP error, where the API
+        server explains a 403 ("cannot watch resource ... in namespace ...").
+        """
         found = await self.kinds.resolve(api_version, kind)
-        res = kinds.resource_class(found)
-        ns = (namespace or "*") if found.namespaced else None
+        path = kinds.collection_path(found, namespace if found.namespaced else None)
         action = f"watch {found.title} in {namespace or 'all namespaces'}"
-        events = self._client.watch(
-            res,
-            namespace=ns,
-            resource_version=version,
-            server_timeout=self.settings.watch_timeout,
+        params = {"watch": "true", "timeoutSeconds": str(self.settings.watch_timeout)}
+        if version:
+            params["resourceVersion"] = version
+        if labels:
+            params["labelSelector"] = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        # The server ends the stream after watch_timeout; silence much longer than that means
+        # the connection died without a word.
+        timeout = httpx2.Timeout(
+            self.settings.timeout, read=self.settings.watch_timeout + self.settings.timeout
         )
         try:
-            async for event_type, obj in events:
-                yield event_type, _plain(obj)
-        except (httpx2.HTTPError, ApiError) as error:
+            async with self._http.stream("GET", path, params=params, timeout=timeout) as response:
+                if response.is_error:
+                    await response.aread()
+                    response.raise_for_status()
+                async for line in response.aiter_lines():
+                    if line.strip():
+                        yield _event(line, action)
+        except httpx2.HTTPError as error:
             raise _translated(error, action) from error
-        finally:
-            close = getattr(events, "aclose", None)  # an async generator, typed as an iterable
-            if close is not None:
-                await close()
 
     # internals
 
@@ -378,6 +397,24 @@ def _translated(error: BaseException, action: str) -> errors.KubeError:
     if found is None:  # pragma: no cover - translate knows every httpx2 error
         return errors.KubeError(f"{action}: {error}")
     return found
+
+
+def _event(line: str, action: str) -> tuple[str, Manifest]:
+    """One line of a watch stream; an in-stream ERROR (410 Gone, ...) is raised as its error."""
+    try:
+        event = json.loads(line)
+        event_type, obj = str(event["type"]), event["object"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise kube_errors.UnreachableError(f"{action}: garbled event {line[:80]!r}") from error
+    if event_type == "ERROR":
+        raise kube_errors.from_status(
+            int(obj.get("code") or 500),
+            action=action,
+            message=str(obj.get("message") or ""),
+            reason=str(obj.get("reason") or ""),
+            body=line,
+        )
+    return event_type, obj
 
 
 def _plain(obj: Any) -> Manifest:

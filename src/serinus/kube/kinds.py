@@ -100,6 +100,12 @@ def discovery_path(api_version: str) -> str:
     return f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
 
 
+def collection_path(kind: Kind, namespace: str | None) -> str:
+    """The URL path of a kind's collection, in one namespace or (None) in all."""
+    where = f"/namespaces/{namespace}" if namespace and kind.namespaced else ""
+    return f"{discovery_path(kind.api_version)}{where}/{kind.plural}"
+
+
 def find_in(document: dict[str, Any], api_version: str, kind: str) -> Kind | None:
     """The resource of ``kind`` in an ``APIResourceList``, subresources left out."""
     for entry in document.get("resources") or []:
