@@ -42,6 +42,7 @@ demo: setup
 
 crds: $(STAMP)
 	$(BIN)/serinus crds --output deploy/crds
+	bash scripts/sync-chart-crds.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -30,8 +30,10 @@ def _walk(node: Any, path: str = "") -> list[str]:
     if not isinstance(node, dict):
         return []
     bad = [path] if any(k in node for k in ("$ref", "anyOf", "allOf", "oneOf", "$defs")) else []
-    typed = "type" in node or node.get("x-kubernetes-int-or-string") or node.get(
-        "x-kubernetes-preserve-unknown-fields"
+    typed = (
+        "type" in node
+        or node.get("x-kubernetes-int-or-string")
+        or node.get("x-kubernetes-preserve-unknown-fields")
     )
     if not typed:
         bad.append(path + " (untyped)")
@@ -57,10 +59,22 @@ def test_canary_columns_status_subresource_and_versions() -> None:
     assert set(versions) == {"v1beta1", "v1alpha3"}
     assert versions["v1beta1"]["storage"] is True
     assert versions["v1alpha3"]["storage"] is False
-    columns = [(c["name"], c.get("priority", 0)) for c in versions["v1beta1"]["additionalPrinterColumns"]]
-    assert [n for n, p in columns if p == 0] == ["Status", "Weight", "FailedChecks", "LastTransitionTime"]
+    columns = [
+        (c["name"], c.get("priority", 0)) for c in versions["v1beta1"]["additionalPrinterColumns"]
+    ]
+    assert [n for n, p in columns if p == 0] == [
+        "Status",
+        "Weight",
+        "FailedChecks",
+        "LastTransitionTime",
+    ]
     assert [n for n, p in columns if p == 1] == [
-        "Suspended", "Interval", "Mirror", "StepWeight", "StepWeights", "MaxWeight"
+        "Suspended",
+        "Interval",
+        "Mirror",
+        "StepWeight",
+        "StepWeights",
+        "MaxWeight",
     ]
     assert versions["v1beta1"]["subresources"] == {"status": {}}
     schema = versions["v1alpha3"]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]

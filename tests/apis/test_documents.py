@@ -107,7 +107,11 @@ def test_the_seeds_canary_is_valid_and_converted() -> None:
     assert isinstance(canary, Canary)
     analysis = canary.spec.effective_analysis
     assert analysis is not None
-    assert (analysis.interval_seconds, analysis.effective_threshold, analysis.step_weight) == (10, 5, 5)
+    assert (analysis.interval_seconds, analysis.effective_threshold, analysis.step_weight) == (
+        10,
+        5,
+        5,
+    )
     rate, duration = analysis.metrics or []
     assert (rate.effective_range.min, rate.effective_range.max) == (99, None)
     assert (duration.effective_range.min, duration.effective_range.max) == (None, 500)
@@ -193,3 +197,17 @@ def test_broken_yaml_is_one_problem_with_its_position() -> None:
     assert len(problems) == 1
     assert problems[0].startswith("expected valid YAML, found ")
     assert "line" in problems[0]
+
+
+def test_a_kubectl_list_is_unwrapped() -> None:
+    text = (EXAMPLES / "podinfo-canary.yaml").read_text()
+    import yaml
+
+    item = yaml.safe_load(text)
+    listed = yaml.safe_dump(
+        {"apiVersion": "v1", "kind": "List", "items": [item, {**item, "spec": {}}]}
+    )
+    documents = list(load_documents(listed))
+    assert [d.name for d in documents] == ["podinfo", "podinfo"]
+    assert documents[0].problems == []
+    assert documents[1].problems

@@ -149,24 +149,32 @@ def load_documents(text: str) -> Iterator[Document]:
     for index, manifest in enumerate(raw, start=1):
         if manifest is None:
             continue
-        if not isinstance(manifest, dict):
-            yield Document(
-                index, "YAML", "", "", None, [Problem("", "a mapping", describe(manifest))]
-            )
+        if isinstance(manifest, dict) and manifest.get("kind") == "List":
+            # `kubectl get ... -o yaml` wraps objects in a List: check each item
+            for item in manifest.get("items") or []:
+                yield from _documents(index, item)
             continue
-        if not str(manifest.get("apiVersion", "")).startswith(f"{GROUP}/"):
-            continue
-        raw_metadata = manifest.get("metadata")
-        metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
-        model, problems = parse(manifest)
-        yield Document(
-            index=index,
-            kind=str(manifest.get("kind")),
-            namespace=str(metadata.get("namespace") or "default"),
-            name=str(metadata.get("name") or ""),
-            model=model,
-            problems=problems,
-        )
+        yield from _documents(index, manifest)
+
+
+def _documents(index: int, manifest: object) -> Iterator[Document]:
+    """The one flagger.app document ``manifest`` is, if it is one."""
+    if not isinstance(manifest, dict):
+        yield Document(index, "YAML", "", "", None, [Problem("", "a mapping", describe(manifest))])
+        return
+    if not str(manifest.get("apiVersion", "")).startswith(f"{GROUP}/"):
+        return
+    raw_metadata = manifest.get("metadata")
+    metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
+    model, problems = parse(manifest)
+    yield Document(
+        index=index,
+        kind=str(manifest.get("kind")),
+        namespace=str(metadata.get("namespace") or "default"),
+        name=str(metadata.get("name") or ""),
+        model=model,
+        problems=problems,
+    )
 
 
 def _yaml_error(error: yaml.YAMLError) -> str:
