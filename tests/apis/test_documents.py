@@ -1,12 +1,12 @@
 """Reading resource documents: the seed's Canary, a typical v1beta1 set, and every rejection.
 
-Covers: the seed's v1alpha3 Canary and a v1beta1 Canary with its MetricTemplate and AlertProvider in one
-multi-document file parse without problems (other kinds skipped); v1alpha3 fields (canaryAnalysis,
-metric threshold) read into the same model with Flagger's conversions; each rejection of the issue
-(missing targetRef, a port that is not a number, a duration that is not one, an unknown provider,
-stepWeight out of range without stepWeights/iterations, stepWeights not increasing or above 100, a
-metric with no source, thresholdRange min > max) names the field path and what was expected and
-found; several problems of one document are all reported.
+Covers: the seed's v1alpha3 Canary and a v1beta1 Canary with its MetricTemplate and AlertProvider in
+one multi-document file parse without problems (other kinds skipped); v1alpha3 fields
+(canaryAnalysis, metric threshold) read into the same model with Flagger's conversions; each
+rejection of the issue (missing targetRef, a port that is not a number, a duration that is not one,
+an unknown provider, stepWeight out of range without stepWeights/iterations, stepWeights not
+increasing or above 100, a metric with no source, thresholdRange min > max) names the field path and
+what was expected and found; several problems of one document are all reported.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ TYPICAL = textwrap.dedent(
       provider: {type: prometheus, address: "http://prometheus.linkerd-viz:9090"}
       query: |
         histogram_quantile(0.99, sum(rate(response_latency_ms_bucket{
-          namespace="{{ namespace }}", deployment=~"{{ target }}", direction="inbound"}[{{ interval }}])) by (le))
+          namespace="{{ namespace }}", deployment=~"{{ target }}", direction="inbound"
+        }[{{ interval }}])) by (le))
     ---
     apiVersion: flagger.app/v1beta1
     kind: AlertProvider
@@ -76,7 +77,9 @@ TYPICAL = textwrap.dedent(
             type: pre-rollout
             url: http://flagger-loadtester.test/
             timeout: 30s
-            metadata: {type: bash, cmd: "curl -sd 'test' http://podinfo-canary.test:9898/token | grep token"}
+            metadata:
+              type: bash
+              cmd: "curl -sd 'test' http://podinfo-canary.test:9898/token | grep token"
           - name: load-test
             url: http://flagger-loadtester.test/
             timeout: 5s
@@ -90,7 +93,8 @@ def _canary(**analysis: object) -> str:
     base.update(analysis)
     lines = "\n".join(f"    {key}: {value}" for key, value in base.items() if value is not None)
     return (
-        "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: podinfo, namespace: prod}\n"
+        "apiVersion: flagger.app/v1beta1\nkind: Canary\n"
+        "metadata: {name: podinfo, namespace: prod}\n"
         "spec:\n  targetRef: {kind: Deployment, name: podinfo}\n  service: {port: 9898}\n"
         f"  analysis:\n{lines}\n"
     )
@@ -165,8 +169,9 @@ def test_a_typical_v1beta1_file_is_valid_and_other_kinds_are_skipped() -> None:
         ),
         (
             _canary(metrics="[{name: error-budget, interval: 1m}]"),
-            "spec.analysis.metrics[0].templateRef: expected a built-in metric (request-success-rate, "
-            "request-duration), a templateRef or a query, found metric 'error-budget' with none of them",
+            "spec.analysis.metrics[0].templateRef: expected a built-in metric "
+            "(request-success-rate, request-duration), a templateRef or a query, "
+            "found metric 'error-budget' with none of them",
         ),
         (
             _canary(metrics="[{name: request-duration, thresholdRange: {min: 500, max: 100}}]"),
