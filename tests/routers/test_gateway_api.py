@@ -8,7 +8,7 @@ mirror; A/B testing: a first rule with the A/B conditions merged with the route'
 to the primary, and the sandbox mesh's own parser routes a matching request by the first rule
 only; header, rewrite, mirror and timeout options; a missing gatewayRefs, session affinity and a
 condition Gateway API cannot express are errors naming the field; a parent that has not accepted
-the current generation makes get_routes fail.
+the current generation makes get_routes fail (and reconcile keeps the weights meanwhile).
 """
 
 from __future__ import annotations
@@ -291,6 +291,9 @@ async def test_a_parent_that_has_not_accepted_the_route_fails_get_routes(
         f"HTTPRoute prod/podinfo: parent podinfo is not ready (status True, observed generation "
         f"{generation}, current generation {generation + 1})"
     )
+    await router.reconcile(canary)  # a stale status never resets the weights
+    weights = [ref["weight"] for ref in (await route(kube))["spec"]["rules"][0]["backendRefs"]]
+    assert weights == [90, 10]
 
 
 @dataclasses.dataclass

@@ -328,3 +328,22 @@ async def test_service_targets_are_not_supported(kube: CountingKube) -> None:
     canary = await new_canary(kube, targetRef={"apiVersion": "v1", "kind": "Service", "name": "x"})
     with pytest.raises(UnknownProviderError, match=r"^target kind Service is not supported$"):
         await services(kube).initialize(canary)
+
+
+async def test_daemonset_targets_and_traffic_distribution(kube: CountingKube) -> None:
+    daemonset = deployment("agent")
+    daemonset["kind"] = "DaemonSet"
+    del daemonset["spec"]["replicas"]
+    await kube.create(daemonset)
+    canary = await new_canary(
+        kube,
+        targetRef={"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent"},
+        service={"trafficDistribution": "PreferClose"},
+    )
+    router = services(kube)
+    await router.initialize(canary)
+    await router.reconcile_apex(canary)
+    apex = await service(kube, "agent")
+    assert apex["spec"]["selector"] == {"app": "agent-primary"}
+    assert apex["spec"]["trafficDistribution"] == "PreferClose"
+    assert (await service(kube, "agent-canary"))["spec"]["selector"] == {"app": "agent"}

@@ -71,7 +71,6 @@ class HTTPRouteBlueprint:
     def routes(self, canary: Canary, manifest: Manifest) -> Routes:
         names = ServiceNames.of(canary)
         what = f"HTTPRoute {canary.namespace}/{self.name(canary)}"
-        self._check_accepted(manifest, what)
         rules = (manifest.get("spec") or {}).get("rules") or []
         mirrored = any(_mirrors_to(rule, names.canary) for rule in rules)
         for rule in rules:
@@ -94,7 +93,9 @@ class HTTPRouteBlueprint:
             f"{what}: no rule routes to both {names.primary} and {names.canary}",
         )
 
-    def _check_accepted(self, manifest: Manifest, what: str) -> None:
+    def check_programmed(self, canary: Canary, manifest: Manifest) -> None:
+        """Every parent that reports on the route accepted its current generation."""
+        what = f"HTTPRoute {canary.namespace}/{self.name(canary)}"
         generation = (manifest.get("metadata") or {}).get("generation") or 0
         parents = [_parent(ref) for ref in (manifest.get("spec") or {}).get("parentRefs") or []]
         for status in (manifest.get("status") or {}).get("parents") or []:

@@ -80,6 +80,9 @@ class VirtualServiceBlueprint:
             f"{names.primary} and {names.canary}",
         )
 
+    def check_programmed(self, canary: Canary, manifest: Manifest) -> None:
+        """Nothing to check: Istio reports no status that serinus waits for."""
+
 
 class DestinationRuleBlueprint:
     """``<apex>-primary`` or ``<apex>-canary``: the Service's traffic policy; no routes."""
@@ -103,6 +106,9 @@ class DestinationRuleBlueprint:
 
     def routes(self, canary: Canary, manifest: Manifest) -> Routes:
         return Routes(100, 0)
+
+    def check_programmed(self, canary: Canary, manifest: Manifest) -> None:
+        """Nothing to check: a DestinationRule holds no routes."""
 
 
 def virtual_service_spec(canary: Canary, routes: Routes) -> Manifest:

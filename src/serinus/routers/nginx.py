@@ -97,6 +97,9 @@ class CanaryIngressBlueprint:
             ) from error
         return Routes(100 - weight, weight)
 
+    def check_programmed(self, canary: Canary, manifest: Manifest) -> None:
+        """Nothing to check: the object reports no status."""
+
     async def _source(self, canary: Canary) -> Manifest:
         name = _ingress_name(canary)
         found = await self.kube.get(API_VERSION, "Ingress", name, canary.namespace)

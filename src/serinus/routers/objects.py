@@ -66,6 +66,9 @@ class Blueprint(Protocol):
     def routes(self, canary: Canary, manifest: Manifest) -> Routes:
         """The routes the object holds; RouterError when it holds none serinus can read."""
 
+    def check_programmed(self, canary: Canary, manifest: Manifest) -> None:
+        """RouterError when the mesh does not route by the object's current content yet."""
+
 
 class ManagedObject:
     """A :class:`serinus.routers.base.TrafficObject` for one object described by a blueprint."""
@@ -95,7 +98,9 @@ class ManagedObject:
         await self._update(canary, existing, await self.blueprint.build(canary, routes))
 
     async def get_routes(self, canary: Canary) -> Routes:
-        return self.blueprint.routes(canary, await self._require(canary))
+        found = await self._require(canary)
+        self.blueprint.check_programmed(canary, found)
+        return self.blueprint.routes(canary, found)
 
     async def finalize(self, canary: Canary) -> None:
         existing = await self._get(canary)

@@ -92,6 +92,9 @@ class TrafficSplitBlueprint:
         canary_percent = quantities.percent(canary_weight, primary + canary_weight)
         return Routes(primary=100 - canary_percent, canary=canary_percent)
 
+    def check_programmed(self, canary: Canary, manifest: Manifest) -> None:
+        """Nothing to check: the object reports no status."""
+
     def _weight(self, value: int) -> int | str:
         return str(value) if self.version == "v1alpha1" else value
 
