@@ -10,6 +10,7 @@ version before the restart gets 410 Gone and lists again, as after an etcd compa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ class StateFile:
         self.delay = delay
         self._dirty = False
         self._writer: asyncio.Task[None] | None = None
+        self._hurry = asyncio.Event()
 
     def load(self) -> bool:
         """Load the saved state into the cluster; False when there is no file yet."""
@@ -69,7 +71,8 @@ class StateFile:
 
     async def _write_soon(self) -> None:
         while self._dirty:
-            await asyncio.sleep(self.delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), timeout=self.delay)
             self._dirty = False
             snapshot = self._snapshot()
             await asyncio.to_thread(_write_atomically, self.path, snapshot)
@@ -88,13 +91,11 @@ class StateFile:
         _write_atomically(self.path, self._snapshot())
 
     async def close(self) -> None:
-        """Finish a pending write and save the final state."""
-        if self._writer is not None and not self._writer.done():
-            self._writer.cancel()
-            try:
-                await self._writer
-            except asyncio.CancelledError:
-                logger.debug("pending state write replaced by the final one")
+        """Finish the pending write (never two at once: an older snapshot must not land last),
+        then save the final state."""
+        self._hurry.set()
+        if self._writer is not None:
+            await self._writer
         self.save()
 
 
