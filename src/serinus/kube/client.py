@@ -19,7 +19,8 @@ ignore the namespace.
 
 from __future__ import annotations
 
-import json
+import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from types import TracebackType
@@ -159,27 +160,11 @@ class Kube:
 
     async def create(self, manifest: Manifest) -> Manifest:
         """Create the object; ConflictError when it exists already."""
-        found, name, ns = await self._identify(manifest)
-        res = kinds.resource_class(found)
-        body = res(_with_namespace(manifest, ns))
-        return _plain(
-            await self._call(
-                f"create {_where(found, name, ns)}",
-                lambda: self._client.create(body),
-            )
-        )
+        return await self._write("create", manifest, lambda at, body: self._client.create(body))
 
     async def replace(self, manifest: Manifest) -> Manifest:
         """Write the whole object; ConflictError when its resourceVersion is stale."""
-        found, name, ns = await self._identify(manifest)
-        res = kinds.resource_class(found)
-        body = res(_with_namespace(manifest, ns))
-        return _plain(
-            await self._call(
-                f"replace {_where(found, name, ns)}",
-                lambda: self._client.replace(body),
-            )
-        )
+        return await self._write("replace", manifest, lambda at, body: self._client.replace(body))
 
     async def patch(
         self,
@@ -200,34 +185,28 @@ class Kube:
         self, manifest: Manifest, *, field_manager: str = "serinus", force: bool = True
     ) -> Manifest:
         """Server-side apply: create or update the fields ``field_manager`` owns."""
-        found, name, ns = await self._identify(manifest)
-        res = kinds.resource_class(found)
-        body = res(_with_namespace(manifest, ns))
-        return _plain(
-            await self._call(
-                f"apply {_where(found, name, ns)}",
-                lambda: self._client.patch(
-                    res,
-                    name,
-                    body,
-                    namespace=ns,
-                    patch_type=PatchType.APPLY,
-                    field_manager=field_manager,
-                    force=force,
-                ),
-            )
+        return await self._write(
+            "apply",
+            manifest,
+            lambda at, body: self._client.patch(
+                at.resource,
+                at.name,
+                body,
+                namespace=at.namespace,
+                patch_type=PatchType.APPLY,
+                field_manager=field_manager,
+                force=force,
+            ),
         )
 
     async def replace_status(self, manifest: Manifest) -> Manifest:
         """Write ``status`` through the status subresource; ConflictError when stale."""
-        found, name, ns = await self._identify(manifest)
-        status_res = kinds.resource_class(found).Status
-        body = status_res(_with_namespace(manifest, ns))
-        return _plain(
-            await self._call(
-                f"replace status of {_where(found, name, ns)}",
-                lambda: self._client.replace(body, name, namespace=ns),
-            )
+        return await self._write(
+            "replace status of",
+            manifest,
+            lambda at, body: self._client.replace(
+                at.resource.Status(body), at.name, namespace=at.namespace
+            ),
         )
 
     async def patch_status(
@@ -291,12 +270,7 @@ class Kube:
         version: str | None,
         labels: dict[str, str] | None,
     ) -> AsyncGenerator[tuple[str, Manifest], None]:
-        """One watch request, its events as they come; ends when the server ends the stream.
-
-        Sent on lightkube's connection pool (same credentials and TLS) rather than through its
-        ``watch``, which re-watches by itself and drops the body of an HTTP error, where the API
-        server explains a 403 ("cannot watch resource ... in namespace ...").
-        """
+        """One watch request (see :func:`serinus.kube.watch.stream`)."""
         found = await self.kinds.resolve(api_version, kind)
         path = kinds.collection_path(found, namespace if found.namespaced else None)
         action = f"watch {found.title} in {namespace or 'all namespaces'}"
@@ -307,19 +281,14 @@ class Kube:
             params["labelSelector"] = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
         # The server ends the stream after watch_timeout; silence much longer than that means
         # the connection died without a word.
-        timeout = httpx2.Timeout(
+        limits = httpx2.Timeout(
             self.settings.timeout, read=self.settings.watch_timeout + self.settings.timeout
         )
-        try:
-            async with self._http.stream("GET", path, params=params, timeout=timeout) as response:
-                if response.is_error:
-                    await response.aread()
-                    response.raise_for_status()
-                async for line in response.aiter_lines():
-                    if line.strip():
-                        yield _event(line, action)
-        except httpx2.HTTPError as error:
-            raise _translated(error, action) from error
+        async with contextlib.aclosing(
+            watch.stream(self._http, path, params=params, limits=limits, action=action)
+        ) as events:
+            async for event in events:
+                yield event
 
     # internals
 
@@ -328,7 +297,7 @@ class Kube:
             try:
                 return await call()
             except (httpx2.HTTPError, ApiError) as error:
-                raise _translated(error, action) from error
+                raise kube_errors.wrap(error, action=action) from error
 
         return await retry.with_retries(once, policy=self.settings.retry)
 
@@ -361,16 +330,23 @@ class Kube:
             )
         )
 
-    async def _identify(self, manifest: Manifest) -> tuple[kinds.Kind, str, str | None]:
-        """The kind, name and namespace of a manifest about to be written."""
+    async def _write(
+        self,
+        verb: str,
+        manifest: Manifest,
+        send: Callable[[_Located, Manifest], Awaitable[Any]],
+    ) -> Manifest:
+        """One write of a whole manifest: locate it, fill in its namespace, send, translate."""
         metadata = manifest.get("metadata") or {}
-        name = metadata.get("name")
         found = await self.kinds.resolve(
             str(manifest.get("apiVersion", "")), str(manifest.get("kind", ""))
         )
-        if not name:
+        if not metadata.get("name"):
             raise errors.InvalidError(f"{found.kind}: expected metadata.name, found none", status=0)
-        return found, str(name), self._namespace(found, metadata.get("namespace"))
+        ns = self._namespace(found, metadata.get("namespace"))
+        at = _Located(found, str(metadata["name"]), ns)
+        body = at.resource(_with_namespace(manifest, ns))
+        return _plain(await self._call(f"{verb} {at}", lambda: send(at, body)))
 
     def _namespace(self, found: kinds.Kind, namespace: str | None) -> str | None:
         if not found.namespaced:
@@ -385,36 +361,11 @@ class Kube:
                     return None
                 response.raise_for_status()
             except httpx2.HTTPError as error:
-                raise _translated(error, f"get {path}") from error
+                raise kube_errors.wrap(error, action=f"get {path}") from error
             document = response.json()
             return document if isinstance(document, dict) else None
 
         return await retry.with_retries(once, policy=self.settings.retry)
-
-
-def _translated(error: BaseException, action: str) -> errors.KubeError:
-    found = kube_errors.translate(error, action=action)
-    if found is None:  # pragma: no cover - translate knows every httpx2 error
-        return errors.KubeError(f"{action}: {error}")
-    return found
-
-
-def _event(line: str, action: str) -> tuple[str, Manifest]:
-    """One line of a watch stream; an in-stream ERROR (410 Gone, ...) is raised as its error."""
-    try:
-        event = json.loads(line)
-        event_type, obj = str(event["type"]), event["object"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise kube_errors.UnreachableError(f"{action}: garbled event {line[:80]!r}") from error
-    if event_type == "ERROR":
-        raise kube_errors.from_status(
-            int(obj.get("code") or 500),
-            action=action,
-            message=str(obj.get("message") or ""),
-            reason=str(obj.get("reason") or ""),
-            body=line,
-        )
-    return event_type, obj
 
 
 def _plain(obj: Any) -> Manifest:
@@ -436,3 +387,19 @@ def _with_namespace(manifest: Manifest, namespace: str | None) -> Manifest:
 
 def _where(found: kinds.Kind, name: str, namespace: str | None) -> str:
     return f"{found.title} {namespace}/{name}" if namespace else f"{found.title} {name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Located:
+    """Where a manifest being written lives."""
+
+    kind: kinds.Kind
+    name: str
+    namespace: str | None
+
+    @property
+    def resource(self) -> kinds.Resource:
+        return kinds.resource_class(self.kind)
+
+    def __str__(self) -> str:
+        return _where(self.kind, self.name, self.namespace)

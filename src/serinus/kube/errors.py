@@ -106,6 +106,12 @@ def translate(error: BaseException, *, action: str) -> errors.KubeError | None:
     return None
 
 
+def wrap(error: BaseException, *, action: str) -> errors.KubeError:
+    """Like :func:`translate`, with a plain KubeError for anything it does not know."""
+    found = translate(error, action=action)
+    return found if found is not None else errors.KubeError(f"{action}: {error}")
+
+
 def retry_after(error: errors.KubeError) -> float | None:
     """Seconds the server asked to wait (``Retry-After``), when the answer carried it."""
     cause = error.__cause__

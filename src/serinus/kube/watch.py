@@ -18,17 +18,22 @@ watched kind). A bare watch stream is not enough for that, for three reasons:
 
 Errors that retrying cannot cure (403 Forbidden, 404 for an unserved kind) end the iteration with
 the translated serinus error; everything else is retried for ever, with capped backoff.
+:func:`stream` is one watch request, :func:`follow` the loop around it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
+import httpx2
+
 from serinus import errors
 from serinus.apis.base import Manifest
+from serinus.kube import errors as kube_errors
 from serinus.kube.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -111,6 +116,50 @@ async def follow(
             wait = policy.delay(min(failures, 16))
             logger.warning("watch interrupted (%s); resuming in %.1fs", error, wait)
             await asyncio.sleep(wait)
+
+
+async def stream(
+    http: httpx2.AsyncClient,
+    path: str,
+    *,
+    params: dict[str, str],
+    limits: httpx2.Timeout,
+    action: str,
+) -> AsyncGenerator[Event, None]:
+    """One watch request's events as they come; ends when the server ends the stream.
+
+    Sent on lightkube's connection pool (same credentials and TLS) rather than through its
+    ``watch``, which re-watches by itself and drops the body of an HTTP error, where the API
+    server explains a 403 ("cannot watch resource ... in namespace ...").
+    """
+    try:
+        async with http.stream("GET", path, params=params, timeout=limits) as response:
+            if response.is_error:
+                await response.aread()
+                response.raise_for_status()
+            async for line in response.aiter_lines():
+                if line.strip():
+                    yield parse_event(line, action=action)
+    except httpx2.HTTPError as error:
+        raise kube_errors.wrap(error, action=action) from error
+
+
+def parse_event(line: str, *, action: str) -> Event:
+    """One line of a watch stream; an in-stream ERROR (410 Gone, ...) is raised as its error."""
+    try:
+        event = json.loads(line)
+        event_type, obj = str(event["type"]), event["object"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise kube_errors.UnreachableError(f"{action}: garbled event {line[:80]!r}") from error
+    if event_type == "ERROR":
+        raise kube_errors.from_status(
+            int(obj.get("code") or 500),
+            action=action,
+            message=str(obj.get("message") or ""),
+            reason=str(obj.get("reason") or ""),
+            body=line,
+        )
+    return event_type, obj
 
 
 def _remember(
