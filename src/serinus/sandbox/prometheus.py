@@ -297,7 +297,7 @@ class Prometheus:
                 return result
             if time.monotonic() > deadline:
                 raise PrometheusError(
-                    f"no result for {promql!r} within {within:.0f} s (last: {result})"
+                    f"no result for {promql!r} within {within:g} s (last: {result})"
                 )
             await asyncio.sleep(min(0.2, self.scrape_interval / 2))
 

@@ -9,8 +9,6 @@ that API server.
 
 from __future__ import annotations
 
-import dataclasses
-import random
 from collections.abc import AsyncIterator
 
 import httpx
@@ -19,28 +17,7 @@ import pytest
 from serinus.kube import Kube, KubeSettings
 from serinus.sandbox.apiserver import ApiServer
 from serinus.sandbox.mesh import MeshProxy
-from tests.sandbox.mesh.support import SERVICE_PORT, Cluster, Pod
-
-
-@dataclasses.dataclass
-class Podinfo:
-    apex: str
-    primary: str
-    canary: str
-    primary_pods: list[Pod]
-    canary_pods: list[Pod]
-
-    @property
-    def apex_url(self) -> str:
-        return f"http://{self.apex}:{SERVICE_PORT}"
-
-    @property
-    def canary_url(self) -> str:
-        return f"http://{self.canary}:{SERVICE_PORT}"
-
-    @property
-    def primary_url(self) -> str:
-        return f"http://{self.primary}:{SERVICE_PORT}"
+from tests.sandbox.mesh.support import Cluster, Podinfo, new_cluster, podinfo_setup
 
 
 @pytest.fixture
@@ -64,32 +41,14 @@ async def kube(api: ApiServer) -> AsyncIterator[Kube]:
 @pytest.fixture
 async def cluster(http: httpx.AsyncClient) -> AsyncIterator[Cluster]:
     """A fresh namespace; the pod servers started in it are stopped at the end."""
-    namespace = f"prod-{random.randrange(16**6):06x}"
-    await http.post(
-        "/api/v1/namespaces",
-        json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
-    )
-    created = Cluster(http, namespace)
+    created = await new_cluster(http)
     yield created
     await created.stop_pods()
 
 
 @pytest.fixture
 async def podinfo(cluster: Cluster) -> Podinfo:
-    await cluster.install_crds()
-    primary_pods = await cluster.deployment("podinfo-primary", 1)
-    canary_pods = await cluster.deployment("podinfo", 1)
-    setup = Podinfo(
-        apex=await cluster.service("podinfo", app="podinfo-primary"),
-        primary=await cluster.service("podinfo-primary"),
-        canary=await cluster.service("podinfo-canary", app="podinfo"),
-        primary_pods=primary_pods,
-        canary_pods=canary_pods,
-    )
-    await cluster.endpoints("podinfo", primary_pods)
-    await cluster.endpoints("podinfo-primary", primary_pods)
-    await cluster.endpoints("podinfo-canary", canary_pods)
-    return setup
+    return await podinfo_setup(cluster)
 
 
 @pytest.fixture

@@ -312,6 +312,55 @@ class Cluster:
         )
 
 
+@dataclasses.dataclass
+class Podinfo:
+    apex: str
+    primary: str
+    canary: str
+    primary_pods: list[Pod]
+    canary_pods: list[Pod]
+
+    @property
+    def apex_url(self) -> str:
+        return f"http://{self.apex}:{SERVICE_PORT}"
+
+    @property
+    def canary_url(self) -> str:
+        return f"http://{self.canary}:{SERVICE_PORT}"
+
+    @property
+    def primary_url(self) -> str:
+        return f"http://{self.primary}:{SERVICE_PORT}"
+
+
+async def new_cluster(http: httpx.AsyncClient) -> Cluster:
+    """A Cluster writing into a fresh namespace."""
+    namespace = f"prod-{random.randrange(16**6):06x}"
+    await http.post(
+        "/api/v1/namespaces",
+        json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+    )
+    return Cluster(http, namespace)
+
+
+async def podinfo_setup(cluster: Cluster) -> Podinfo:
+    """What Flagger leaves once a Canary is initialised (see the mesh tests' conftest)."""
+    await cluster.install_crds()
+    primary_pods = await cluster.deployment("podinfo-primary", 1)
+    canary_pods = await cluster.deployment("podinfo", 1)
+    setup = Podinfo(
+        apex=await cluster.service("podinfo", app="podinfo-primary"),
+        primary=await cluster.service("podinfo-primary"),
+        canary=await cluster.service("podinfo-canary", app="podinfo"),
+        primary_pods=primary_pods,
+        canary_pods=canary_pods,
+    )
+    await cluster.endpoints("podinfo", primary_pods)
+    await cluster.endpoints("podinfo-primary", primary_pods)
+    await cluster.endpoints("podinfo-canary", canary_pods)
+    return setup
+
+
 def backend_ref(name: str, weight: int) -> dict[str, Any]:
     return {"group": "", "kind": "Service", "name": name, "port": SERVICE_PORT, "weight": weight}
 

@@ -19,11 +19,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from serinus.sandbox.mesh import MeshProxy
-from tests.sandbox.mesh.conftest import Podinfo
 from tests.sandbox.mesh.support import (
     SERVICE_PORT,
     Cluster,
     Pod,
+    Podinfo,
     backend_ref,
     caught_up,
     pod_ip,

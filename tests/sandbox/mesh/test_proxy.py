@@ -20,11 +20,11 @@ import pytest
 
 from serinus.kube import Kube
 from serinus.sandbox.mesh import MeshProxy
-from tests.sandbox.mesh.conftest import Podinfo
 from tests.sandbox.mesh.support import (
     SERVICE_PORT,
     Cluster,
     Pod,
+    Podinfo,
     backend_ref,
     bodies,
     caught_up,

@@ -54,7 +54,7 @@ def test_the_deployment_is_derived_from_the_replicaset_name_until_it_is_known() 
 def test_pods_without_a_deployment_have_none() -> None:
     known = workloads(m.replicaset("bare-abc", "x"))
     known_rs = m.replicaset("bare-abc", "x")
-    known_rs["metadata"]["ownerReferences"] = []  # type: ignore[index]
+    known_rs["metadata"]["ownerReferences"] = []
     orphan_rs = workloads(known_rs)
 
     assert known.deployment_of(m.pod("loner", "")) == ""
