@@ -83,7 +83,7 @@ def deployment(
                     or [
                         {
                             "name": "podinfod",
-                            "image": "ghcr.io/stefanprodan/podinfo:6.0.0",
+                            "image": "stefanprodan/podinfo:6.0.0",
                             "ports": [{"name": "http", "containerPort": 9898}],
                         }
                     ]
