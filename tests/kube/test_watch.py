@@ -6,7 +6,8 @@ object leaving the selection as DELETED and one entering it as ADDED; when the c
 mid-stream and the server refuses new connections for a while, the watch resumes from the last
 version it saw, delivering the changes made meanwhile once each and nothing twice; when the
 resume version has left the server's window (410 Gone) it lists again and reports exactly what
-changed as ADDED/MODIFIED/DELETED, then keeps following; 403 ends the watch with
+changed as ADDED/MODIFIED/DELETED, then keeps following; 5xx on the watch request is retried;
+a stream that keeps ending at once is backed off, not hammered; 403 ends the watch with
 ForbiddenError; an unserved kind ends it with NotFoundError. ``changes`` computes re-list
 differences.
 """
@@ -190,6 +191,29 @@ async def test_410_gone_lists_again_and_reports_what_changed() -> None:
                 assert watch.quiet()
             lists = [p for p in proxy.seen("GET", "/configmaps") if "watch=" not in p]
             assert len(lists) == 2, "expected the first list and one re-list after 410"
+
+
+async def test_server_errors_on_the_watch_request_are_retried(
+    kube: Kube, proxy: FaultProxy, proxied: Kube
+) -> None:
+    await kube.create(configmap("a", v="1"))
+    proxy.fail(500, times=2, message="etcdserver: request timed out", path="watch=")
+    async with watching(proxied, namespace="prod") as watch:
+        assert await watch.take(1) == [("ADDED", "a", "1")]
+        await kube.patch("v1", "ConfigMap", "a", "prod", {"data": {"v": "2"}})
+        assert await watch.take(1) == [("MODIFIED", "a", "2")]
+    assert len(proxy.seen("GET", "watch=")) >= 3
+
+
+async def test_a_stream_that_ends_at_once_is_no_request_storm(
+    kube: Kube, proxy: FaultProxy, proxied: Kube
+) -> None:
+    await kube.create(configmap("a", v="1"))
+    proxy.fail(200, times=1000, raw="", path="watch=")  # an empty answer, again and again
+    async with watching(proxied, namespace="prod") as watch:
+        assert await watch.take(1) == [("ADDED", "a", "1")]
+        await asyncio.sleep(0.3)
+    assert len(proxy.seen("GET", "watch=")) < 20
 
 
 async def test_a_forbidden_watch_ends_with_forbidden(proxy: FaultProxy, proxied: Kube) -> None:

@@ -97,14 +97,19 @@ async def follow(
                 for event in changes(known, sorted(listed, key=_numeric_version)):
                     yield event
                 relist = False
+            received = False
             async with contextlib.aclosing(stream(version or None)) as events:
                 async for event_type, obj in events:
-                    failures = 0
+                    received, failures = True, 0
                     version = _version(obj) or version
                     seen = _remember(known, event_type, obj)
                     if seen is not None:
                         yield seen
-            failures = 0  # the server ended the stream normally: resume at once
+            if not received:
+                # Ended without a single event: a quiet collection at the server's timeout, or
+                # a server (or proxy) that closes at once; back off so the latter is no storm.
+                failures += 1
+                await asyncio.sleep(policy.delay(min(failures, 16)))
         except errors.KubeError as error:
             if _fatal(error):
                 raise
