@@ -2,7 +2,8 @@
 
 Covers: a kubeconfig's current context is used, ``context`` picks another; the context's
 namespace is the default namespace and ``namespace`` overrides it; a missing kubeconfig, an
-unknown context, a context without kubeconfig and no configuration at all are KubeConfigErrors
+unknown context, credentials lightkube cannot use (an auth-provider, a missing CA file), a
+context without kubeconfig and no configuration at all are KubeConfigErrors
 that say what was expected; in a pod, the service account's token is sent as a bearer token over
 TLS verified with its CA, its namespace is the default, and a rotated token is picked up on the
 next 401; a server whose certificate the CA does not sign is unreachable; a missing service
@@ -90,6 +91,28 @@ def test_an_unknown_context_is_named(api: ApiServer, tmp_path: pathlib.Path) -> 
     path = write_kubeconfig(tmp_path / "kubeconfig", {"sandbox": (api.url, "prod")}, "sandbox")
     with pytest.raises(KubeConfigError, match="Context 'staging' not found"):
         Kube(KubeSettings(kubeconfig=path, context="staging"))
+
+
+@pytest.mark.parametrize(
+    ("cluster", "user", "message"),
+    [
+        ({}, {"auth-provider": {"name": "gcp"}}, "auth-provider not supported"),
+        ({"certificate-authority": "/nonexistent/ca.crt"}, {"token": "x"}, "No such file"),
+    ],
+)
+def test_credentials_lightkube_cannot_use_are_config_errors(
+    tmp_path: pathlib.Path, cluster: dict[str, str], user: dict[str, object], message: str
+) -> None:
+    config = {
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443", **cluster}}],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    }
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(KubeConfigError, match=message):
+        Kube(KubeSettings(kubeconfig=path))
 
 
 def test_a_context_needs_a_kubeconfig() -> None:

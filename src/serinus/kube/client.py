@@ -8,8 +8,8 @@ generic resources carry the URL data (:mod:`serinus.kube.kinds`), so a new kind 
 
 Every call is one lightkube request wrapped in :func:`serinus.kube.retry.with_retries` (429, 5xx
 and unanswered requests are retried with backoff) and :func:`serinus.kube.errors.translate` (what
-is left surfaces as a :mod:`serinus.errors` class). ``get`` and ``delete`` treat 404 as an answer
-(None, nothing to do), not as an error.
+is left surfaces as a :mod:`serinus.errors` class). Watches live in :mod:`serinus.kube.watch`.
+``get`` and ``delete`` treat 404 as an answer (None, nothing to do), not as an error.
 
 Namespaces: for a namespaced kind, calls about one object use the ``namespace`` argument, else the
 manifest's ``metadata.namespace``, else the default namespace of the settings or kubeconfig
@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
@@ -29,7 +30,7 @@ from typing import Any, Literal, Self, TypeVar
 import httpx2
 from lightkube import AsyncClient
 from lightkube.core.client import FieldSelector, LabelSelector
-from lightkube.core.exceptions import ApiError, NotReadyError
+from lightkube.core.exceptions import ApiError, ConfigError, NotReadyError
 from lightkube.types import PatchType
 
 from serinus import errors
@@ -59,13 +60,17 @@ class Kube:
     def __init__(self, settings: config.KubeSettings) -> None:
         self.settings = settings
         single = config.load(settings)
-        self._client = AsyncClient(
-            single,
-            namespace=settings.namespace,
-            timeout=httpx2.Timeout(settings.timeout),
-            trust_env=False,  # proxies and CA bundles come from the settings, not the environment
-        )
-        # lightkube offers no raw request; discovery and /version use its connection pool.
+        try:
+            self._client = AsyncClient(
+                single,
+                namespace=settings.namespace,
+                timeout=httpx2.Timeout(settings.timeout),
+                trust_env=False,  # proxies and CA bundles come from the settings, not the env
+            )
+        except (ConfigError, OSError, ssl.SSLError) as error:  # bad credentials or CA files
+            raise kube_errors.KubeConfigError(f"cannot use {settings.source}: {error}") from error
+        # lightkube offers no raw request: discovery, /version and watch streams use its pool
+        # (and so its credentials and TLS settings) directly.
         self._http: httpx2.AsyncClient = self._client._client._client
         self._http.headers["User-Agent"] = settings.user_agent
         self.kinds = kinds.Kinds(self._get_json)
