@@ -6,9 +6,10 @@ times and transitions; a leader killed without releasing is replaced once its le
 earlier and within lease_duration + retry_period (plus scheduling slack); a graceful stop (end of
 the block, or cancellation with release_on_cancel) clears the holder so the follower takes over
 at once, long before the lease would expire; a leader cut off from the API steps down within
-renew_deadline (its block is cancelled with LeadershipLostError) before the other takes over, and
-at no moment do both believe they lead; the callback API; the other replicas learn the new
-leader; durations that would allow two leaders are refused.
+renew_deadline (its block is cancelled with LeadershipLostError, even when it swallows the
+cancellation) before the other takes over, and at no moment do both believe they lead; the
+callback API; the other replicas learn the new leader; durations that would allow two leaders
+are refused.
 """
 
 from __future__ import annotations
@@ -178,6 +179,30 @@ async def test_a_leader_cut_off_from_the_api_steps_down_first(
         await follower.wait_leading()
         assert (await lease(kube))["holderIdentity"] == "b"
         await follower.finish()
+
+
+async def test_a_block_that_swallows_the_cancellation_still_learns_it_lost(
+    proxy: FaultProxy, proxied: Kube
+) -> None:
+    a = elector(proxied, "a")
+    swallowed = False
+
+    async def stubborn_leader() -> None:
+        nonlocal swallowed
+        async with a.leading():
+            proxy.refuse = True
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                swallowed = True
+
+    with pytest.raises(LeadershipLostError):
+        await stubborn_leader()
+    assert swallowed
+    assert not a.is_leader
+    task = asyncio.current_task()
+    assert task is not None
+    assert task.cancelling() == 0
 
 
 async def test_the_callback_api(kube: Kube) -> None:

@@ -175,7 +175,8 @@ class LeaderElector:
             keep_lease = not self.release_on_cancel
             raise
         else:
-            if lost:
+            if lost:  # the block swallowed the cancellation: still not leading any more
+                host.uncancel()
                 raise LeadershipLostError(self._lost_message())
         finally:
             renewer.cancel()
