@@ -89,9 +89,7 @@ class KubeEventSink:
         now = self._clock.now()
         message = message[:MESSAGE_LIMIT]
         key = self._key(canary, event_type, message)
-        seen = self._seen.get(key)
-        recent = seen is not None and now - seen.last <= self._window
-        if recent and seen is not None and await self._increment(seen, now):
+        if await self._increment(self._seen.get(key), now):
             self._seen.move_to_end(key)
             return
         name = await self._create(canary, event_type, message, now)
@@ -107,8 +105,10 @@ class KubeEventSink:
         while len(self._seen) > self._limit:
             self._seen.popitem(last=False)
 
-    async def _increment(self, seen: _Seen, now: datetime.datetime) -> bool:
-        """Count one more occurrence on the existing Event; False when it is gone."""
+    async def _increment(self, seen: _Seen | None, now: datetime.datetime) -> bool:
+        """Count one more occurrence on a recent identical Event; False when there is none."""
+        if seen is None or now - seen.last > self._window:
+            return False
         patch = {"count": seen.count + 1, "lastTimestamp": timestamp(now)}
         try:
             await self._kube.patch("v1", "Event", seen.name, seen.namespace, patch)
