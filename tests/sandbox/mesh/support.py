@@ -44,6 +44,8 @@ class Pod:
     port: int = 0
     seen: list[web.BaseRequest] = dataclasses.field(default_factory=list)
     runner: web.AppRunner | None = None
+    gate: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    """What ``/stream`` waits for between its two chunks."""
 
     async def start(self) -> Pod:
         app = web.Application()
@@ -52,6 +54,7 @@ class Pod:
         app.router.add_route("*", "/echo", self._echo)
         app.router.add_route("*", "/headers", self._headers)
         app.router.add_route("*", "/cut", self._cut)
+        app.router.add_route("*", "/stream", self._stream)
         app.router.add_route("*", "/{path:.*}", self._hello)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
@@ -79,6 +82,18 @@ class Pod:
     async def _headers(self, request: web.Request) -> web.Response:
         self.seen.append(request)
         return web.json_response({k.lower(): v for k, v in request.headers.items()})
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        """Sends ``first``, waits for :attr:`gate`, then sends ``second``."""
+        self.seen.append(request)
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b"first")
+        await self.gate.wait()
+        await response.write(b"second")
+        await response.write_eof()
+        return response
 
     async def _cut(self, request: web.Request) -> web.StreamResponse:
         """Promises 1000 bytes, sends 10, then drops the connection."""

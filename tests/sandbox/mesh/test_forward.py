@@ -1,7 +1,8 @@
 """Forwarding through the mesh proxy: what the pod receives and what the caller gets back.
 
 Covers: method, raw path and query, and a large streamed body pass through unchanged both ways,
-with the pod's status and headers; hop-by-hop headers (and those named in ``Connection``) are
+with the pod's status and headers; a response reaches the caller as the pod streams it; HEAD and
+204 answers come back without a body; hop-by-hop headers (and those named in ``Connection``) are
 dropped while end-to-end headers are kept; the proxy adds no headers of its own (no default
 ``Accept-Encoding`` or ``User-Agent``); an HTTPRoute rule's header modifiers are applied to the
 request and the response; a bodiless request whose pod is gone is retried on the next pod; a
@@ -48,6 +49,23 @@ async def test_method_path_query_status_and_a_streamed_body_pass_through(
     assert response.headers["x-method"] == "PUT"
     assert response.headers["x-raw-path"] == "/echo?b=%2F&a=1"
     assert response.content == b"".join(chunks)
+
+
+async def test_a_response_is_relayed_as_it_streams_not_when_it_ends(
+    podinfo: Podinfo, proxy: MeshProxy, client: httpx.AsyncClient
+) -> None:
+    await serving(proxy, podinfo)
+    pod = podinfo.canary_pods[0]
+
+    async with client.stream("GET", f"{podinfo.canary_url}/stream") as response:
+        chunks = response.aiter_raw()
+        async with asyncio.timeout(5):  # a buffering proxy would wait for the gate for ever
+            first = await anext(chunks)
+        finished_early = pod.gate.is_set()
+        pod.gate.set()
+        rest = b"".join([chunk async for chunk in chunks])
+
+    assert (first, finished_early, rest) == (b"first", False, b"second")
 
 
 async def test_hop_by_hop_headers_are_dropped_and_end_to_end_ones_kept(
@@ -159,3 +177,22 @@ async def test_a_response_the_pod_cuts_off_is_cut_off_for_the_caller_and_counted
     assert [(s.labels["classification"], s.labels["error"]) for s in samples] == [
         ("failure", "unclassified")
     ]
+
+
+async def test_head_and_bodiless_statuses_come_back_without_a_body(
+    podinfo: Podinfo, proxy: MeshProxy, client: httpx.AsyncClient
+) -> None:
+    await serving(proxy, podinfo)
+    name = podinfo.canary_pods[0].name
+
+    head = await client.head(f"{podinfo.canary_url}/")
+    no_content = await client.get(f"{podinfo.canary_url}/status/204")
+    after = await client.get(f"{podinfo.canary_url}/")  # the connection is still usable
+
+    assert (head.status_code, head.headers["content-length"], head.content) == (
+        200,
+        str(len(name)),
+        b"",
+    )
+    assert (no_content.status_code, no_content.content) == (204, b"")
+    assert after.text == name

@@ -113,20 +113,20 @@ class Forwarder:
         headers = end_to_end(request.headers)
         if decision.rule is not None:
             decision.rule.request_headers.apply(headers)
-        attempts = 1 if request.body_exists else 2
-        for attempt in range(1, attempts + 1):
-            endpoint = decision.target.pick()
-            if endpoint is None:
-                return _proxy_error(503, f"no ready endpoints for {decision.target}")
+        retries = 0 if request.body_exists else 1
+        endpoint = decision.target.pick()
+        while endpoint is not None:
             try:
                 return await self._exchange(request, decision, endpoint, headers)
             except _NoResponse as failure:
-                if attempt < attempts and failure.error == "unclassified":
+                if retries and failure.error == "unclassified":
                     logger.debug("retrying %s %s: %s", request.method, request.path, failure)
+                    retries -= 1
+                    endpoint = decision.target.pick()
                     continue
                 self._count_no_response(request, endpoint, failure)
                 return _proxy_error(failure.status, f"{endpoint.address}: {failure}")
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        return _proxy_error(503, f"no ready endpoints for {decision.target}")
 
     async def _exchange(
         self,
@@ -166,22 +166,21 @@ class Forwarder:
         response.headers.extend(end_to_end(upstream.headers))
         if decision.rule is not None:
             decision.rule.response_headers.apply(response.headers)
-        try:
-            chunk = await upstream.content.readany()
-        except aiohttp.ClientError as error:
-            self._metrics.response(labels, status=None, latency_ms=None, error="unclassified")
-            return _proxy_error(502, f"response from {labels[2]} broke off: {error}")
-        latency_ms = int((time.monotonic() - started) * 1000)
-        await response.prepare(request)
+        await response.prepare(request)  # headers go out at once, as for a streamed response
+        latency_ms: int | None = None
         broken = ""
-        while chunk:
-            await response.write(chunk)  # a caller hanging up raises here: not counted
+        while True:
             try:
                 chunk = await upstream.content.readany()
             except aiohttp.ClientError as error:
                 logger.info("response from %s broke off: %s", labels[2], error)
                 broken = "unclassified"
                 break
+            if latency_ms is None:  # time to the first byte of the body, or to its end
+                latency_ms = int((time.monotonic() - started) * 1000)
+            if not chunk:
+                break
+            await response.write(chunk)  # a caller hanging up raises here: not counted
         self._metrics.response(labels, status=upstream.status, latency_ms=latency_ms, error=broken)
         if broken and request.transport is not None:
             request.transport.close()  # the caller must see a cut response, not a complete one

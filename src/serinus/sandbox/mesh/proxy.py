@@ -176,7 +176,10 @@ class MeshProxy:
             await self._resync.wait()
             self._resync.clear()
             current = self._table
-            await self._listeners.sync(current.listeners)
+            try:
+                await self._listeners.sync(current.listeners)
+            except Exception:
+                logger.exception("could not update the mesh proxy's sockets")
             if current is self._table:
                 self._synced.set()
             async with self._changed:

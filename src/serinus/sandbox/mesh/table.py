@@ -161,7 +161,8 @@ class _Builder:
                 if not isinstance(port, int) or (spec.get("protocol") or "TCP") != "TCP":
                     continue
                 direct = self.service_port(key, port)
-                assert direct is not None  # the Service and its port exist
+                if direct is None:  # cannot happen: the Service has this port
+                    continue
                 candidates = [
                     (order, rule)
                     for parent, order, rule in attached.get(key, [])
