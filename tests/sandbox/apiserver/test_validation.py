@@ -5,7 +5,8 @@ taken from the URL or must agree with it; unknown metadata fields are found; nam
 subdomain, label (namespaces, services) or path-segment (RBAC) rules; label keys and values;
 owner references need all four fields; workloads need a selector matching the template and
 containers with name and image, a non-negative integer replicas, and keep their selector;
-services need ports in range and keep their cluster IP.
+services need ports in range and keep their cluster IP; a pod's spec only changes its images;
+an event is in the namespace of its object (these kind rules live in ``rules``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from serinus.sandbox.apiserver import validation
+from serinus.sandbox.apiserver import rules, validation
 from serinus.sandbox.apiserver.builtin import BUILTIN
 from serinus.sandbox.apiserver.status import ApiError
 from tests.sandbox.apiserver.support import deployment
@@ -24,7 +25,7 @@ TYPES = {t.resource: t for t in BUILTIN if not t.storage_name}
 
 def fields(resource: str, obj: dict[str, Any], old: dict[str, Any] | None = None) -> list[str]:
     kind = TYPES[resource]
-    causes = validation.check_metadata(kind, obj) + validation.check_builtin(kind, obj, old)
+    causes = validation.check_metadata(kind, obj) + rules.check(kind, obj, old)
     return [cause.field for cause in causes]
 
 
@@ -111,3 +112,24 @@ def test_service_rules() -> None:
     assert fields("services", service, old) == ["spec.ports[0].port", "spec.clusterIP"]
     headless = {"metadata": {"name": "web"}, "spec": {"clusterIP": "None"}}
     assert fields("services", headless) == []
+
+
+def test_pod_spec_is_immutable_but_for_images() -> None:
+    pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "a", "image": "x:1"}]}}
+    new_image = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "a", "image": "x:2"}]}}
+    assert fields("pods", new_image, old=pod) == []
+    moved = {
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "a", "image": "x:1"}], "nodeName": "n"},
+    }
+    assert fields("pods", moved, old=pod) == ["spec"]
+
+
+def test_events_live_in_the_namespace_of_their_object() -> None:
+    event = {
+        "metadata": {"name": "e", "namespace": "prod"},
+        "involvedObject": {"namespace": "other"},
+    }
+    assert fields("events", event) == ["involvedObject.namespace"]
+    event["involvedObject"]["namespace"] = "prod"
+    assert fields("events", event) == []

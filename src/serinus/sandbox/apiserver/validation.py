@@ -1,11 +1,10 @@
-"""Checks a write must pass: the body fits the URL, metadata is well formed, built-ins make sense.
+"""Checks every write must pass: the body fits the URL and its kind, and metadata is well formed.
 
 Two kinds of refusal, as on a real cluster: a body that does not fit the request (wrong kind or
-apiVersion, a name or namespace that differs from the URL) is a 400 BadRequest; an object that is
-well addressed but wrong (a bad name, a label that is not a label, a Deployment whose selector does
-not match its template, a changed immutable field) is a 422 Invalid listing every cause. Custom
-resources are checked against their schema in ``schema``; built-ins get the handful of rules below,
-the ones a user or the operator is likely to trip over.
+apiVersion, a name or namespace that differs from the URL, a field of the wrong JSON type) is a
+400 BadRequest; an object that is well addressed but wrong (a bad name, a label that is not a
+label, an owner reference without a uid) is a 422 Invalid listing every cause. The rules of
+particular kinds live in ``rules`` (built-ins) and ``schema`` (custom resources).
 """
 
 from __future__ import annotations
@@ -15,9 +14,8 @@ import binascii
 import json
 import re
 
-from serinus.sandbox.apiserver.objects import Obj, as_map, dig, metadata
+from serinus.sandbox.apiserver.objects import Obj, as_map, metadata
 from serinus.sandbox.apiserver.resources import ResourceType
-from serinus.sandbox.apiserver.selectors import format_label_selector, parse_labels
 from serinus.sandbox.apiserver.status import Cause, bad_request
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -26,9 +24,6 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _QUALIFIED = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_NAMED = frozenset({"namespaces", "services"})
 _PATH_NAMED = frozenset({"rbac.authorization.k8s.io"})
-_WORKLOADS = frozenset(
-    {"deployments.apps", "replicasets.apps", "daemonsets.apps", "statefulsets.apps"}
-)
 _OBJECT_META = frozenset(
     {
         "name",
@@ -252,106 +247,3 @@ def _check_name(resource: ResourceType, name: str) -> list[Cause]:
             )
         ]
     return []
-
-
-def check_builtin(resource: ResourceType, obj: Obj, old: Obj | None) -> list[Cause]:
-    """The built-in rules users trip over: workloads, pods and services."""
-    if resource.resource in _WORKLOADS:
-        return _check_workload(obj, old)
-    if resource.resource == "pods":
-        return _check_containers(dig(obj, ("spec",)), "spec")
-    if resource.resource == "services":
-        return _check_service(obj, old)
-    return []
-
-
-def _check_workload(obj: Obj, old: Obj | None) -> list[Cause]:
-    causes: list[Cause] = []
-    selector = dig(obj, ("spec", "selector"))
-    labels = dig(obj, ("spec", "template", "metadata", "labels")) or {}
-    replicas = dig(obj, ("spec", "replicas"))
-    if replicas is not None and (isinstance(replicas, bool) or not isinstance(replicas, int)):
-        causes.append(
-            Cause(
-                "spec.replicas",
-                "FieldValueTypeInvalid",
-                f"Invalid value: {json.dumps(replicas)}: must be an integer",
-            )
-        )
-    elif isinstance(replicas, int) and replicas < 0:
-        causes.append(
-            Cause(
-                "spec.replicas",
-                "FieldValueInvalid",
-                f"Invalid value: {replicas}: must be greater than or equal to 0",
-            )
-        )
-    if not isinstance(selector, dict) or not (
-        selector.get("matchLabels") or selector.get("matchExpressions")
-    ):
-        causes.append(Cause("spec.selector", "FieldValueRequired", "Required value"))
-    elif not parse_labels(format_label_selector(selector)).matches(
-        {"metadata": {"labels": labels}}
-    ):
-        causes.append(
-            Cause(
-                "spec.template.metadata.labels",
-                "FieldValueInvalid",
-                f"Invalid value: {json.dumps(labels)}: `selector` does not match template `labels`",
-            )
-        )
-    if old is not None and dig(old, ("spec", "selector")) != selector:
-        causes.append(
-            Cause(
-                "spec.selector",
-                "FieldValueInvalid",
-                f"Invalid value: {json.dumps(selector)}: field is immutable",
-            )
-        )
-    causes.extend(_check_containers(dig(obj, ("spec", "template", "spec")), "spec.template.spec"))
-    return causes
-
-
-def _check_containers(spec: object, path: str) -> list[Cause]:
-    containers = spec.get("containers") if isinstance(spec, dict) else None
-    if not isinstance(containers, list) or not containers:
-        return [Cause(f"{path}.containers", "FieldValueRequired", "Required value")]
-    causes = []
-    for index, container in enumerate(containers):
-        for key in ("name", "image"):
-            if not isinstance(container, dict) or not container.get(key):
-                causes.append(
-                    Cause(
-                        f"{path}.containers[{index}].{key}", "FieldValueRequired", "Required value"
-                    )
-                )
-    return causes
-
-
-def _check_service(obj: Obj, old: Obj | None) -> list[Cause]:
-    spec = as_map(obj.get("spec"))
-    causes = []
-    headless = spec.get("clusterIP") == "None"
-    ports = spec.get("ports") if isinstance(spec.get("ports"), list) else None
-    if spec.get("type") != "ExternalName" and not headless and not ports:
-        causes.append(Cause("spec.ports", "FieldValueRequired", "Required value"))
-    for index, port in enumerate(ports or []):
-        number = port.get("port") if isinstance(port, dict) else None
-        if not isinstance(number, int) or not 0 < number < 65536:
-            causes.append(
-                Cause(
-                    f"spec.ports[{index}].port",
-                    "FieldValueInvalid",
-                    f"Invalid value: {json.dumps(number)}: must be between 1 and 65535, inclusive",
-                )
-            )
-    old_ip = dig(old, ("spec", "clusterIP")) if old is not None else None
-    if old_ip and spec.get("clusterIP") and spec.get("clusterIP") != old_ip:
-        causes.append(
-            Cause(
-                "spec.clusterIP",
-                "FieldValueInvalid",
-                f'Invalid value: "{spec.get("clusterIP")}": field is immutable',
-            )
-        )
-    return causes

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from serinus.sandbox.apiserver import crds, defaults, deletion, meta, validation
+from serinus.sandbox.apiserver import crds, defaults, deletion, meta, rules, validation
 from serinus.sandbox.apiserver.cluster import Cluster
 from serinus.sandbox.apiserver.objects import (
     Obj,
@@ -229,7 +229,7 @@ def conform(
             f"{resource.kind}: strict decoding error: {listed}"
         )
     causes += validation.check_metadata(resource, obj)
-    causes += validation.check_builtin(resource, obj, old)
+    causes += rules.check(resource, obj, old)
     if resource.resource == "customresourcedefinitions.apiextensions.k8s.io":
         crds.apply_defaults(obj)
         causes += crds.check(obj)
