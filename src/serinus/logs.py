@@ -60,7 +60,7 @@ def configure(*, level: str = "info", fmt: str = "json", stream: TextIO | None =
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Client libraries are chatty at debug; their requests are not what an operator's log is for.
-    for noisy in ("httpx", "httpcore", "asyncio", "aiohttp.access"):
+    for noisy in ("httpx", "httpcore", "httpx2", "httpcore2", "asyncio", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

@@ -95,7 +95,9 @@ async def _blue_green(tick: Tick, routes: Routes) -> None:
 async def route_back_to_primary(tick: Tick) -> None:
     """Promoting: the primary runs the new revision and is ready; give it the traffic back."""
     if tick.world.provider == "kubernetes":
-        await tick.update_status(phase=CanaryPhase.FINALISING)
+        # no traffic object: the apex Service goes back to the primary's pods in one step
+        await tick.world.router.set_routes(tick.canary, strategies.all_to_primary())
+        await tick.update_status(phase=CanaryPhase.FINALISING, canary_weight=0)
         return
     routes = await tick.world.router.get_routes(tick.canary)
     target = strategies.next_promotion_routes(tick.analysis, routes)
