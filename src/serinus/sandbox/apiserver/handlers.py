@@ -320,5 +320,5 @@ class Api:
 
     async def _exec(self, request: web.Request, target: Target) -> web.StreamResponse:
         pod = self.cluster.get(target.resource, target.scope_namespace, str(target.name))
-        run = podexec.exec_request(pod, request.query)
+        run = podexec.exec_request(pod, request.query, request.query.getall("command", []))
         return await podexec.serve_exec(request, self.execs, run, self.closing)

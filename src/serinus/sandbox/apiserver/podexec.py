@@ -17,12 +17,11 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from aiohttp import WSMsgType, web
-from multidict import MultiMapping
 
 from serinus.sandbox.apiserver.objects import Obj, dig, metadata
 from serinus.sandbox.apiserver.responses import encode
@@ -88,7 +87,7 @@ class ExecSources:
         return None
 
 
-def exec_request(pod: Obj, query: MultiMapping[str]) -> ExecRequest:
+def exec_request(pod: Obj, query: Mapping[str, str], command: Sequence[str]) -> ExecRequest:
     """The decoded request; 400 for a missing command or a container the pod does not have."""
     fields = metadata(pod)
     names = [str(c.get("name")) for c in dig(pod, ("spec", "containers")) or []]
@@ -100,14 +99,13 @@ def exec_request(pod: Obj, query: MultiMapping[str]) -> ExecRequest:
         )
     if container not in names:
         raise bad_request(f"container {container} is not valid for pod {fields.get('name')}")
-    command = tuple(query.getall("command", []))
     if not command:
         raise bad_request("you must specify at least 1 command")
     return ExecRequest(
         namespace=str(fields.get("namespace", "")),
         pod=str(fields.get("name", "")),
         container=container,
-        command=command,
+        command=tuple(command),
         stdin=query.get("stdin") in _TRUE,
         stdout=query.get("stdout", "true") in _TRUE,
         stderr=query.get("stderr", "true") in _TRUE,
