@@ -12,6 +12,13 @@ Linkerd's metric names on an admin port (``/metrics``, plus ``/ready`` and ``/li
 
 Without a Kube, the proxy routes by whatever is put into its :attr:`state` (tests of the core).
 
+What it assumes of the sandbox: Service cluster IPs are loopback addresses (the API server
+allocates them from a range such as 127.96.0.0/12); a Service with any other cluster IP is not
+served, with a warning. Pods listen on the addresses their Endpoints name (``status.podIP``, such as
+127.244.x.y, and the Endpoints port), which the workload runner writes with ``targetRef``s to the
+pods. Ports under 1024 can only be bound as root; a port that cannot be bound is logged and
+retried at every change.
+
 The parts: :mod:`~serinus.sandbox.mesh.watching` keeps :attr:`state` current; on every change a
 new immutable :class:`~serinus.sandbox.mesh.routing.RoutingTable` is built on the next turn of the
 event loop (a burst of events costs one build) and swapped in; then
