@@ -1,12 +1,13 @@
 """``Kube`` against a real local API server, over HTTP.
 
-Covers: create/get/list/replace/delete of built-in and custom kinds as plain dicts; get of a
-missing object is None and delete of a missing one is fine; list filters by namespace (None is
-all namespaces), labels and fields; the three patch types (merge, JSON, strategic with list
-merge by name) and strategic on a custom resource refused as invalid; server-side apply creates
-then updates and keeps fields of other managers; the status subresource (replace and patch)
-changes status only; the manifest's namespace, then the default namespace, is used; kinds are
-discovered from the server (a CRD applied after the client started is found, an unserved kind is
+Covers: create/get/list/replace/delete of built-in and custom kinds as plain dicts; get of a missing
+object is None and delete of a missing one is fine; list filters by namespace (None is all
+namespaces), labels and fields; the three patch types (merge, JSON, strategic with list merge by
+name) and strategic on a custom resource refused as invalid; server-side apply creates then updates
+and keeps fields of other managers; a manifest read back (with managedFields) can be applied again,
+its resourceVersion acting as a precondition; the status subresource (replace and patch) changes
+status only; the manifest's namespace, then the default namespace, is used; kinds are discovered
+from the server (a CRD applied after the client started is found, an unserved kind is
 NotFoundError); server_version; the caller's manifest is never modified.
 """
 
@@ -163,6 +164,18 @@ async def test_server_side_apply_creates_updates_and_keeps_other_managers_fields
     assert second["metadata"]["labels"] == {"team": "a"}
     managers = {entry["manager"] for entry in second["metadata"].get("managedFields", [])}
     assert "serinus" in managers
+
+
+async def test_a_manifest_read_from_the_server_can_be_changed_and_applied_back(kube: Kube) -> None:
+    await kube.apply(deployment())
+    current = await kube.get("apps/v1", "Deployment", "podinfo", "prod")
+    assert current is not None
+    assert current["metadata"].get("managedFields")
+    current["spec"]["replicas"] = 5
+    applied = await kube.apply(current)
+    assert applied["spec"]["replicas"] == 5
+    with pytest.raises(errors.ConflictError):
+        await kube.apply(current)  # its resourceVersion is stale now
 
 
 @pytest.mark.usefixtures("flagger_crds")

@@ -189,10 +189,18 @@ class Kube:
     async def apply(
         self, manifest: Manifest, *, field_manager: str = "serinus", force: bool = True
     ) -> Manifest:
-        """Server-side apply: create or update the fields ``field_manager`` owns."""
+        """Server-side apply: create or update the fields ``field_manager`` owns.
+
+        ``metadata.managedFields`` is left out (the API server refuses an apply that carries it),
+        so a manifest read from the server can be changed and applied back; a
+        ``metadata.resourceVersion`` in it is kept and acts as a precondition (409 when stale).
+        """
+        metadata = {
+            k: v for k, v in (manifest.get("metadata") or {}).items() if k != "managedFields"
+        }
         return await self._write(
             "apply",
-            manifest,
+            {**manifest, "metadata": metadata},
             lambda at, body: self._client.patch(
                 at.resource,
                 at.name,
