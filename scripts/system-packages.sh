@@ -4,7 +4,9 @@
 # As root it installs them; otherwise it names what is missing and fails.
 set -euo pipefail
 
-declare -A package_of=([prometheus]=prometheus [promtool]=prometheus [hey]=hey [curl]=curl)
+declare -A package_of=(
+  [prometheus]=prometheus [promtool]=prometheus [hey]=hey [curl]=curl [openssl]=openssl
+)
 missing=()
 for program in "${!package_of[@]}"; do
   command -v "$program" >/dev/null 2>&1 || missing+=("${package_of[$program]}")

@@ -14,6 +14,7 @@ tick, a permanent one is shown on the Canary until its spec changes.
     ├── KubeError                   the Kubernetes API said no                       by status
     │   ├── NotFoundError (404)     ConflictError (409)     ForbiddenError (401/403)
     │   ├── InvalidError (422)      TooManyRequestsError (429)     ServerError (5xx)
+    │   └── (serinus.kube.errors) KubeConfigError  UnreachableError  LeadershipLostError
     ├── TargetError                 the workload cannot be set up, promoted, scaled  retriable
     ├── RouterError                 the mesh/ingress object cannot be written/read   retriable
     ├── MetricsError                a metric could not be measured                   retriable
