@@ -72,24 +72,21 @@ async def _reset_run(tick: Tick, revision: Revision) -> None:
 
 async def promote(tick: Tick) -> None:
     """Copy the canary's template to the primary; the primary's rollout starts."""
+    await _copy_to_primary(tick)
+    await tick.update_status(phase=CanaryPhase.PROMOTING)
+
+
+async def _copy_to_primary(tick: Tick) -> None:
     target = tick.canary.spec.target_ref.name
     await tick.info(
         f"Copying {tick.target} template spec to {target}-primary.{tick.canary.namespace}"
     )
     await tick.world.target.promote(tick.canary)
-    await tick.update_status(phase=CanaryPhase.PROMOTING)
 
 
 async def finish_promotion(tick: Tick) -> None:
     """The primary runs the new revision and has all traffic: scale the canary down."""
-    await tick.world.target.scale_to_zero(tick.canary)
-    await tick.update_status(
-        phase=CanaryPhase.SUCCEEDED,
-        canary_weight=0,
-        last_promoted_spec=tick.status.last_applied_spec,
-        not_ready_since=None,
-    )
-    await hooks.post_rollout(tick)
+    await _succeed(tick)
     await tick.info(f"Promotion completed! Scaling down {tick.name}")
     await tick.alert(
         "Canary analysis completed successfully, promotion finished.", severity=Severity.INFO
@@ -99,11 +96,14 @@ async def finish_promotion(tick: Tick) -> None:
 async def skip_analysis(tick: Tick) -> None:
     """skipAnalysis: promote a ready canary at once."""
     await tick.world.router.set_routes(tick.canary, strategies.all_to_primary())
-    target = tick.canary.spec.target_ref.name
-    await tick.info(
-        f"Copying {tick.target} template spec to {target}-primary.{tick.canary.namespace}"
-    )
-    await tick.world.target.promote(tick.canary)
+    await _copy_to_primary(tick)
+    await _succeed(tick)
+    await tick.info(f"Promotion completed! Canary analysis was skipped for {tick.target}")
+    await tick.alert("Canary analysis was skipped, promotion finished.", severity=Severity.INFO)
+
+
+async def _succeed(tick: Tick) -> None:
+    """The canary down, the run Succeeded, the post-rollout hooks told."""
     await tick.world.target.scale_to_zero(tick.canary)
     await tick.update_status(
         phase=CanaryPhase.SUCCEEDED,
@@ -112,8 +112,6 @@ async def skip_analysis(tick: Tick) -> None:
         not_ready_since=None,
     )
     await hooks.post_rollout(tick)
-    await tick.info(f"Promotion completed! Canary analysis was skipped for {tick.target}")
-    await tick.alert("Canary analysis was skipped, promotion finished.", severity=Severity.INFO)
 
 
 async def rollback(tick: Tick) -> None:
