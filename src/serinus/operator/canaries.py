@@ -143,8 +143,10 @@ class Canaries:
         others = [c for c in status.get("conditions") or [] if c.get("type") != "Promoted"]
         patch = {"status": {"conditions": [condition, *others], "message": message}}
         try:
-            await self.kube.patch_status(API_VERSION, "Canary", name, namespace, patch)
+            # the event first: when it fails, the condition is not written either, and the
+            # next tick tries both again
             await self.kube.create(_event(manifest, message))
+            await self.kube.patch_status(API_VERSION, "Canary", name, namespace, patch)
         except SerinusError as error:
             logger.warning("could not report invalid Canary %s.%s: %s", name, namespace, error)
 
@@ -175,7 +177,11 @@ def _event(canary: Manifest, message: str) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"generateName": f"{meta['name']}.", "namespace": meta.get("namespace")},
+        # named as client-go names Events: <object>.<nanoseconds, hex>
+        "metadata": {
+            "name": f"{meta['name']}.{time.time_ns():x}",
+            "namespace": meta.get("namespace"),
+        },
         "involvedObject": {
             "apiVersion": canary.get("apiVersion", API_VERSION),
             "kind": "Canary",
