@@ -3,12 +3,14 @@
 Every test gets its own API server (it starts in milliseconds), namespace ``prod``, and a runner
 whose pods take addresses from a random /24 of 127.244.0.0/16, so tests running at the same time
 on this machine (other engineers' too) do not fight over pod addresses. Stopping the runner at
-the end of each test also checks that no pod process survived it.
+the end of each test also checks that no pod process survived it and that it logged no error
+(a pod task that failed unexpectedly).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import pathlib
 import random
@@ -46,7 +48,7 @@ def sandbox_dir(tmp_path: pathlib.Path) -> pathlib.Path:
 
 @pytest.fixture
 async def runner(
-    api: ApiServer, kube: Kube, sandbox_dir: pathlib.Path
+    api: ApiServer, kube: Kube, sandbox_dir: pathlib.Path, caplog: pytest.LogCaptureFixture
 ) -> AsyncIterator[WorkloadRunner]:
     api.write_kubeconfig(sandbox_dir / "kubeconfig")
     workloads = WorkloadRunner(
@@ -58,6 +60,8 @@ async def runner(
     await workloads.stop()
     await task
     assert survivors(sandbox_dir) == [], "pod processes survived the runner"
+    failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert failures == [], "the runner logged errors"
 
 
 @pytest.fixture

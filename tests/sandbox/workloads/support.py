@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pathlib
 import shutil
@@ -143,3 +144,32 @@ class Kubectl:
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
         return result
+
+
+class Recorder:
+    """Records every event of one kind from a watch started now (a background task)."""
+
+    def __init__(self, kube: Kube, api_version: str, kind: str, namespace: str = "prod") -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self._task = asyncio.create_task(self._follow(kube, api_version, kind, namespace))
+
+    async def _follow(self, kube: Kube, api_version: str, kind: str, namespace: str) -> None:
+        async for event in kube.watch(api_version, kind, namespace):
+            self.events.append(event)
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    def states(self) -> list[dict[str, dict[str, Any]]]:
+        """The objects by name after each event."""
+        current: dict[str, dict[str, Any]] = {}
+        found = []
+        for event, obj in self.events:
+            if event == "DELETED":
+                current.pop(obj["metadata"]["name"], None)
+            else:
+                current[obj["metadata"]["name"]] = obj
+            found.append(dict(current))
+        return found

@@ -8,17 +8,33 @@ Covers:
   ReplicaSet is ``<deploy>-<pod-template-hash>`` and owns the pods;
 - ``kubectl get pods`` lists them 1/1 Running; ``kubectl get nodes`` lists the sandbox node;
   ``kubectl logs pod/NAME`` and ``kubectl logs deployment/NAME`` show a pod's output;
+- a pod process resolves ``podinfo``, ``podinfo.prod``, ``podinfo.prod.svc`` and
+  ``podinfo.prod.svc.cluster.local`` to the Service's clusterIP (getent and Python alike), other
+  namespaces' Services only by their qualified names, and a Service created later as soon as it
+  exists; the machine's /etc/hosts is left alone;
 - deleting the Deployment stops its processes; stopping the runner leaves no process behind
   (checked after every test by the ``runner`` fixture).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import pathlib
+
 import httpx
 
 from serinus.kube import Kube
 from serinus.sandbox.workloads import WorkloadRunner
-from tests.sandbox.workloads.support import Kubectl, eventually, podinfo, pods, ready_pods
+from tests.sandbox.workloads.support import (
+    Kubectl,
+    deployment,
+    eventually,
+    podinfo,
+    pods,
+    ready_pods,
+    service,
+    shell,
+)
 
 
 async def test_two_replicas_become_two_ready_pods_on_their_own_ips(
@@ -124,7 +140,55 @@ async def test_deleting_the_deployment_stops_its_processes(
                 await http.get(url, timeout=1)
             except httpx.ConnectError:
                 return True
+            except httpx.TransportError:  # shutting down: accepted, then closed
+                return False
             return False
 
         await eventually(refused, what="the pod's address to stop answering")
     assert await pods(kube, "podinfo") == []
+
+
+def machine_hosts_file() -> str:
+    return pathlib.Path("/etc/hosts").read_text()
+
+
+RESOLVE = """
+for name in podinfo podinfo.prod podinfo.prod.svc podinfo.prod.svc.cluster.local \\
+    backend.other backend
+do echo "$name=$(getent hosts $name | awk '{print $1}')"; done
+python3 -c "import socket; print('python=' + socket.gethostbyname('podinfo'))"
+until getent hosts late > /dev/null; do sleep 0.2; done
+echo "late=$(getent hosts late | awk '{print $1}')"
+exec sleep 60
+"""
+
+
+async def test_pod_processes_resolve_service_names(
+    kube: Kube, runner: WorkloadRunner, kubectl: Kubectl
+) -> None:
+    machine_hosts = machine_hosts_file()
+    await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}})
+    podinfo_ip = (await kube.create(service("podinfo")))["spec"]["clusterIP"]
+    backend_ip = (await kube.create(service("backend", namespace="other")))["spec"]["clusterIP"]
+    await kube.create(deployment("resolver", [shell("main", RESOLVE)], grace=1))
+    [pod] = await eventually(lambda: ready_pods(kube, "resolver", 1), what="the resolver pod")
+    late_ip = (await kube.create(service("late")))["spec"]["clusterIP"]
+
+    async def printed() -> dict[str, str] | None:
+        text = (await kubectl.run("-n", "prod", "logs", pod["metadata"]["name"])).stdout
+        found = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+        return found if "late" in found else None
+
+    found = await eventually(printed, what="the resolved names")
+    assert found == {
+        "podinfo": podinfo_ip,
+        "podinfo.prod": podinfo_ip,
+        "podinfo.prod.svc": podinfo_ip,
+        "podinfo.prod.svc.cluster.local": podinfo_ip,
+        "backend.other": backend_ip,
+        "backend": "",  # short names only for the pod's own namespace
+        "python": podinfo_ip,
+        "late": late_ip,
+    }
+    assert ipaddress.ip_address(podinfo_ip) in ipaddress.ip_network("127.96.0.0/12")
+    assert machine_hosts_file() == machine_hosts

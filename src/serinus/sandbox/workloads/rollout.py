@@ -29,9 +29,22 @@ REVISION = "deployment.kubernetes.io/revision"
 _SAFE = "bcdfghjklmnpqrstvwxz2456789"
 
 
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
 def template_hash(template: Manifest) -> str:
-    """A stable ten-character name for a pod template (its own hash label left out)."""
-    copy = json.loads(json.dumps(template))
+    """A stable ten-character name for a pod template (its own hash label left out).
+
+    Null fields count as absent, as in the typed objects Kubernetes compares: ``kubectl rollout
+    undo`` writes back a ReplicaSet's template with ``creationTimestamp: null``, and that must
+    name the same template.
+    """
+    copy = _without_nulls(template)
     (copy.get("metadata") or {}).get("labels", {}).pop(HASH_LABEL, None)
     digest = int.from_bytes(hashlib.sha256(json.dumps(copy, sort_keys=True).encode()).digest())
     chars = []

@@ -132,10 +132,12 @@ class WorkloadRunner:
                     extra_env=self.extra_env,
                     restart_backoff=self.restart_backoff,
                 )
-                await self._register_node(self._node)
-                await self._serve()
+                try:
+                    await self._register_node(self._node)
+                    await self._serve()
+                finally:
+                    await self._stop_everything()  # while the probes' HTTP client is open
         finally:
-            await self._stop_everything()
             self._done.set()
 
     async def stop(self) -> None:

@@ -1,0 +1,49 @@
+"""Pod addresses (covers ``serinus/sandbox/workloads/addresses.py``).
+
+Covers: addresses are distinct, loopback and in the range; a released address is handed out
+again; an address whose port is already bound elsewhere is skipped; the preferred address (the
+one a pod had before) is kept when free; a range that is not loopback is refused.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import socket
+
+import pytest
+
+from serinus.errors import SerinusError
+from serinus.sandbox.workloads.addresses import PodAddresses
+
+
+def cidr() -> str:
+    return f"127.245.{random.randrange(2, 255)}.0/24"
+
+
+def test_addresses_are_distinct_and_reused_after_release() -> None:
+    pool = PodAddresses(cidr())
+    first, second = pool.allocate([9898]), pool.allocate([9898])
+    assert first != second
+    for address in (first, second):
+        assert ipaddress.ip_address(address) in pool.network
+    pool.release(first)
+    assert pool.allocate([9898]) == first
+
+
+def test_busy_address_is_skipped_and_preferred_kept() -> None:
+    pool = PodAddresses(cidr())
+    probe = PodAddresses(str(pool.network))
+    busy = probe.allocate([])
+    with socket.socket() as taken:
+        taken.bind((busy, 9898))
+        taken.listen()
+        assert pool.allocate([9898]) != busy
+        assert pool.allocate([9898], preferred=busy) != busy
+    preferred = str(list(pool.network.hosts())[100])
+    assert pool.allocate([9898], preferred=preferred) == preferred
+
+
+def test_range_must_be_loopback() -> None:
+    with pytest.raises(SerinusError, match="pod_cidr: expected a loopback range"):
+        PodAddresses("10.0.0.0/24")
