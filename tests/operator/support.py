@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import copy
 import dataclasses
+import functools
 import pathlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -318,3 +319,22 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: still {value!r} after {within:g}s")
         await asyncio.sleep(every)
+
+
+async def wait_phase(kube: Kube, name: str, *phases: str, within: float = 60.0) -> str | None:
+    """Wait until the Canary ``name`` is in one of ``phases``; the phase it is in."""
+    return await eventually(
+        functools.partial(phase, kube, name),
+        lambda found: found in phases,
+        what=f"phase of Canary {name}",
+        within=within,
+    )
+
+
+async def wait_status(
+    kube: Kube, name: str, accept: Callable[[Manifest], bool], *, what: str, within: float = 60.0
+) -> Manifest:
+    """Wait until the status of the Canary ``name`` is one ``accept`` takes."""
+    return await eventually(
+        functools.partial(status, kube, name), accept, what=f"{what} ({name})", within=within
+    )

@@ -25,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import pathlib
 
+import pytest
+
 from serinus.kube import Kube
 from serinus.sandbox.prometheus import Prometheus
 from tests.operator.processes import Operator
@@ -49,8 +51,11 @@ from tests.operator.support import (
     split,
     split_weights,
     status,
+    wait_phase,
 )
 from tests.operator.traffic import LinkerdExporter, LoadTester
+
+pytestmark = pytest.mark.slow  # each test starts the operator process
 
 SUCCESS_RATE = (
     'sum(rate(response_total{namespace="prod",deployment=~"podinfo",'
@@ -92,9 +97,7 @@ async def test_the_seeds_canary_initializes_promotes_and_rolls_back(
         log = tmp_path / "operator.log"
         with Operator(k8s.kubeconfig, log, metrics_server=prom.url) as operator:
             # initialization
-            await eventually(
-                lambda: phase(kube, "podinfo"), lambda p: p == "Initialized", what="phase"
-            )
+            await wait_phase(kube, "podinfo", "Initialized")
             assert await image(kube, "podinfo-primary") == "stefanprodan/podinfo:2.1.0"
             for name, selected in [
                 ("podinfo", "podinfo-primary"),
@@ -116,15 +119,8 @@ async def test_the_seeds_canary_initializes_promotes_and_rolls_back(
             # a new image: analysis step by step, then promotion
             async with History(kube, *SPLIT, "podinfo", split_weights) as weights:
                 await set_image(kube, "podinfo", "stefanprodan/podinfo:2.1.1")
-                await eventually(
-                    lambda: phase(kube, "podinfo"), lambda p: p == "Progressing", what="phase"
-                )
-                await eventually(
-                    lambda: phase(kube, "podinfo"),
-                    lambda p: p in ("Succeeded", "Failed"),
-                    what="phase after 2.1.1",
-                    within=120,
-                )
+                await wait_phase(kube, "podinfo", "Progressing")
+                await wait_phase(kube, "podinfo", "Succeeded", "Failed", within=120)
                 await asyncio.sleep(0.2)  # let the watch deliver the last write
             assert await phase(kube, "podinfo") == "Succeeded", operator.tail()
             steps = [(100 - w, w) for w in range(5, 101, 5)]
@@ -139,15 +135,8 @@ async def test_the_seeds_canary_initializes_promotes_and_rolls_back(
             # the next image fails: rolled back after five failed checks
             exporter.set("podinfo", failures=0.4)
             await set_image(kube, "podinfo", "stefanprodan/podinfo:2.1.2")
-            await eventually(
-                lambda: phase(kube, "podinfo"), lambda p: p == "Progressing", what="phase"
-            )
-            await eventually(
-                lambda: phase(kube, "podinfo"),
-                lambda p: p in ("Succeeded", "Failed"),
-                what="phase after 2.1.2",
-                within=120,
-            )
+            await wait_phase(kube, "podinfo", "Progressing")
+            await wait_phase(kube, "podinfo", "Succeeded", "Failed", within=120)
         assert await phase(kube, "podinfo") == "Failed", operator.tail()
         assert await split(kube, "podinfo") == (100, 0)
         assert await replicas(kube, "podinfo") == 0
@@ -170,15 +159,14 @@ async def test_an_invalid_canary_is_reported_while_the_others_run(
     await kube.create(canary("bad", step_weight=500))
     log = tmp_path / "operator.log"
     with Operator(k8s.kubeconfig, log, metrics_server=prometheus.url) as operator:
-        await eventually(lambda: phase(kube, "good"), lambda p: p == "Initialized", what="good")
+        await wait_phase(kube, "good", "Initialized")
         condition = await eventually(
             lambda: promoted(kube, "bad"), lambda c: c is not None, what="bad's condition"
         )
         await set_image(kube, "good", "stefanprodan/podinfo:2.1.1")
-        await eventually(
-            lambda: phase(kube, "good"), lambda p: p == "Succeeded", what="good", within=60
-        )
+        await wait_phase(kube, "good", "Succeeded", within=60)
         assert operator.running()
+    assert condition is not None
     assert condition["status"] == "False"
     assert condition["reason"] == "InvalidSpec"
     assert "spec.analysis.stepWeight" in condition["message"]

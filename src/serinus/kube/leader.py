@@ -127,7 +127,7 @@ class LeaderElector:
         while True:
             if await self.try_acquire_or_renew():
                 break
-            await asyncio.sleep(self.retry_period)
+            await asyncio.sleep(self._until_next_try())
         logger.info("Lease %s/%s: %s is leading", self.namespace, self.name, self.identity)
 
     async def release(self) -> None:
@@ -268,6 +268,15 @@ class LeaderElector:
 
     def _expired(self) -> bool:
         return time.monotonic() >= self._observed_at + self.lease_duration
+
+    def _until_next_try(self) -> float:
+        """A follower's pause: retry_period, or less when the holder's lease expires sooner, so
+        that a dead leader is replaced when its lease expires rather than up to one retry_period
+        later (the expiry itself is still measured from when this replica saw the record)."""
+        expires_in = self._observed_at + self.lease_duration - time.monotonic()
+        if self.leader and self.leader != self.identity and 0 < expires_in < self.retry_period:
+            return expires_in
+        return self.retry_period
 
     async def _renew(self, step_down: Callable[[], None]) -> None:
         """Renew every retry_period; call ``step_down`` when renew_deadline passes without one."""
