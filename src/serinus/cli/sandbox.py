@@ -15,11 +15,16 @@ import pathlib
 import signal
 import socket
 import sys
+import time
+from typing import TYPE_CHECKING
 
 import click
 
 from serinus import logs
 from serinus.errors import SerinusError
+
+if TYPE_CHECKING:
+    from serinus.sandbox.orchestration.down import DownReport
 
 
 @click.group()
@@ -304,3 +309,180 @@ def mesh(
             f"cannot serve metrics on {metrics_host}:{metrics_port}: {error.strerror or error}"
         ) from None
     click.echo("mesh proxy stopped")
+
+
+# The whole sandbox: up, down, status, shell (and the hidden parts they start).
+
+_DIR_OPTION = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    default=pathlib.Path(".sandbox"),
+    show_default=True,
+    help="The sandbox's directory: kubeconfig, state.json, logs, pods' files.",
+)
+
+
+@sandbox.command(
+    short_help="Start the whole sandbox: API server, pods, mesh, Prometheus, operator."
+)
+@_DIR_OPTION
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="Return once everything serves and leave it running (stop it with `down`).",
+)
+def up(directory: pathlib.Path, detach: bool) -> None:
+    """Start a cluster on this machine and run serinus in it.
+
+    Starts the Kubernetes API server, the workload runner (pods as local processes), the mesh
+    proxy (plays Linkerd), Prometheus, and, as Deployments, the operator (serinus-system/serinus)
+    and the load tester (prod/load-tester). Writes DIR/kubeconfig for kubectl. Without --detach
+    it shows a live status table and stops everything on Ctrl-C.
+    """
+    from rich.console import Console
+    from rich.live import Live
+
+    from serinus.sandbox.orchestration import down as stopping
+    from serinus.sandbox.orchestration import status as inspecting
+    from serinus.sandbox.orchestration import up as starting
+
+    logs.configure(level="warning", fmt="console")
+    try:
+        started = asyncio.run(starting.start(directory, progress=click.echo))
+    except SerinusError as error:
+        raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:
+        raise click.ClickException("interrupted; what was started is stopped") from None
+    kubeconfig = started.kubeconfig
+    click.echo("")
+    click.echo(f"The sandbox runs. Talk to it with kubectl:\n\n  export KUBECONFIG={kubeconfig}")
+    click.echo("  kubectl get pods -A")
+    click.echo("  kubectl logs -f deployment/serinus -n serinus-system | jq .msg")
+    click.echo(
+        f"\nCommands with the sandbox's Service names: serinus sandbox shell --dir {directory}"
+    )
+    click.echo(f"Prometheus: {started.details.get('prometheus')}")
+    if detach:
+        click.echo(f"Stop it with: serinus sandbox down --dir {directory}")
+        return
+    click.echo("Ctrl-C stops everything.\n")
+    console = Console()
+    try:
+        with Live(console=console, refresh_per_second=1) as live:
+            while True:
+                live.update(inspecting.render(asyncio.run(inspecting.collect(directory))))
+                time.sleep(2)
+    except KeyboardInterrupt:
+        pass
+    click.echo("stopping the sandbox ...")
+    _report_down(stopping.stop(directory), directory)
+
+
+@sandbox.command(short_help="Stop everything a sandbox started.")
+@_DIR_OPTION
+def down(directory: pathlib.Path) -> None:
+    """Stop every process of the sandbox in DIR (pods included); its ports are free after."""
+    from serinus.sandbox.orchestration import down as stopping
+
+    logs.configure(level="warning", fmt="console")
+    try:
+        report = stopping.stop(directory)
+    except SerinusError as error:
+        raise click.ClickException(str(error)) from None
+    _report_down(report, directory)
+
+
+def _report_down(report: DownReport, directory: pathlib.Path) -> None:
+    if not report.found:
+        click.echo(f"no sandbox runs in {directory}")
+        return
+    click.echo(f"stopped: {', '.join(report.stopped) or 'nothing was running'}")
+    if report.killed:
+        click.echo(f"killed after their grace period: {', '.join(report.killed)}")
+    if report.stragglers:
+        click.echo(f"killed {len(report.stragglers)} leftover process(es) of the sandbox")
+    if report.leftovers:
+        pids = " ".join(map(str, report.leftovers))
+        raise click.ClickException(f"processes of the sandbox still alive: {pids}")
+    click.echo("no process of the sandbox is left; its ports are free")
+
+
+@sandbox.command(short_help="Say what runs in a sandbox, and where.")
+@_DIR_OPTION
+def status(directory: pathlib.Path) -> None:
+    """Print the sandbox's parts (pid, state, ports), Deployments, pods and Services.
+
+    Exits 1 when no sandbox runs in DIR.
+    """
+    from rich.console import Console
+
+    from serinus.sandbox.orchestration import status as inspecting
+
+    logs.configure(level="warning", fmt="console")
+    try:
+        found = asyncio.run(inspecting.collect(directory))
+    except SerinusError as error:
+        raise click.ClickException(str(error)) from None
+    Console(width=160).print(inspecting.render(found))
+    if not found.running:
+        sys.exit(1)
+
+
+@sandbox.command(
+    short_help="Run a shell (or a command) that sees the sandbox's Service names.",
+    context_settings={"ignore_unknown_options": True},
+)
+@_DIR_OPTION
+@click.option(
+    "-n",
+    "--namespace",
+    default="prod",
+    show_default=True,
+    help="Whose Service names resolve short (`podinfo` as well as `podinfo.prod`).",
+)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def shell(directory: pathlib.Path, namespace: str, command: tuple[str, ...]) -> None:
+    """Run COMMAND (default: $SHELL) as a pod of NAMESPACE would see the sandbox.
+
+    Service names resolve to their cluster IPs (served by the mesh proxy), KUBECONFIG points at
+    the sandbox, and the sandbox's `down` stops the command if it still runs. For instance:
+
+      serinus sandbox shell -- hey -z 1m -c 5 -q 5 http://podinfo-canary:9898/status/500
+    """
+    from serinus.sandbox.orchestration import shell as sandbox_shell
+
+    words = list(command) or [os.environ.get("SHELL") or "/bin/bash"]
+    try:
+        wrapped = asyncio.run(sandbox_shell.command(directory, namespace, words))
+    except SerinusError as error:
+        raise click.ClickException(str(error)) from None
+    os.execvpe(wrapped[0], wrapped, sandbox_shell.environment(directory))
+
+
+@sandbox.command(hidden=True)
+@click.argument("name", type=click.Choice(["apiserver", "workloads"]))
+@_DIR_OPTION
+@click.option("--port", type=click.IntRange(0, 65535), default=0)
+@click.option("--service-cidr", default="127.96.0.0/24")
+def part(name: str, directory: pathlib.Path, port: int, service_cidr: str) -> None:
+    """One part of a sandbox started by `serinus sandbox up` (not for direct use)."""
+    from serinus.sandbox.orchestration import parts
+
+    logs.configure(level="info", fmt="json")
+    directory = directory.resolve()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stop.set)
+        if name == "apiserver":
+            await parts.serve_apiserver(directory, port=port, service_cidr=service_cidr, stop=stop)
+        else:
+            await parts.run_workloads(directory, stop=stop)
+
+    try:
+        asyncio.run(main())
+    except SerinusError as error:
+        raise click.ClickException(str(error)) from None

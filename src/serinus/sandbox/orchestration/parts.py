@@ -1,0 +1,131 @@
+"""The sandbox's parts: what each process runs, and the command line that starts it.
+
+``up`` starts four processes, each in its own session (see :mod:`processes`):
+
+``apiserver``
+    the Kubernetes API server (:class:`~serinus.sandbox.apiserver.ApiServer`) with Service
+    cluster IPs taken from a loopback range, so the mesh proxy can serve them, and the pods' log
+    files plugged in for ``kubectl logs``; it writes ``<dir>/kubeconfig``.
+``workloads``
+    the workload runner (:class:`~serinus.sandbox.workloads.WorkloadRunner`): Deployments,
+    ReplicaSets, pods as local processes, Endpoints, Service names.
+``mesh``
+    the mesh proxy playing Linkerd (``serinus sandbox mesh``).
+``prometheus``
+    the Prometheus server of the machine, scraping the mesh proxy every second.
+
+The first two have no command of their own for users; they run as the hidden ``serinus sandbox
+part NAME`` so that each is a process ``down`` can stop and ``status`` can show, and so that a
+crash in one (a pod's misbehaviour in the runner, say) leaves the API server up to tell about it.
+The operator and the load tester are not parts: they are Deployments, run as pods by the runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import pathlib
+import random
+import shutil
+import sys
+
+import yaml
+
+from serinus.errors import SerinusError
+from serinus.kube import Kube, KubeSettings
+from serinus.sandbox.apiserver import ApiServer
+from serinus.sandbox.orchestration.state import MARKER
+from serinus.sandbox.prometheus import Prometheus, ScrapeTarget
+from serinus.sandbox.workloads import ImageMap, PodLogs, SandboxDir, WorkloadRunner
+
+SERVICE_RANGE = ipaddress.ip_network("127.96.0.0/12")
+"""Where each sandbox picks its own /24 of Service cluster IPs (the pods use 127.244.0.0/16)."""
+STOP_GRACE = 10.0
+"""Seconds the runner gives a pod to end on SIGTERM when the sandbox goes down."""
+
+
+def serinus_command(*words: str) -> list[str]:
+    """This serinus (same Python, same virtualenv) run with ``words``."""
+    return [sys.executable, "-m", "serinus", *words]
+
+
+def pick_service_cidr() -> str:
+    """A /24 of :data:`SERVICE_RANGE`, at random, so that two sandboxes rarely share one."""
+    subnets = 2 ** (24 - SERVICE_RANGE.prefixlen)
+    index = random.randrange(1, subnets)
+    base = int(SERVICE_RANGE.network_address) + index * 256
+    return f"{ipaddress.ip_address(base)}/24"
+
+
+def apiserver_command(directory: pathlib.Path, *, port: int, service_cidr: str) -> list[str]:
+    return serinus_command(
+        "sandbox", "part", "apiserver", "--dir", str(directory), "--port", str(port),
+        "--service-cidr", service_cidr,
+    )  # fmt: skip
+
+
+def workloads_command(directory: pathlib.Path) -> list[str]:
+    return serinus_command("sandbox", "part", "workloads", "--dir", str(directory))
+
+
+def mesh_command(directory: pathlib.Path, *, metrics_port: int) -> list[str]:
+    return serinus_command(
+        "sandbox", "mesh", "--kubeconfig", str(SandboxDir(directory).kubeconfig),
+        "--metrics-port", str(metrics_port), "--log-format", "json",
+    )  # fmt: skip
+
+
+def prometheus_command(directory: pathlib.Path, *, port: int, mesh_metrics: str) -> list[str]:
+    """Write the Prometheus config (scraping the mesh proxy) and return its command line."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise SerinusError(
+            "prometheus: not found; install the Prometheus 2.x server (Debian package "
+            "prometheus; `bash scripts/system-packages.sh` does it as root)"
+        )
+    home = directory / "prometheus"
+    home.mkdir(parents=True, exist_ok=True)
+    server = Prometheus(home, [ScrapeTarget("linkerd-proxy", mesh_metrics)], port=port)
+    server.config_file.write_text(yaml.safe_dump(server.config(), sort_keys=False))
+    return [
+        binary,
+        f"--config.file={server.config_file}",
+        f"--storage.tsdb.path={home / 'data'}",
+        "--storage.tsdb.retention.time=6h",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--web.enable-lifecycle",
+        "--log.level=warn",
+    ]
+
+
+async def serve_apiserver(
+    directory: pathlib.Path, *, port: int, service_cidr: str, stop: asyncio.Event
+) -> None:
+    """The ``apiserver`` part: serve until ``stop`` is set, with the pods' logs plugged in."""
+    layout = SandboxDir(directory)
+    server = ApiServer(port=port, service_cidr=service_cidr)
+    async with server:
+        server.logs.add(PodLogs(layout))
+        server.write_kubeconfig(layout.kubeconfig)
+        await stop.wait()
+
+
+async def run_workloads(directory: pathlib.Path, *, stop: asyncio.Event) -> None:
+    """The ``workloads`` part: run the pods until ``stop`` is set, then stop every pod."""
+    layout = SandboxDir(directory)
+    async with Kube(KubeSettings(kubeconfig=layout.kubeconfig)) as kube:
+        runner = WorkloadRunner(
+            kube,
+            directory,
+            ImageMap.bundled(),
+            extra_env={MARKER: str(directory)},
+            stop_grace=STOP_GRACE,
+        )
+        running = asyncio.create_task(runner.run())
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait([running, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            await runner.stop()
+        await running  # the runner's own failure, if it had one

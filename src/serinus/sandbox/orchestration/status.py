@@ -1,0 +1,194 @@
+"""``serinus sandbox status``: what runs in a sandbox, and where.
+
+:func:`collect` reads ``state.json``, asks the kernel which recorded parts still run and which
+TCP ports the sandbox's processes listen on, and asks the API server (when it answers) for the
+Deployments and their pods: ready counts, images, pod addresses, and the Services with their
+cluster IPs. :func:`render` turns that into the rich tables ``status`` prints once and
+``up`` (in the foreground) keeps refreshing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from serinus.apis.base import Manifest
+from serinus.errors import SerinusError
+from serinus.kube import Kube, KubeSettings
+from serinus.sandbox.orchestration import processes, state
+
+
+@dataclasses.dataclass(frozen=True)
+class PartStatus:
+    name: str
+    pid: int
+    running: bool
+    endpoint: str
+    listening: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkloadStatus:
+    namespace: str
+    name: str
+    ready: int
+    desired: int
+    images: tuple[str, ...]
+    pods: tuple[str, ...]
+    """``name address phase ready`` of each pod."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceStatus:
+    namespace: str
+    name: str
+    address: str
+    ports: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class SandboxStatus:
+    directory: pathlib.Path
+    recorded: bool
+    parts: tuple[PartStatus, ...] = ()
+    workloads: tuple[WorkloadStatus, ...] = ()
+    services: tuple[ServiceStatus, ...] = ()
+    details: dict[str, str] = dataclasses.field(default_factory=dict)
+    api_error: str = ""
+
+    @property
+    def running(self) -> bool:
+        return any(part.running for part in self.parts)
+
+
+async def collect(directory: pathlib.Path) -> SandboxStatus:
+    """The sandbox in ``directory`` now (``recorded`` False when none was started there)."""
+    directory = state.canonical(directory)
+    recorded = state.load(directory)
+    if recorded is None:
+        return SandboxStatus(directory=directory, recorded=False)
+    parts = tuple(
+        PartStatus(
+            name=part.name,
+            pid=part.pid,
+            running=processes.alive(part.pid),
+            endpoint=part.endpoint,
+            listening=tuple(
+                f"{host}:{port}" for host, port in sorted(processes.listening([part.pid]))
+            ),
+        )
+        for part in recorded.parts.values()
+    )
+    result = SandboxStatus(
+        directory=directory, recorded=True, parts=parts, details=dict(recorded.details)
+    )
+    api = next((p for p in parts if p.name == "apiserver"), None)
+    if api is None or not api.running or not recorded.kubeconfig.exists():
+        return dataclasses.replace(result, api_error="the API server is not running")
+    try:
+        async with Kube(KubeSettings(kubeconfig=recorded.kubeconfig, timeout=3)) as kube:
+            workloads = await _workloads(kube)
+            services = await _services(kube)
+    except SerinusError as error:
+        return dataclasses.replace(result, api_error=str(error))
+    return dataclasses.replace(result, workloads=workloads, services=services)
+
+
+async def _workloads(kube: Kube) -> tuple[WorkloadStatus, ...]:
+    pods = await kube.list("v1", "Pod")
+    found = []
+    for deployment in await kube.list("apps/v1", "Deployment"):
+        meta = deployment.get("metadata") or {}
+        spec = deployment.get("spec") or {}
+        selector = (spec.get("selector") or {}).get("matchLabels") or {}
+        containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
+        mine = [
+            pod
+            for pod in pods
+            if (pod.get("metadata") or {}).get("namespace") == meta.get("namespace")
+            and selector
+            and all(
+                ((pod.get("metadata") or {}).get("labels") or {}).get(k) == v
+                for k, v in selector.items()
+            )
+        ]
+        found.append(
+            WorkloadStatus(
+                namespace=str(meta.get("namespace")),
+                name=str(meta.get("name")),
+                ready=int((deployment.get("status") or {}).get("readyReplicas") or 0),
+                desired=int(spec.get("replicas") or 0),
+                images=tuple(str(c.get("image")) for c in containers),
+                pods=tuple(_describe_pod(pod) for pod in mine),
+            )
+        )
+    return tuple(sorted(found, key=lambda w: (w.namespace, w.name)))
+
+
+def _describe_pod(pod: Manifest) -> str:
+    meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    phase = "Terminating" if meta.get("deletionTimestamp") else status.get("phase", "Pending")
+    address = status.get("podIP") or "-"
+    return f"{meta.get('name')} {address} {phase}{' ready' if ready else ''}"
+
+
+async def _services(kube: Kube) -> tuple[ServiceStatus, ...]:
+    found = []
+    for service in await kube.list("v1", "Service"):
+        meta = service.get("metadata") or {}
+        spec = service.get("spec") or {}
+        found.append(
+            ServiceStatus(
+                namespace=str(meta.get("namespace")),
+                name=str(meta.get("name")),
+                address=str(spec.get("clusterIP") or "-"),
+                ports=tuple(int(p.get("port")) for p in spec.get("ports") or []),
+            )
+        )
+    return tuple(sorted(found, key=lambda s: (s.namespace, s.name)))
+
+
+def render(status: SandboxStatus) -> RenderableType:
+    """Tables of the parts, the workloads and the Services."""
+    if not status.recorded:
+        return Text(f"no sandbox in {status.directory} (serinus sandbox up --dir ...)")
+    parts = Table(title=f"sandbox in {status.directory}", title_justify="left")
+    for column in ("part", "pid", "state", "serves", "listening on"):
+        parts.add_column(column)
+    for part in status.parts:
+        state_text = Text("running", "green") if part.running else Text("stopped", "red")
+        parts.add_row(part.name, str(part.pid), state_text, part.endpoint, " ".join(part.listening))
+    shown: list[RenderableType] = [parts]
+    if status.api_error:
+        shown.append(Text(f"cluster: {status.api_error}", "yellow"))
+    if status.workloads:
+        workloads = Table(title="deployments (pods run as local processes)", title_justify="left")
+        for column in ("namespace", "deployment", "ready", "image", "pods (name, address)"):
+            workloads.add_column(column)
+        for item in status.workloads:
+            colour = "green" if item.desired and item.ready >= item.desired else "yellow"
+            workloads.add_row(
+                item.namespace,
+                item.name,
+                Text(f"{item.ready}/{item.desired}", colour),
+                "\n".join(item.images),
+                "\n".join(item.pods),
+            )
+        shown.append(workloads)
+    if status.services:
+        services = Table(title="services (served by the mesh proxy)", title_justify="left")
+        for column in ("namespace", "service", "cluster IP", "ports"):
+            services.add_column(column)
+        for svc in status.services:
+            services.add_row(svc.namespace, svc.name, svc.address, ",".join(map(str, svc.ports)))
+        shown.append(services)
+    return Group(*shown)

@@ -1,0 +1,264 @@
+"""``serinus sandbox up``: start a whole sandbox and wait until every part of it serves.
+
+The order matters, and each step waits for the one before:
+
+1. the API server (it writes the kubeconfig everything else uses), then the CRDs and the
+   namespaces ``serinus-system`` and ``prod`` (the mesh proxy watches TrafficSplits from its start);
+2. the workload runner, the mesh proxy and Prometheus (scraping the mesh proxy);
+3. the operator Deployment ``serinus`` and the load tester Deployment and Service
+   ``load-tester``, run as pods, until both Deployments are available.
+
+Every part is recorded in ``<dir>/state.json`` as soon as it is started, so when a step fails
+(a port taken, a missing program, a part that exits) :func:`start` stops what it started, and the
+error names the part and ends with the last lines of its log. Problems that would only show
+later (no ``prometheus`` or ``hey`` on the machine, no way to give pods their own ``/etc/hosts``)
+are checked first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import functools
+import logging
+import pathlib
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from serinus import __version__
+from serinus.apis.base import Manifest
+from serinus.errors import SerinusError
+from serinus.kube import Kube, KubeSettings
+from serinus.sandbox import manifests, names
+from serinus.sandbox.orchestration import down, parts, processes, state
+
+logger = logging.getLogger(__name__)
+
+READY_WITHIN = 60.0
+SYSTEM = (("serinus-system", "serinus"), ("prod", "load-tester"))
+"""The Deployments ``up`` waits for: the operator and the load tester."""
+
+Progress = Callable[[str], None]
+
+
+class SandboxRunningError(SerinusError):
+    """A sandbox already runs in the directory."""
+
+    retriable = False
+
+
+def _quiet(message: str) -> None:
+    logger.info("%s", message)
+
+
+async def start(directory: pathlib.Path, *, progress: Progress = _quiet) -> state.SandboxState:
+    """Start the sandbox in ``directory``; its state once every part serves.
+
+    Raises:
+        SandboxRunningError: a sandbox runs there already.
+        SerinusError: a part could not start (what was started is stopped again).
+    """
+    directory = state.canonical(directory)
+    await _preflight(directory)
+    sandbox = state.SandboxState(
+        directory=directory,
+        service_cidr=parts.pick_service_cidr(),
+        started=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    )
+    sandbox.save()
+    try:
+        await _start_parts(sandbox, progress)
+        await _start_system(sandbox, progress)
+    except BaseException:
+        progress("start-up failed: stopping what was started")
+        await asyncio.to_thread(down.stop, directory)
+        raise
+    return sandbox
+
+
+async def _preflight(directory: pathlib.Path) -> None:
+    existing = state.load(directory)
+    if existing is not None or processes.marked(directory):
+        running = existing is not None and any(
+            processes.alive(part.pid) for part in existing.parts.values()
+        )
+        if running or processes.marked(directory):
+            raise SandboxRunningError(
+                f"a sandbox already runs in {directory}: use it, or stop it first with "
+                f"`serinus sandbox down --dir {directory}`"
+            )
+        state.remove(directory)
+    for program, why in (("prometheus", "Prometheus"), ("hey", "the load tester's hey")):
+        if shutil.which(program) is None:
+            raise SerinusError(
+                f"{program}: not found on PATH; the sandbox runs {why} for real. Install the "
+                f"Debian package {program} (`bash scripts/system-packages.sh` does it as root)"
+            )
+    await names.detect()
+
+
+async def _start_parts(sandbox: state.SandboxState, progress: Progress) -> None:
+    directory = sandbox.directory
+    api_port = processes.free_port()
+    _spawn(
+        sandbox,
+        "apiserver",
+        parts.apiserver_command(directory, port=api_port, service_cidr=sandbox.service_cidr),
+        port=api_port,
+        url=f"http://127.0.0.1:{api_port}",
+    )
+    progress(f"API server starting on http://127.0.0.1:{api_port}")
+    await _wait(sandbox, "apiserver", lambda: _answers(f"http://127.0.0.1:{api_port}/version"))
+    await _wait(sandbox, "apiserver", lambda: _exists(sandbox.kubeconfig))
+    async with _kube(sandbox) as kube:
+        for manifest in manifests.crds() + manifests.load("namespaces.yaml"):
+            await kube.apply(manifest, field_manager="serinus-sandbox")
+    progress("CRDs and namespaces applied")
+
+    mesh_port = processes.free_port()
+    _spawn(sandbox, "workloads", parts.workloads_command(directory))
+    _spawn(
+        sandbox,
+        "mesh",
+        parts.mesh_command(directory, metrics_port=mesh_port),
+        port=mesh_port,
+        url=f"http://127.0.0.1:{mesh_port}/metrics",
+    )
+    prometheus_port = processes.free_port()
+    command = parts.prometheus_command(
+        directory, port=prometheus_port, mesh_metrics=f"127.0.0.1:{mesh_port}"
+    )
+    _spawn(sandbox, "prometheus", command, port=prometheus_port, url=_url(prometheus_port))
+    progress("workload runner, mesh proxy and Prometheus starting")
+    await _wait(sandbox, "mesh", lambda: _answers(f"http://127.0.0.1:{mesh_port}/ready"))
+    await _wait(sandbox, "prometheus", lambda: _answers(f"{_url(prometheus_port)}/-/ready"))
+    async with _kube(sandbox) as kube:
+        await _wait(sandbox, "workloads", lambda: _node_ready(kube))
+    sandbox.details.update(
+        kubeconfig=str(sandbox.kubeconfig),
+        prometheus=_url(prometheus_port),
+        service_cidr=sandbox.service_cidr,
+    )
+    sandbox.save()
+
+
+async def _start_system(sandbox: state.SandboxState, progress: Progress) -> None:
+    fields = {
+        "version": __version__,
+        "kubeconfig": str(sandbox.kubeconfig),
+        "prometheus": sandbox.details["prometheus"],
+    }
+    async with _kube(sandbox) as kube:
+        for name in ("operator.yaml", "loadtester.yaml"):
+            for manifest in manifests.load(name, fields):
+                await kube.apply(manifest, field_manager="serinus-sandbox")
+        progress("operator (serinus-system/serinus) and load tester (prod/load-tester) applied")
+        for namespace, name in SYSTEM:
+            await _wait(sandbox, "workloads", functools.partial(_available, kube, namespace, name))
+    progress("operator and load tester are ready")
+
+
+def _spawn(
+    sandbox: state.SandboxState, name: str, command: list[str], *, port: int = 0, url: str = ""
+) -> None:
+    log = sandbox.logs / f"{name}.log"
+    pid = processes.spawn(command, log=log, directory=sandbox.directory)
+    part = state.Part(
+        name=name,
+        pid=pid,
+        command=tuple(command),
+        log=str(log),
+        address="127.0.0.1" if port else "",
+        port=port,
+        url=url,
+    )
+    sandbox.add(part)
+
+
+def _url(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+def _kube(sandbox: state.SandboxState) -> Kube:
+    return Kube(KubeSettings(kubeconfig=sandbox.kubeconfig))
+
+
+async def _wait(
+    sandbox: state.SandboxState, name: str, ready: Callable[[], Awaitable[str | None]]
+) -> None:
+    """Poll ``ready`` (None: ready; else what is missing) while part ``name`` lives."""
+    part = sandbox.parts[name]
+    deadline = time.monotonic() + READY_WITHIN
+    missing: str | None = "not asked yet"
+    while True:
+        if not processes.alive(part.pid):
+            processes.reap(part.pid)
+            raise SerinusError(f"sandbox part {name} exited during start-up{tail(part)}")
+        missing = await ready()
+        if missing is None:
+            return
+        if time.monotonic() > deadline:
+            raise SerinusError(
+                f"sandbox part {name} not ready after {READY_WITHIN:.0f}s: {missing}{tail(part)}"
+            )
+        await asyncio.sleep(0.1)
+
+
+def tail(part: state.Part, lines: int = 15) -> str:
+    """The last lines of a part's log, as the end of an error message."""
+    try:
+        text = pathlib.Path(part.log).read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return f"\n--- last lines of {part.log} ---\n" + "\n".join(text) if text else ""
+
+
+async def _answers(url: str) -> str | None:
+    try:
+        async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
+            response = await client.get(url)
+    except httpx.HTTPError as error:
+        return f"{url}: {error.__class__.__name__}"
+    return None if response.status_code == 200 else f"{url}: HTTP {response.status_code}"
+
+
+async def _exists(path: pathlib.Path) -> str | None:
+    found = await asyncio.to_thread(path.exists)
+    return None if found else f"{path} not written yet"
+
+
+async def _node_ready(kube: Kube) -> str | None:
+    nodes = await kube.list("v1", "Node")
+    for node in nodes:
+        for condition in (node.get("status") or {}).get("conditions") or []:
+            if condition.get("type") == "Ready" and condition.get("status") == "True":
+                return None
+    return "no Ready node registered yet"
+
+
+async def _available(kube: Kube, namespace: str, name: str) -> str | None:
+    deployment: Manifest | None = await kube.get("apps/v1", "Deployment", name, namespace)
+    if deployment is None:
+        return f"deployment {namespace}/{name} not found"
+    status = deployment.get("status") or {}
+    if int(status.get("availableReplicas") or 0) >= 1:
+        return None
+    pods = await kube.list("v1", "Pod", namespace)
+    states = [
+        f"{(pod.get('metadata') or {}).get('name')}: {_pod_state(pod)}"
+        for pod in pods
+        if str((pod.get("metadata") or {}).get("name", "")).startswith(f"{name}-")
+    ]
+    return f"deployment {namespace}/{name} not available ({'; '.join(states) or 'no pods'})"
+
+
+def _pod_state(pod: Manifest) -> str:
+    status = pod.get("status") or {}
+    for container in status.get("containerStatuses") or []:
+        waiting = (container.get("state") or {}).get("waiting")
+        if waiting:
+            return f"{waiting.get('reason')} {waiting.get('message') or ''}".strip()
+    return str(status.get("phase") or "Pending")
