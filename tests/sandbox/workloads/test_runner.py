@@ -12,19 +12,22 @@ Covers:
   ``podinfo.prod.svc.cluster.local`` to the Service's clusterIP (getent and Python alike), other
   namespaces' Services only by their qualified names, and a Service created later as soon as it
   exists; the machine's /etc/hosts is left alone;
-- deleting the Deployment stops its processes; stopping the runner leaves no process behind
-  (checked after every test by the ``runner`` fixture).
+- deleting the Deployment stops its processes; stopping the runner leaves no process behind,
+  not even what a pod started in a session of its own (checked after every test by the
+  ``runner`` fixture too).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import pathlib
+import re
 
 import httpx
 
 from serinus.kube import Kube
 from serinus.sandbox.workloads import WorkloadRunner
+from tests.sandbox.workloads.conftest import survivors
 from tests.sandbox.workloads.support import (
     Kubectl,
     deployment,
@@ -148,6 +151,11 @@ async def test_deleting_the_deployment_stops_its_processes(
     assert await pods(kube, "podinfo") == []
 
 
+async def sleepers(sandbox_dir: pathlib.Path) -> list[str] | None:
+    found = [where for where in survivors(sandbox_dir) if re.fullmatch(r"\S+ sleep 300\d ", where)]
+    return found if len(found) == 6 else None
+
+
 def machine_hosts_file() -> str:
     return pathlib.Path("/etc/hosts").read_text()
 
@@ -192,3 +200,35 @@ async def test_pod_processes_resolve_service_names(
     }
     assert ipaddress.ip_address(podinfo_ip) in ipaddress.ip_network("127.96.0.0/12")
     assert machine_hosts_file() == machine_hosts
+
+
+async def test_kubectl_logs_follow_ends_with_the_container(
+    kube: Kube, runner: WorkloadRunner, kubectl: Kubectl
+) -> None:
+    script = "for i in 1 2 3; do echo line $i; sleep 0.3; done"
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "counter", "namespace": "prod"},
+        "spec": {"restartPolicy": "Never", "containers": [shell("main", script)]},
+    }
+    await kube.create(pod)
+
+    async def started() -> bool:
+        found = await kube.get("v1", "Pod", "counter", "prod")
+        return bool((found or {}).get("status", {}).get("containerStatuses"))
+
+    await eventually(started, what="the counter to start")
+    followed = await kubectl.run("-n", "prod", "logs", "-f", "counter")
+    assert followed.stdout == "line 1\nline 2\nline 3\n"
+
+
+async def test_stop_leaves_no_process_behind(
+    kube: Kube, runner: WorkloadRunner, sandbox_dir: pathlib.Path
+) -> None:
+    script = "setsid sleep 3001 & sleep 3002 & exec sleep 3003"
+    await kube.create(deployment("sleepers", [shell("main", script)], replicas=2, grace=1))
+    await eventually(lambda: ready_pods(kube, "sleepers", 2), what="2 sleeper pods")
+    assert len(await eventually(lambda: sleepers(sandbox_dir), what="the sleepers")) == 6
+    await runner.stop()
+    assert survivors(sandbox_dir) == []
