@@ -7,7 +7,9 @@ Covers:
   changed;
 - a command wrapped by :meth:`Isolation.wrap` sees that file as /etc/hosts (getent), while the
   machine's /etc/hosts stays as it was; with its own PID namespace, what it started in another
-  session dies with it.
+  session dies with it; the rootless flags (a user namespace) work here too;
+- when no private mount namespace can be made, or there is no unshare, the error says what is
+  needed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from __future__ import annotations
 import asyncio
 import pathlib
 
+import pytest
+
+from serinus.errors import SerinusError
 from serinus.sandbox import names
 
 
@@ -90,3 +95,34 @@ async def test_own_pid_namespace_takes_its_children_along(tmp_path: pathlib.Path
     assert (code, out.strip()) == (0, "started")
     code, listed = await run(["pgrep", "-f", marker])
     assert code == 1, f"a child outlived its PID namespace: {listed}"
+
+
+async def test_rootless_flags_work_here(tmp_path: pathlib.Path) -> None:
+    hosts = tmp_path / "prod"
+    names.write_hosts(hosts, names.render_hosts("prod", SERVICES))
+    unshare = (await names.detect()).unshare
+    rootless = names.Isolation(unshare, rootless=True)
+    code, out = await run(rootless.wrap(["getent", "hosts", "podinfo"], hosts))
+    assert (code, out.split()[:2]) == (0, ["127.96.0.10", "podinfo"])
+
+
+async def test_no_private_namespace_is_a_clear_error(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "bin" / "unshare"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\necho 'unshare: unshare failed: Operation not permitted' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    monkeypatch.setattr(names, "_detected", None)
+    with pytest.raises(SerinusError) as caught:
+        await names.detect()
+    message = str(caught.value)
+    assert "cannot give sandbox commands their own /etc/hosts" in message
+    assert "Operation not permitted" in message
+    assert ("root" in message) or ("CAP_SYS_ADMIN" in message)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(SerinusError, match="needs Linux and util-linux's unshare"):
+        await names.detect()

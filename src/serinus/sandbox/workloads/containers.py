@@ -139,12 +139,42 @@ class ContainerWorker:
         return await self.node.kube.get("v1", kind, name, namespace)
 
     async def _run_once(self, command: list[str]) -> int | None:
+        """One run: start, probe, wait for the exit; its code (None when stopping)."""
+        words = [environment.expand(word, self.env) for word in command]
+        started = self.node.clock()
+        run = self.restart_count
+        process = await self._start(words, run)
+        if process is None:
+            return 128
+        watching = asyncio.create_task(self._probe(process))
+        code = exit_code(await process.wait())
+        watching.cancel()
+        for failure in await asyncio.gather(watching, return_exceptions=True):
+            if isinstance(failure, Exception):
+                logger.error("probes of %s failed", self.name, exc_info=failure)
+        self._process = None
+        namespace, pod = str(self.meta["namespace"]), str(self.meta["name"])
+        self.node.layout.exit_file(namespace, pod, self.name, run).write_text(f"{code}\n")
+        finished = self.node.clock()
+        if (finished - started).total_seconds() >= _STEADY:
+            self._crashes = 0
+        terminated = {
+            "exitCode": code,
+            "reason": "Completed" if code == 0 else "Error",
+            "startedAt": timestamp(started),
+            "finishedAt": timestamp(finished),
+            "containerID": f"sandbox://{process.pid}",
+        }
+        logger.info("pod %s/%s: container %s exited with %d", namespace, pod, self.name, code)
+        if not self._stopping.is_set() and self._restarting(code):
+            self.last_state = {"terminated": terminated}
+        self._set(state={"terminated": terminated}, ready=False, started=False)
+        return None if self._stopping.is_set() else code
+
+    async def _start(self, words: list[str], run: int) -> asyncio.subprocess.Process | None:
         namespace, pod = str(self.meta["namespace"]), str(self.meta["name"])
         layout = self.node.layout
-        words = [environment.expand(word, self.env) for word in command]
         wrapped = self.node.isolation.wrap(words, self.node.ensure_hosts(namespace))
-        run = self.restart_count
-        started = self.node.clock()
         try:
             process = await spawn(
                 wrapped,
@@ -154,7 +184,7 @@ class ContainerWorker:
             )
         except OSError as error:
             self._set(state={"waiting": {"reason": "RunContainerError", "message": str(error)}})
-            return 128
+            return None
         self._process, self.ran = process, True
         logger.info(
             "pod %s/%s: started container %s (pid %d): %s",
@@ -166,33 +196,11 @@ class ContainerWorker:
         )
         self._set(
             pid=process.pid,
-            state={"running": {"startedAt": timestamp(started)}},
+            state={"running": {"startedAt": timestamp(self.node.clock())}},
             started="startupProbe" not in self.spec,
             ready="readinessProbe" not in self.spec,
         )
-        watching = asyncio.create_task(self._probe(process))
-        code = exit_code(await process.wait())
-        watching.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watching
-        self._process = None
-        layout.exit_file(namespace, pod, self.name, run).write_text(f"{code}\n")
-        finished = self.node.clock()
-        self._crashes = 0 if (finished - started).total_seconds() >= _STEADY else self._crashes
-        terminated = {
-            "exitCode": code,
-            "reason": "Completed" if code == 0 else "Error",
-            "startedAt": timestamp(started),
-            "finishedAt": timestamp(finished),
-            "containerID": f"sandbox://{process.pid}",
-        }
-        logger.info("pod %s/%s: container %s exited with %d", namespace, pod, self.name, code)
-        if self._stopping.is_set() or not self._restarting(code):
-            self._set(state={"terminated": terminated}, ready=False, started=False)
-            return None if self._stopping.is_set() else code
-        self.last_state = {"terminated": terminated}
-        self._set(state={"terminated": terminated}, ready=False, started=False)
-        return code
+        return process
 
     def _restarting(self, code: int) -> bool:
         policy = (self.pod.get("spec") or {}).get("restartPolicy", "Always")
