@@ -12,13 +12,15 @@ Covers:
   ``podinfo.prod.svc.cluster.local`` to the Service's clusterIP (getent and Python alike), other
   namespaces' Services only by their qualified names, and a Service created later as soon as it
   exists; the machine's /etc/hosts is left alone;
+- Flagger's load tester image runs ``serinus loadtester`` on the pod's address;
 - deleting the Deployment stops its processes; stopping the runner leaves no process behind,
   not even what a pod started in a session of its own (checked after every test by the
-  ``runner`` fixture too).
+  ``runner`` fixture too); a runner stopped before it ran does nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import pathlib
 import re
@@ -26,7 +28,7 @@ import re
 import httpx
 
 from serinus.kube import Kube
-from serinus.sandbox.workloads import WorkloadRunner
+from serinus.sandbox.workloads import ImageMap, WorkloadRunner
 from tests.sandbox.workloads.conftest import survivors
 from tests.sandbox.workloads.support import (
     Kubectl,
@@ -232,3 +234,28 @@ async def test_stop_leaves_no_process_behind(
     assert len(await eventually(lambda: sleepers(sandbox_dir), what="the sleepers")) == 6
     await runner.stop()
     assert survivors(sandbox_dir) == []
+
+
+async def test_load_tester_image_runs_serinus_loadtester(
+    kube: Kube, runner: WorkloadRunner
+) -> None:
+    container = {
+        "name": "loadtester",
+        "image": "ghcr.io/fluxcd/flagger-loadtester:0.38.0",
+        "ports": [{"name": "http", "containerPort": 8080}],
+        "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1},
+    }
+    await kube.create(deployment("flagger-loadtester", [container]))
+    [pod] = await eventually(
+        lambda: ready_pods(kube, "flagger-loadtester", 1), what="a ready load tester"
+    )
+    async with httpx.AsyncClient() as http:
+        gate = await http.post(f"http://{pod['status']['podIP']}:8080/gate/approve")
+    assert gate.status_code == 200
+
+
+async def test_stop_before_run_returns_at_once(kube: Kube, sandbox_dir: pathlib.Path) -> None:
+    idle = WorkloadRunner(kube, sandbox_dir, ImageMap.bundled())
+    await idle.stop()
+    await asyncio.wait_for(idle.run(), timeout=5)
+    assert await kube.get("v1", "Node", "sandbox") is None

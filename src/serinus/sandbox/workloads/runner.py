@@ -109,15 +109,17 @@ class WorkloadRunner:
         self._stopping_pods: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._done = asyncio.Event()
+        self._started = False
         self._node: Node | None = None
 
     async def run(self) -> None:
         """Run until :meth:`stop`; SerinusError when Service names cannot be given to pods."""
-        if self._stop.is_set():
+        if self._stop.is_set() or self._started:
             return
-        isolation = await names.detect()
-        self.layout.hosts_dir.mkdir(parents=True, exist_ok=True)
+        self._started = True
         try:
+            isolation = await names.detect()
+            self.layout.hosts_dir.mkdir(parents=True, exist_ok=True)
             async with httpx.AsyncClient(verify=False, trust_env=False) as http:
                 self._node = Node(
                     kube=self.kube,
@@ -143,7 +145,7 @@ class WorkloadRunner:
     async def stop(self) -> None:
         """Stop every pod process and return once :meth:`run` has finished."""
         self._stop.set()
-        if self._node is not None:
+        if self._started:
             await self._done.wait()
 
     async def _serve(self) -> None:
@@ -178,7 +180,10 @@ class WorkloadRunner:
     def _on_event(self, kind: str, event: str, obj: Manifest) -> None:
         namespace, name = _key(obj)
         if kind == "Namespace":
-            self._namespaces.discard(name) if event == "DELETED" else self._namespaces.add(name)
+            if event == "DELETED":
+                self._namespaces.discard(name)
+            else:
+                self._namespaces.add(name)
             self.queue.add(("Hosts", "", ""))
         elif kind == "Service":
             if event == "DELETED":
