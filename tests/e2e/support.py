@@ -1,0 +1,110 @@
+"""Helpers of the end-to-end tests: a sandbox started with the real CLI, kubectl against it.
+
+:func:`sandbox` runs ``serinus sandbox up --detach`` in a temporary directory and ``serinus
+sandbox down`` afterwards, as a user would; :class:`Sandbox` runs kubectl with the sandbox's
+kubeconfig and ``serinus`` commands against the same directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import pathlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+
+def serinus(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """``serinus ARGS`` with this Python, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "serinus", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        **kwargs,
+    )
+
+
+@dataclasses.dataclass
+class Sandbox:
+    directory: pathlib.Path
+
+    @property
+    def kubeconfig(self) -> pathlib.Path:
+        return self.directory / "kubeconfig"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+
+    def kubectl(self, *args: str, check: bool = True, timeout: float = 30) -> str:
+        done = subprocess.run(
+            ["kubectl", *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
+            check=False,
+        )
+        if check:
+            assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
+        return done.stdout
+
+    def watch(self, *args: str) -> subprocess.Popen[str]:
+        """``kubectl ARGS -w`` in the background, its output kept in a pipe."""
+        return subprocess.Popen(
+            ["kubectl", *args, "-w"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=self.env,
+        )
+
+    def serinus(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """``serinus ARGS --dir DIR`` (``--dir`` goes before a ``--``, if there is one)."""
+        words = list(args)
+        at = words.index("--") if "--" in words else len(words)
+        words[at:at] = ["--dir", str(self.directory)]
+        return serinus(*words, timeout=timeout)
+
+    def json_log(self, *args: str) -> list[dict[str, Any]]:
+        """The JSON lines of ``kubectl logs ARGS``."""
+        lines = self.kubectl("logs", *args).splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+@contextlib.contextmanager
+def sandbox(directory: pathlib.Path) -> Iterator[Sandbox]:
+    """A running sandbox in ``directory``; stopped again, whatever happens."""
+    started = serinus("sandbox", "up", "--dir", str(directory), "--detach")
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield Sandbox(directory)
+    finally:
+        stopped = serinus("sandbox", "down", "--dir", str(directory))
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    """Terminate a background kubectl and return what it printed."""
+    process.terminate()
+    output, _ = process.communicate(timeout=10)
+    return output
+
+
+def json_stream(text: str) -> list[dict[str, Any]]:
+    """The JSON documents printed one after another (``kubectl get -w -o json``)."""
+    decoder = json.JSONDecoder()
+    found, index = [], 0
+    while True:
+        while index < len(text) and text[index].isspace():
+            index += 1
+        if index >= len(text):
+            return found
+        document, index = decoder.raw_decode(text, index)
+        found.append(document)
