@@ -1,0 +1,97 @@
+"""kubectl against a running sandbox, as the README walks a user through the seed.
+
+Covers: ``kubectl apply`` of podinfo and of the seed's v1alpha3 Canary; ``kubectl -n prod get
+pods`` listing pods with their readiness; ``kubectl patch`` of the Canary; ``kubectl -n prod get
+canary -w`` printing rows as the operator initialises it; ``kubectl -n prod get canary`` with
+the STATUS and WEIGHT columns; ``kubectl describe canary`` with the operator's Events;
+``kubectl -n prod get deploy,svc`` with the load tester and the objects the operator created;
+``kubectl logs deployment/serinus -n serinus-system`` giving the operator's JSON lines; the seed's
+``kubectl -n prod get pods -o name | grep -m1 load-tester`` finding the load tester's pod.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import time
+
+import pytest
+
+from serinus.sandbox import manifests
+from tests.e2e.support import Sandbox, sandbox, stop
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+BUNDLED = pathlib.Path(manifests.__file__).parent
+
+
+def wait_for(what: str, check, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, f"{what}: not within {within}s"
+        time.sleep(0.3)
+
+
+def rows(output: str) -> list[list[str]]:
+    return [line.split() for line in output.splitlines() if line.strip()]
+
+
+def test_kubectl_walks_the_seed_in_the_sandbox(tmp_path: pathlib.Path) -> None:
+    with sandbox(tmp_path / "sandbox") as box:
+        applied = box.kubectl("apply", "-f", str(BUNDLED / "podinfo.yaml"))
+        assert applied.strip() == "deployment.apps/podinfo created"
+        wait_for("podinfo ready", lambda: ready_pods(box, "podinfo-") == ["1/1"])
+        header = rows(box.kubectl("-n", "prod", "get", "pods"))[0]
+        assert header[:3] == ["NAME", "READY", "STATUS"]
+
+        watching = box.watch("-n", "prod", "get", "canary")
+        try:
+            box.kubectl("apply", "-f", str(BUNDLED / "canary.yaml"))
+            patch = '{"spec":{"canaryAnalysis":{"interval":"2s"}}}'
+            patched = box.kubectl("-n", "prod", "patch", "canary", "podinfo", "--type", "merge",
+                                  "-p", patch)  # fmt: skip
+            assert patched.strip() == "canary.flagger.app/podinfo patched"
+            wait_for("Initialized", lambda: phase(box) == "Initialized")
+        finally:
+            watched = rows(stop(watching))
+        assert watched[0][:3] == ["NAME", "STATUS", "WEIGHT"]
+        assert ["podinfo", "Initialized", "0"] in [row[:3] for row in watched]
+
+        table = rows(box.kubectl("-n", "prod", "get", "canary"))
+        assert table[0][:3] == ["NAME", "STATUS", "WEIGHT"]
+        assert table[1][:3] == ["podinfo", "Initialized", "0"]
+
+        described = box.kubectl("-n", "prod", "describe", "canary", "podinfo")
+        assert "Canary Analysis:" in described
+        assert "Initialization done! podinfo.prod" in described
+
+        objects = box.kubectl("-n", "prod", "get", "deploy,svc", "-o", "name").split()
+        for name in (
+            "deployment.apps/load-tester",
+            "deployment.apps/podinfo",
+            "deployment.apps/podinfo-primary",
+            "service/load-tester",
+            "service/podinfo",
+            "service/podinfo-canary",
+            "service/podinfo-primary",
+        ):
+            assert name in objects
+        assert ready_pods(box, "podinfo-primary-") == ["1/1"]
+        assert ready_pods(box, "load-tester-") == ["1/1"]
+
+        messages = [
+            line["msg"] for line in box.json_log("deployment/serinus", "-n", "serinus-system")
+        ]
+        assert "Initialization done! podinfo.prod" in messages
+
+        names = box.kubectl("-n", "prod", "get", "pods", "-o", "name").split()
+        tester = next(name for name in names if "load-tester" in name)
+        assert tester.startswith("pod/load-tester-")
+
+
+def ready_pods(box: Sandbox, prefix: str) -> list[str]:
+    listed = rows(box.kubectl("-n", "prod", "get", "pods"))[1:]
+    return [row[1] for row in listed if row[0].startswith(prefix) and row[2] == "Running"]
+
+
+def phase(box: Sandbox) -> str:
+    return box.kubectl("-n", "prod", "get", "canary", "podinfo", "-o", "jsonpath={.status.phase}")

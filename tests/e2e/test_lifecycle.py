@@ -1,0 +1,94 @@
+"""``serinus sandbox up --detach``, ``status``, ``shell`` and ``down``, as a user runs them.
+
+Covers: ``up --detach`` returns with every part running and prints the ``export KUBECONFIG=``
+line; the sandbox's processes (parts, pods) listen on the API, mesh, Prometheus, Service and pod
+addresses; ``status`` names each part with its pid and port and the operator and load tester
+Deployments with their pod addresses; a second ``up`` in the same directory is refused while the
+first runs; ``shell`` resolves the seed's Service names (``load-tester``, ``load-tester.prod``)
+through the mesh; ``down`` leaves no process carrying the sandbox's marker (a ``hey`` started
+from ``shell`` included) and every port the sandbox listened on can be bound again; ``status``
+and ``down`` on a stopped sandbox say so.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from serinus.sandbox.orchestration import processes, state
+from tests.e2e.support import serinus
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+
+def bindable(address: tuple[str, int]) -> bool:
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError:
+            return False
+    return True
+
+
+def test_up_detach_then_down_leaves_no_process_and_no_port(tmp_path: pathlib.Path) -> None:
+    directory = state.canonical(tmp_path / "sandbox")
+    started = serinus("sandbox", "up", "--dir", str(directory), "--detach")
+    assert started.returncode == 0, started.stdout + started.stderr
+    try:
+        assert f"export KUBECONFIG={directory}/kubeconfig" in started.stdout
+        recorded = state.load(directory)
+        assert recorded is not None
+        assert set(recorded.parts) == {"apiserver", "workloads", "mesh", "prometheus"}
+        assert all(processes.alive(part.pid) for part in recorded.parts.values())
+
+        status = serinus("sandbox", "status", "--dir", str(directory))
+        assert status.returncode == 0, status.stderr
+        for part in recorded.parts.values():
+            assert str(part.pid) in status.stdout
+        assert f"127.0.0.1:{recorded.parts['apiserver'].port}" in status.stdout
+        for deployment in ("serinus-system", "serinus", "load-tester", "127.244."):
+            assert deployment in status.stdout
+
+        again = serinus("sandbox", "up", "--dir", str(directory), "--detach")
+        assert again.returncode == 1
+        assert "already runs" in again.stderr
+
+        names = serinus(
+            "sandbox", "shell", "--dir", str(directory), "--",
+            "curl", "-s", "-m", "5", "http://load-tester/healthz", "http://load-tester.prod/healthz",
+        )  # fmt: skip
+        assert names.stdout == "OKOK", names.stdout + names.stderr
+        # A command left running in the shell is the sandbox's too: down must end it.
+        straggler = subprocess.Popen(
+            [sys.executable, "-m", "serinus", "sandbox", "shell", "--dir", str(directory), "--",
+             "hey", "-z", "5m", "-q", "1", "-c", "1", "http://load-tester/healthz"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+        ours = processes.marked(directory)
+        listening = processes.listening(ours)
+        wanted = {("127.0.0.1", part.port) for part in recorded.parts.values() if part.port}
+        assert wanted <= listening, (wanted, listening)
+        assert any(host.startswith("127.244.") for host, _ in listening), listening
+        assert any(port == 80 for _, port in listening), listening
+    finally:
+        stopped = serinus("sandbox", "down", "--dir", str(directory))
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert "no process of the sandbox is left" in stopped.stdout
+    straggler.wait(timeout=10)
+
+    assert processes.marked(directory) == []
+    assert not any(processes.alive(pid) for pid in ours)
+    assert [address for address in listening if not bindable(address)] == []
+    assert state.load(directory) is None
+
+    after = serinus("sandbox", "status", "--dir", str(directory))
+    assert after.returncode == 1
+    assert "no sandbox" in after.stdout
+    assert "no sandbox runs" in serinus("sandbox", "down", "--dir", str(directory)).stdout
