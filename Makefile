@@ -33,12 +33,7 @@ check: $(STAMP)
 	$(BIN)/lint-imports
 
 demo: setup
-	@echo "== the seed's automated promotion (podinfo 2.1.1) =="
-	$(BIN)/serinus rehearse examples/podinfo-canary.yaml --timeline examples/seed-promotion.timeline.yaml --expect Succeeded
-	@echo "== the seed's automated rollback (podinfo 2.1.2) =="
-	$(BIN)/serinus rehearse examples/podinfo-canary.yaml --timeline examples/seed-rollback.timeline.yaml --expect Failed
-	@echo "== the same rollback, judged by comparing the canary with the primary =="
-	$(BIN)/serinus rehearse examples/podinfo-canary-judged.yaml --timeline examples/seed-rollback.timeline.yaml --expect Failed
+	$(BIN)/serinus demo
 
 crds: $(STAMP)
 	$(BIN)/serinus crds --output deploy/crds

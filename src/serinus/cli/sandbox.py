@@ -367,6 +367,8 @@ def up(directory: pathlib.Path, detach: bool) -> None:
         click.echo(f"Stop it with: serinus sandbox down --dir {directory}")
         return
     click.echo("Ctrl-C stops everything.\n")
+    for number in (signal.SIGTERM, signal.SIGHUP):  # a closed terminal stops it too
+        signal.signal(number, signal.default_int_handler)
     console = Console()
     try:
         with Live(console=console, refresh_per_second=1) as live:
