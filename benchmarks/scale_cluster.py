@@ -1,0 +1,185 @@
+"""The cluster side of ``operator_scale.py``: objects, the kubelet's part, and /proc readings.
+
+:class:`Cluster` talks straight to the API server (not through the counting proxy): it creates
+the CRDs, namespace ``bench``, the always-passing MetricTemplate and N Deployments with their
+Canaries, plays the deployment controller (a Deployment whose spec changed is reported rolled
+out: generation observed, every replica updated and available), rolls new images out, and waits
+for phases. ``proc_cpu`` and ``proc_memory`` read a process's CPU time and memory from /proc
+(psutil is not a dependency).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pathlib
+from collections.abc import Awaitable, Iterable
+from typing import Any
+
+import yaml
+
+from serinus.apis.crds import custom_resource_definitions
+from serinus.kube import Kube, KubeSettings
+
+NS = "bench"
+TRAFFIC_SPLIT_CRD = (
+    pathlib.Path(__file__).resolve().parents[1]
+    / "tests"
+    / "routers"
+    / "crds"
+    / "trafficsplits.yaml"
+)
+DEPLOYMENT = ("apps/v1", "Deployment")
+CONCURRENCY = 32
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+
+
+def proc_memory(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of a process, in KiB."""
+    found = {}
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(value.split()[0])
+    return found["VmRSS"], found["VmHWM"]
+
+
+def deployment(name: str, image: str) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": NS, "labels": labels},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "app", "image": image}]},
+            },
+        },
+    }
+
+
+def canary(name: str) -> dict[str, Any]:
+    metric = {"name": "success", "templateRef": {"name": "always-passes"}}
+    return {
+        "apiVersion": "flagger.app/v1beta1",
+        "kind": "Canary",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "provider": "linkerd",
+            "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "service": {"port": 9898},
+            "analysis": {
+                "interval": "10s",
+                "threshold": 5,
+                "stepWeight": 1,
+                "maxWeight": 100,
+                "metrics": [{**metric, "thresholdRange": {"min": 99}, "interval": "1m"}],
+            },
+        },
+    }
+
+
+def rolled_out(obj: dict[str, Any]) -> dict[str, Any]:
+    replicas = obj["spec"].get("replicas", 1)
+    return {
+        "observedGeneration": obj["metadata"]["generation"],
+        "replicas": replicas,
+        "updatedReplicas": replicas,
+        "readyReplicas": replicas,
+        "availableReplicas": replicas,
+        "conditions": [
+            {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+            {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
+        ],
+    }
+
+
+class Cluster:
+    def __init__(self, url: str) -> None:
+        self.kube = Kube(KubeSettings.for_server(url, namespace=NS))
+        self._kubelet: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Cluster:
+        await self.kube.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._kubelet is not None:
+            self._kubelet.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._kubelet
+        await self.kube.close()
+
+    async def populate(self, n: int, prometheus: str) -> None:
+        kube = self.kube
+        for crd in custom_resource_definitions().values():
+            await kube.create(crd)
+        for crd in yaml.safe_load_all(TRAFFIC_SPLIT_CRD.read_text()):
+            if crd:
+                await kube.create(crd)
+        await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+        template = {
+            "apiVersion": "flagger.app/v1beta1",
+            "kind": "MetricTemplate",
+            "metadata": {"name": "always-passes", "namespace": NS},
+            "spec": {
+                "provider": {"type": "prometheus", "address": prometheus},
+                "query": "vector(99.9)",
+            },
+        }
+        await kube.create(template)
+        self._kubelet = asyncio.create_task(self._play_kubelet())
+        await _bounded(kube.create(deployment(f"app{i:04d}", "app:1.0.0")) for i in range(n))
+        await _bounded(kube.create(canary(f"app{i:04d}")) for i in range(n))
+
+    async def new_images(self, n: int) -> None:
+        patch = {
+            "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "app:2"}]}}}
+        }
+        await _bounded(
+            self.kube.patch(*DEPLOYMENT, f"app{i:04d}", NS, patch, patch_type="strategic")
+            for i in range(n)
+        )
+
+    async def wait_phases(self, n: int, phases: set[str], *, within: float = 900.0) -> None:
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            listed = await self.kube.list("flagger.app/v1beta1", "Canary", NS)
+            done = sum((c.get("status") or {}).get("phase") in phases for c in listed)
+            if done == n:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise SystemExit(f"only {done} of {n} Canaries reached {phases}")
+            await asyncio.sleep(1.0)
+
+    async def _play_kubelet(self) -> None:
+        async for event, obj in self.kube.watch(*DEPLOYMENT, NS):
+            status = obj.get("status") or {}
+            wanted = rolled_out(obj)
+            if event == "DELETED" or all(
+                status.get(k) == wanted[k] for k in ("observedGeneration", "replicas")
+            ):
+                continue
+            name = obj["metadata"]["name"]
+            await self.kube.patch_status(*DEPLOYMENT, name, NS, {"status": wanted})
+
+
+async def _bounded(calls: Iterable[Awaitable[Any]]) -> None:
+    """Run the calls, CONCURRENCY at a time."""
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(call: Awaitable[Any]) -> None:
+        async with limit:
+            await call
+
+    await asyncio.gather(*(one(call) for call in calls))
