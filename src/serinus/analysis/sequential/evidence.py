@@ -43,7 +43,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from collections.abc import Mapping, Sequence
+
+_LOG_MAX_FLOAT = math.log(sys.float_info.max)
 
 # The grid: rho = 2 ** (k / 4) for k = -16 .. 40, i.e. 1/16 .. 1024, ratio 1.19 between points.
 _STEPS_PER_DOUBLING = 4
@@ -182,7 +185,7 @@ def regression_e_value(evidence: Evidence, margin: float) -> float:
         for rho, lr in zip(evidence.grid, evidence.log_lr, strict=True)
         if low <= rho <= high and rho > 1.0 + 1e-12
     ]
-    return math.exp(_log_mean_exp(values))
+    return _exp(_log_mean_exp(values))
 
 
 def pass_e_value(evidence: Evidence, margin: float) -> float:
@@ -198,7 +201,12 @@ def pass_e_value(evidence: Evidence, margin: float) -> float:
         for rho, lr in zip(evidence.grid[:index], evidence.log_lr[:index], strict=True)
         if rho >= PASS_MIN_RATIO * (1 - 1e-12)
     ]
-    return math.exp(_log_mean_exp(values)) if values else 0.0
+    return _exp(_log_mean_exp(values)) if values else 0.0
+
+
+def _exp(log_value: float) -> float:
+    """``exp``, saturating at infinity: overwhelming evidence (a long, clear run) is no error."""
+    return math.exp(log_value) if log_value < _LOG_MAX_FLOAT else math.inf
 
 
 def confidence_bounds(evidence: Evidence, alpha: float) -> tuple[float | None, float | None]:
