@@ -1,7 +1,9 @@
 """Rules of the code base that import-linter cannot express.
 
-Covers: only `serinus.cli` reads the environment or the command line (os.environ, os.getenv,
-sys.argv); every module of the package opens with a docstring that says what lives there.
+Covers: only `serinus.cli` reads settings from the environment or the command line
+(`os.getenv`, `os.environ.get`, `os.environ[...]`, `sys.argv`; handing the whole environment on
+to a child process is not reading a setting); every module of the package opens with a docstring
+that says what lives there.
 """
 
 from __future__ import annotations
@@ -23,10 +25,31 @@ def test_only_the_cli_reads_the_environment_or_the_command_line() -> None:
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "argv"):
-                if isinstance(node.value, ast.Name) and node.value.id in ("os", "sys"):
-                    offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
+            if _reads_a_setting(node):
+                offenders.append(f"{path.relative_to(SRC)}:{getattr(node, 'lineno', 0)}")
     assert offenders == []
+
+
+def _is(node: ast.AST, module: str, attribute: str) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == attribute
+        and isinstance(node.value, ast.Name)
+        and node.value.id == module
+    )
+
+
+def _reads_a_setting(node: ast.AST) -> bool:
+    """os.getenv(...), os.environ.get(...), os.environ[...], "X" in os.environ, sys.argv."""
+    if _is(node, "os", "getenv") or _is(node, "sys", "argv"):
+        return True
+    if isinstance(node, ast.Subscript) and _is(node.value, "os", "environ"):
+        return True
+    if isinstance(node, ast.Attribute) and node.attr in ("get", "setdefault", "pop"):
+        return _is(node.value, "os", "environ")
+    if isinstance(node, ast.Compare):
+        return any(_is(c, "os", "environ") for c in node.comparators)
+    return False
 
 
 def test_every_module_opens_with_a_docstring() -> None:
