@@ -26,7 +26,7 @@ from serinus.loadtester.hey import HeyReport
 from serinus.sandbox.demo import summary
 from serinus.sandbox.demo.clients import Counts, LoadTesterResults, Probe
 from serinus.sandbox.demo.observe import canary_weight
-from serinus.sandbox.demo.story import Release
+from serinus.sandbox.demo.releases import Release
 from serinus.sandbox.demo.view import metric_lines
 from serinus.sandbox.orchestration.processes import free_port
 

@@ -22,6 +22,7 @@ import os
 import pathlib
 import signal
 import time
+from collections.abc import Mapping
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -132,7 +133,15 @@ class LoadTesterResults:
 class Injection:
     """One of the seed's fault-injection commands, run in the sandbox for real."""
 
-    def __init__(self, directory: pathlib.Path, words: list[str], *, namespace: str) -> None:
+    def __init__(
+        self,
+        directory: pathlib.Path,
+        words: list[str],
+        *,
+        namespace: str,
+        environment: Mapping[str, str],
+    ) -> None:
+        self.environment = dict(environment)
         self.directory = directory
         self.words = words
         self.namespace = namespace
@@ -152,7 +161,7 @@ class Injection:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-            env=shell.environment(self.directory),
+            env=shell.environment(self.directory, self.environment),
             start_new_session=True,
         )
         self._reader = asyncio.create_task(self._read())

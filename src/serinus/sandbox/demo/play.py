@@ -11,18 +11,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import pathlib
+from collections.abc import Mapping
 
 from rich.console import Console
 
 from serinus.kube import Kube, KubeSettings
 from serinus.sandbox.demo import summary
-from serinus.sandbox.demo.story import Release, Settings, Story
+from serinus.sandbox.demo.releases import Release
+from serinus.sandbox.demo.story import Settings, Story
 from serinus.sandbox.demo.view import LiveView, PlainView
 from serinus.sandbox.orchestration import down, processes, state, up
 
 
 async def run(
-    directory: pathlib.Path, *, interval: float, console: Console, keep: bool = False
+    directory: pathlib.Path,
+    *,
+    interval: float,
+    console: Console,
+    environment: Mapping[str, str],
+    keep: bool = False,
 ) -> bool:
     """Play the story in the sandbox in ``directory``; True when both outcomes match the seed."""
     directory = state.canonical(directory)
@@ -34,7 +41,12 @@ async def run(
     try:
         recorded = state.load(directory)
         assert recorded is not None
-        settings = Settings(directory, interval, prometheus=recorded.details.get("prometheus", ""))
+        settings = Settings(
+            directory,
+            interval,
+            prometheus=recorded.details.get("prometheus", ""),
+            environment=dict(environment),
+        )
         releases, primary = await _play(recorded.kubeconfig, settings, console)
     finally:
         if started_here and not keep:

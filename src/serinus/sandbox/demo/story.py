@@ -30,12 +30,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
 from serinus import __version__
 from serinus.apis.base import format_duration
 from serinus.kube import Kube
-from serinus.loadtester.hey import HeyReport
 from serinus.sandbox import manifests
 from serinus.sandbox.demo.clients import (
     Counts,
@@ -45,6 +42,7 @@ from serinus.sandbox.demo.clients import (
     Probe,
 )
 from serinus.sandbox.demo.observe import CANARY, DemoTimeout, Observer
+from serinus.sandbox.demo.releases import Release, served
 
 NAMESPACE = "prod"
 IMAGE = "stefanprodan/podinfo"
@@ -54,37 +52,13 @@ MANAGER = "serinus-demo"
 
 
 @dataclasses.dataclass
-class Release:
-    """One canary release of the story, and what clients and the mesh saw during it."""
-
-    version: str
-    previous: str
-    expected: str
-    outcome: str = ""
-    started: float = 0.0
-    ended: float = 0.0
-    probe: Counts = dataclasses.field(default_factory=Counts)
-    load_test: Counts | None = None
-    load_test_running: bool = False
-    served: dict[str, int] = dataclasses.field(default_factory=dict)
-    injections: list[tuple[str, HeyReport | None]] = dataclasses.field(default_factory=list)
-    weights: list[int] = dataclasses.field(default_factory=list)
-
-    @property
-    def title(self) -> str:
-        return f"podinfo {self.previous} -> {self.version}"
-
-    @property
-    def seconds(self) -> float:
-        return max(0.0, (self.ended or time.monotonic()) - self.started) if self.started else 0.0
-
-
-@dataclasses.dataclass
 class Settings:
     directory: pathlib.Path
     interval: float = SEED_INTERVAL
     prometheus: str = ""
     probe_rate: float = 20.0
+    environment: dict[str, str] = dataclasses.field(default_factory=dict)
+    """The environment the fault injection's commands start from (the CLI's own)."""
 
 
 class Story:
@@ -262,7 +236,12 @@ class Story:
 
     async def _inject(self, path: str) -> None:
         words = ["hey", "-z", "1m", "-c", "5", "-q", "5", f"{FAULTS}/{path}"]
-        self.injection = Injection(self.settings.directory, words, namespace=NAMESPACE)
+        self.injection = Injection(
+            self.settings.directory,
+            words,
+            namespace=NAMESPACE,
+            environment=self.settings.environment,
+        )
         self.say(f"$ {self.injection.text}   (in serinus sandbox shell)")
         await self.injection.start()
 
@@ -303,7 +282,7 @@ class Story:
         release.ended = time.monotonic()
         release.outcome = self.observer.phase
         release.weights = [0, *self.observer.weights[self._split_mark :]]
-        release.served = await self._served(release.seconds)
+        release.served = await served(self.settings.prometheus, release.seconds)
         self.say(f"Release {release.version}: {release.outcome}")
 
     async def _wait_load_test(self, *, within: float) -> None:
@@ -317,22 +296,6 @@ class Story:
             return None, False
         now = await self._loadtest.snapshot()
         return now.minus(self._before), now.running
-
-    async def _served(self, seconds: float) -> dict[str, int]:
-        if not self.settings.prometheus:
-            return {}
-        window = f"{max(1, round(seconds))}s"
-        selector = 'namespace="prod",direction="inbound",deployment=~"podinfo|podinfo-primary"'
-        query = f"sum by (classification) (increase(response_total{{{selector}}}[{window}]))"
-        async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
-            response = await client.get(
-                f"{self.settings.prometheus}/api/v1/query", params={"query": query}
-            )
-        result = response.json().get("data", {}).get("result", [])
-        return {
-            str(item["metric"].get("classification", "")): round(float(item["value"][1]))
-            for item in result
-        }
 
     async def _apply(self, name: str, fields: dict[str, str] | None = None) -> None:
         for manifest in manifests.load(name, fields):

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from serinus.sandbox.demo.clients import Counts
-from serinus.sandbox.demo.story import Release
+from serinus.sandbox.demo.releases import Release
 
 
 def minutes(seconds: float) -> str:
