@@ -201,7 +201,7 @@ async def test_shell_needs_a_sandbox_and_a_namespace(directory: pathlib.Path) ->
     state.SandboxState(directory, "127.100.5.0/24", "now").save()
     with pytest.raises(SerinusError, match="namespace 'prod' has no Service names"):
         await shell.command(directory, "prod", ["true"])
-    env = shell.environment(directory)
+    env = shell.environment(directory, os.environ)
     assert env["KUBECONFIG"] == str(directory / "kubeconfig")
     assert env[state.MARKER] == str(directory)
     assert str(pathlib.Path(sys.executable).parent) in env["PATH"].split(os.pathsep)

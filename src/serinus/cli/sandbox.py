@@ -459,7 +459,7 @@ def shell(directory: pathlib.Path, namespace: str, command: tuple[str, ...]) -> 
         wrapped = asyncio.run(sandbox_shell.command(directory, namespace, words))
     except SerinusError as error:
         raise click.ClickException(str(error)) from None
-    os.execvpe(wrapped[0], wrapped, sandbox_shell.environment(directory))
+    os.execvpe(wrapped[0], wrapped, sandbox_shell.environment(directory, os.environ))
 
 
 @sandbox.command(hidden=True)

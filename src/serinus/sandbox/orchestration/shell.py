@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import pathlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from serinus.errors import SerinusError
 from serinus.sandbox import names
@@ -43,10 +43,11 @@ async def command(directory: pathlib.Path, namespace: str, words: Sequence[str])
     return isolation.wrap(list(words), hosts, own_pids=True)
 
 
-def environment(directory: pathlib.Path) -> dict[str, str]:
-    """This process's environment, plus the sandbox's kubeconfig, marker and serinus on PATH."""
+def environment(directory: pathlib.Path, base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` (the caller's environment, which the CLI reads) plus the sandbox's kubeconfig,
+    marker and serinus on PATH."""
     directory = state.canonical(directory)
-    env = dict(os.environ)
+    env = dict(base)
     env["KUBECONFIG"] = str(SandboxDir(directory).kubeconfig)
     env[state.MARKER] = str(directory)
     bin_dir = str(pathlib.Path(sys.executable).parent)
