@@ -6,12 +6,16 @@ canary -w`` printing rows as the operator initialises it; ``kubectl -n prod get 
 the STATUS and WEIGHT columns; ``kubectl describe canary`` with the operator's Events;
 ``kubectl -n prod get deploy,svc`` with the load tester and the objects the operator created;
 ``kubectl logs deployment/serinus -n serinus-system`` giving the operator's JSON lines; the seed's
-``kubectl -n prod get pods -o name | grep -m1 load-tester`` finding the load tester's pod.
+``kubectl -n prod get pods -o name | grep -m1 load-tester`` finding the load tester's pod, and
+``kubectl exec`` into it: a command that reaches ``podinfo:9898`` by its Service name, standard
+input with ``-i``, the exit code passed on, and ``-it bash`` on a terminal of its own (the
+pod's name as host name, Ctrl-C stopping what runs in it).
 """
 
 from __future__ import annotations
 
 import pathlib
+import subprocess
 import time
 
 import pytest
@@ -86,6 +90,40 @@ def test_kubectl_walks_the_seed_in_the_sandbox(tmp_path: pathlib.Path) -> None:
         names = box.kubectl("-n", "prod", "get", "pods", "-o", "name").split()
         tester = next(name for name in names if "load-tester" in name)
         assert tester.startswith("pod/load-tester-")
+        check_exec(box, tester.removeprefix("pod/"))
+
+
+def check_exec(box: Sandbox, pod: str) -> None:
+    load = box.kubectl("-n", "prod", "exec", pod, "--", "hey", "-n", "20", "-c", "2",
+                       "http://podinfo:9898/")  # fmt: skip
+    assert "[200]\t20 responses" in load, load
+    piped = subprocess.run(
+        ["kubectl", "-n", "prod", "exec", "-i", pod, "--", "sh"],
+        input="echo $HOSTNAME; exit 3\n", capture_output=True, text=True, env=box.env,
+        timeout=30, check=False,
+    )  # fmt: skip
+    assert piped.stdout.strip() == pod
+    assert piped.returncode == 3
+    assert "command terminated with exit code 3" in piped.stderr
+    # -it: a terminal of its own. `script` gives kubectl the terminal it wants locally.
+    typed = "tty; echo $HOSTNAME; sleep 30\n"
+    session = subprocess.Popen(
+        ["script", "-qfc", f"kubectl -n prod exec -it {pod} -- bash", "/dev/null"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=box.env,
+    )  # fmt: skip
+    assert session.stdin is not None
+    time.sleep(2)
+    session.stdin.write(typed)
+    session.stdin.flush()
+    time.sleep(2)
+    session.stdin.write("\x03")  # Ctrl-C ends the sleep, not the shell
+    session.stdin.flush()
+    time.sleep(1)
+    output, _ = session.communicate("echo $((6 * 7))-alive; exit\n", timeout=30)
+    assert "/dev/pts/" in output
+    assert pod in output
+    assert "42-alive" in output  # computed by the shell: it outlived the Ctrl-C
 
 
 def ready_pods(box: Sandbox, prefix: str) -> list[str]:

@@ -4,8 +4,9 @@
 
 ``apiserver``
     the Kubernetes API server (:class:`~serinus.sandbox.apiserver.ApiServer`) with Service
-    cluster IPs taken from a loopback range, so the mesh proxy can serve them, and the pods' log
-    files plugged in for ``kubectl logs``; it writes ``<dir>/kubeconfig``.
+    cluster IPs taken from a loopback range, so the mesh proxy can serve them, the pods' log
+    files plugged in for ``kubectl logs`` and :class:`~podexec.PodExec` for ``kubectl exec``; it
+    writes ``<dir>/kubeconfig``.
 ``workloads``
     the workload runner (:class:`~serinus.sandbox.workloads.WorkloadRunner`): Deployments,
     ReplicaSets, pods as local processes, Endpoints, Service names.
@@ -34,6 +35,7 @@ import yaml
 from serinus.errors import SerinusError
 from serinus.kube import Kube, KubeSettings
 from serinus.sandbox.apiserver import ApiServer
+from serinus.sandbox.orchestration.podexec import PodExec
 from serinus.sandbox.orchestration.state import MARKER
 from serinus.sandbox.prometheus import Prometheus, ScrapeTarget
 from serinus.sandbox.workloads import ImageMap, PodLogs, SandboxDir, WorkloadRunner
@@ -106,6 +108,7 @@ async def serve_apiserver(
     server = ApiServer(port=port, service_cidr=service_cidr)
     async with server:
         server.logs.add(PodLogs(layout))
+        server.execs.add(PodExec(directory))
         server.write_kubeconfig(layout.kubeconfig)
         await stop.wait()
 
