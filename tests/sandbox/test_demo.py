@@ -25,9 +25,10 @@ from serinus.loadtester import app as loadtester_app
 from serinus.loadtester.hey import HeyReport
 from serinus.sandbox.demo import summary
 from serinus.sandbox.demo.clients import Counts, LoadTesterResults, Probe
-from serinus.sandbox.demo.observe import canary_weight
+from serinus.sandbox.demo.observe import LogLine, canary_weight
 from serinus.sandbox.demo.releases import Release
-from serinus.sandbox.demo.view import metric_lines
+from serinus.sandbox.demo.story import Settings, Story
+from serinus.sandbox.demo.view import LiveView, metric_lines
 from serinus.sandbox.orchestration.processes import free_port
 
 
@@ -183,3 +184,35 @@ def test_summary_of_both_releases() -> None:
 def test_minutes(seconds: float) -> None:
     expected = {0.4: "0s", 59.6: "1m00s", 61: "1m01s", 125: "2m05s"}[seconds]
     assert summary.minutes(seconds) == expected
+
+
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (160, 50)])
+def test_the_live_screen_fits_the_terminal(tmp_path: pathlib.Path, width: int, height: int) -> None:
+    console = Console(width=width, height=height, record=True, force_terminal=True)
+    story = Story(None, Settings(tmp_path), say=lambda _: None, note=lambda _: None)  # type: ignore[arg-type]
+    story.observer.canary = {
+        "spec": {"canaryAnalysis": {"threshold": 5}},
+        "status": {
+            "phase": "Progressing",
+            "canaryWeight": 15,
+            "failedChecks": 2,
+            "metrics": [
+                {"name": "request-success-rate", "value": 19.3, "min": 99.0, "verdict": "fail"},
+                {"name": "request-duration", "value": 4.0, "max": 500.0, "verdict": "pass"},
+            ],
+        },
+    }
+    story.observer.log = [
+        LogLine("", "info", f"Advance podinfo.prod canary weight {n}") for n in range(40)
+    ]
+    view = LiveView([story], console, title="serinus demo: " + "a long title " * 20)
+    for step in range(8):
+        view.steps.append(f"step {step} " + "with a long description " * 10)
+    view.notes += ["a note " * 30, "another note " * 30]
+    console.print(view.render())
+    shown = console.export_text().splitlines()
+    assert len(shown) <= height
+    assert "Advance podinfo.prod canary weight 39" in shown[-2]
+    assert any("failed checks 2/5" in line for line in shown)
+    assert any("19.30%" in line and ">= 99%" in line and "fail" in line for line in shown)
+    assert any(line.startswith("  now   step 7") for line in shown)

@@ -63,22 +63,30 @@ class Probe:
         self._task = asyncio.create_task(self._run(), name="demo probe")
 
     async def stop(self) -> None:
+        """Stop sending; the requests on their way are answered (and counted) first."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._inflight:
-            await asyncio.wait(self._inflight, timeout=_PROBE_TIMEOUT + 1)
 
     async def _run(self) -> None:
         period = 1.0 / self.rate
-        async with httpx.AsyncClient(timeout=_PROBE_TIMEOUT, trust_env=False) as client:
+        # A connection per request, as from many users: no keep-alive race (a server closing an
+        # idle connection as a request is sent on it) is counted as an error of the release.
+        limits = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(
+            timeout=_PROBE_TIMEOUT, trust_env=False, limits=limits
+        ) as client:
             next_at = time.monotonic()
-            while True:
-                task = asyncio.create_task(self._one(client, self.label))
-                self._inflight.add(task)
-                task.add_done_callback(self._inflight.discard)
-                next_at += period
-                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            try:
+                while True:
+                    task = asyncio.create_task(self._one(client, self.label))
+                    self._inflight.add(task)
+                    task.add_done_callback(self._inflight.discard)
+                    next_at += period
+                    await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            finally:  # the client stays open until the last answer is in
+                if self._inflight:
+                    await asyncio.wait(set(self._inflight), timeout=_PROBE_TIMEOUT + 1)
 
     async def _one(self, client: httpx.AsyncClient, label: str) -> None:
         try:

@@ -47,7 +47,7 @@ async def run(
             prometheus=recorded.details.get("prometheus", ""),
             environment=dict(environment),
         )
-        releases, primary = await _play(recorded.kubeconfig, settings, console)
+        releases, primary, deviations = await _play(recorded.kubeconfig, settings, console)
     finally:
         if started_here and not keep:
             console.print("Stopping the sandbox the demo started (serinus sandbox down)")
@@ -57,6 +57,8 @@ async def run(
     else:
         for line in summary.lines(releases, primary):
             console.print(line, highlight=False, soft_wrap=True)
+    for text in deviations:
+        console.print(f"Differs from the seed: {text}", highlight=False)
     if started_here and keep:
         console.print(f"The sandbox keeps running: export KUBECONFIG={directory}/kubeconfig")
     return all(release.outcome == release.expected for release in releases)
@@ -71,7 +73,7 @@ def _running(directory: pathlib.Path) -> bool:
 
 async def _play(
     kubeconfig: pathlib.Path, settings: Settings, console: Console
-) -> tuple[list[Release], str]:
+) -> tuple[list[Release], str, list[str]]:
     story_ref: list[Story] = []
     title = (
         f"serinus demo: the seed's canary releases in the sandbox (interval {settings.interval:g}s)"
@@ -90,4 +92,4 @@ async def _play(
         with context:
             releases = await story.play()
         view.refresh()
-    return releases, story.primary_image
+    return releases, story.primary_image, story.deviations

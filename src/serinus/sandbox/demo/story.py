@@ -86,6 +86,8 @@ class Story:
         self.probe: Probe | None = None
         self.injection: Injection | None = None
         self.primary_image = ""
+        self.deviations: list[str] = []
+        """Where this run differs from the seed, as said on screen (repeated in the summary)."""
         self._loadtest: LoadTesterResults | None = None
         self._before: LoadTestSnapshot | None = None
         self._split_mark = 0
@@ -130,7 +132,7 @@ class Story:
         canary = manifests.load("canary.yaml")[0]
         if self.settings.interval != SEED_INTERVAL:
             canary["spec"]["canaryAnalysis"]["interval"] = self.interval
-            self.note(
+            self._deviate(
                 f"canaryAnalysis.interval set to {self.interval} instead of the seed's 10s "
                 "(--interval)"
             )
@@ -224,11 +226,15 @@ class Story:
         await self.kube.patch(
             *CANARY, "podinfo", NAMESPACE, {"spec": {"canaryAnalysis": {"metrics": metrics}}}
         )
-        self.note(
-            f"metric windows narrowed from the seed's 1m to {self.interval} for the rollback: a "
-            "minute of 500s would otherwise fail the success rate past the threshold before the "
-            "latency halts could show"
+        self._deviate(
+            f"metric windows narrowed from the seed's 1m to {self.interval} for the rollback, and "
+            "the 500s stopped after the success-rate halts: a minute of 500s would otherwise "
+            "fail the success rate past the threshold before the latency halts could show"
         )
+
+    def _deviate(self, text: str) -> None:
+        self.deviations.append(text)
+        self.note(text)
 
     def analysis(self) -> dict[str, Any]:
         spec = (self.observer.canary or {}).get("spec") or {}

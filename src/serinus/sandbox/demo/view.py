@@ -23,8 +23,10 @@ from rich.text import Text
 
 from serinus.sandbox.demo.story import Story
 
-_LOG_LINES = 12
-_STEPS = 6
+_STEPS = 4
+_NOTES = 2
+_CANARY_LINES = 7
+"""Borders, the phase line, the metrics' header and two rows, the clients' line."""
 
 
 class View(Protocol):
@@ -123,16 +125,19 @@ class LiveView:
         self.live.update(self.render())
 
     def render(self) -> RenderableType:
-        shown: list[RenderableType] = [Text(self.title, style="bold")]
+        """The screen, cut to the terminal's height: the operator's log gets what is left."""
+        shown: list[RenderableType] = [_line(self.title, "bold")]
         for step in self.steps[-_STEPS:-1]:
-            shown.append(Text(f"  done  {step}", style="dim"))
+            shown.append(_line(f"  done  {step}", "dim"))
         if self.steps:
-            shown.append(Text(f"  now   {self.steps[-1]}", style="bold cyan"))
-        for note in self.notes[-3:]:
-            shown.append(Text(f"  note  {note}", style="yellow"))
+            shown.append(_line(f"  now   {self.steps[-1]}", "bold cyan"))
+        for note in self.notes[-_NOTES:]:
+            shown.append(_line(f"  note  {note}", "yellow"))
         if self._story:
-            shown.append(self._canary(self._story[0]))
-            shown.append(self._log(self._story[0]))
+            story = self._story[0]
+            shown.append(self._canary(story))
+            used = len(shown) - 1 + _CANARY_LINES + 2
+            shown.append(self._log(story, max(3, self.console.size.height - used - 1)))
         return Group(*shown)
 
     def _canary(self, story: Story) -> RenderableType:
@@ -154,6 +159,7 @@ class LiveView:
                 name, value, bound, Text(verdict, "green" if verdict == "pass" else "red")
             )
         clients = self._clients(story)
+        head.no_wrap, head.overflow = True, "ellipsis"
         return Panel(Group(head, table, clients), title="Canary prod/podinfo", title_align="left")
 
     def _clients(self, story: Story) -> Text:
@@ -164,13 +170,18 @@ class LiveView:
         text = f"users (demo probe): {probe.requests} requests, {probe.errors} errors"
         if story.injection is not None:
             text += f"   injecting: {story.injection.text}"
-        return Text(text, style="dim")
+        return _line(text, "dim")
 
-    def _log(self, story: Story) -> RenderableType:
-        lines = [line.msg for line in story.observer.log[-_LOG_LINES:]]
-        body = Text("\n".join(line if len(line) < 160 else line[:157] + "..." for line in lines))
+    def _log(self, story: Story, height: int) -> RenderableType:
+        lines = [line.msg for line in story.observer.log[-height:]]
+        body = Text("\n".join(lines), no_wrap=True, overflow="ellipsis")
         return Panel(
             body,
             title="kubectl logs -f deployment/serinus -n serinus-system | jq .msg",
             title_align="left",
         )
+
+
+def _line(text: str, style: str) -> Text:
+    """One screen line: cut with an ellipsis rather than wrapped, so the screen keeps its height."""
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
