@@ -173,12 +173,6 @@ def test_summary_of_both_releases() -> None:
     assert "faults injected: /status/500: 380 [500]" in text
     assert lines[-1] == "  podinfo-primary runs stefanprodan/podinfo:2.1.1"
 
-    console = Console(width=200, record=True)
-    console.print(summary.table([promoted, rolled], "stefanprodan/podinfo:2.1.1"))
-    shown = console.export_text()
-    assert "Succeeded" in shown
-    assert "load test: 0 errors in 2400 requests (100.00% ok)" in shown
-
 
 @pytest.mark.parametrize("seconds", [0.4, 59.6, 61, 125])
 def test_minutes(seconds: float) -> None:

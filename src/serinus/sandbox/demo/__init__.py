@@ -4,5 +4,5 @@ Module map: ``play`` (start or reuse a sandbox, run the story, show the summary)
 seed's steps, and the two places the demo differs from the seed, said on screen), ``observe``
 (the Canary, its TrafficSplit and the operator's log, as they change), ``clients`` (podinfo's
 users, the load tester's results, the seed's fault injection), ``releases`` (what each release
-saw), ``view`` (live screen or plain lines), ``summary`` (both releases side by side).
+saw), ``view`` (live screen or plain lines), ``summary`` (both releases and what their clients saw).
 """

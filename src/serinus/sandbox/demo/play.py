@@ -52,11 +52,13 @@ async def run(
         if started_here and not keep:
             console.print("Stopping the sandbox the demo started (serinus sandbox down)")
             await asyncio.to_thread(down.stop, directory)
-    if console.is_terminal:
-        console.print(summary.table(releases, primary))
-    else:
-        for line in summary.lines(releases, primary):
-            console.print(line, highlight=False, soft_wrap=True)
+    for line in summary.lines(releases, primary):
+        style = "bold" if line == "Summary" else None
+        if "(NOT as the seed)" in line:
+            style = "bold red"
+        elif "(as the seed)" in line:
+            style = "bold green"
+        console.print(line, style=style, highlight=False, soft_wrap=True)
     for text in deviations:
         console.print(f"Differs from the seed: {text}", highlight=False)
     if started_here and keep:

@@ -1,4 +1,4 @@
-"""The end of ``serinus demo``: both releases side by side, and what their clients saw.
+"""The end of ``serinus demo``: both releases, one after the other, and what their clients saw.
 
 For each release: the outcome (the Canary's final phase, and whether it is the one the seed
 expects), how long it took from the image change to that phase, the requests the mesh served to
@@ -9,10 +9,6 @@ the faults injected on purpose with the seed's commands.
 """
 
 from __future__ import annotations
-
-from rich.console import Group, RenderableType
-from rich.table import Table
-from rich.text import Text
 
 from serinus.sandbox.demo.clients import Counts
 from serinus.sandbox.demo.releases import Release
@@ -71,26 +67,3 @@ def lines(releases: list[Release], primary_image: str) -> list[str]:
             out.append(f"    faults injected: {injected_text(release)}")
     out.append(f"  podinfo-primary runs {primary_image}")
     return out
-
-
-def table(releases: list[Release], primary_image: str) -> RenderableType:
-    """The summary as a rich table (terminals)."""
-    grid = Table(title="serinus demo: the seed's two releases", title_justify="left")
-    for column in ("release", "outcome", "duration", "served (mesh)", "errors seen by clients"):
-        grid.add_column(column)
-    for release in releases:
-        colour = "green" if release.outcome == release.expected else "red"
-        clients = [
-            f"users: {clients_text(release.probe)}",
-            f"load test: {clients_text(release.load_test, running=release.load_test_running)}",
-        ]
-        if release.injections:
-            clients.append(f"injected: {injected_text(release)}")
-        grid.add_row(
-            release.title,
-            Text(release.outcome or "unfinished", colour),
-            minutes(release.seconds),
-            served_text(release.served),
-            "\n".join(clients),
-        )
-    return Group(grid, Text(f"podinfo-primary runs {primary_image}"))
