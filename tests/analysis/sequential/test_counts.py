@@ -189,3 +189,20 @@ def test_impossible_counts_are_refused() -> None:
         judge_counts(Counts(-1, 0), Counts(10, 0), config=DEFAULT)
     with pytest.raises(MetricsError, match=r"primary.events"):
         judge_counts(Counts(10, 0), Counts(10, math.nan), config=DEFAULT)
+
+
+def test_overwhelming_evidence_saturates_instead_of_overflowing() -> None:
+    """A long run with a clear regression has an e-value beyond float range: it is inf, no crash."""
+    from serinus.analysis.sequential import CountConfig, Counts, Outcome, judge_counts
+
+    state = None
+    for step in range(1, 60):
+        judgement = judge_counts(
+            Counts(20_000 * step, 6_000 * step),
+            Counts(180_000 * step, 900 * step),
+            config=CountConfig(),
+            state=state,
+        )
+        state = judgement.state
+    assert judgement.decision.outcome is Outcome.REGRESSION
+    assert judgement.decision.e_value == float("inf")
