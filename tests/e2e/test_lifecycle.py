@@ -16,6 +16,7 @@ import pathlib
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -70,6 +71,13 @@ def test_up_detach_then_down_leaves_no_process_and_no_port(tmp_path: pathlib.Pat
              "hey", "-z", "5m", "-q", "1", "-c", "1", "http://load-tester/healthz"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        # the shell carries the sandbox's marker once it has exec'd into the command: wait for it,
+        # or `down` could look before there is anything to find
+        deadline = time.monotonic() + 20
+        while straggler.pid not in processes.marked(directory):
+            assert time.monotonic() < deadline, "the shell never started its command"
+            assert straggler.poll() is None, "the shell exited"
+            time.sleep(0.05)
 
         ours = processes.marked(directory)
         listening = processes.listening(ours)
