@@ -76,28 +76,25 @@ async def confirm_promotion(tick: Tick) -> bool:
 
 async def pre_rollout(tick: Tick) -> bool:
     """Checks before the first traffic shift; a failure counts as a failed check."""
-    for hook in tick.analysis.hooks(HookType.PRE_ROLLOUT):
-        try:
-            await tick.world.webhooks.call(tick.canary, hook, CanaryPhase.PROGRESSING)
-        except SerinusError as error:
-            await tick.warning(
-                f"Halt {tick.name} advancement pre-rollout check {hook.name} failed {error}"
-            )
-            return False
-        await tick.info(f"Pre-rollout check {hook.name} passed")
-    return True
+    return await _checks(tick, HookType.PRE_ROLLOUT, "pre-rollout check", "Pre-rollout check")
 
 
 async def rollout(tick: Tick) -> bool:
     """Checks (load tests, external checks) at every analysis step; a failure counts."""
-    for hook in tick.analysis.hooks(HookType.ROLLOUT):
-        try:
-            await tick.world.webhooks.call(tick.canary, hook, CanaryPhase.PROGRESSING)
-        except SerinusError as error:
+    return await _checks(tick, HookType.ROLLOUT, "external check", None)
+
+
+async def _checks(tick: Tick, hook_type: HookType, what: str, passed: str | None) -> bool:
+    """Run the check hooks of a type in order; say which failed (and, if asked, which passed)."""
+    failure = await _first_failure(tick, hook_type, CanaryPhase.PROGRESSING)
+    for hook in tick.analysis.hooks(hook_type):
+        if failure is not None and hook is failure[0]:
             await tick.warning(
-                f"Halt {tick.name} advancement external check {hook.name} failed {error}"
+                f"Halt {tick.name} advancement {what} {hook.name} failed {failure[1]}"
             )
             return False
+        if passed is not None:
+            await tick.info(f"{passed} {hook.name} passed")
     return True
 
 
