@@ -36,8 +36,13 @@ async def versions(kube: Kube) -> list[str]:
     async with httpx.AsyncClient() as http:
         for pod in await pods(kube, "podinfo"):
             if ready(pod):
-                body = (await http.get(f"http://{pod['status']['podIP']}:9898/version")).json()
-                found.append(body["version"])
+                try:
+                    answer = await http.get(f"http://{pod['status']['podIP']}:9898/version")
+                except httpx.ConnectError:
+                    # listed as ready a moment before the rollout stopped it: ask again
+                    found.append("stopping")
+                    continue
+                found.append(answer.json()["version"])
     return sorted(found)
 
 
