@@ -6,7 +6,9 @@ one multi-document file parse without problems (other kinds skipped); v1alpha3 f
 rejection of the issue (missing targetRef, a port that is not a number, a duration that is not one,
 an unknown provider, stepWeight out of range without stepWeights/iterations, stepWeights not
 increasing or above 100, a metric with no source, thresholdRange min > max) names the field path and
-what was expected and found; several problems of one document are all reported.
+what was expected and found; several problems of one document are all reported; MetricTemplates
+name what their backend needs (CloudWatch's region, Dynatrace's and Splunk's address, the Secrets
+of Google, Dynatrace and Splunk).
 """
 
 from __future__ import annotations
@@ -216,3 +218,49 @@ def test_a_kubectl_list_is_unwrapped() -> None:
     assert [d.name for d in documents] == ["podinfo", "podinfo"]
     assert documents[0].problems == []
     assert documents[1].problems
+
+
+def _template(provider: str) -> str:
+    return (
+        "apiVersion: flagger.app/v1beta1\nkind: MetricTemplate\n"
+        "metadata: {name: t, namespace: prod}\n"
+        f"spec:\n  provider: {provider}\n  query: q\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("provider", "expected"),
+    [
+        ("{type: cloudwatch}", ["spec.provider.region: expected the AWS region"]),
+        (
+            "{type: dynatrace}",
+            [
+                "spec.provider.address: expected the dynatrace API address, found nothing",
+                "spec.provider.secretRef: expected a Secret with the key(s) dynatrace_token",
+            ],
+        ),
+        ("{type: splunk, address: x}", ["spec.provider.secretRef: expected a Secret with the key"]),
+        (
+            "{type: stackdriver}",
+            ["spec.provider.secretRef: expected a Secret with the key(s) project"],
+        ),
+    ],
+)
+def test_templates_name_what_their_backend_needs(provider: str, expected: list[str]) -> None:
+    problems = _problems(_template(provider))
+    assert len(problems) == len(expected), problems
+    for wanted, found in zip(expected, problems, strict=True):
+        assert found.startswith(wanted)
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [
+        "{type: cloudwatch, region: eu-west-1}",
+        "{type: keptn}",
+        "{type: externalmetrics}",
+        "{type: dynatrace, address: 'https://x.live.dynatrace.com', secretRef: {name: dt}}",
+    ],
+)
+def test_complete_templates_pass(provider: str) -> None:
+    assert _problems(_template(provider)) == []

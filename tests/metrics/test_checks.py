@@ -6,8 +6,9 @@ milliseconds); ``spec.metricsServer`` over the operator's default; "no values fo
 opening words and the cause a follow-up query finds (NaN, no such series, no recent traffic) for
 built-ins, templates and inline queries; MetricTemplates with variables, in the Canary's namespace
 or their own, with credentials from their Secret, and with ``insecureSkipVerify`` against a TLS
-server with a self-signed certificate; template types serinus does not query are errors, never
-Prometheus; ``check_online`` checks every backend once and fails on the first that does not answer.
+server with a self-signed certificate; a SaaS backend's empty answer explained under Flagger's
+opening words in the metric's status (verdict nodata); the template's region reaching CloudWatch;
+``check_online`` checks every backend once and fails on the first that does not answer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import subprocess
 import pytest
 from aiohttp import web
 
+from serinus.analysis.verdict import Verdict
 from serinus.apis.analysis import CanaryMetric
+from serinus.controller.checks import measure_with
 from serinus.errors import (
     MultipleValuesError,
     NotFoundError,
@@ -232,17 +235,46 @@ async def test_inline_query_runs_against_the_metrics_server(checks, make_canary)
         await checks().measure(canary, missing)
 
 
-@pytest.mark.parametrize(
-    "kind", ["stackdriver", "cloudwatch", "dynatrace", "keptn", "splunk", "externalmetrics"]
+async def test_templates_of_the_saas_types_explain_no_values_in_the_metric_status(
+    checks, make_canary, resources, serve
+):
+    def dynatrace(seen):
+        series = {"dimensions": [], "dimensionMap": {}, "timestamps": [1], "values": [None]}
+        return web.json_response({"result": [{"metricId": "m", "data": [series]}]})
+
+    server = await serve(dynatrace)
+    provider = {"type": "dynatrace", "address": server.address, "secretRef": {"name": "dt"}}
+    resources.add_template("prod", "latency", provider, "builtin:service.response.time:avg")
+    resources.secrets["prod", "dt"] = {"dynatrace_token": "dt0c01.x"}
+    latency = metric("latency", templateRef={"name": "latency"}, thresholdRange={"max": 500})
+    canary = make_canary("prod", [{"name": "latency", "templateRef": {"name": "latency"}}])
+    result = await measure_with(checks(), canary, latency)
+    assert (result.verdict, result.value, result.max) == (Verdict.NO_DATA, None, 500)
+    assert result.message.startswith(
+        "Halt advancement no values found for custom metric: latency: the series exists but had"
+        " no data points from "
+    )
+    assert server.requests[0].headers["Authorization"] == "Api-Token dt0c01.x"
+
+
+async def test_cloudwatch_templates_take_their_region(checks, make_canary, resources, serve):
+    def cloudwatch(seen):
+        result = {"Id": "m1", "Values": [4.0], "StatusCode": "Complete"}
+        return web.json_response({"MetricDataResults": [result]})
+
+    server = await serve(cloudwatch)
+    provider = {"type": "cloudwatch", "region": "ap-south-1", "address": server.address}
+    resources.add_template("prod", "cw", {**provider, "secretRef": {"name": "aws"}}, QUERY)
+    resources.secrets["prod", "aws"] = {"aws_access_key_id": "AK", "aws_secret_access_key": "s"}
+    canary = make_canary("prod", [{"name": "m", "templateRef": {"name": "cw"}}])
+    assert await checks().measure(canary, metric("m", templateRef={"name": "cw"})) == 4.0
+    assert "/ap-south-1/monitoring/aws4_request" in server.requests[0].headers["Authorization"]
+
+
+QUERY = (
+    '[{"Id": "m1", "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "M"},'
+    ' "Period": 60, "Stat": "Sum"}}]'
 )
-async def test_unported_template_types_are_errors(checks, make_canary, resources, kind):
-    resources.add_template("prod", "t", {"type": kind, "address": "http://127.0.0.1:1"}, "q")
-    canary = make_canary("prod", [{"name": "m", "templateRef": {"name": "t"}}])
-    with pytest.raises(UnknownProviderError) as caught:
-        await checks().measure(canary, metric("m", templateRef={"name": "t"}))
-    assert str(caught.value) == f"metric provider {kind} is not supported"
-    with pytest.raises(UnknownProviderError):
-        await checks().check_online(canary)
 
 
 async def test_service_target_outside_istio_has_no_built_in_queries(checks, make_canary):

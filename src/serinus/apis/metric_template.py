@@ -7,10 +7,13 @@ per Canary and metric (:mod:`serinus.metrics.templating`).
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
+
+from pydantic_core import PydanticCustomError
 
 from serinus.apis.analysis import SecretRef
-from serinus.apis.base import ApiModel, ObjectMeta
+from serinus.apis.base import ApiModel, ObjectMeta, problem
 
 TEMPLATE_PROVIDERS = (
     "prometheus",
@@ -25,7 +28,7 @@ TEMPLATE_PROVIDERS = (
     "keptn",
     "splunk",
 )
-"""Every type Flagger's CRD accepts; serinus reports the ones it cannot query on the Canary."""
+"""Every type Flagger's CRD accepts; serinus has a backend for each (docs/metrics.md)."""
 
 
 class MetricTemplateProvider(ApiModel):
@@ -53,7 +56,26 @@ class MetricTemplateProvider(ApiModel):
     insecure_skip_verify: bool | None = None
     """Skip TLS certificate verification."""
     region: str | None = None
-    """Cloud region (cloudwatch)."""
+    """AWS region of the metrics (cloudwatch; required there)."""
+
+    @classmethod
+    def check(cls, raw: Mapping[str, Any]) -> Iterator[PydanticCustomError]:
+        kind = raw.get("type")
+        if kind == "cloudwatch" and not raw.get("region"):
+            yield problem("region", "the AWS region of the CloudWatch metrics", None)
+        if kind in ("dynatrace", "splunk") and not raw.get("address"):
+            yield problem("address", f"the {kind} API address", None)
+        if kind in _SECRET_KEYS and not raw.get("secretRef"):
+            keys = _SECRET_KEYS[kind]
+            yield problem("secretRef", f"a Secret with the key(s) {keys}", None)
+
+
+_SECRET_KEYS = {
+    "stackdriver": "project (and serviceAccountKey)",
+    "dynatrace": "dynatrace_token",
+    "splunk": "sf_token_key",
+}
+"""The backends that cannot run without their Secret (docs/metrics.md)."""
 
 
 class MetricTemplateSpec(ApiModel):

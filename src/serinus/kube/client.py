@@ -154,6 +154,13 @@ class Kube:
 
         return await self._call(f"list {where}", once)
 
+    async def get_path(self, path: str) -> Manifest | None:
+        """The JSON document at an API path (with its query string), or None on 404.
+
+        For APIs that are not objects (``external.metrics.k8s.io`` values, discovery).
+        """
+        return await self._get_json(path)
+
     async def server_version(self) -> Manifest:
         """The server's ``/version`` document (``gitVersion``, ``major``, ``minor``, ...)."""
         found = await self._get_json("/version")

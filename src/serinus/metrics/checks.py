@@ -31,6 +31,7 @@ import httpx
 from serinus.apis.analysis import BUILTIN_METRICS, CanaryMetric, ObjectRef
 from serinus.apis.canary import Canary
 from serinus.errors import InvalidCanaryError, NoValuesFoundError
+from serinus.kube import Kube
 from serinus.metrics import diagnosis, observers, templating
 from serinus.metrics.providers import registry
 from serinus.metrics.providers.base import (
@@ -58,6 +59,8 @@ class MetricChecks:
             skips TLS verification is created on first use and closed by :meth:`aclose`.
         timeout: seconds to wait for any backend (Flagger: 5).
         clock: when set, queries are evaluated at this clock's time (rehearsals, tests).
+        kube: the operator's Kubernetes connection, for the backends that live in the cluster's
+            API (keptn, externalmetrics); None where there is no cluster.
     """
 
     def __init__(
@@ -70,7 +73,9 @@ class MetricChecks:
         insecure_http: httpx.AsyncClient | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         clock: Clock | None = None,
+        kube: Kube | None = None,
     ) -> None:
+        self._kube = kube
         self._metrics_server = metrics_server
         self._mesh_provider = mesh_provider
         self._resources = resources
@@ -271,6 +276,8 @@ class MetricChecks:
             timeout=self._timeout,
             clock=self._clock,
             source=source,
+            region=spec.region,
+            kube=self._kube,
         )
         return source, build(settings), template.spec.query
 

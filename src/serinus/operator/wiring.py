@@ -76,6 +76,7 @@ class Wiring:
             mesh_provider=settings.mesh_provider,
             resources=self.resources,
             http=http,
+            kube=kube,
         )
         self.webhooks = WebhookClient(http, resources=self.resources, clock=self.clock)
         self.notifier = AlertNotifier(

@@ -9,30 +9,43 @@ Every backend fails the same way, so a user reads the same kind of message which
 answered: no answer at all (timeout, refused, DNS) is
 :class:`~serinus.errors.ProviderUnavailableError` naming the address; HTTP 4xx is
 :class:`~serinus.errors.QueryError` carrying the backend's own error text; 5xx is
-``ProviderUnavailableError`` again (the backend is there but cannot serve). Bodies are cut to 256
+``ProviderUnavailableError`` again (the backend is there but cannot serve). A throttled request
+(HTTP 429, or the backend's own throttling answer) is sent again up to :data:`THROTTLE_ATTEMPTS`
+times in all, waiting as ``Retry-After`` asks (at most :data:`MAX_THROTTLE_WAIT` seconds), and then
+is ``ProviderUnavailableError`` saying so: the next interval asks again. Bodies are cut to 256
 characters so a misbehaving proxy cannot flood a Kubernetes Event. The HTTP client is injected (one
 ``httpx.AsyncClient`` for the whole operator), so the timeout is set per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import errno
 import json
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 from serinus.errors import InvalidCanaryError, ProviderUnavailableError, QueryError
 from serinus.ports import Clock
 
+if TYPE_CHECKING:
+    from serinus.kube import Kube
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 BODY_LIMIT = 256
+THROTTLE_ATTEMPTS = 3
+"""Attempts in all for a throttled request (the AWS SDKs' default retries, Flagger's 3 for
+CloudWatch)."""
+MAX_THROTTLE_WAIT = 1.0
+"""Seconds waited at most between throttled attempts, whatever ``Retry-After`` asks: a tick must
+not stall on one metric."""
 
 
 class Provider(Protocol):
@@ -74,6 +87,11 @@ class ProviderSettings:
     """The object the settings came from, for error messages: ``MetricTemplate prod/latency``."""
     address_field: str = "spec.provider.address"
     """Where the address is set, for the error when it is missing."""
+    region: str | None = None
+    """``spec.provider.region`` (cloudwatch)."""
+    kube: Kube | None = None
+    """The operator's Kubernetes connection, for backends that live in the cluster's API
+    (keptn, externalmetrics); None where there is no cluster (backtests)."""
 
     def require_address(self, example: str) -> str:
         """The address without a trailing slash; an error naming the field when it is missing."""
@@ -108,7 +126,47 @@ def collapse_whitespace(query: str) -> str:
     return " ".join(query.split())
 
 
-async def send(settings: ProviderSettings, method: str, url: str, **kwargs: Any) -> httpx.Response:
+def is_throttled(response: httpx.Response) -> bool:
+    """HTTP 429 Too Many Requests: the backend asks the caller to slow down."""
+    return response.status_code == 429
+
+
+def throttle_wait(response: httpx.Response, attempt: int) -> float:
+    """Seconds to wait before the next attempt: ``Retry-After`` if given, else 0.25 s doubling."""
+    asked = response.headers.get("Retry-After", "")
+    try:
+        wait = float(asked)
+    except ValueError:
+        wait = 0.25 * 2**attempt
+    return max(0.0, min(wait, MAX_THROTTLE_WAIT))
+
+
+async def send(
+    settings: ProviderSettings,
+    method: str,
+    url: str,
+    *,
+    throttled: Callable[[httpx.Response], bool] = is_throttled,
+    **kwargs: Any,
+) -> httpx.Response:
+    """Send a request, again while the backend throttles it (at most THROTTLE_ATTEMPTS in all).
+
+    A transport failure becomes ProviderUnavailableError naming the address; the last throttled
+    answer is returned for :func:`check_status` (or the backend's own check) to explain.
+    """
+    for attempt in range(THROTTLE_ATTEMPTS - 1):
+        response = await send_once(settings, method, url, **kwargs)
+        if not throttled(response):
+            return response
+        wait = throttle_wait(response, attempt)
+        logger.debug("%s throttled a request; asking again in %.2fs", settings.kind, wait)
+        await asyncio.sleep(wait)
+    return await send_once(settings, method, url, **kwargs)
+
+
+async def send_once(
+    settings: ProviderSettings, method: str, url: str, **kwargs: Any
+) -> httpx.Response:
     """Send one request; a transport failure becomes ProviderUnavailableError naming the address."""
     address = settings.address or url
     try:
@@ -152,11 +210,21 @@ def check_status(settings: ProviderSettings, response: httpx.Response, *, query:
     where = f"{settings.kind} at {settings.address or response.request.url}"
     if status >= 500:
         raise ProviderUnavailableError(f"{where} failed (HTTP {status}): {text}")
+    if status == 429:
+        raise ProviderUnavailableError(throttled_message(where, f"HTTP 429: {text}"))
     if status in (401, 403):
         raise QueryError(
             f"{where} refused the credentials (HTTP {status}): {text}; check the provider's Secret"
         )
     raise QueryError(f"{where} rejected the query (HTTP {status}): {text}; query: {query}")
+
+
+def throttled_message(where: str, answer: str) -> str:
+    """What a request throttled on every attempt says."""
+    return (
+        f"{where} throttled the request {THROTTLE_ATTEMPTS} times ({answer}); the next interval"
+        " asks again (raise the backend's rate limit or lengthen the metric's interval)"
+    )
 
 
 def error_text(response: httpx.Response) -> str:
@@ -165,6 +233,11 @@ def error_text(response: httpx.Response) -> str:
         body: object = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return response.text.strip()[:BODY_LIMIT] or "(empty body)"
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        nested = body["error"]  # {"error": {"code": 403, "status": ..., "message": ...}} (Google,
+        parts = [nested[k] for k in ("status", "message") if nested.get(k)]  # Dynatrace)
+        if parts:
+            return ": ".join(str(part) for part in parts)[:BODY_LIMIT]
     if isinstance(body, dict):
         parts = [body[k] for k in ("errorType", "code", "error", "message") if body.get(k)]
         errors = body.get("errors")
