@@ -32,6 +32,12 @@ def labelled(**labels: str) -> dict[str, object]:
         ("app notin (web,api)", {"app": "db"}, True),
         ("app notin (web,api)", {}, True),
         ("app", {"app": ""}, True),
+        # the real parser reads "()" as the empty value, and an empty item as one too
+        ("app in ()", {"app": ""}, True),
+        ("app in ()", {"app": "web"}, False),
+        ("app in ()", {}, False),
+        ("app notin ()", {"app": "web"}, True),
+        ("app in (web,,api)", {"app": ""}, True),
         ("app", {}, False),
         ("!app", {}, True),
         ("!app", {"app": "web"}, False),

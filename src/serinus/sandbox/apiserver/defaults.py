@@ -116,6 +116,19 @@ def _replicaset(obj: Obj) -> None:
     _template(obj)
 
 
+def _replicationcontroller(obj: Obj) -> None:
+    """Selector and labels default to the template's labels, as the real server fills them."""
+    spec = _child(obj, "spec")
+    _fill(spec, replicas=1)
+    labels = dig(obj, ("spec", "template", "metadata", "labels"))
+    if isinstance(labels, dict) and labels and spec is not None:
+        if not spec.get("selector"):
+            spec["selector"] = dict(labels)
+        if not metadata(obj).get("labels"):
+            metadata(obj)["labels"] = dict(labels)
+    _template(obj)
+
+
 def _daemonset(obj: Obj) -> None:
     spec = _child(obj, "spec")
     _fill(spec, revisionHistoryLimit=10)
@@ -175,6 +188,7 @@ _FILLERS: dict[str, Callable[[Obj], None]] = {
     "pods": _pod,
     "deployments.apps": _deployment,
     "replicasets.apps": _replicaset,
+    "replicationcontrollers": _replicationcontroller,
     "daemonsets.apps": _daemonset,
     "statefulsets.apps": _statefulset,
     "jobs.batch": _job,

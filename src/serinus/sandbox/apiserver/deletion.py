@@ -50,7 +50,8 @@ class DeleteOptions:
 
 @dataclass
 class Deleted:
-    """What DELETE answers: a ``Status`` when the object is gone, else the object itself."""
+    """What DELETE answers: the object while finalizers hold it; once it is gone, the deleted
+    object for the kinds whose registry returns it (pods, services, ...), else a ``Status``."""
 
     body: Obj
     gone: bool
@@ -62,7 +63,9 @@ def delete(
     stored = cluster.get(resource, namespace, name)
     _check_preconditions(resource, stored, options)
     if options.dry_run:
-        return Deleted(cluster.served(resource, stored), False)
+        if metadata(stored).get("finalizers"):
+            return Deleted(cluster.served(resource, stored), False)
+        return _gone(resource, cluster.served(resource, stored))
     if resource.storage == NAMESPACES:
         return _terminate(cluster, resource, stored, _namespace_content(cluster, name))
     if resource.storage == CRD_STORAGE:
@@ -126,8 +129,14 @@ def _delete_one(cluster: Cluster, resource: ResourceType, stored: Obj, policy: s
         if FOREGROUND in finalizers:
             _collect_dependents(cluster, uid)
         return Deleted(cluster.served(resource, marked), False)
-    cluster.remove(resource.storage, namespace_of(stored), name_of(stored))
-    return Deleted(success(resource.group, resource.plural, name_of(stored), uid), True)
+    final = cluster.remove(resource.storage, namespace_of(stored), name_of(stored))
+    return _gone(resource, cluster.served(resource, final))
+
+
+def _gone(resource: ResourceType, final: Obj) -> Deleted:
+    if resource.return_deleted:
+        return Deleted(final, True)
+    return Deleted(success(resource.group, resource.plural, name_of(final), uid_of(final)), True)
 
 
 def _terminate(
@@ -147,9 +156,7 @@ def _terminate(
     _finish_if_empty(cluster, resource.storage, name_of(stored))
     final = cluster.store.get(resource.storage, "", name_of(stored))
     if final is None:
-        return Deleted(
-            success(resource.group, resource.plural, name_of(stored), uid_of(stored)), True
-        )
+        return _gone(resource, cluster.served(resource, obj))
     return Deleted(cluster.served(resource, final), False)
 
 

@@ -19,10 +19,11 @@ from aiohttp import web
 
 from serinus.sandbox.apiserver import deletion, writes
 from serinus.sandbox.apiserver.objects import Obj, as_map, name_of, namespace_of
-from serinus.sandbox.apiserver.status import bad_request, unsupported_media_type
+from serinus.sandbox.apiserver.status import Cause, bad_request, invalid, unsupported_media_type
 
 _BODY_TYPES = ("application/json", "application/yaml")
 _VALIDATION = ("Strict", "Warn", "Ignore")
+_OPTIONS_KIND = {"POST": "CreateOptions", "PUT": "UpdateOptions", "PATCH": "PatchOptions"}
 
 
 def number(value: str | None) -> float | None:
@@ -53,7 +54,7 @@ def write_options(request: web.Request) -> writes.WriteOptions:
             f"fieldValidation must be one of {', '.join(_VALIDATION)}, got {validation!r}"
         )
     return writes.WriteOptions(
-        dry_run="All" in query.getall("dryRun", []),
+        dry_run=dry_run(query.getall("dryRun", []), _OPTIONS_KIND.get(request.method, "")),
         field_validation=validation,
         field_manager=query.get("fieldManager") or "",
     )
@@ -74,13 +75,34 @@ async def delete_options(request: web.Request) -> deletion.DeleteOptions:
     if policy not in (None, "Background", "Foreground", "Orphan"):
         raise bad_request(f"propagationPolicy: Unsupported value: {policy!r}")
     preconditions = as_map(body.get("preconditions"))
-    dry_run = "All" in [*request.query.getall("dryRun", []), *(body.get("dryRun") or [])]
+    values = [*request.query.getall("dryRun", []), *(body.get("dryRun") or [])]
     return deletion.DeleteOptions(
         propagation=policy,
         uid=preconditions.get("uid"),
         resource_version=preconditions.get("resourceVersion"),
-        dry_run=dry_run,
+        dry_run=dry_run(values, "DeleteOptions"),
     )
+
+
+def dry_run(values: list[str], kind: str) -> bool:
+    """Whether ``dryRun`` asks for a dry run; 422 for any value but ``All``, as the real server
+    validates its Create/Update/Patch/DeleteOptions."""
+    wrong = [value for value in values if value != "All"]
+    if wrong:
+        listed = ", ".join(json.dumps(value) for value in values)
+        raise invalid(
+            "meta.k8s.io",
+            kind or "CreateOptions",
+            "",
+            [
+                Cause(
+                    "dryRun",
+                    "FieldValueNotSupported",
+                    f'Unsupported value: []string{{{listed}}}: supported values: "All"',
+                )
+            ],
+        )
+    return bool(values)
 
 
 def page(items: list[Obj], limit: str | None, token: str | None, rv: str) -> tuple[list[Obj], Obj]:

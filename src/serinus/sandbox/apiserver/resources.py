@@ -42,6 +42,8 @@ class ScaleSpec:
     spec_replicas_path: str = ".spec.replicas"
     status_replicas_path: str = ".status.replicas"
     label_selector_path: str | None = None
+    map_selector: bool = False
+    """``spec.selector`` is a plain label map (ReplicationControllers), not a LabelSelector."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ class ResourceType:
     status: bool = False
     """Has a ``status`` subresource: main writes keep status, status writes keep the rest."""
     scale: ScaleSpec | None = None
+    return_deleted: bool = False
+    """DELETE answers with the deleted object rather than a ``Status`` (the real registry's
+    ``ReturnDeletedObject``: pods, services, service accounts, nodes, namespaces)."""
     log: bool = False
     """Serves ``pods/log`` and ``pods/exec`` through the server's log and exec sources."""
     generation: bool = False

@@ -90,7 +90,8 @@ def _parse_requirement(part: str) -> Requirement:
     if not part:
         raise bad_request("unable to parse requirement: found '', expected: identifier")
     if match := _SET.match(part):
-        values = tuple(v.strip() for v in match["values"].split(",") if v.strip())
+        # As the real parser: "()" is the empty value, and so is an empty item of "(a,,b)".
+        values = tuple(dict.fromkeys(v.strip() for v in match["values"].split(",")))
         return _checked(Requirement(match["key"], match["op"], values))
     if match := _BINARY.match(part):
         operator = {"==": "=", ">": "gt", "<": "lt"}.get(match["op"], match["op"])

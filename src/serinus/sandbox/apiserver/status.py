@@ -45,10 +45,10 @@ class ApiError(Exception):
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code,
         }
         if self.details is not None:
             body["details"] = self.details
+        body["code"] = self.code  # the real server's field order: details before code
         return body
 
 
@@ -58,9 +58,11 @@ def group_resource(group: str, plural: str) -> str:
 
 
 def _details(group: str, kind: str, name: str) -> Obj:
-    details: Obj = {"name": name, "kind": kind}
+    """StatusDetails in the real server's field order: name, group, kind (then uid, causes)."""
+    details: Obj = {"name": name}
     if group:
         details["group"] = group
+    details["kind"] = kind
     return details
 
 

@@ -46,6 +46,9 @@ def scale_of(resource: ResourceType, obj: Obj) -> Obj:
     spec = _spec(resource)
     if spec.label_selector_path is not None:
         selector = dig(obj, split_path(spec.label_selector_path)) or ""
+    elif spec.map_selector:
+        labels = as_map(dig(obj, ("spec", "selector")))
+        selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
     else:
         selector = format_label_selector(dig(obj, ("spec", "selector")))
     fields = metadata(obj)

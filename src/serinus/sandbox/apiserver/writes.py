@@ -37,9 +37,27 @@ from serinus.sandbox.apiserver.status import (
 )
 
 _CREATED_STATUS: dict[str, Obj] = {
+    # What a new object's status holds on a real server: its Go status struct's fields that are
+    # not omitempty come out as zeros (clients read them, e.g. `kubectl rollout status ds`).
     "namespaces": {"phase": "Active"},
     "pods": {"phase": "Pending"},
     "services": {"loadBalancer": {}},
+    "daemonsets.apps": {
+        "currentNumberScheduled": 0,
+        "numberMisscheduled": 0,
+        "desiredNumberScheduled": 0,
+        "numberReady": 0,
+    },
+    "replicasets.apps": {"replicas": 0},
+    "replicationcontrollers": {"replicas": 0},
+    "statefulsets.apps": {"replicas": 0, "availableReplicas": 0},
+    "horizontalpodautoscalers.autoscaling": {"currentReplicas": 0, "desiredReplicas": 0},
+    "poddisruptionbudgets.policy": {
+        "disruptionsAllowed": 0,
+        "currentHealthy": 0,
+        "desiredHealthy": 0,
+        "expectedPods": 0,
+    },
 }
 
 
