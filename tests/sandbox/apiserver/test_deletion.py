@@ -1,8 +1,8 @@
 """DELETE: finalizers, propagation, garbage collection, namespace and CRD teardown.
 
 Covers: a plain delete of a ConfigMap answers a Success Status and the object is gone; with
-finalizers the object stays with deletionTimestamp (and a generation bump) until a write removes the last one,
-new finalizers cannot be added meanwhile; preconditions on uid and resourceVersion are 409s;
+finalizers the object stays with deletionTimestamp (and a generation bump) until a write removes
+the last one, new finalizers cannot be added meanwhile; preconditions on uid and resourceVersion are 409s;
 deleting an owner deletes its dependents by ownerReferences uid (recursively), a dependent with
 another live owner only loses the reference; Orphan keeps dependents without the reference;
 Foreground keeps the owner until its dependents are gone; references to owners that do not exist
