@@ -2,11 +2,11 @@
 
 Covers: a plain delete of a ConfigMap answers a Success Status and the object is gone; with
 finalizers the object stays with deletionTimestamp (and a generation bump) until a write removes
-the last one, new finalizers cannot be added meanwhile; preconditions on uid and resourceVersion are 409s;
-deleting an owner deletes its dependents by ownerReferences uid (recursively), a dependent with
-another live owner only loses the reference; Orphan keeps dependents without the reference;
-Foreground keeps the owner until its dependents are gone; references to owners that do not exist
-are dropped, and an object none of whose owners exists is collected; deleting a namespace
+the last one, new finalizers cannot be added meanwhile; preconditions on uid and resourceVersion
+are 409s; deleting an owner deletes its dependents by ownerReferences uid (recursively), a
+dependent with another live owner only loses the reference; Orphan keeps dependents without the
+reference; Foreground keeps the owner until its dependents are gone; references to owners that do
+not exist are dropped, and an object none of whose owners exists is collected; deleting a namespace
 deletes what is in it; deleting a CRD deletes its custom resources and stops serving them;
 deletecollection honours label selectors.
 """
