@@ -71,6 +71,7 @@ BUILTIN: dict[tuple[str, str], Kind] = _table(
     ("v1", "Service", "services", True),
     ("v1", "Endpoints", "endpoints", True),
     ("v1", "ConfigMap", "configmaps", True),
+    ("v1", "PersistentVolumeClaim", "persistentvolumeclaims", True),
     ("v1", "Secret", "secrets", True),
     ("v1", "ServiceAccount", "serviceaccounts", True),
     ("v1", "Event", "events", True),

@@ -35,6 +35,7 @@ import ipaddress
 import logging
 import os
 import pathlib
+import shlex
 import shutil
 from collections.abc import Iterable, Sequence
 
@@ -114,19 +115,33 @@ class Isolation:
     """True when it needs a user namespace (not running as root)."""
 
     def wrap(
-        self, command: Sequence[str], hosts: pathlib.Path, *, own_pids: bool = True
+        self,
+        command: Sequence[str],
+        hosts: pathlib.Path,
+        *,
+        own_pids: bool = True,
+        mounts: Sequence[tuple[pathlib.Path, str]] = (),
     ) -> list[str]:
         """``command`` run with ``hosts`` as its ``/etc/hosts``.
 
         With ``own_pids`` the command is PID 1 of a new PID namespace, so everything it starts
         dies with it. The returned command's own PID is ``unshare``, which exits with the
-        command's status.
+        command's status. ``mounts`` are (directory, mount point) pairs bind-mounted in the same
+        private namespace (pod volumes); a missing mount point is created first.
         """
         flags = ["-r"] if self.rootless else []
         flags.append("-m")
         if own_pids:
             flags += ["-p", "-f", "--kill-child=SIGTERM"]
-        return [self.unshare, *flags, "--", "sh", "-c", _BIND, str(hosts.resolve()), *command]
+        script = _BIND
+        if mounts:
+            binds = " && ".join(
+                f"mkdir -p {shlex.quote(point)} && mount --bind {shlex.quote(str(source))}"
+                f" {shlex.quote(point)}"
+                for source, point in mounts
+            )
+            script = script.replace(" && exec", f" && {binds} && exec", 1)
+        return [self.unshare, *flags, "--", "sh", "-c", script, str(hosts.resolve()), *command]
 
 
 _detected: Isolation | None = None

@@ -116,6 +116,13 @@ BUILTIN: tuple[ResourceType, ...] = (
         field_labels=frozenset({"status.replicas"}),
     ),
     _core("Endpoints", "endpoints", namespaced=True, short_names=("ep",), singular="endpoints"),
+    _core(
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        namespaced=True,
+        short_names=("pvc",),
+        status=True,
+    ),
     _core("ConfigMap", "configmaps", namespaced=True, short_names=("cm",)),
     _core("Secret", "secrets", namespaced=True, field_labels=frozenset({"type"})),
     _core(

@@ -22,6 +22,14 @@ _REPLICAS = ("spec", "replicas")
 _ROLE = cells.Column("Role", "string", cells.slash(("roleRef", "kind"), ("roleRef", "name")))
 
 
+_MODES = {
+    "ReadWriteOnce": "RWO",
+    "ReadOnlyMany": "ROX",
+    "ReadWriteMany": "RWX",
+    "ReadWriteOncePod": "RWOP",
+}
+"""kubectl's abbreviations of volume access modes."""
+
 PRINTERS: dict[str, tuple[cells.Column, ...]] = {
     "namespaces": (
         cells.NAME,
@@ -63,6 +71,21 @@ PRINTERS: dict[str, tuple[cells.Column, ...]] = {
     ),
     "endpoints": (cells.NAME, cells.Column("Endpoints", "string", cells.endpoints), cells.AGE),
     "configmaps": (cells.NAME, cells.Column("Data", "integer", cells.config_data), cells.AGE),
+    "persistentvolumeclaims": (
+        cells.NAME,
+        cells.Column("Status", "string", cells.text_at("status", "phase")),
+        cells.Column("Volume", "string", cells.text_at("spec", "volumeName")),
+        cells.Column("Capacity", "string", cells.text_at("status", "capacity", "storage")),
+        cells.Column(
+            "Access Modes",
+            "string",
+            lambda o: ",".join(
+                _MODES.get(str(m), str(m)) for m in dig(o, ("status", "accessModes")) or []
+            ),
+        ),
+        cells.Column("StorageClass", "string", cells.text_at("spec", "storageClassName")),
+        cells.AGE,
+    ),
     "secrets": (
         cells.NAME,
         cells.Column("Type", "string", cells.value_at("type")),

@@ -13,10 +13,12 @@ them with Linkerd's names, labels and units:
 
 Endpoint labels are Linkerd's inbound ones (``direction="inbound"``, ``authority``,
 ``target_addr``/``target_ip``/``target_port``, ``tls="true"``, default server and route policy)
-plus the labels linkerd-viz's Prometheus adds from the pod (``namespace``, ``deployment``,
-``pod``); the scrape config must keep them (``honor_labels: true``). A response that never came
-(connection refused or reset, timeout) has an empty ``status_code``, which Prometheus drops, and
-``error`` says why, as in Linkerd; empty ``grpc_status``/``error`` vanish the same way.
+plus the labels linkerd-viz's Prometheus adds from the pod (``namespace``, ``deployment`` or
+``statefulset``, ``pod``); the scrape config must keep them (``honor_labels: true``). A response
+that never came (connection refused or reset, timeout) has an empty ``status_code``, which
+Prometheus drops, and ``error`` says why, as in Linkerd; empty ``grpc_status``/``error`` (and
+the ``deployment`` of a StatefulSet's pod, the ``statefulset`` of a Deployment's) vanish the same
+way.
 
 Each proxy owns a :class:`ProxyMetrics` with its own ``CollectorRegistry``, so two proxies in one
 process (tests) never share series, and no ``*_created`` series are exported (Linkerd has none).
@@ -52,6 +54,7 @@ ENDPOINT_LABELS = (
     "route_name",
     "namespace",
     "deployment",
+    "statefulset",
     "pod",
 )
 RESPONSE_LABELS = (*ENDPOINT_LABELS, "status_code", "classification", "grpc_status", "error")
@@ -76,6 +79,7 @@ def inbound_labels(endpoint: Endpoint, authority: str) -> Labels:
         "default",
         endpoint.namespace,
         endpoint.deployment,
+        endpoint.statefulset,
         endpoint.pod,
     )
 

@@ -1,4 +1,4 @@
-"""Which pods stand behind a Service port, and which Deployment each pod belongs to.
+"""Which pods stand behind a Service port, and which Deployment or StatefulSet each belongs to.
 
 The proxy forwards to the ready addresses of a Service's core/v1 Endpoints, exactly as kube-proxy
 does: a Service port reaches the Endpoints port of the same name, and only ``addresses`` (not
@@ -10,7 +10,8 @@ match the canary's pods and never ``podinfo-primary``'s). Linkerd's injector fin
 ownerReferences, Pod -> ReplicaSet -> Deployment; so does :func:`deployment_of`. While a pod's
 ReplicaSet has not reached the proxy's cache yet (separate watch streams), the name is derived
 from the ReplicaSet's name minus the pod's ``pod-template-hash``, which the Deployment controller
-guarantees.
+guarantees. A pod owned by a StatefulSet carries the ``statefulset`` label instead, as Linkerd
+labels it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Endpoint:
     namespace: str
     pod: str
     deployment: str
+    statefulset: str = ""
 
     @property
     def address(self) -> str:
@@ -74,6 +76,7 @@ class Workloads:
                         namespace=namespace,
                         pod=key_of(pod)[1] if pod else "",
                         deployment=self.deployment_of(pod) if pod else "",
+                        statefulset=statefulset_of(pod) if pod else "",
                     )
                 )
         return tuple(sorted(found, key=lambda endpoint: (endpoint.ip, endpoint.port)))
@@ -104,6 +107,14 @@ class Workloads:
         if isinstance(template_hash, str) and replicaset_name.endswith(f"-{template_hash}"):
             return replicaset_name[: -len(template_hash) - 1]
         return ""
+
+
+def statefulset_of(pod: Manifest) -> str:
+    """The name of the StatefulSet owning ``pod``, or "" if none."""
+    owner = _controller(pod)
+    if owner is None or owner.get("kind") != "StatefulSet":
+        return ""
+    return str(owner.get("name") or "")
 
 
 def _controller(manifest: Manifest) -> dict[str, object] | None:

@@ -8,8 +8,9 @@ The seed generates its faults from inside the load tester's pod::
 :class:`PodExec` makes that work: the ``apiserver`` part plugs it into the API server, which
 carries the streams over kubectl's WebSocket protocol. A pod's "container" is a local process, so
 the command runs where that process runs: in the pod's directory, behind the private
-``/etc/hosts`` of the pod's namespace (Service names resolve as in the pod), with the pod's
-name as ``HOSTNAME``, the sandbox's kubeconfig and its marker (``down`` ends it too). With
+``/etc/hosts`` of the pod's namespace (Service names resolve as in the pod) and the container's
+volumes at their mount paths, with the pod's name as ``HOSTNAME``, the sandbox's kubeconfig and
+its marker (``down`` ends it too). With
 ``-t`` it gets a pseudo-terminal (echo, prompts, Ctrl-C, resizes), as ``bash`` needs.
 
 Only pods the sandbox runs qualify (their directory exists and they are Running); for others
@@ -33,7 +34,7 @@ import termios
 from serinus.sandbox import names
 from serinus.sandbox.apiserver import ExecProcess, ExecRequest
 from serinus.sandbox.orchestration.state import MARKER
-from serinus.sandbox.workloads import SandboxDir
+from serinus.sandbox.workloads import SandboxDir, volumes
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -53,7 +54,10 @@ class PodExec:
             return None
         isolation = await names.detect()
         hosts = self.layout.hosts(request.namespace)
-        command = isolation.wrap(list(request.command), hosts, own_pids=False)
+        mounts = await asyncio.to_thread(
+            volumes.mounts, self.layout, pod, request.container or None
+        )
+        command = isolation.wrap(list(request.command), hosts, own_pids=False, mounts=mounts)
         env = {
             "PATH": f"{pathlib.Path(sys.executable).parent}:{SYSTEM_PATH}",
             "HOME": str(home),

@@ -18,9 +18,11 @@ namespace through a private ``/etc/hosts`` (:mod:`serinus.sandbox.names`); the f
 sandbox directory (:mod:`layout`).
 
 Module map: ``runner`` (watches, queue, kubelet dispatch), ``deployments`` + ``rollout`` (the
-Deployment controller and its arithmetic), ``replicasets``, ``endpoints``, ``pods`` and
-``containers`` (the kubelet), ``probes``, ``env``, ``process``, ``images``, ``addresses``,
-``layout``, ``logfiles`` (the log source), ``node`` (what pods share), ``queue``.
+Deployment controller and its arithmetic), ``replicasets``, ``statefulsets`` (stable pod names,
+claims from ``volumeClaimTemplates``, ordered updates), ``endpoints``, ``pods`` and
+``containers`` (the kubelet), ``volumes`` (claims and emptyDirs as bind-mounted directories),
+``probes``, ``env``, ``process``, ``images``, ``addresses``, ``layout``, ``logfiles`` (the log
+source), ``node`` (what pods share), ``queue``.
 """
 
 from serinus.sandbox.workloads.images import ImageMap

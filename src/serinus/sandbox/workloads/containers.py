@@ -21,7 +21,7 @@ from typing import Any
 from serinus.apis.base import Manifest
 from serinus.errors import SerinusError
 from serinus.sandbox.workloads import env as environment
-from serinus.sandbox.workloads import probes
+from serinus.sandbox.workloads import probes, volumes
 from serinus.sandbox.workloads.images import Container
 from serinus.sandbox.workloads.node import Node
 from serinus.sandbox.workloads.process import exit_code, spawn, terminate
@@ -53,6 +53,10 @@ class ContainerWorker:
         self._stopping = asyncio.Event()
         self._process: asyncio.subprocess.Process | None = None
         self._crashes = 0
+
+    def _mounts(self) -> list[volumes.Mount]:
+        """The container's volume mounts (persistent claims, emptyDirs) as bind mounts."""
+        return volumes.mounts(self.node.layout, self.pod, self.name)
 
     @property
     def meta(self) -> Manifest:
@@ -174,7 +178,9 @@ class ContainerWorker:
     async def _start(self, words: list[str], run: int) -> asyncio.subprocess.Process | None:
         namespace, pod = str(self.meta["namespace"]), str(self.meta["name"])
         layout = self.node.layout
-        wrapped = self.node.isolation.wrap(words, self.node.ensure_hosts(namespace))
+        wrapped = self.node.isolation.wrap(
+            words, self.node.ensure_hosts(namespace), mounts=self._mounts()
+        )
         try:
             process = await spawn(
                 wrapped,
@@ -297,7 +303,9 @@ class ContainerWorker:
 
     async def _exec(self, command: Sequence[str], seconds: float) -> int:
         namespace = str(self.meta["namespace"])
-        wrapped = self.node.isolation.wrap(list(command), self.node.ensure_hosts(namespace))
+        wrapped = self.node.isolation.wrap(
+            list(command), self.node.ensure_hosts(namespace), mounts=self._mounts()
+        )
         try:
             process = await asyncio.create_subprocess_exec(
                 *wrapped,

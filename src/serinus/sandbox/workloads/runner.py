@@ -1,10 +1,13 @@
-"""The workload runner: the sandbox's kubelet, Deployment, ReplicaSet and Endpoints controllers.
+"""The workload runner: the sandbox's kubelet and its Deployment, ReplicaSet, StatefulSet and
+Endpoints controllers.
 
-:class:`WorkloadRunner` watches Deployments, ReplicaSets, Pods, Services and Namespaces through
-:class:`serinus.kube.Kube`, exactly as the real controllers watch a cluster, and:
+:class:`WorkloadRunner` watches Deployments, ReplicaSets, StatefulSets, PersistentVolumeClaims,
+Pods, Services and Namespaces through :class:`serinus.kube.Kube`, exactly as the real controllers
+watch a cluster, and:
 
 * queues the objects each event concerns and syncs them one at a time (:mod:`deployments`,
-  :mod:`replicasets`, :mod:`endpoints`), each sync reading the current state from the API;
+  :mod:`replicasets`, :mod:`statefulsets`, :mod:`endpoints`), each sync reading the current state
+  from the API; a deleted claim's data goes with it (:mod:`volumes`);
 * runs every Pod bound to its node (or to none) as local processes (:mod:`pods`), and stops them
   when the Pod is deleted;
 * keeps the per-namespace hosts files that give pods their Service names (:mod:`serinus.sandbox.
@@ -30,6 +33,7 @@ from serinus import errors
 from serinus.apis.base import Manifest
 from serinus.kube import Kube
 from serinus.sandbox import names
+from serinus.sandbox.workloads import volumes
 from serinus.sandbox.workloads.addresses import DEFAULT_POD_CIDR, PodAddresses
 from serinus.sandbox.workloads.deployments import APPS, DeploymentController
 from serinus.sandbox.workloads.endpoints import EndpointsController
@@ -40,6 +44,7 @@ from serinus.sandbox.workloads.node import Node, utc_now
 from serinus.sandbox.workloads.pods import PodWorker
 from serinus.sandbox.workloads.queue import Key, WorkQueue
 from serinus.sandbox.workloads.replicasets import ReplicaSetController
+from serinus.sandbox.workloads.statefulsets import StatefulSetController
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,8 @@ WATCHED = (
     ("v1", "Service"),
     (APPS, "Deployment"),
     (APPS, "ReplicaSet"),
+    (APPS, "StatefulSet"),
+    ("v1", "PersistentVolumeClaim"),
     ("v1", "Pod"),
 )
 _RETRY = 1.0
@@ -102,7 +109,11 @@ class WorkloadRunner:
         self.queue = WorkQueue()
         self.deployments = DeploymentController(kube, clock=utc_now)
         self.replicasets = ReplicaSetController(kube, clock=utc_now, node_name=node_name)
+        self.statefulsets = StatefulSetController(
+            kube, clock=utc_now, node_name=node_name, layout=self.layout, running=self.running
+        )
         self.endpoints = EndpointsController(kube, clock=utc_now)
+        self._retiring: dict[tuple[str, str], int] = {}
         self._services: dict[tuple[str, str], Manifest] = {}
         self._namespaces: set[str] = set()
         self._pods: dict[str, tuple[PodWorker, asyncio.Task[None]]] = {}
@@ -197,9 +208,15 @@ class WorkloadRunner:
         elif kind == "ReplicaSet":
             self.queue.add(("ReplicaSet", namespace, name))
             self._add_owner(obj, "Deployment")
+        elif kind == "StatefulSet":
+            self.queue.add(("StatefulSet", namespace, name))
+        elif kind == "PersistentVolumeClaim":
+            if event == "DELETED":
+                volumes.release(self.layout, namespace, name)
         elif kind == "Pod":
             self._kubelet(event, obj)
             self._add_owner(obj, "ReplicaSet")
+            self._add_owner(obj, "StatefulSet")
             self.queue.add(("Endpoints", namespace, ""))
 
     def _add_owner(self, obj: Manifest, kind: str) -> None:
@@ -230,6 +247,8 @@ class WorkloadRunner:
             return await self.deployments.sync(namespace, name)
         if kind == "ReplicaSet":
             return await self.replicasets.sync(namespace, name)
+        if kind == "StatefulSet":
+            return await self.statefulsets.sync(namespace, name)
         if kind == "Endpoints":
             await self.endpoints.sync(namespace)
         elif kind == "Hosts":
@@ -275,12 +294,26 @@ class WorkloadRunner:
         task.add_done_callback(_report)
         self._pods[uid] = (worker, task)
 
+    def running(self, namespace: str, name: str) -> bool:
+        """Whether processes of a pod of this name run (or are still stopping) on the node."""
+        if self._retiring.get((namespace, name)):
+            return True
+        return any((w.namespace, w.name) == (namespace, name) for w, _ in self._pods.values())
+
     def _retire(self, worker: PodWorker, task: asyncio.Task[None], *, remove: bool) -> None:
+        key = (worker.namespace, worker.name)
+        self._retiring[key] = self._retiring.get(key, 0) + 1
+
         async def retire() -> None:
-            await worker.stop(grace=self.stop_grace)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            try:
+                await worker.stop(grace=self.stop_grace)
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            finally:
+                self._retiring[key] -= 1
+                if not self._retiring[key]:
+                    del self._retiring[key]
             if remove and not any(
                 (w.namespace, w.name) == (worker.namespace, worker.name)
                 for w, _ in self._pods.values()
