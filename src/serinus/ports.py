@@ -54,7 +54,7 @@ class Routes:
 
 @dataclasses.dataclass(frozen=True)
 class Counts:
-    """Requests and failed requests of one side, counted since the analysis started."""
+    """Requests and failed requests of one side over a window."""
 
     requests: float
     errors: float
@@ -74,6 +74,17 @@ Buckets = list[tuple[float, float]]
 class LatencyComparison:
     canary: Buckets
     primary: Buckets
+
+
+@dataclasses.dataclass(frozen=True)
+class History:
+    """The primary's requests and errors, and its latency histogram, per window (oldest first).
+
+    ``latency`` is empty where the metric has no histogram to read.
+    """
+
+    counts: list[Counts]
+    latency: list[Buckets]
 
 
 class Target(Protocol):
@@ -137,14 +148,39 @@ class Metrics(Protocol):
         """
 
     async def compare_counts(
-        self, canary: Canary, metric: CanaryMetric, *, window_seconds: float
+        self,
+        canary: Canary,
+        metric: CanaryMetric,
+        *,
+        since: datetime.datetime,
+        until: datetime.datetime,
     ) -> CountComparison:
-        """Requests and errors of the canary and the primary over the last ``window_seconds``."""
+        """Requests and errors of the canary and the primary in ``(since, until]``.
+
+        Both sides are read for that same explicit window, whenever the call is made.
+        """
 
     async def compare_latency(
-        self, canary: Canary, metric: CanaryMetric, *, window_seconds: float
+        self,
+        canary: Canary,
+        metric: CanaryMetric,
+        *,
+        since: datetime.datetime,
+        until: datetime.datetime,
     ) -> LatencyComparison:
-        """Latency histograms of the canary and the primary over the last ``window_seconds``."""
+        """Latency histograms of the canary and the primary in ``(since, until]``."""
+
+    async def primary_history(
+        self,
+        canary: Canary,
+        metric: CanaryMetric,
+        *,
+        until: datetime.datetime,
+        seconds: float,
+        step: float,
+    ) -> History:
+        """The primary's counts in consecutive ``step``-second windows over ``seconds`` before
+        ``until`` (for the judge's burst correction and latency boundary)."""
 
 
 class Webhooks(Protocol):

@@ -107,6 +107,20 @@ class MetricJudge(ApiModel):
     early_pass: bool | None = None
     """Let a clear pass speed the run up (two steps at once, or promotion from 50% weight on);
     otherwise only a clear regression ends the run early."""
+    scrape_interval: Duration | None = None
+    """How often Prometheus scrapes the mesh's metrics; 30s when unset (kube-prometheus-stack's
+    default; Linkerd's own Prometheus scrapes every 10s). The judge reads an interval two scrape
+    intervals after it ended, so late scrapes have landed."""
+    read_lag: Duration | None = None
+    """How long after an interval ends the judge reads it; two scrape intervals when unset."""
+
+    @property
+    def scrape_seconds(self) -> float:
+        return parse_duration(self.scrape_interval) if self.scrape_interval else 30.0
+
+    @property
+    def lag_seconds(self) -> float:
+        return parse_duration(self.read_lag) if self.read_lag else 2 * self.scrape_seconds
 
 
 class CanaryMetric(ApiModel):
@@ -127,7 +141,8 @@ class CanaryMetric(ApiModel):
     """Values for {{ variables.<key> }} in the template's query."""
     judge: MetricJudge | None = None
     """serinus: compare the canary with the primary sequentially (built-in metrics only); a
-    thresholdRange, when given too, stays on as a hard guard."""
+    success-rate minimum or a duration maximum given too becomes an anytime-valid guard (rolls
+    back when the canary is confidently beyond it and worse than the primary)."""
     on_no_data: Literal["fail", "wait"] | None = None
     """serinus: what a query without data means: a failed check (fail, Flagger's behaviour and the
     default) or no verdict yet (wait: the step is held without counting a failed check)."""

@@ -85,6 +85,15 @@ class Comparison(ApiModel):
     primary_requests: int | None = None
     boundary_ms: float | None = None
     """Latency only: the bucket bound tested."""
+    alpha: float | None = None
+    """This test's share of the release's false-rollback budget."""
+    intervals: int | None = None
+    """Intervals counted so far (each one traffic split, read for the same window on both sides)."""
+    guard: str | None = None
+    """The anytime-valid guard's verdict on the metric's threshold, in one sentence."""
+    guard_e_value: float | None = None
+    """Evidence that the canary is beyond the threshold; the guard fires at 1/alpha when the
+    canary is also worse than the primary."""
     state: Passthrough | None = None
     """The judge's memory between steps (opaque)."""
 
@@ -103,6 +112,32 @@ class MetricStatus(ApiModel):
     last_update_time: str | None = None
     comparison: Comparison | None = None
     """serinus: the sequential judge's last verdict, when the metric has a judge."""
+
+
+class JudgeStatus(ApiModel):
+    """serinus: the release's timeline as the sequential judge counts it.
+
+    Every tick with canary weight ends an interval (one traffic split); an interval is read
+    ``lag`` seconds after it ends, for the same explicit window on both sides. Kept in the status
+    so a restarted operator continues the same e-processes (alpha is never spent twice).
+    """
+
+    last_tick: str | None = None
+    """When the previous analysis tick ran (a weight set then is in effect since)."""
+    anchor: str | None = None
+    """When the canary first had weight: the first interval starts here."""
+    read_until: str | None = None
+    """The end of the last interval read."""
+    pending: list[str] | None = None
+    """Ends of intervals not read yet (each starts where the previous one ends)."""
+    alpha: float | None = None
+    """The release's false-rollback budget, shared by every judged test."""
+    promote_after: str | None = None
+    """The schedule wanted to promote at this time; promotion waits until the interval ending
+    here has been read."""
+    lost: bool | None = None
+    """The judge's state was lost mid-release: the comparisons give no verdict and the
+    thresholds work as in Flagger for the rest of the release, so alpha is not spent twice."""
 
 
 class NotReadySince(ApiModel):
@@ -138,6 +173,8 @@ class CanaryStatus(ApiModel):
     """serinus: when the current run's analysis started (the judge counts from there)."""
     not_ready_since: NotReadySince | None = None
     """serinus: when each workload was first seen not ready, to enforce progressDeadlineSeconds."""
+    judge: JudgeStatus | None = None
+    """serinus: the sequential judge's timeline for the current release."""
 
     def condition(self, condition_type: str = "Promoted") -> CanaryCondition | None:
         for condition in self.conditions or []:

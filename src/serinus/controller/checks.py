@@ -41,16 +41,26 @@ class StepResult:
 
 
 async def run_analysis(tick: Tick) -> StepResult:
-    """Run the step's checks, record the metrics in the status, and say how the step went."""
+    """Run the step's checks, record the metrics in the status, and say how the step went.
+
+    With a judge, a built-in metric's threshold is an anytime-valid guard
+    (:mod:`serinus.controller.judging`): its one-minute value is still read and shown, but only
+    the guard's verdict counts.
+    """
     if not await hooks.rollout(tick):
         return StepResult(StepOutcome.FAIL)
     metrics = tick.analysis.metrics or []
+    verdicts = await judging.judge_step(tick) if judging.judged(metrics) else None
+    guarded = verdicts.guarded if verdicts is not None else frozenset()
     results = [await measure(tick, m) if m.has_bounds else None for m in metrics]
-    comparisons = [await judging.compare(tick, m) if m.judge else None for m in metrics]
-    await _record(tick, metrics, results, comparisons)
+    comparisons = [
+        verdicts.comparisons.get(m.name) if verdicts is not None and m.judge else None
+        for m in metrics
+    ]
+    await _record(tick, metrics, results, comparisons, verdicts)
     outcome = StepOutcome.PASS
     for metric, result in zip(metrics, results, strict=True):
-        if result is None or result.passed:
+        if result is None or result.passed or metric.name in guarded:
             continue
         if result.verdict is Verdict.NO_DATA and metric.on_no_data == "wait":
             await tick.info(f"Halt {tick.name} advancement waiting for data: {result.message}")
@@ -58,7 +68,7 @@ async def run_analysis(tick: Tick) -> StepResult:
             continue
         await tick.warning(result.message)
         outcome = StepOutcome.FAIL
-    return await _judged(tick, metrics, comparisons, outcome)
+    return await _judged(tick, metrics, comparisons, outcome, verdicts)
 
 
 async def _judged(
@@ -66,9 +76,15 @@ async def _judged(
     metrics: list[CanaryMetric],
     comparisons: list[Comparison | None],
     outcome: StepOutcome,
+    verdicts: judging.Verdicts | None,
 ) -> StepResult:
-    """Say what the judges found; a regression ends the run, clear passes may speed it up."""
+    """Say what the judges found; a regression or a guard ends the run, clear passes may speed
+    it up."""
     judged = [(m, c) for m, c in zip(metrics, comparisons, strict=True) if c is not None]
+    for name, reason in (verdicts.guard_violations if verdicts is not None else {}).items():
+        text = f"Halt {tick.name} advancement {name} beyond its threshold: {reason}"
+        await tick.warning(text)
+        return StepResult(StepOutcome.REGRESSION, metric=name, reason=reason)
     for metric, comparison in judged:
         if comparison.outcome == Outcome.REGRESSION.value:
             text = f"Halt {tick.name} advancement {metric.name} regression: {comparison.reason}"
@@ -110,10 +126,13 @@ async def _record(
     metrics: list[CanaryMetric],
     results: list[CheckResult | None],
     comparisons: list[Comparison | None],
+    verdicts: judging.Verdicts | None,
 ) -> None:
-    """Keep the last value, bounds, verdict and comparison of every metric in the status."""
+    """Keep the last value, bounds, verdict and comparison of every metric in the status, and
+    the judge's timeline, in one write (a restart resumes from both or from neither)."""
     if not metrics:
         return
+    guarded = verdicts.guarded if verdicts is not None else frozenset()
     now = tick.timestamp()
     previous = {m.name: m for m in tick.status.metrics or []}
     statuses = []
@@ -122,6 +141,11 @@ async def _record(
         if value is None and metric.name in previous:
             value = previous[metric.name].value  # keep the last value read
         verdict = result.verdict.value if result is not None else _verdict_of(comparison)
+        message = (result.message or None) if result is not None else None
+        if metric.name in guarded and comparison is not None:
+            violated = verdicts is not None and metric.name in verdicts.guard_violations
+            verdict = Verdict.FAIL.value if violated else _verdict_of(comparison)
+            message = comparison.guard
         statuses.append(
             MetricStatus(
                 name=metric.name,
@@ -129,12 +153,15 @@ async def _record(
                 min=result.min if result is not None else None,
                 max=result.max if result is not None else None,
                 verdict=verdict,
-                message=(result.message or None) if result is not None else None,
+                message=message,
                 last_update_time=now,
                 comparison=comparison,
             )
         )
-    await tick.update_status(metrics=statuses)
+    if verdicts is not None:
+        await tick.update_status(metrics=statuses, judge=verdicts.judge)
+    else:
+        await tick.update_status(metrics=statuses)
 
 
 def _verdict_of(comparison: Comparison | None) -> str:

@@ -1,114 +1,222 @@
-"""The sequential judge at each step: the canary compared with the primary, counted since the
-analysis started.
+"""The sequential judge at each step: intervals with one traffic split, read late, both sides alike.
 
-For every metric with a ``judge``, the controller asks the metrics port for both sides' counts
-(request-success-rate) or latency histograms (request-duration) over the time since the run's
-analysis started, and hands them to :mod:`serinus.analysis.sequential` with the judge's memory
-from the status. Counting from the start of the analysis keeps the judge a function of what
-Prometheus holds, so a restarted operator loses nothing. Missing data, too little data or a
-failing query give "not yet", never a failure.
+Once the canary has weight, every analysis tick ends an **interval**: the time since the previous
+tick, with one traffic split (the first starts when the first weight was set, so the stretch
+before the canary had traffic never counts). An interval is read ``lag`` seconds after it ends
+(two scrape intervals by default, so late scrapes have landed), and both sides are read for the
+same explicit window: ``increase(<counter>[<until - origin>] @ <until>)`` from a fixed origin just
+before the first interval, the interval's counts being the difference of two such reads. The
+primary's counters over the 15 minutes before the first interval give the burst correction (and
+the latency boundary). Each judged metric gets a comparison with the primary and, when it has
+Flagger's threshold, an anytime-valid guard; all of them share the release's alpha
+(:mod:`serinus.analysis.sequential.release`).
+
+Everything the judge needs to continue is in the status (``status.judge`` and each metric's
+``comparison.state``), so a restarted operator resumes the same e-processes. If that state is
+lost mid-release, the judge does not start over (that would spend alpha twice): it gives no
+verdict for the rest of the release and the thresholds work as in Flagger.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+from collections.abc import Mapping
 
 from serinus.analysis import sequential
+from serinus.analysis.sequential import Kind
 from serinus.apis.analysis import CanaryMetric, MetricJudge
-from serinus.apis.canary import Canary
-from serinus.apis.status import Comparison
+from serinus.apis.status import Comparison, JudgeStatus
+from serinus.controller import metric_judge
 from serinus.controller.tick import Tick
 from serinus.errors import SerinusError
-from serinus.ports import Metrics
+
+HISTORY_SECONDS = 900.0
+DEFAULT_ALPHA = 0.05
 
 
-async def compare(tick: Tick, metric: CanaryMetric) -> Comparison:
-    """The judge's verdict for one metric at this step."""
-    started = tick.status.analysis_start_time
-    if started is None:
-        return _not_yet("the analysis has not started yet")
-    window = (tick.now() - _parse(started)).total_seconds()
-    state = _previous_state(tick, metric.name)
-    return await compare_with(
-        tick.world.metrics, tick.canary, metric, window_seconds=window, state=state
-    )
+@dataclasses.dataclass(frozen=True)
+class Verdicts:
+    """What the judge says at one tick: a comparison per judged metric, in the spec's order."""
+
+    comparisons: dict[str, Comparison]
+    guarded: frozenset[str]
+    """Metrics whose threshold is an anytime-valid guard right now (not a Flagger check)."""
+    judge: JudgeStatus | None
+    guard_violations: dict[str, str]
 
 
-async def compare_with(
-    metrics: Metrics,
-    canary: Canary,
+def judged(metrics: list[CanaryMetric]) -> list[CanaryMetric]:
+    return [m for m in metrics if m.judge is not None]
+
+
+def guard_limit(metric: CanaryMetric) -> tuple[float, float | None] | None:
+    """(rate limit, latency bound in ms) of a threshold the guard can test, else None."""
+    bounds = metric.effective_range
+    if metric.judge is None:
+        return None
+    if metric.name == "request-success-rate" and bounds.min is not None and bounds.max is None:
+        limit = 1 - bounds.min / 100
+        return (limit, None) if 0 < limit < 0.7 else None
+    if metric.name == "request-duration" and bounds.max is not None and bounds.min is None:
+        return (0.01, bounds.max)
+    return None
+
+
+def release_alphas(metrics: list[CanaryMetric]) -> tuple[float, dict[str, float], dict[str, float]]:
+    """The release's alpha and each comparison's and guard's share of it, by metric name."""
+    judged_metrics = judged(metrics)
+    alpha = min((m.judge or MetricJudge()).alpha or DEFAULT_ALPHA for m in judged_metrics)
+    tests: list[tuple[str, Kind]] = []
+    for metric in judged_metrics:
+        tests.append((metric.name, Kind.COMPARISON))
+        if guard_limit(metric) is not None:
+            tests.append((metric.name, Kind.GUARD))
+    shares = sequential.shares(alpha, [t for _, t in tests])
+    comparisons = {n: a for (n, t), a in zip(tests, shares, strict=True) if t is Kind.COMPARISON}
+    guards = {n: a for (n, t), a in zip(tests, shares, strict=True) if t is Kind.GUARD}
+    return alpha, comparisons, guards
+
+
+def lag_seconds(metrics: list[CanaryMetric]) -> float:
+    return max((m.judge or MetricJudge()).lag_seconds for m in judged(metrics))
+
+
+def scrape_seconds(metrics: list[CanaryMetric]) -> float:
+    return max((m.judge or MetricJudge()).scrape_seconds for m in judged(metrics))
+
+
+async def judge_step(tick: Tick) -> Verdicts:
+    """Advance the judge's timeline by this tick, read what is due, and judge."""
+    metrics = judged(tick.analysis.metrics or [])
+    previous = {m.name: m.comparison for m in tick.status.metrics or []}
+    status = tick.status.judge
+    now = tick.now()
+    if status is not None and status.lost:
+        return _lost(metrics, status)
+    if status is None or status.anchor is None:
+        if tick.status.canary_weight <= 0:
+            return Verdicts(
+                {m.name: _not_yet("the canary has no traffic yet") for m in metrics},
+                frozenset(),
+                status,
+                {},
+            )
+        if status is None and any(previous.get(m.name) is not None for m in metrics):
+            return _lost(metrics, JudgeStatus(lost=True))
+        started = _parse(tick.status.last_transition_time) or now
+        status = JudgeStatus(anchor=_stamp(started), read_until=_stamp(started), pending=[])
+    alpha, _, _ = release_alphas(tick.analysis.metrics or [])
+    pending = [*(status.pending or []), _stamp(now)]
+    status = status.model_copy(update={"pending": pending, "alpha": alpha})
+    return await _read_and_judge(tick, metrics, previous, status, now)
+
+
+async def _read_and_judge(
+    tick: Tick,
+    metrics: list[CanaryMetric],
+    previous: Mapping[str, Comparison | None],
+    status: JudgeStatus,
+    now: datetime.datetime,
+) -> Verdicts:
+    analysis_metrics = tick.analysis.metrics or []
+    _, comparison_alpha, guard_alpha = release_alphas(analysis_metrics)
+    lag = lag_seconds(analysis_metrics)
+    anchor = _parse(status.anchor) or now
+    origin = anchor - datetime.timedelta(seconds=2 * scrape_seconds(analysis_metrics))
+    due = [end for end in status.pending or [] if (_parse(end) or now) <= now - _td(lag)]
+    comparisons: dict[str, Comparison] = {}
+    violations: dict[str, str] = {}
+    read_ok = True
+    for metric in metrics:
+        old = previous.get(metric.name)
+        state = dict(old.state or {}) if old is not None else {}
+        try:
+            state, comparison = await _judge_metric(
+                tick,
+                metric,
+                state,
+                due=due,
+                origin=origin,
+                anchor=anchor,
+                alphas=(comparison_alpha[metric.name], guard_alpha.get(metric.name)),
+            )
+        except SerinusError as error:
+            read_ok = False
+            comparison = _not_yet(f"{metric.name} could not be read yet: {error}", state=state)
+            if old is not None:
+                comparison = old.model_copy(update={"reason": comparison.reason})
+        comparisons[metric.name] = comparison
+        if comparison.guard and comparison.guard.endswith("beyond the limit"):
+            violations[metric.name] = comparison.guard
+    if read_ok and due:
+        remaining = [end for end in status.pending or [] if end not in due]
+        status = status.model_copy(update={"pending": remaining, "read_until": due[-1]})
+    guarded = frozenset(m.name for m in metrics if guard_limit(m) is not None)
+    return Verdicts(comparisons, guarded, status, violations)
+
+
+async def _judge_metric(
+    tick: Tick,
     metric: CanaryMetric,
+    state: dict[str, object],
     *,
-    window_seconds: float,
-    state: dict[str, object] | None,
-) -> Comparison:
-    """The judge's verdict for one metric on what ``metrics`` counted over the window."""
-    judge = metric.judge or MetricJudge()
-    alpha = judge.alpha or 0.05
-    window = window_seconds
-    try:
-        if metric.name == "request-duration":
-            latency = await metrics.compare_latency(canary, metric, window_seconds=window)
-            judgement = sequential.judge_latency(
-                latency.canary,
-                latency.primary,
-                config=sequential.LatencyConfig(
-                    alpha=alpha,
-                    quantile=judge.quantile or 0.99,
-                    min_relative_increase=judge.min_effect or 0.2,
-                    early_pass=bool(judge.early_pass),
-                ),
-                state=state,
-            )
-        else:
-            counts = await metrics.compare_counts(canary, metric, window_seconds=window)
-            judgement = sequential.judge_counts(
-                sequential.Counts(counts.canary.requests, counts.canary.errors),
-                sequential.Counts(counts.primary.requests, counts.primary.errors),
-                config=sequential.CountConfig(
-                    alpha=alpha,
-                    min_relative_increase=judge.min_effect or 1.0,
-                    early_pass=bool(judge.early_pass),
-                ),
-                state=state,
-            )
-    except SerinusError as error:
-        return _not_yet(f"{metric.name} could not be compared yet: {error}", state=state)
-    return _comparison(judgement.decision, judgement.state)
-
-
-def _comparison(decision: sequential.Decision, state: dict[str, object]) -> Comparison:
-    return Comparison(
-        outcome=decision.outcome.value,
-        reason=decision.reason,
-        canary=decision.canary_rate,
-        primary=decision.primary_rate,
-        ratio=decision.ratio,
-        ratio_lower=decision.ratio_lower,
-        ratio_upper=decision.ratio_upper,
-        e_value=_finite(decision.e_value),
-        pass_e_value=_finite(decision.pass_e_value),
-        canary_requests=decision.canary_requests,
-        primary_requests=decision.primary_requests,
-        boundary_ms=decision.boundary_ms,
-        state=dict(state),
+    due: list[str],
+    origin: datetime.datetime,
+    anchor: datetime.datetime,
+    alphas: tuple[float, float | None],
+) -> tuple[dict[str, object], Comparison]:
+    """Read the due intervals of one metric, fold them in, and say what the judge thinks."""
+    limit = guard_limit(metric)
+    return await metric_judge.judge_metric(
+        tick.world.metrics,
+        tick.canary,
+        metric,
+        state,
+        window=metric_judge.Window(due=due, origin=origin, anchor=anchor, history=HISTORY_SECONDS),
+        alphas=alphas,
+        guard=limit,
+        step_seconds=tick.analysis.interval_seconds,
     )
+
+
+async def settled(tick: Tick) -> bool:
+    """Whether promotion may go ahead: the judge has read the interval that ended when the
+    schedule first wanted to promote (the last one at the highest weight)."""
+    status = tick.status.judge
+    if not judged(tick.analysis.metrics or []) or status is None or status.lost:
+        return True
+    if status.anchor is None:
+        return True
+    if status.promote_after is None:
+        mark = status.model_copy(update={"promote_after": _stamp(tick.now())})
+        await tick.update_status(judge=mark)
+        status = mark
+    read, wanted = _parse(status.read_until), _parse(status.promote_after)
+    return read is not None and wanted is not None and read >= wanted
+
+
+def _lost(metrics: list[CanaryMetric], status: JudgeStatus) -> Verdicts:
+    reason = (
+        "the judge's state was lost mid-release: no verdict for this release (starting over "
+        "would spend alpha twice); the thresholds work as in Flagger"
+    )
+    return Verdicts({m.name: _not_yet(reason) for m in metrics}, frozenset(), status, {})
 
 
 def _not_yet(reason: str, *, state: dict[str, object] | None = None) -> Comparison:
     return Comparison(outcome=sequential.Outcome.NOT_YET.value, reason=reason, state=state)
 
 
-def _previous_state(tick: Tick, name: str) -> dict[str, object] | None:
-    for metric in tick.status.metrics or []:
-        if metric.name == name and metric.comparison is not None:
-            return metric.comparison.state
-    return None
+def _td(seconds: float) -> datetime.timedelta:
+    return datetime.timedelta(seconds=seconds)
 
 
-def _finite(value: float) -> float:
-    return min(value, 1e300)
+def _stamp(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _parse(timestamp: str) -> datetime.datetime:
+def _parse(timestamp: str | None) -> datetime.datetime | None:
+    if not timestamp:
+        return None
     return datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))

@@ -64,6 +64,7 @@ async def _reset_run(tick: Tick, revision: Revision) -> None:
         last_applied_spec=revision.spec_hash,
         tracked_configs=revision.configs,
         metrics=None,
+        judge=None,
         analysis_start_time=tick.timestamp(),
         not_ready_since=None,
         message=None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import itertools
 import math
 from collections.abc import Callable
 
@@ -26,6 +27,7 @@ from serinus.ports import (
     CountComparison,
     Counts,
     EventType,
+    History,
     LatencyComparison,
     Readiness,
     Revision,
@@ -229,14 +231,18 @@ class MemoryMetrics:
         """Traffic served in the interval that ends now."""
         self.traffic.append(TrafficRecord(self.clock.now(), canary, primary))
 
-    def _window(self, seconds: float) -> list[TrafficRecord]:
-        since = self.clock.now() - datetime.timedelta(seconds=seconds)
-        return [r for r in self.traffic if since < r.at <= self.clock.now()]
+    def _window(self, since: datetime.datetime, until: datetime.datetime) -> list[TrafficRecord]:
+        return [r for r in self.traffic if since < r.at <= until]
 
     async def compare_counts(
-        self, canary: Canary, metric: CanaryMetric, *, window_seconds: float
+        self,
+        canary: Canary,
+        metric: CanaryMetric,
+        *,
+        since: datetime.datetime,
+        until: datetime.datetime,
     ) -> CountComparison:
-        records = self._window(window_seconds)
+        records = self._window(since, until)
         return CountComparison(
             canary=Counts(
                 sum(r.canary.requests for r in records), sum(r.canary.errors for r in records)
@@ -247,13 +253,40 @@ class MemoryMetrics:
         )
 
     async def compare_latency(
-        self, canary: Canary, metric: CanaryMetric, *, window_seconds: float
+        self,
+        canary: Canary,
+        metric: CanaryMetric,
+        *,
+        since: datetime.datetime,
+        until: datetime.datetime,
     ) -> LatencyComparison:
-        records = self._window(window_seconds)
+        records = self._window(since, until)
         return LatencyComparison(
             canary=_histogram([r.canary for r in records]),
             primary=_histogram([r.primary for r in records]),
         )
+
+    async def primary_history(
+        self,
+        canary: Canary,
+        metric: CanaryMetric,
+        *,
+        until: datetime.datetime,
+        seconds: float,
+        step: float,
+    ) -> History:
+        edges = [
+            until - datetime.timedelta(seconds=step * k)
+            for k in range(int(seconds // step), -1, -1)
+        ]
+        windows = [self._window(a, b) for a, b in itertools.pairwise(edges)]
+        if metric.name == "request-duration":
+            return History(counts=[], latency=[_histogram([r.primary for r in w]) for w in windows])
+        counts = [
+            Counts(sum(r.primary.requests for r in w), sum(r.primary.errors for r in w))
+            for w in windows
+        ]
+        return History(counts=counts, latency=[])
 
     async def check_online(self, canary: Canary) -> None:
         if not self.online:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from serinus.apis.analysis import Strategy
 from serinus.apis.status import CanaryPhase
-from serinus.controller import hooks, lifecycle, strategies
+from serinus.controller import hooks, judging, lifecycle, strategies
 from serinus.controller.tick import Tick
 from serinus.ports import Routes
 
@@ -50,6 +50,10 @@ async def _canary(tick: Tick, routes: Routes, *, early: bool = False) -> None:
         await tick.world.router.set_routes(tick.canary, target)
         await tick.update_status(canary_weight=target.canary)
         await tick.info(f"Advance {tick.name} canary weight {target.canary}")
+        return
+    if not await judging.settled(tick):
+        # The judge reads each interval after a lag; promote once it has read them all.
+        tick.log.info("Waiting for the judge to read the last intervals before promotion")
         return
     if await hooks.confirm_promotion(tick):
         await lifecycle.promote(tick)

@@ -23,8 +23,11 @@ request-success-rate probably podinfo.prod is not receiving traffic: ...`` for b
 
 from __future__ import annotations
 
+import datetime
+import itertools
 import logging
 import math
+from collections.abc import Mapping, Sequence
 
 import httpx
 
@@ -42,7 +45,14 @@ from serinus.metrics.providers.base import (
 )
 from serinus.metrics.providers.prometheus import PrometheusProvider, single_value
 from serinus.metrics.templating import QueryModel
-from serinus.ports import Clock, CountComparison, Counts, LatencyComparison, Resources
+from serinus.ports import (
+    Clock,
+    CountComparison,
+    Counts,
+    History,
+    LatencyComparison,
+    Resources,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -102,12 +112,24 @@ class MetricChecks:
         return value
 
     async def compare_counts(
-        self, canary: Canary, metric: CanaryMetric, *, window_seconds: float
+        self,
+        canary: Canary,
+        metric: CanaryMetric,
+        *,
+        since: datetime.datetime,
+        until: datetime.datetime,
     ) -> CountComparison:
-        """Requests and failed requests of canary and primary over the window (built-ins only)."""
+        """Requests and failed requests of both sides in ``(since, until]`` (built-ins only).
+
+        ``sum(increase(<counter>[<until - since>] @ <until>))``: the same explicit window on both
+        sides, wherever Prometheus' clock and the operator's stand.
+        """
         provider = observers.metrics_provider(canary, self._mesh_provider)
         queries = observers.count_queries(
-            provider, templating.model_for(canary, metric), window=_window(window_seconds)
+            provider,
+            templating.model_for(canary, metric),
+            window=_window((until - since).total_seconds()),
+            at=until.timestamp(),
         )
         server = self._server(canary)
         values = [
@@ -125,24 +147,67 @@ class MetricChecks:
         )
 
     async def compare_latency(
-        self, canary: Canary, metric: CanaryMetric, *, window_seconds: float
+        self,
+        canary: Canary,
+        metric: CanaryMetric,
+        *,
+        since: datetime.datetime,
+        until: datetime.datetime,
     ) -> LatencyComparison:
-        """Latency histograms (le in milliseconds) of canary and primary over the window."""
+        """Latency histograms (le in milliseconds) of both sides in ``(since, until]``."""
         provider = observers.metrics_provider(canary, self._mesh_provider)
         queries = observers.histogram_queries(
-            provider, templating.model_for(canary, metric), window=_window(window_seconds)
+            provider,
+            templating.model_for(canary, metric),
+            window=_window((until - since).total_seconds()),
+            at=until.timestamp(),
         )
         server = self._server(canary)
         sides = []
         for query in (queries.canary, queries.primary):
             samples = await server.vector(collapse_whitespace(query))
-            buckets = sorted(
-                (float(s.labels.get("le", "+Inf")) * queries.le_ms, s.value)
-                for s in samples
-                if math.isfinite(s.value)
-            )
-            sides.append([(le if math.isfinite(le) else math.inf, count) for le, count in buckets])
+            sides.append(_buckets([(s.labels, s.value) for s in samples], queries.le_ms))
         return LatencyComparison(canary=sides[0], primary=sides[1])
+
+    async def primary_history(
+        self,
+        canary: Canary,
+        metric: CanaryMetric,
+        *,
+        until: datetime.datetime,
+        seconds: float,
+        step: float,
+    ) -> History:
+        """The primary's counters before ``until``, one range query per counter, differenced."""
+        provider = observers.metrics_provider(canary, self._mesh_provider)
+        queries = observers.history_queries(provider, templating.model_for(canary, metric))
+        server = self._server(canary)
+        end = until.timestamp()
+        start = end - math.floor(seconds / step) * step
+
+        async def steps(query: str) -> list[tuple[Mapping[str, str], list[tuple[float, float]]]]:
+            return await server.matrix(collapse_whitespace(query), start=start, end=end, step=step)
+
+        if metric.name == "request-duration":
+            per_le = await steps(queries.buckets)
+            times = sorted({t for _, points in per_le for t, _ in points})
+            by_time: dict[float, list[tuple[Mapping[str, str], float]]] = {t: [] for t in times}
+            for labels, points in per_le:
+                for t, value in points:
+                    by_time[t].append((labels, value))
+            histograms = [_buckets(by_time[t], queries.le_ms) for t in times]
+            windows = [
+                [(le, max(count - dict(before).get(le, 0.0), 0.0)) for le, count in after]
+                for before, after in itertools.pairwise(histograms)
+            ]
+            return History(counts=[], latency=windows)
+        totals = _points(await steps(queries.total))
+        failed = _points(await steps(queries.failed))
+        counts = []
+        for (t0, n0), (t1, n1) in itertools.pairwise(totals.items()):
+            x = failed.get(t1, 0.0) - failed.get(t0, 0.0)
+            counts.append(Counts(requests=max(n1 - n0, 0.0), errors=max(x, 0.0)))
+        return History(counts=counts, latency=[])
 
     async def _count(self, server: PrometheusProvider, query: str) -> float:
         """A count; no series at all means nothing was counted (zero)."""
@@ -302,6 +367,30 @@ class MetricChecks:
             self._insecure_http = httpx.AsyncClient(verify=False)
             self._owns_insecure = True
         return self._insecure_http
+
+
+def _buckets(
+    samples: Sequence[tuple[Mapping[str, str], float]], le_ms: float
+) -> list[tuple[float, float]]:
+    """(le in milliseconds, count) pairs of one histogram, sorted, NaN dropped."""
+    pairs = sorted(
+        (float(labels.get("le", "+Inf")) * le_ms, value)
+        for labels, value in samples
+        if math.isfinite(value)
+    )
+    return [(le if math.isfinite(le) else math.inf, count) for le, count in pairs]
+
+
+def _points(
+    series: Sequence[tuple[Mapping[str, str], list[tuple[float, float]]]],
+) -> dict[float, float]:
+    """One summed series' values by time (the sum of all series if several came back)."""
+    values: dict[float, float] = {}
+    for _, points in series:
+        for t, value in points:
+            if math.isfinite(value):
+                values[t] = values.get(t, 0.0) + value
+    return dict(sorted(values.items()))
 
 
 def _window(seconds: float) -> str:

@@ -176,19 +176,23 @@ class CountQueries:
     primary_failed: str
 
 
-def count_queries(provider: str, model: QueryModel, *, window: str | None = None) -> CountQueries:
+def count_queries(
+    provider: str, model: QueryModel, *, window: str | None = None, at: float | None = None
+) -> CountQueries:
     """The request counts of canary and primary, for a judge that compares error rates.
 
     Args:
-        window: the range to count over (e.g. the time since the analysis started); the
-            metric's interval when None.
+        window: the range to count over; the metric's interval when None.
+        at: evaluate the range as of this Unix time (PromQL's ``@``), so that both sides are
+            read for the same explicit window whenever the query runs.
     """
     span = window or model.interval
+    pinned = "" if at is None else f" @ {at:.3f}"
 
     def count(side: Side, outcome: Literal["all", "failed"]) -> str:
         selector = request_selector(provider, model, side=side, outcome=outcome)
         zero = " or vector(0)" if outcome == "failed" else ""
-        return f"sum(increase({selector}[{span}])){zero}"
+        return f"sum(increase({selector}[{span}]{pinned})){zero}"
 
     return CountQueries(
         canary_total=count("canary", "all"),
@@ -211,15 +215,44 @@ class HistogramQueries:
 
 
 def histogram_queries(
-    provider: str, model: QueryModel, *, window: str | None = None
+    provider: str, model: QueryModel, *, window: str | None = None, at: float | None = None
 ) -> HistogramQueries:
-    """``sum by (le) (increase(<buckets>[W]))`` of canary and primary, for a latency judge."""
+    """``sum by (le) (increase(<buckets>[W] @ T))`` of canary and primary, for a latency judge."""
     span = window or model.interval
+    pinned = "" if at is None else f" @ {at:.3f}"
 
     def buckets(side: Side) -> str:
-        return f"sum by (le) (increase({latency_selector(provider, model, side=side)}[{span}]))"
+        selector = latency_selector(provider, model, side=side)
+        return f"sum by (le) (increase({selector}[{span}]{pinned}))"
 
     return HistogramQueries(buckets("canary"), buckets("primary"), observer(provider).latency.le_ms)
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryQueries:
+    """The primary's raw counters summed over its series, for a range query before a release.
+
+    Differences between consecutive steps are the primary's counts per window (a decrease, from
+    a pod restarting, counts as nothing).
+    """
+
+    total: str
+    failed: str
+    buckets: str
+    le_ms: float
+
+
+def history_queries(provider: str, model: QueryModel) -> HistoryQueries:
+    """``sum(<counter>)`` of the primary's requests, failed requests and latency buckets."""
+    total = request_selector(provider, model, side="primary", outcome="all")
+    failed = request_selector(provider, model, side="primary", outcome="failed")
+    buckets = latency_selector(provider, model, side="primary")
+    return HistoryQueries(
+        total=f"sum({total})",
+        failed=f"sum({failed}) or vector(0)",
+        buckets=f"sum by (le) ({buckets})",
+        le_ms=observer(provider).latency.le_ms,
+    )
 
 
 def _row(provider: str, side: Side) -> MeshQueries:

@@ -2,8 +2,9 @@
 
 From ``start`` to ``end``, one step every analysis interval, both judges look at what Prometheus
 held at that moment (instant queries evaluated at the step's time): Flagger's fixed thresholds,
-counting failed checks against ``threshold``, and the sequential judge, comparing the canary with
-the primary over everything counted since ``start``. The result says when each would have rolled
+counting failed checks against ``threshold``, and the sequential judge (with its guards), reading
+each step's interval for the same window on both sides as the operator does, with the primary's
+history before ``start`` for the burst correction. The result says when each would have rolled
 the release back, or that it would not have. It answers "would this Canary have caught last
 Tuesday's incident, and how soon?" before the Canary is changed, and measures how often a judge
 would have stopped a healthy release.
@@ -21,11 +22,11 @@ import httpx
 
 from serinus.analysis.verdict import CheckResult, Verdict
 from serinus.apis.alert_provider import AlertProvider
-from serinus.apis.analysis import BUILTIN_METRICS
+from serinus.apis.analysis import BUILTIN_METRICS, MetricJudge
 from serinus.apis.canary import Canary
 from serinus.apis.metric_template import MetricTemplate
 from serinus.apis.status import Comparison
-from serinus.controller import checks, judging
+from serinus.controller import checks, judging, metric_judge
 from serinus.errors import NotFoundError
 from serinus.metrics.checks import MetricChecks
 
@@ -102,8 +103,15 @@ async def backtest(
     )
     replayed = [m for m in analysis.metrics or [] if m.template_ref is None]
     skipped = [m.name for m in analysis.metrics or [] if m.template_ref is not None]
+    judged = [
+        m if m.judge is not None else m.model_copy(update={"judge": MetricJudge()})
+        for m in replayed
+        if m.name in BUILTIN_METRICS and not m.query
+    ]
+    _, comparison_alpha, guard_alpha = judging.release_alphas(judged)
+    origin = start - datetime.timedelta(seconds=2 * judging.scrape_seconds(judged))
     steps: list[Step] = []
-    states: dict[str, dict[str, object] | None] = {}
+    states: dict[str, dict[str, object]] = {m.name: {} for m in judged}
     failed = 0
     flagger = sequential = Rollback(None, "")
     moment = start + datetime.timedelta(seconds=seconds)
@@ -111,15 +119,26 @@ async def backtest(
         clock.at = moment
         results = {m.name: await checks.measure_with(metrics, canary, m) for m in replayed}
         comparisons: dict[str, Comparison] = {}
-        for metric in (m for m in replayed if m.name in BUILTIN_METRICS):
-            window = (moment - start).total_seconds()
-            comparison = await judging.compare_with(
-                metrics, canary, metric, window_seconds=window, state=states.get(metric.name)
+        window = metric_judge.Window(
+            due=[moment.isoformat()], origin=origin, anchor=start, history=judging.HISTORY_SECONDS
+        )
+        for metric in judged:
+            states[metric.name], comparison = await metric_judge.judge_metric(
+                metrics,
+                canary,
+                metric,
+                states[metric.name],
+                window=window,
+                alphas=(comparison_alpha[metric.name], guard_alpha.get(metric.name)),
+                guard=judging.guard_limit(metric),
+                step_seconds=seconds,
             )
-            states[metric.name] = comparison.state
             comparisons[metric.name] = comparison
-            if comparison.outcome == "regression" and sequential.at is None:
+            guard = comparison.guard or ""
+            if sequential.at is None and comparison.outcome == "regression":
                 sequential = Rollback(moment, f"{metric.name}: {comparison.reason}")
+            elif sequential.at is None and guard.endswith("beyond the limit"):
+                sequential = Rollback(moment, f"{metric.name} guard: {guard}")
         if any(r.verdict is not Verdict.PASS for r in results.values()):
             failed += 1
             if failed >= analysis.effective_threshold and flagger.at is None:

@@ -1,12 +1,14 @@
 """The latency judge: histogram quantiles, the boundary it tests, and its verdicts.
 
-Covers: quantiles interpolate like Prometheus' histogram_quantile (worked examples); the boundary
-is the bucket bound nearest the primary's p99 and waits for 1/(1-q) primary requests; the pass
-margin is the primary's tail ratio S(b/1.2)/S(b) (worked example); A/A releases roll back in at
-most alpha of the runs; a uniformly slower canary and a canary with the same median but a longer
-tail are both caught (Kayenta #780); the state is JSON; a configured boundary is used from the
-first tick; the reason names the quantiles and the boundary; malformed histograms and bad config
-are refused with the side or field named.
+Covers: quantiles interpolate like Prometheus' histogram_quantile (worked examples); with the
+primary's history the boundary and pass margin come from it and the release's first interval is
+tested (it used to be spent placing the boundary); without history the boundary waits for
+1/(1-q) primary requests and the intervals that placed it are left out; A/A releases roll back
+in at most alpha of the runs; a uniformly slower canary and a canary with the same median but a
+longer tail are both caught (Kayenta #780); a configured boundary is used from the first
+interval; bucket counts that dip from one bound to the next (``increase()`` extrapolates each
+series on its own) are capped, while a missing +Inf bucket or a negative count is refused with
+the side named; bad config is refused with the field named.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ import random
 import pytest
 
 from serinus.analysis.sequential.decision import Outcome
-from serinus.analysis.sequential.latency import LatencyConfig, judge_latency, quantile
+from serinus.analysis.sequential.latency import (
+    HistogramInterval,
+    LatencyConfig,
+    judge_latency,
+    quantile,
+)
 from serinus.errors import InvalidCanaryError, MetricsError
 
 BOUNDS = (5.0, 10.0, 25.0, 50.0, 100.0, 200.0, 300.0, 400.0, 500.0, 1000.0, 2000.0, math.inf)
@@ -47,47 +54,64 @@ def test_quantile_interpolates_like_histogram_quantile() -> None:
     assert quantile([(100.0, 0.0), (math.inf, 0.0)], 0.99) is None
 
 
-def test_boundary_waits_for_enough_primary_requests() -> None:
+def _interval(canary, primary) -> list[HistogramInterval]:
+    return [HistogramInterval(canary, primary, 10.0)]
+
+
+def test_without_history_the_boundary_waits_and_its_intervals_are_left_out() -> None:
     canary = [(100.0, 5.0), (200.0, 5.0), (math.inf, 5.0)]
     primary = [(100.0, 80.0), (200.0, 98.0), (math.inf, 99.0)]
-    judgement = judge_latency(canary, primary, config=DEFAULT)
-    assert judgement.decision.outcome is Outcome.NOT_YET
+    first = judge_latency(_interval(canary, primary), config=DEFAULT)
+    assert first.decision.outcome is Outcome.NOT_YET
     assert "99 primary requests, 100 needed to place the p99 boundary: not yet" in (
-        judgement.decision.reason
+        first.decision.reason
     )
-    assert judgement.state == {}
+    second = judge_latency(_interval(canary, primary), config=DEFAULT, state=first.state)
+    assert second.state["boundary"] == 200.0
+    assert second.decision.intervals == 0  # both intervals placed it: none is tested
 
 
-def test_boundary_and_pass_margin_from_the_primary_histogram() -> None:
-    # Primary: 10 % slower than 100 ms, 1 % slower than 200 ms. The p99 boundary is 200 ms.
-    # Margin for +20 %: S(200 / 1.2) by log-linear interpolation between (100, 0.1) and
-    # (200, 0.01) is 0.1 * 0.1 ** (log(1.6667) / log 2) = 0.01833, so S(166.7)/S(200) = 1.833.
+def test_with_history_the_first_interval_is_tested() -> None:
+    # History: 10 % of the primary slower than 100 ms, 1 % slower than 200 ms: boundary 200 ms.
+    # Margin for +20 %: S(200 / 1.2) log-linear between (100, 0.1) and (200, 0.01) is
+    # 0.1 * 0.1 ** (log(1.6667) / log 2) = 0.01833, so the margin is 1.833.
+    window = [(100.0, 900.0), (200.0, 990.0), (300.0, 1000.0), (math.inf, 1000.0)]
+    canary = [(100.0, 50.0), (200.0, 70.0), (300.0, 100.0), (math.inf, 100.0)]
     primary = [(100.0, 900.0), (200.0, 990.0), (300.0, 1000.0), (math.inf, 1000.0)]
-    canary = [(100.0, 90.0), (200.0, 99.0), (300.0, 100.0), (math.inf, 100.0)]
-    judgement = judge_latency(canary, primary, config=DEFAULT)
+    judgement = judge_latency(
+        _interval(canary, primary),
+        config=DEFAULT,
+        history=[window] * 12,
+        history_seconds=10.0,
+    )
     assert judgement.state["boundary"] == 200.0
     assert judgement.state["margin"] == pytest.approx(1.833, abs=1e-3)
-    # The data that placed the boundary is left out of the test: nothing to judge yet.
-    assert judgement.decision.outcome is Outcome.NOT_YET
-    assert judgement.decision.canary_events == 1
-    assert judgement.decision.primary_events == 10
+    assert judgement.decision.intervals == 1
+    assert judgement.decision.canary_events == 30
+    assert judgement.decision.outcome is Outcome.REGRESSION
 
 
 def _release(rng: random.Random, *, factor: float = 1.0, sigma: float = 0.69, rps: float = 20):
-    """One release on the seed's schedule, latency log-normal (median 60 ms)."""
-    canary: list[float] = []
-    primary: list[float] = []
+    """One release on the seed's schedule, latency log-normal (median 60 ms), with history."""
+    history = [
+        _histogram([rng.lognormvariate(math.log(60), 0.69) for _ in range(round(rps * 10))])
+        for _ in range(30)
+    ]
     state = None
-    for k in range(1, 21):
-        share = min(5 * k, 100) / 100
-        canary += [
+    for k in range(1, 20):
+        share = 5 * k / 100
+        canary = [
             rng.lognormvariate(math.log(60 * factor), sigma) for _ in range(round(rps * 10 * share))
         ]
-        primary += [
+        primary = [
             rng.lognormvariate(math.log(60), 0.69) for _ in range(round(rps * 10 * (1 - share)))
         ]
         judgement = judge_latency(
-            _histogram(canary), _histogram(primary), config=DEFAULT, state=state
+            _interval(_histogram(canary), _histogram(primary)),
+            config=DEFAULT,
+            state=state,
+            history=history,
+            history_seconds=10.0,
         )
         state = json.loads(json.dumps(judgement.state))
         yield judgement.decision
@@ -116,27 +140,30 @@ def test_a_canary_with_the_same_median_but_a_longer_tail_is_caught() -> None:
     assert caught >= 36
 
 
-def test_configured_boundary_is_used_from_the_first_tick_and_explained() -> None:
+def test_configured_boundary_is_used_from_the_first_interval_and_explained() -> None:
     config = LatencyConfig(boundary_ms=500.0)
     canary = _histogram([60.0] * 900 + [700.0] * 100)
     primary = _histogram([60.0] * 9_990 + [700.0] * 10)
-    decision = judge_latency(canary, primary, config=config).decision
+    decision = judge_latency(_interval(canary, primary), config=config).decision
     assert decision.outcome is Outcome.REGRESSION
     assert decision.boundary_ms == 500.0
-    # Canary p99: rank 990 falls in (500, 1000] above 900 -> 500 + 500 * 90 / 100 = 950 ms.
-    # Primary p99: rank 9,900 of the 9,990 in (50, 100] -> 50 + 50 * 9900 / 9990 = 99.5 ms.
     assert decision.reason.startswith(
-        "canary p99 950 ms vs primary 100 ms; canary share slower than 500 ms 10.00% vs "
-        "primary 0.10% over 1,000 vs 10,000 requests: 100.0x higher"
+        "p99: canary share slower than 500 ms 10.00% vs primary 0.10% over 1,000 vs 10,000 "
+        "requests in 1 interval: ratio "
     )
 
 
-def test_histograms_must_be_cumulative_and_end_in_inf() -> None:
+def test_dipping_buckets_are_capped_and_broken_histograms_refused() -> None:
     good = [(100.0, 1.0), (math.inf, 2.0)]
+    dipping = [(100.0, 5.2), (200.0, 5.0), (math.inf, 6.0)]
+    decision = judge_latency(
+        _interval(dipping, dipping), config=LatencyConfig(boundary_ms=100.0)
+    ).decision
+    assert decision.canary_events == 1  # 6 - min(5.2, 5.0): never negative
     with pytest.raises(MetricsError, match=r"^canary histogram: expected a \+Inf bucket"):
-        judge_latency([(100.0, 1.0)], good, config=DEFAULT)
-    with pytest.raises(MetricsError, match=r"^primary histogram: expected cumulative counts"):
-        judge_latency(good, [(100.0, 5.0), (math.inf, 2.0)], config=DEFAULT)
+        judge_latency(_interval([(100.0, 1.0)], good), config=DEFAULT)
+    with pytest.raises(MetricsError, match=r"^primary histogram: expected counts >= 0"):
+        judge_latency(_interval(good, [(100.0, -5.0), (math.inf, 2.0)]), config=DEFAULT)
 
 
 @pytest.mark.parametrize(

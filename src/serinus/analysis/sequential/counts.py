@@ -1,43 +1,37 @@
 """The sequential judge for counts and rates: errors per request, canary against primary.
 
-Who uses it: the controller, once per tick per error-rate metric, with the cumulative counts since
-the analysis started (``sum(increase(...[<time since start>]))`` for each side) and the state the
-previous tick returned; :mod:`serinus.analysis.sequential.latency` reuses :func:`judge_rates` for
-"requests slower than a boundary".
+Who uses it: the controller, once per tick per judged error-rate metric, with the intervals read
+since the previous tick (each one traffic split, both sides counted over the same window) and
+the state the previous tick returned; :mod:`serinus.analysis.sequential.latency` reuses
+:func:`judge_rates` for "requests slower than a boundary".
 
 How it decides (the statistics are in :mod:`serinus.analysis.sequential.evidence`):
 
 * **REGRESSION** when the e-value against "the canary's error rate is no higher than the
   primary's" reaches 1/alpha, the canary has at least ``min_events`` errors in at least
   ``min_requests`` requests, and the observed excess is at least ``min_absolute_increase``. In an
-  A/A release the chance of *ever* saying REGRESSION is at most alpha, however many ticks run.
-* **NO_REGRESSION** when an increase by the smallest effect worth catching is ruled out: the
+  A/A release the chance of *ever* saying REGRESSION is at most alpha, however many ticks run,
+  provided the dispersion (:mod:`serinus.analysis.sequential.dispersion`) is not underestimated.
+* **NO_REGRESSION** when an increase by the smallest effect worth catching is ruled out (the
   e-value against "the canary's rate is at least (1 + min_relative_increase) times the
-  primary's" reaches 1/alpha, or (with ``min_absolute_increase`` > 0) the canary's own error rate
-  is confidently below that absolute margin. If a regression of that size is real, the chance of
-  ever saying NO_REGRESSION is at most alpha. Acting on it is the caller's choice
-  (``early_pass``): speed the schedule up or promote.
+  primary's" reaches 1/alpha), or, with ``min_absolute_increase`` > 0, when the canary's own
+  error rate is confidently below that absolute margin. Acting on it is the caller's choice.
 * **NOT_YET** otherwise, including no traffic at all: missing data is never a failure.
 
-Both sides are compared on the same intervals, so whatever hits both (a daily traffic curve, an
-incident in a shared dependency) cancels out; a primary with zero errors needs no special case.
+The state holds the evidence and the dispersion estimated from the primary's history when the
+release started; both are fixed inputs of later ticks, so a restarted operator that reads the
+state back from the Canary status continues the same e-process.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from serinus.analysis.sequential import evidence as ev
-from serinus.analysis.sequential.decision import (
-    Decision,
-    Outcome,
-    bounds_text,
-    number,
-    percent,
-    times,
-)
+from serinus.analysis.sequential.decision import Decision, Outcome, explain, number, percent
+from serinus.analysis.sequential.dispersion import Dispersion
 from serinus.errors import InvalidCanaryError, MetricsError
 
 # The regression test's focus while a latency judge cannot tell its pass margin yet.
@@ -46,10 +40,13 @@ REGRESSION_MARGIN = 2.0
 
 @dataclasses.dataclass(frozen=True)
 class Counts:
-    """Cumulative counts of one side since the analysis started (floats are rounded)."""
+    """Requests and bad events of one side in one interval (floats are rounded)."""
 
     requests: float
     events: float
+
+    def as_pair(self) -> tuple[float, float]:
+        return self.requests, self.events
 
     def rounded(self, side: str) -> tuple[int, int]:
         for name, value in (("requests", self.requests), ("events", self.events)):
@@ -60,9 +57,19 @@ class Counts:
 
 
 @dataclasses.dataclass(frozen=True)
+class Interval:
+    """Both sides' counts over one window with one traffic split, and its length."""
+
+    canary: Counts
+    primary: Counts
+    seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
 class CountConfig:
     """Per-metric settings of the count judge.
 
+    ``alpha``: this test's share of the release's false-rollback budget.
     ``min_relative_increase``: the smallest relative increase of the canary's error rate worth
     catching (1.0 = the canary's rate doubled). It sets what a clear pass rules out.
     ``min_absolute_increase``: the smallest absolute increase worth catching, as a fraction
@@ -93,8 +100,8 @@ class CountConfig:
 
 
 def check_alpha(alpha: float) -> None:
-    if not 0.0001 <= alpha <= 0.5:
-        raise InvalidCanaryError(f"alpha: expected a probability in [0.0001, 0.5], got {alpha!r}")
+    if not 1e-6 <= alpha <= 0.5:
+        raise InvalidCanaryError(f"alpha: expected a probability in [1e-6, 0.5], got {alpha!r}")
 
 
 def check_minimums(min_events: int, min_requests: int) -> None:
@@ -113,110 +120,104 @@ class Judgement:
 
 
 def judge_counts(
-    canary: Counts,
-    primary: Counts,
+    intervals: Sequence[Interval],
     *,
     config: CountConfig,
     state: Mapping[str, object] | None = None,
+    dispersion: Dispersion | None = None,
 ) -> Judgement:
-    """Judge the canary's error rate against the primary's at this tick."""
+    """Fold this tick's intervals into the evidence and judge the canary's error rate.
+
+    ``dispersion`` is used when the state has none yet (the first tick of a release).
+    """
     return judge_rates(
-        canary,
-        primary,
+        intervals,
         config=config,
         state=state,
+        dispersion=dispersion,
         margin=1.0 + config.min_relative_increase,
         metric="error rate",
         event_noun="errors",
     )
 
 
+def restore(
+    state: Mapping[str, object] | None, dispersion: Dispersion | None
+) -> tuple[ev.Evidence, Dispersion]:
+    """The evidence and dispersion of a stored state; fresh ones when there is none."""
+    stored = state or {}
+    evidence_state = stored.get("evidence")
+    dispersion_state = stored.get("dispersion")
+    evidence = ev.restore(evidence_state if isinstance(evidence_state, dict) else None)
+    kept = Dispersion.from_dict(dispersion_state if isinstance(dispersion_state, dict) else None)
+    return evidence or ev.start(), kept or dispersion or Dispersion()
+
+
 def judge_rates(
-    canary: Counts,
-    primary: Counts,
+    intervals: Sequence[Interval],
     *,
     config: CountConfig,
     state: Mapping[str, object] | None,
+    dispersion: Dispersion | None,
     margin: float | None,
     metric: str,
     event_noun: str,
     prefix: str = "",
 ) -> Judgement:
-    """The shared core: update the evidence with this tick's counts and decide.
+    """The shared core: fold in the intervals and decide.
 
     ``margin`` is the ratio a clear pass must rule out (``None``: no pass possible yet);
     ``prefix`` starts the reason (the latency judge puts the quantiles there).
     """
-    canary_counts = canary.rounded("canary")
-    primary_counts = primary.rounded("primary")
-    evidence = ev.restore(state) or ev.start()
-    evidence = ev.update(evidence, canary=canary_counts, primary=primary_counts)
-    n_c, x_c, n_p, x_p = evidence.seen
-    rate_c = x_c / n_c if n_c else None
-    rate_p = x_p / n_p if n_p else None
-    ratio = rate_c / rate_p if rate_c is not None and rate_p else None
-    e_reg = ev.regression_e_value(evidence, margin or REGRESSION_MARGIN)
+    evidence, kept = restore(state, dispersion)
+    for interval in intervals:
+        canary = interval.canary.rounded("canary")
+        primary = interval.primary.rounded("primary")
+        factor = kept.factor(canary[0], primary[0], interval.seconds)
+        evidence = ev.add(evidence, canary=canary, primary=primary, dispersion=factor)
+    focus = margin or REGRESSION_MARGIN
+    e_reg = ev.regression_e_value(evidence, focus)
     absolute_route = config.min_absolute_increase > 0
     pass_alpha = config.alpha / 2 if absolute_route else config.alpha
     e_pass = 0.0
     if margin is not None:
         e_pass = ev.pass_e_value(evidence, margin) * (pass_alpha / config.alpha)
+    n_c, x_c, _, _ = evidence.totals
     if absolute_route and rate_upper_bound(n_c, x_c, pass_alpha) < config.min_absolute_increase:
         e_pass = max(e_pass, 1.0 / config.alpha)
-    lower, upper = ev.confidence_bounds(evidence, config.alpha)
     threshold = 1.0 / config.alpha
-    outcome, verdict = _outcome(
-        config=config,
-        counts=evidence.seen,
-        e_reg=e_reg,
-        e_pass=e_pass,
-        threshold=threshold,
-        margin=margin,
-        event_noun=event_noun,
-    )
-    summary = (
-        f"{prefix}canary {metric} {percent(rate_c)} vs primary {percent(rate_p)} "
-        f"over {n_c:,} vs {n_p:,} requests"
-    )
-    if n_c == 0:
-        reason = f"{prefix}no canary requests yet ({n_p:,} primary requests): not yet"
-    else:
-        detail = f"{times(ratio)}, {bounds_text(lower, upper, config.alpha)}"
-        reason = f"{summary}: {detail}, {verdict}"
-    decision = Decision(
+    outcome, verdict = _outcome(config, evidence.totals, e_reg, e_pass, margin, event_noun)
+    lower, upper = ev.confidence_bounds(evidence, config.alpha, focus)
+    decision = explain(
         metric=metric,
         outcome=outcome,
-        reason=reason,
-        canary_rate=rate_c,
-        primary_rate=rate_p,
-        ratio=ratio,
-        ratio_lower=lower,
-        ratio_upper=upper,
-        e_value=e_reg,
-        pass_e_value=e_pass,
+        verdict=verdict,
+        prefix=prefix,
+        totals=evidence.totals,
+        intervals=evidence.intervals,
+        estimate=ev.most_likely(evidence),
+        bounds=(lower, upper),
+        alpha=config.alpha,
+        e_values=(e_reg, e_pass),
         threshold=threshold,
-        canary_requests=n_c,
-        canary_events=x_c,
-        primary_requests=n_p,
-        primary_events=x_p,
     )
-    return Judgement(decision=decision, state=evidence.to_dict())
+    new_state: dict[str, object] = {"evidence": evidence.to_dict(), "dispersion": kept.to_dict()}
+    return Judgement(decision=decision, state=new_state)
 
 
 def _outcome(
-    *,
     config: CountConfig,
-    counts: tuple[int, int, int, int],
+    totals: tuple[int, int, int, int],
     e_reg: float,
     e_pass: float,
-    threshold: float,
     margin: float | None,
     event_noun: str,
 ) -> tuple[Outcome, str]:
-    n_c, x_c, n_p, x_p = counts
+    n_c, x_c, n_p, x_p = totals
+    threshold = 1.0 / config.alpha
     bar = f"1/alpha = {threshold:g}"
     if e_reg >= threshold:
-        excess = x_c / n_c - (x_p / n_p if n_p else 0.0)
+        excess = x_c / n_c - (x_p / n_p if n_p else 0.0) if n_c else 0.0
         if x_c < config.min_events or n_c < config.min_requests:
             return Outcome.NOT_YET, (
                 f"e-value {number(e_reg)} >= {bar} but only {x_c} canary {event_noun} in "

@@ -29,12 +29,15 @@ class Outcome(enum.StrEnum):
 class Decision:
     """One metric's verdict at one tick.
 
-    ``canary_rate`` / ``primary_rate`` are the tested rates (errors per request, or the share of
-    requests slower than ``boundary_ms`` for latency); ``ratio`` is canary over primary (``None``
-    when the primary has no bad events yet) and ``ratio_lower`` / ``ratio_upper`` its anytime-valid
-    confidence bounds (``None`` while unbounded). ``e_value`` measures evidence of a regression
-    and ``pass_e_value`` evidence that no regression of the smallest size worth catching exists;
-    each is compared with ``threshold`` = 1/alpha.
+    ``canary_rate`` / ``primary_rate`` are the tested rates over the intervals counted (errors
+    per request, or the share of requests slower than ``boundary_ms`` for latency). ``ratio`` is
+    the canary-over-primary rate ratio the evidence favours most, and ``ratio_lower`` /
+    ``ratio_upper`` its anytime-valid bounds (``None`` while unbounded): each side holds with
+    probability at least ``1 - alpha``, both with ``1 - 2 alpha`` (``level``). The bounds always
+    contain ``ratio``; the lower one is at least 1 exactly when the regression e-value reached
+    its bar. ``e_value`` measures evidence of a regression and ``pass_e_value`` evidence that no
+    regression of the smallest size worth catching exists; each is compared with ``threshold``
+    = 1/alpha.
     """
 
     metric: str
@@ -52,6 +55,8 @@ class Decision:
     canary_events: int
     primary_requests: int
     primary_events: int
+    intervals: int = 0
+    level: float = 0.9
     # Latency only: the boundary tested and the quantile estimates (histogram interpolation).
     boundary_ms: float | None = None
     canary_quantile_ms: float | None = None
@@ -60,6 +65,61 @@ class Decision:
     @property
     def is_regression(self) -> bool:
         return self.outcome is Outcome.REGRESSION
+
+
+def explain(
+    *,
+    metric: str,
+    outcome: Outcome,
+    verdict: str,
+    prefix: str,
+    totals: tuple[int, int, int, int],
+    intervals: int,
+    estimate: float | None,
+    bounds: tuple[float | None, float | None],
+    alpha: float,
+    e_values: tuple[float, float],
+    threshold: float,
+) -> Decision:
+    """The decision with its one-sentence reason, numbers included."""
+    n_c, x_c, n_p, x_p = totals
+    rate_c = x_c / n_c if n_c else None
+    rate_p = x_p / n_p if n_p else None
+    lower, upper = bounds
+    if n_c == 0:
+        reason = f"{prefix}no canary requests yet ({n_p:,} primary requests): not yet"
+    else:
+        ratio = "ratio unknown" if estimate is None else f"ratio {number(estimate)}x"
+        reason = (
+            f"{prefix}canary {metric} {percent(rate_c)} vs primary {percent(rate_p)} over "
+            f"{n_c:,} vs {n_p:,} requests in {intervals} interval{'' if intervals == 1 else 's'}: "
+            f"{ratio}, "
+            f"{bounds_text(lower, upper, alpha)}, {verdict}"
+        )
+    return Decision(
+        metric=metric,
+        outcome=outcome,
+        reason=reason,
+        canary_rate=rate_c,
+        primary_rate=rate_p,
+        ratio=estimate,
+        ratio_lower=lower,
+        ratio_upper=upper,
+        e_value=e_values[0],
+        pass_e_value=e_values[1],
+        threshold=threshold,
+        canary_requests=n_c,
+        canary_events=x_c,
+        primary_requests=n_p,
+        primary_events=x_p,
+        intervals=intervals,
+        level=level(alpha),
+    )
+
+
+def level(alpha: float) -> float:
+    """The two-sided level of bounds whose sides each hold at ``1 - alpha``."""
+    return 1.0 - 2.0 * alpha
 
 
 def percent(value: float | None) -> str:
@@ -78,18 +138,11 @@ def number(value: float) -> str:
     return f"{value:.2g}" if value < 1 else f"{value:.2f}"
 
 
-def times(ratio: float | None) -> str:
-    """How much higher the canary is: ``4.4x higher``, ``0.52x (lower)``, or why it is unknown."""
-    if ratio is None:
-        return "primary has none, ratio undefined"
-    if ratio >= 1:
-        return f"{number(ratio)}x higher"
-    return f"{number(ratio)}x (lower)"
-
-
 def bounds_text(lower: float | None, upper: float | None, alpha: float) -> str:
-    """The confidence sequence as a phrase: ``ratio 2.0x..9.5x (95% anytime)``."""
-    level = f"{(1 - alpha) * 100:g}%"
+    """The confidence sequence as a phrase: ``in [2.00x, 9.51x] (90% anytime-valid)``.
+
+    The level is the two-sided one: each side at ``1 - alpha``, the same test as the verdict.
+    """
     low = "0" if lower is None else f"{number(lower)}x"
     high = "unbounded" if upper is None else f"{number(upper)}x"
-    return f"ratio in [{low}, {high}] ({level} anytime-valid)"
+    return f"in [{low}, {high}] ({level(alpha) * 100:.4g}% anytime-valid)"

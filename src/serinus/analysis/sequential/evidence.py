@@ -1,42 +1,40 @@
 """Anytime-valid evidence about a rate ratio: the e-process behind the sequential judges.
 
 Who uses it: :mod:`serinus.analysis.sequential.counts` (errors per request) and
-:mod:`serinus.analysis.sequential.latency` (requests slower than a boundary per request). Both
-reduce their metric to the same question: *is the canary's rate of bad events higher than the
-primary's, and by how much?* The parameter is the rate ratio ``rho = canary rate / primary rate``.
+:mod:`serinus.analysis.sequential.latency` (requests slower than a boundary). Both reduce their
+metric to one question: *is the canary's rate of bad events higher than the primary's, and by how
+much?* The parameter is the rate ratio ``rho = canary rate / primary rate``.
 
-The method (Lindon & Malek, "Anytime-Valid Inference for Multinomial Count Data", NeurIPS 2022;
-Lindon, Sanden & Shirikian, "Rapid Regression Detection in Software Deployments through Sequential
-Testing", KDD 2022):
+The method, one **interval** at a time (an interval is a stretch of time with one traffic split;
+the controller makes every weight change start a new one):
 
-* Work per analysis interval ``k``. Condition on the requests each side served in the interval
-  (``nc_k``, ``np_k``) and on the interval's total bad events ``E_k``. If bad events are Poisson
-  thinnings of the requests with rates ``p_c = rho * p_p`` (the common rate ``p_p`` may change from
-  interval to interval: a daily curve, an incident downstream), the canary's share ``x_k`` of
-  the ``E_k`` events is ``Binomial(E_k, theta_k(rho))`` with
-  ``theta_k(rho) = rho * s_k / (rho * s_k + 1 - s_k)`` and ``s_k = nc_k / (nc_k + np_k)``, the
-  canary's share of the traffic. The nuisance ``p_p`` is gone: a primary with zero errors needs
-  no special case, and an interval without events carries no information (factor 1).
-* The likelihood ratio of ``rho`` against ``rho = 1`` over all intervals is
-  ``L(rho) = rho ** X * prod_k (1 + (rho - 1) * s_k) ** -E_k`` with ``X = sum x_k``. For every
-  fixed ``rho`` it is a nonnegative martingale under ``rho = 1`` with mean 1, so Ville's
-  inequality bounds the chance that it *ever* exceeds ``1/alpha`` by ``alpha``, however often it
-  is looked at. Mixing over ``rho`` with fixed weights keeps that property.
-* ``L`` cannot be summarised by a few cumulative numbers when the traffic split changes, so it is
-  kept on a fixed grid of ``rho`` values (57 log-spaced points from 1/16 to 1024, 2 ** (1/4)
-  apart). The grid's log-values are the judge's whole memory: a small
-  JSON-serialisable dict (:class:`Evidence`), stored by the controller in the Canary status.
-* One-sided tests follow from the monotone likelihood ratio of the binomial: a mixture over
-  ``rho_j > r`` of ``L(rho_j) / L(r)`` is an e-process for the composite null ``rho <= r``, and a
-  mixture over ``rho_j < r`` is one for ``rho >= r``. The first gives "regression" (``r = 1``),
-  the second a "clear pass" (``r = 1 + smallest effect worth catching``); inverting them on the
-  grid gives the anytime-valid confidence sequence reported with every verdict.
-
-Assumptions, said plainly: within one interval both sides see the same conditions (the split is
-what differs), requests fail independently given the conditions, and bad events are rare enough
-that the Poisson view of each side holds. With frequent events (a 30 % error rate) the exact
-conditional law is hypergeometric, which is less spread than the binomial used here, so the
-regression test stays valid (conservative) there.
+* Condition on the requests each side served in interval ``k`` (``nc``, ``np``) and on the
+  interval's total bad events ``E``. If both sides see the same conditions, the canary's share
+  ``x`` of the ``E`` events is ``Binomial(E, theta(rho))`` with
+  ``theta(rho) = rho s / (rho s + 1 - s)``, ``s = nc / (nc + np)``. Whatever hits both sides (the
+  time of day, an incident downstream) cancels out; a primary with no errors needs no special
+  case. The log-likelihood ratio of ``rho`` against ``rho = 1`` is
+  ``l_k(rho) = x log rho - E log(1 + (rho - 1) s)`` (Lindon & Malek, NeurIPS 2022).
+* Errors come in bursts, so ``x`` varies more than a binomial does. The interval's evidence is
+  therefore **tempered**: ``l_k / phi_k``, where ``phi_k >= 1`` is the interval's dispersion
+  factor (:mod:`serinus.analysis.sequential.dispersion`, estimated from the primary's own history
+  before the release). For a statistic whose variance is ``phi`` times the binomial one, the
+  tempered likelihood ratio has mean 1 to second order (exactly so for a normal statistic), which
+  is the quasi-likelihood correction of McCullagh & Nelder; with ``phi = 1`` it is the exact
+  test. The product over intervals is a nonnegative supermartingale under ``rho = 1`` for every
+  fixed ``rho``, so Ville's inequality bounds the chance that it *ever* exceeds ``1/alpha`` by
+  ``alpha``, however often it is looked at; fixed-weight mixtures over ``rho`` keep that.
+* The evidence is kept on a fixed geometric grid of ``rho`` (57 points from 1/16 to 1024, 2 **
+  (1/4) apart): the grid's tempered log-likelihood ratios are the judge's whole memory, a small
+  JSON-serialisable dict stored in the Canary status.
+* Tests are mixtures over grid **offsets**. "Regression" tests ``rho <= 1`` against the ratios
+  from the smallest effect worth catching (the margin) to ``REGRESSION_SPAN`` times it; "clear
+  pass" tests ``rho >= margin`` against ratios from ``PASS_MIN_RATIO`` up to the margin. The
+  confidence sequence applies the *same* families shifted to every grid ratio ``r``, so its lower
+  end is at least 1 exactly when the regression test rejects, and its upper end is at most the
+  margin exactly when the pass test rejects: the printed bounds cannot contradict the verdict.
+  ``l`` is concave in ``log rho``, so each family rejects a half-line of ``r`` and the bounds are
+  its ends; the maximum-likelihood ratio is never rejected, so it always lies inside them.
 """
 
 from __future__ import annotations
@@ -49,202 +47,189 @@ from collections.abc import Mapping, Sequence
 _LOG_MAX_FLOAT = math.log(sys.float_info.max)
 
 # The grid: rho = 2 ** (k / 4) for k = -16 .. 40, i.e. 1/16 .. 1024, ratio 1.19 between points.
-_STEPS_PER_DOUBLING = 4
-_GRID_K = range(-4 * _STEPS_PER_DOUBLING, 10 * _STEPS_PER_DOUBLING + 1)
-BASE_GRID: tuple[float, ...] = tuple(2.0 ** (k / _STEPS_PER_DOUBLING) for k in _GRID_K)
+STEPS_PER_DOUBLING = 4
+_GRID_K = range(-4 * STEPS_PER_DOUBLING, 10 * STEPS_PER_DOUBLING + 1)
+BASE_GRID: tuple[float, ...] = tuple(2.0 ** (k / STEPS_PER_DOUBLING) for k in _GRID_K)
+ONE = -_GRID_K.start  # the index of rho = 1
 
-# Regression alternatives: the grid ratios from the smallest effect worth catching (the pass
-# margin) up to REGRESSION_SPAN times it, weighted equally in log-ratio. Effects outside still
-# build evidence (a 60x fault's likelihood at 8x is enormous; a 1.5x one's at 2x grows), but the
-# weight sits where power is hardest to get: within 11 % of a likelihood-ratio test that knew the
-# true effect, in the benchmark's 0.5% -> 2% release at 20 requests/s.
+# Regression alternatives: from the margin to REGRESSION_SPAN times it, equally in log-ratio.
+# Larger effects still build evidence fast (a 60x fault's likelihood at 8x is enormous).
 REGRESSION_SPAN = 4.0
-# Clear-pass alternatives: grid ratios from 1/4 up to (not including) the pass margin.
+# Clear-pass alternatives: from PASS_MIN_RATIO up to (not including) the margin.
 PASS_MIN_RATIO = 0.25
 
-_STATE_VERSION = 1
+_STATE_VERSION = 2
 
 
 @dataclasses.dataclass(frozen=True)
 class Evidence:
-    """Log-likelihood ratios ``log L(rho)`` on the grid, plus the cumulative counts seen so far.
+    """Tempered log-likelihood ratios on the grid, and what they were built from.
 
-    ``seen`` holds the cumulative (canary requests, canary events, primary requests, primary
-    events) that the evidence already includes, so the next call can take increments.
+    ``totals`` holds (canary requests, canary events, primary requests, primary events) over the
+    intervals counted, for the rates printed beside the verdict.
     """
 
-    grid: tuple[float, ...]
     log_lr: tuple[float, ...]
-    seen: tuple[int, int, int, int]
+    totals: tuple[int, int, int, int]
     intervals: int
 
     def to_dict(self) -> dict[str, object]:
         """The JSON-serialisable form the controller stores between ticks."""
         return {
             "version": _STATE_VERSION,
-            "grid": [round(r, 12) for r in self.grid],
             "logLR": [round(v, 9) for v in self.log_lr],
-            "seen": list(self.seen),
+            "totals": list(self.totals),
             "intervals": self.intervals,
         }
 
 
 def start() -> Evidence:
     """Evidence before any data: ``L(rho) = 1`` everywhere."""
-    return Evidence(
-        grid=BASE_GRID, log_lr=tuple(0.0 for _ in BASE_GRID), seen=(0, 0, 0, 0), intervals=0
-    )
+    return Evidence(log_lr=tuple(0.0 for _ in BASE_GRID), totals=(0, 0, 0, 0), intervals=0)
 
 
 def restore(state: Mapping[str, object] | None) -> Evidence | None:
-    """Read evidence stored by :meth:`Evidence.to_dict`; ``None`` if absent or malformed.
-
-    The caller then starts afresh: the cumulative counts become one interval, which is still a
-    valid (if less robust to a changing common rate) test.
-    """
-    grid = BASE_GRID
+    """Read evidence stored by :meth:`Evidence.to_dict`; ``None`` if absent or malformed."""
     if not state or state.get("version") != _STATE_VERSION:
         return None
-    stored_grid, log_lr, seen = state.get("grid"), state.get("logLR"), state.get("seen")
-    intervals = state.get("intervals", 0)
-    if not (_floats(stored_grid, len(grid)) and _floats(log_lr, len(grid))):
+    log_lr, totals, intervals = state.get("logLR"), state.get("totals"), state.get("intervals")
+    if not (isinstance(log_lr, list) and len(log_lr) == len(BASE_GRID)):
         return None
-    if not _floats(seen, 4) or not isinstance(intervals, int):
+    if not all(isinstance(v, int | float) and not math.isnan(v) for v in log_lr):
         return None
-    if not (isinstance(stored_grid, list) and isinstance(log_lr, list) and isinstance(seen, list)):
+    if not (isinstance(totals, list) and len(totals) == 4):
         return None
-    if any(abs(a - b) > 1e-9 * b for a, b in zip(stored_grid, grid, strict=True)):
+    if not all(isinstance(v, int) and v >= 0 for v in totals):
         return None
-    counts = tuple(int(v) for v in seen)
-    if any(v < 0 for v in counts):
+    if not isinstance(intervals, int) or intervals < 0:
         return None
     return Evidence(
-        grid=grid,
         log_lr=tuple(float(v) for v in log_lr),
-        seen=(counts[0], counts[1], counts[2], counts[3]),
+        totals=(totals[0], totals[1], totals[2], totals[3]),
         intervals=intervals,
     )
 
 
-def _floats(value: object, length: int) -> bool:
-    return (
-        isinstance(value, list)
-        and len(value) == length
-        and all(isinstance(v, int | float) and math.isfinite(v) for v in value)
+def add(
+    evidence: Evidence,
+    *,
+    canary: tuple[int, int],
+    primary: tuple[int, int],
+    dispersion: float = 1.0,
+) -> Evidence:
+    """Fold in one interval: each side's (requests, bad events), tempered by ``dispersion``."""
+    n_c, x_c = canary
+    n_p, x_p = primary
+    x_c, x_p = min(x_c, n_c), min(x_p, n_p)
+    totals = (
+        evidence.totals[0] + n_c,
+        evidence.totals[1] + x_c,
+        evidence.totals[2] + n_p,
+        evidence.totals[3] + x_p,
     )
-
-
-def update(evidence: Evidence, *, canary: tuple[int, int], primary: tuple[int, int]) -> Evidence:
-    """Fold in the interval between the counts already seen and these cumulative counts.
-
-    Counts that went down (a counter reset, an extrapolation wobble in ``increase()``) add
-    nothing and are not subtracted: the high-water mark is kept.
-    """
-    old = evidence.seen
-    new = (
-        max(old[0], canary[0]),
-        max(old[1], canary[1]),
-        max(old[2], primary[0]),
-        max(old[3], primary[1]),
-    )
-    n_c, n_p = new[0] - old[0], new[2] - old[2]
-    # An interval cannot hold more bad events than requests (scrape skew between two series).
-    x_c, x_p = min(new[1] - old[1], n_c), min(new[3] - old[3], n_p)
     total = x_c + x_p
-    if total == 0 or n_c + n_p == 0:
-        return dataclasses.replace(evidence, seen=new, intervals=evidence.intervals + 1)
+    if total == 0 or n_c == 0 or n_p == 0:
+        # No events, or one side alone: the canary's share is fixed whatever rho is.
+        return Evidence(evidence.log_lr, totals, evidence.intervals + 1)
     share = n_c / (n_c + n_p)
+    weight = 1.0 / max(dispersion, 1.0)
     log_lr = tuple(
-        prior + _interval_log_lr(rho, share, x_c, total)
-        for rho, prior in zip(evidence.grid, evidence.log_lr, strict=True)
+        prior + weight * (x_c * math.log(rho) - total * math.log1p((rho - 1.0) * share))
+        for rho, prior in zip(BASE_GRID, evidence.log_lr, strict=True)
     )
-    return Evidence(grid=evidence.grid, log_lr=log_lr, seen=new, intervals=evidence.intervals + 1)
+    return Evidence(log_lr, totals, evidence.intervals + 1)
 
 
-def _interval_log_lr(rho: float, share: float, canary_events: int, total: int) -> float:
-    """log of ``rho ** x / (1 + (rho - 1) s) ** E``; the limits s = 0 and s = 1 carry no news.
+def grid_index(value: float) -> int:
+    """The index of the largest grid ratio not above ``value`` (0 below the grid)."""
+    below = [i for i, rho in enumerate(BASE_GRID) if rho <= value * (1 + 1e-12)]
+    return max(below) if below else 0
 
-    With no canary traffic every event is the primary's whatever ``rho`` is, and with no primary
-    traffic every event is the canary's (the caller clips events to requests, so ``x`` matches).
-    """
-    if share <= 0.0 or share >= 1.0:
-        return 0.0
-    return canary_events * math.log(rho) - total * math.log1p((rho - 1.0) * share)
+
+def margin_index(margin: float) -> int:
+    """The index of the largest grid ratio not above ``margin``, at least the one above 1."""
+    return max(grid_index(margin), ONE + 1)
+
+
+def _regression_offsets(margin: float) -> range:
+    low = margin_index(margin) - ONE
+    high = margin_index(REGRESSION_SPAN * margin) - ONE
+    return range(low, high + 1)
+
+
+def _pass_offsets(margin: float) -> range:
+    """Offsets below the tested ratio: from PASS_MIN_RATIO * (grid margin / margin) up to -1."""
+    span = margin_index(margin) - grid_index(PASS_MIN_RATIO)
+    return range(-span, 0)
+
+
+def family_e_value(log_lr: Sequence[float], index: int, offsets: range) -> float:
+    """Mean over the offsets of ``L(grid[index + o]) / L(grid[index])`` (in-grid terms only)."""
+    values = [log_lr[index + o] - log_lr[index] for o in offsets if 0 <= index + o < len(log_lr)]
+    return _exp(_log_mean_exp(values)) if values else 0.0
 
 
 def regression_e_value(evidence: Evidence, margin: float) -> float:
-    """E-value against "the canary is no worse" (``rho <= 1``).
-
-    The mean of ``L(rho)`` over the grid ratios above 1 from ``margin`` (or the grid point just
-    below it) up to ``REGRESSION_SPAN * margin``.
-    """
-    low = max(rho for rho in evidence.grid if rho <= margin * (1 + 1e-12))
-    high = REGRESSION_SPAN * margin * (1 + 1e-12)
-    values = [
-        lr
-        for rho, lr in zip(evidence.grid, evidence.log_lr, strict=True)
-        if low <= rho <= high and rho > 1.0 + 1e-12
-    ]
-    return _exp(_log_mean_exp(values))
+    """E-value against "the canary is no worse" (``rho <= 1``)."""
+    return family_e_value(evidence.log_lr, ONE, _regression_offsets(margin))
 
 
 def pass_e_value(evidence: Evidence, margin: float) -> float:
     """E-value against "the canary is worse by the margin or more" (``rho >= margin``).
 
-    The null is tested at the largest grid ratio not above ``margin``: ruling out every ratio
-    from there up also rules out every ratio from ``margin`` up (conservative by < 19 %).
+    The null is tested at the largest grid ratio not above ``margin`` (conservative by < 19 %).
     """
-    index = max(i for i, rho in enumerate(evidence.grid) if rho <= margin * (1 + 1e-12))
-    at_margin = evidence.log_lr[index]
-    values = [
-        lr - at_margin
-        for rho, lr in zip(evidence.grid[:index], evidence.log_lr[:index], strict=True)
-        if rho >= PASS_MIN_RATIO * (1 - 1e-12)
-    ]
-    return _exp(_log_mean_exp(values)) if values else 0.0
+    return family_e_value(evidence.log_lr, margin_index(margin), _pass_offsets(margin))
+
+
+def confidence_bounds(
+    evidence: Evidence, alpha: float, margin: float
+) -> tuple[float | None, float | None]:
+    """Anytime-valid bounds on ``rho`` at the grid's resolution: ``(lower, upper)``.
+
+    ``lower``: the largest grid ratio ``r`` such that the regression family, shifted to test
+    ``rho <= r'``, rejects every grid ``r' <= r`` at ``alpha``; ``upper`` the mirror with the pass
+    family. Each side holds with probability at least ``1 - alpha`` at every tick, so both
+    together with at least ``1 - 2 alpha``. ``None`` while a side is unbounded.
+    """
+    bar = 1.0 / alpha
+    log_lr = evidence.log_lr
+    lower: float | None = None
+    offsets = _regression_offsets(margin)
+    for index in range(len(log_lr)):
+        if family_e_value(log_lr, index, offsets) < bar:
+            break
+        lower = BASE_GRID[index]
+    upper: float | None = None
+    offsets = _pass_offsets(margin)
+    for index in range(len(log_lr) - 1, -1, -1):
+        if family_e_value(log_lr, index, offsets) < bar:
+            break
+        upper = BASE_GRID[index]
+    return lower, upper
+
+
+def most_likely(evidence: Evidence) -> float | None:
+    """The ratio that the tempered likelihood favours most (parabolic refinement on the grid).
+
+    ``None`` before any interval carried information.
+    """
+    log_lr = evidence.log_lr
+    top = max(range(len(log_lr)), key=lambda i: log_lr[i])
+    if all(abs(v) < 1e-12 for v in log_lr):
+        return None
+    if 0 < top < len(log_lr) - 1:
+        left, middle, right = log_lr[top - 1], log_lr[top], log_lr[top + 1]
+        curvature = left - 2 * middle + right
+        if curvature < 0:
+            shift = 0.5 * (left - right) / curvature
+            return float(2.0 ** ((top - ONE + max(-0.5, min(0.5, shift))) / STEPS_PER_DOUBLING))
+    return BASE_GRID[top]
 
 
 def _exp(log_value: float) -> float:
     """``exp``, saturating at infinity: overwhelming evidence (a long, clear run) is no error."""
     return math.exp(log_value) if log_value < _LOG_MAX_FLOAT else math.inf
-
-
-def confidence_bounds(evidence: Evidence, alpha: float) -> tuple[float | None, float | None]:
-    """Anytime-valid bounds on ``rho`` at the grid's resolution: ``(lower, upper)``.
-
-    ``lower`` is the largest grid ratio ``r`` that the one-sided test of ``rho <= r`` rejects;
-    ``upper`` the smallest ``r`` that the test of ``rho >= r`` rejects. Either is ``None`` while
-    the data cannot bound the ratio on that side. Each side runs at ``alpha``.
-    """
-    grid, log_lr = evidence.grid, evidence.log_lr
-    threshold = math.log(1.0 / alpha)
-    size = len(grid)
-    lower: float | None = None
-    suffix = _running_log_mean_exp(list(reversed(log_lr)))[::-1]
-    for i in range(size - 1):
-        if suffix[i + 1] - log_lr[i] >= threshold:
-            lower = grid[i]
-    upper: float | None = None
-    prefix = _running_log_mean_exp(list(log_lr))
-    for i in range(size - 1, 0, -1):
-        if prefix[i - 1] - log_lr[i] >= threshold:
-            upper = grid[i]
-    return lower, upper
-
-
-def _running_log_mean_exp(values: Sequence[float]) -> list[float]:
-    """``log(mean(exp(values[:i + 1])))`` for every ``i``, without overflow."""
-    out: list[float] = []
-    top = -math.inf
-    acc = 0.0
-    for count, value in enumerate(values, start=1):
-        if value > top:
-            acc = acc * math.exp(top - value) + 1.0 if top > -math.inf else 1.0
-            top = value
-        else:
-            acc += math.exp(value - top)
-        out.append(top + math.log(acc / count))
-    return out
 
 
 def _log_mean_exp(values: Sequence[float]) -> float:

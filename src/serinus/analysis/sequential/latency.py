@@ -1,29 +1,28 @@
 """The sequential judge for latency: the canary's tail against the primary's, from histograms.
 
-Who uses it: the controller, once per tick per latency metric, with both sides' cumulative
-histogram buckets since the analysis started (``sum by (le) (increase(<x>_bucket[...]))``: the
-cumulative count per ``le`` upper bound, Prometheus style, ``+Inf`` included) and the state the
-previous tick returned.
+Who uses it: the controller, once per tick per judged latency metric, with the intervals read
+since the previous tick (both sides' histograms over the same window: the cumulative count per
+``le`` bound, Prometheus style, ``+Inf`` included) and the state the previous tick returned.
 
 Method. A latency regression at quantile ``q`` (p99 by default) means more requests than before
-land above the primary's q-quantile. So the judge picks a **boundary**: the histogram bucket bound
-whose share of slower primary requests is closest to ``1 - q`` (or the one configured), fixes it
-for the rest of the run, and from then on counts, on both sides, the requests slower than it.
-Those counts go through the count judge's anytime-valid test
-(:mod:`serinus.analysis.sequential.counts`): an exceedance is an "error". This tests the tail of
-the distribution, not only its location, so a canary that grows more variable is caught too
-(Kayenta #780), and it needs nothing but the buckets Prometheus already has.
+land above the primary's q-quantile. So the judge fixes a **boundary**: the histogram bucket bound
+whose share of slower primary requests is closest to ``1 - q`` (or the one configured), and
+counts, on both sides, the requests slower than it. Those counts go through the count judge's
+anytime-valid test (:mod:`serinus.analysis.sequential.counts`): an exceedance is an "error". This
+tests the tail of the distribution, not only its location, so a canary that grows more variable
+is caught too (Kayenta #780), and it needs nothing but the buckets Prometheus already has.
 
-The boundary is chosen from the primary's data up to the tick it is fixed, and the test only uses
-data after that tick, so the choice cannot bias the test. It needs ``1 / (1 - q)`` primary
-requests first (100 for p99); until then the judge says NOT_YET.
+The boundary is placed from the primary's **history** before the release (the same read that
+estimates the dispersion), so the test counts the release's first interval. Without a history
+(a new service) it is placed from the primary's first intervals of the release, which are then
+left out of the test so that the choice cannot bias it; it needs ``1 / (1 - q)`` primary
+requests (100 for p99), and until then the judge says NOT_YET.
 
 The smallest effect worth catching is set on the quantile (``min_relative_increase`` = 0.2: the
 p99 grew by 20 %). A canary uniformly that much slower would have ``S(b / 1.2)`` requests above
 the boundary ``b``, where ``S`` is the primary's share of slower requests; so the pass margin on
 the exceedance ratio is ``S(b / (1 + d)) / S(b)``, read from the primary's histogram (log-linear
-between bucket bounds) when the boundary is fixed. Coarse buckets make this margin coarse: say so
-in the docs, not silently.
+between bucket bounds). Coarse buckets make this margin coarse.
 """
 
 from __future__ import annotations
@@ -33,16 +32,17 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 
-from serinus.analysis.sequential import evidence as ev
 from serinus.analysis.sequential.counts import (
     CountConfig,
     Counts,
+    Interval,
     Judgement,
     check_alpha,
     check_minimums,
     judge_rates,
 )
 from serinus.analysis.sequential.decision import Decision, Outcome
+from serinus.analysis.sequential.dispersion import Dispersion, estimate
 from serinus.errors import InvalidCanaryError, MetricsError
 
 #: One histogram: ``(le, cumulative count)`` pairs; ``le`` may be ``math.inf`` (``+Inf``).
@@ -94,88 +94,194 @@ class LatencyConfig:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class HistogramInterval:
+    """Both sides' latency histograms over one window with one traffic split, and its length.
+
+    Each histogram holds the cumulative count per ``le`` of the requests *in the window*.
+    """
+
+    canary: Buckets
+    primary: Buckets
+    seconds: float
+
+
 def judge_latency(
-    canary: Buckets,
-    primary: Buckets,
+    intervals: Sequence[HistogramInterval],
     *,
     config: LatencyConfig,
     state: Mapping[str, object] | None = None,
+    history: Sequence[Buckets] = (),
+    history_seconds: float = 0.0,
 ) -> Judgement:
-    """Judge the canary's latency tail against the primary's at this tick."""
-    canary_h = _validated(canary, "canary")
-    primary_h = _validated(primary, "primary")
-    q = config.quantile
-    label = f"p{q * 100:g}"
-    q_c, q_p = quantile(canary_h, q), quantile(primary_h, q)
-    prefix = f"canary {label} {_ms(q_c)} vs primary {_ms(q_p)}; "
-    boundary, margin, evidence = _restore(state)
+    """Fold this tick's intervals into the evidence and judge the canary's latency tail.
+
+    ``history``: the primary's histograms in consecutive ``history_seconds`` windows before the
+    release, used on the first tick to place the boundary and estimate the dispersion.
+    """
+    label = f"p{config.quantile * 100:g}"
+    stored = dict(state or {})
+    checked = [
+        HistogramInterval(
+            _validated(i.canary, "canary"), _validated(i.primary, "primary"), i.seconds
+        )
+        for i in intervals
+    ]
+    boundary, margin, test_state = _restore(stored)
+    dispersion: Dispersion | None = None
     if boundary is None:
-        boundary = config.boundary_ms or _pick_boundary(primary_h, q)
-        if boundary is None:
-            needed = math.ceil(1 / (1 - q))
+        pending = [_validated(h, "primary") for h in _histograms(stored.get("placing"))]
+        windows = [_validated(h, "history") for h in history]
+        placed = _place(config, windows, pending, checked)
+        if placed is None:
+            pending += [list(i.primary) for i in checked]
+            seen = _sum(pending)
+            needed = math.ceil(1 / (1 - config.quantile))
             reason = (
-                f"{prefix}{primary_h[-1][1]:,.0f} primary requests, {needed:,} needed to place "
+                f"{seen[-1][1] if seen else 0:,.0f} primary requests, {needed:,} needed to place "
                 f"the {label} boundary: not yet"
             )
-            return Judgement(_waiting(config, canary_h, primary_h, reason, q_c, q_p), {})
-        # A picked boundary uses the data so far; the test starts after it (a configured one
-        # is independent of the data, so the test uses everything).
-        evidence = {} if config.boundary_ms else _baseline(canary_h, primary_h, boundary)
-    if margin is None:
-        margin = _tail_margin(primary_h, boundary, config.min_relative_increase)
+            return Judgement(_waiting(config, reason), {"placing": [_plain(h) for h in pending]})
+        boundary, margin, used = placed
+        checked = checked[used:]
+        if windows and history_seconds > 0:
+            dispersion = estimate(
+                [_exceedances(w, boundary, "history").rounded("history") for w in windows],
+                history_seconds,
+            )
     judgement = judge_rates(
-        _exceedances(canary_h, boundary, "canary"),
-        _exceedances(primary_h, boundary, "primary"),
+        [
+            Interval(
+                _exceedances(i.canary, boundary, "canary"),
+                _exceedances(i.primary, boundary, "primary"),
+                i.seconds,
+            )
+            for i in checked
+        ],
         config=config.as_count_config(),
-        state=evidence,
+        state=test_state,
+        dispersion=dispersion,
         margin=margin,
         metric=f"share slower than {_ms(boundary)}",
         event_noun="slow requests",
-        prefix=prefix,
+        prefix=f"{label}: ",
     )
-    decision = dataclasses.replace(
-        judgement.decision, boundary_ms=boundary, canary_quantile_ms=q_c, primary_quantile_ms=q_p
-    )
-    new_state: dict[str, object] = {"boundary": boundary, "evidence": judgement.state}
+    decision = dataclasses.replace(judgement.decision, boundary_ms=boundary)
+    new_state: dict[str, object] = {"boundary": boundary, "test": judgement.state}
     if margin is not None:
         new_state["margin"] = margin
     return Judgement(decision, new_state)
 
 
+def _place(
+    config: LatencyConfig,
+    history: list[list[tuple[float, float]]],
+    pending: list[list[tuple[float, float]]],
+    intervals: list[HistogramInterval],
+) -> tuple[float, float | None, int] | None:
+    """The boundary, the pass margin, and how many of ``intervals`` placing it used up.
+
+    A configured boundary, or one placed from the history, uses no interval of the release.
+    """
+    q, d = config.quantile, config.min_relative_increase
+    reference = _sum(history)
+    picked = _pick_boundary(reference, q) if reference else None
+    if config.boundary_ms is not None:
+        source = reference or _sum([*pending, *(i.primary for i in intervals)])
+        margin = _tail_margin(source, config.boundary_ms, d) if source else None
+        return config.boundary_ms, margin, 0
+    if picked is not None:
+        return picked, _tail_margin(reference, picked, d), 0
+    for used in range(1, len(intervals) + 1):
+        seen = _sum([*pending, *(i.primary for i in intervals[:used])])
+        boundary = _pick_boundary(seen, q)
+        if boundary is not None:
+            return boundary, _tail_margin(seen, boundary, d), used
+    return None
+
+
 def _restore(
-    state: Mapping[str, object] | None,
+    state: Mapping[str, object],
 ) -> tuple[float | None, float | None, Mapping[str, object] | None]:
-    if not state:
+    boundary, margin, test = state.get("boundary"), state.get("margin"), state.get("test")
+    if not isinstance(boundary, int | float) or not isinstance(test, dict):
         return None, None, None
-    boundary, margin, evidence = state.get("boundary"), state.get("margin"), state.get("evidence")
-    if not isinstance(boundary, int | float) or not isinstance(evidence, dict):
-        return None, None, None
-    return float(boundary), float(margin) if isinstance(margin, int | float) else None, evidence
+    return float(boundary), float(margin) if isinstance(margin, int | float) else None, test
 
 
-def _baseline(canary: Buckets, primary: Buckets, boundary: float) -> dict[str, object]:
-    """Evidence that starts at the current counts, so the data used to pick the boundary is out."""
-    c = _exceedances(canary, boundary, "canary").rounded("canary")
-    p = _exceedances(primary, boundary, "primary").rounded("primary")
-    start = dataclasses.replace(ev.start(), seen=(c[0], c[1], p[0], p[1]))
-    return start.to_dict()
+def _histograms(value: object) -> list[list[tuple[float, float]]]:
+    """Histograms stored by :func:`_plain`; anything malformed is dropped."""
+    if not isinstance(value, list):
+        return []
+    out = []
+    for item in value:
+        pairs = (
+            [p for p in item if isinstance(p, list) and len(p) == 2]
+            if isinstance(item, list)
+            else []
+        )
+        if pairs and all(isinstance(v, int | float) for p in pairs for v in p):
+            out.append([(math.inf if le < 0 else float(le), float(c)) for le, c in pairs])
+    return out
+
+
+def _plain(histogram: Sequence[tuple[float, float]]) -> list[list[float]]:
+    """JSON-safe: +Inf stored as -1."""
+    return [[-1.0 if math.isinf(le) else le, count] for le, count in histogram]
+
+
+def _sum(histograms: Sequence[Sequence[tuple[float, float]]]) -> list[tuple[float, float]]:
+    """Bucket-wise sum of histograms."""
+    totals: dict[float, float] = {}
+    for histogram in histograms:
+        for le, count in histogram:
+            totals[le] = totals.get(le, 0.0) + count
+    return sorted(totals.items())
+
+
+def _waiting(config: LatencyConfig, reason: str) -> Decision:
+    return Decision(
+        metric=f"p{config.quantile * 100:g} latency",
+        outcome=Outcome.NOT_YET,
+        reason=reason,
+        canary_rate=None,
+        primary_rate=None,
+        ratio=None,
+        ratio_lower=None,
+        ratio_upper=None,
+        e_value=1.0,
+        pass_e_value=0.0,
+        threshold=1 / config.alpha,
+        canary_requests=0,
+        canary_events=0,
+        primary_requests=0,
+        primary_events=0,
+    )
 
 
 def _validated(buckets: Buckets, side: str) -> list[tuple[float, float]]:
+    """Sorted buckets, made cumulative from the top down.
+
+    ``increase()`` extrapolates every ``le`` series on its own, so a window's bucket counts can
+    dip by a fraction of a request from one bound to the next; a lower bucket is capped at the
+    one above it, which keeps the total and never makes an exceedance negative.
+    """
     pairs = sorted((float(le), float(count)) for le, count in buckets)
     if not pairs or pairs[-1][0] != math.inf:
         raise MetricsError(
             f"{side} histogram: expected a +Inf bucket, got bounds {[le for le, _ in pairs]}"
         )
-    previous = 0.0
     for le, count in pairs:
-        if not math.isfinite(count) or count < previous - 1e-6:
+        if not math.isfinite(count) or count < 0:
             raise MetricsError(
-                f"{side} histogram: expected cumulative counts that never decrease, "
-                f"got {count!r} at le={le:g} after {previous!r}"
+                f"{side} histogram: expected counts >= 0, got {count!r} at le={le:g}"
             )
-        previous = max(previous, count)
-    return pairs
+    capped: list[tuple[float, float]] = []
+    ceiling = math.inf
+    for le, count in reversed(pairs):
+        ceiling = min(ceiling, count)
+        capped.append((le, ceiling))
+    return capped[::-1]
 
 
 def _exceedances(buckets: Sequence[tuple[float, float]], boundary: float, side: str) -> Counts:
@@ -242,35 +348,6 @@ def quantile(buckets: Sequence[tuple[float, float]], q: float) -> float | None:
             return lower + (le - lower) * (rank - below) / (count - below)
         lower, below = le, count
     return lower
-
-
-def _waiting(
-    config: LatencyConfig,
-    canary: Sequence[tuple[float, float]],
-    primary: Sequence[tuple[float, float]],
-    reason: str,
-    q_c: float | None,
-    q_p: float | None,
-) -> Decision:
-    return Decision(
-        metric=f"p{config.quantile * 100:g} latency",
-        outcome=Outcome.NOT_YET,
-        reason=reason,
-        canary_rate=None,
-        primary_rate=None,
-        ratio=None,
-        ratio_lower=None,
-        ratio_upper=None,
-        e_value=1.0,
-        pass_e_value=0.0,
-        threshold=1 / config.alpha,
-        canary_requests=round(canary[-1][1]),
-        canary_events=0,
-        primary_requests=round(primary[-1][1]),
-        primary_events=0,
-        canary_quantile_ms=q_c,
-        primary_quantile_ms=q_p,
-    )
 
 
 def _ms(value: float | None) -> str:

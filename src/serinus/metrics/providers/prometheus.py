@@ -91,6 +91,24 @@ class PrometheusProvider:
         base.check_status(self._settings, response, query=text)
         return _samples(self._settings, base.json_body(self._settings, response), text)
 
+    async def matrix(
+        self, query: str, *, start: float, end: float, step: float
+    ) -> list[tuple[Mapping[str, str], list[tuple[float, float]]]]:
+        """A range query (``/api/v1/query_range``): every series with its (time, value) points."""
+        text = collapse(query)
+        params = {"query": text, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        logger.debug("prometheus range query at %s: %s", self.address, text)
+        response = await base.send(
+            self._settings,
+            "GET",
+            f"{self.address}/api/v1/query_range",
+            params=params,
+            headers=self._headers,
+            auth=self._auth or httpx.USE_CLIENT_DEFAULT,
+        )
+        base.check_status(self._settings, response, query=text)
+        return _series(self._settings, base.json_body(self._settings, response), text)
+
     async def check_online(self) -> None:
         value = await self.query(ONLINE_QUERY)
         if value != 1:
@@ -165,3 +183,43 @@ def _number(settings: ProviderSettings, pair: list[object], query: str) -> float
             f"prometheus at {settings.address} returned {pair!r} where [time, value] was expected;"
             f" query: {query}"
         ) from err
+
+
+def _series(
+    settings: ProviderSettings, body: object, query: str
+) -> list[tuple[Mapping[str, str], list[tuple[float, float]]]]:
+    """The series of a range query's answer."""
+    data = body.get("data") if isinstance(body, dict) else None
+    result = data.get("result") if isinstance(data, dict) else None
+    if (
+        not isinstance(body, dict)
+        or body.get("status") != "success"
+        or not isinstance(data, dict)
+        or data.get("resultType") != "matrix"
+        or not isinstance(result, list)
+    ):
+        raise QueryError(
+            f"prometheus at {settings.address} did not answer with a range result:"
+            f" {str(body)[: base.BODY_LIMIT]}; query: {query}"
+        )
+    series: list[tuple[Mapping[str, str], list[tuple[float, float]]]] = []
+    for entry in result:
+        labels = entry.get("metric") if isinstance(entry, dict) else None
+        values = entry.get("values") if isinstance(entry, dict) else None
+        if not isinstance(labels, dict) or not isinstance(values, list):
+            raise QueryError(
+                f"prometheus at {settings.address} returned a malformed series:"
+                f" {str(entry)[: base.BODY_LIMIT]}"
+            )
+        points = []
+        for pair in values:
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise QueryError(
+                    f"prometheus at {settings.address} returned {pair!r} where [time, value]"
+                    f" was expected; query: {query}"
+                )
+            points.append(
+                (_number(settings, [None, pair[0]], query), _number(settings, pair, query))
+            )
+        series.append((labels, points))
+    return series

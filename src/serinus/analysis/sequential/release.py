@@ -1,0 +1,36 @@
+"""One false-rollback budget per release, shared by every judged test.
+
+Who uses it: the controller, when a release starts, to give each judged metric's comparison and
+each anytime-valid SLO guard its share of the release's alpha; ``benchmarks/judgement.py`` does
+the same. Each test is an e-process that crosses its own bar ``1 / alpha_i`` with probability at
+most ``alpha_i`` in a healthy release, so with shares that add up to ``alpha`` the chance that
+*any* of them rolls a healthy release back is at most ``alpha`` (a union bound; Vovk & Wang,
+"E-values: calibration, combination and applications", 2021, for the e-value view).
+
+Comparisons with the primary are the judge's main evidence and get four times a guard's share
+(the guards are backstops for canaries that are both beyond the SLO and worse than the primary,
+which the comparisons catch too): with the seed's two judged metrics and their two thresholds,
+alpha 0.05 gives each comparison 0.02 (its bar is 50) and each guard 0.005 (bar 200).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+from serinus.analysis.sequential.counts import check_alpha
+
+
+class Kind(enum.StrEnum):
+    COMPARISON = "comparison"
+    GUARD = "guard"
+
+
+WEIGHTS = {Kind.COMPARISON: 4.0, Kind.GUARD: 1.0}
+
+
+def shares(alpha: float, tests: Sequence[Kind]) -> list[float]:
+    """Each test's alpha; they add up to ``alpha``."""
+    check_alpha(alpha)
+    total = sum(WEIGHTS[t] for t in tests)
+    return [alpha * WEIGHTS[t] / total for t in tests]
