@@ -1,13 +1,16 @@
 """HMAC signing of webhook requests, checked the way a receiver would check it.
 
 Covers:
-- the signature of ``<timestamp>.<body>`` equals an independent HMAC-SHA256 (known answer made
-  with the openssl command);
-- a hook with signingSecretRef sends X-Serinus-Timestamp and X-Serinus-Signature, and a receiver
-  holding the shared key verifies the exact bytes it received; a tampered body or timestamp fails;
+- a hook with signingSecretRef sends X-Serinus-Timestamp, X-Serinus-Webhook-Type,
+  X-Serinus-Webhook-URL and X-Serinus-Signature, and a receiver holding the shared key verifies
+  the exact bytes it received with an independent HMAC over timestamp, type, URL and body;
+- a tampered body, timestamp, type or URL fails: a request signed for one hook of a Canary cannot
+  be replayed to another of its hooks (issue 10, row 14);
+- userinfo in the hook URL is neither signed nor sent in the URL header;
 - the Secret key defaults to ``key`` and can be named; every retry is signed;
 - a missing Secret or key is an InvalidCanaryError naming the Secret and the key; nothing is sent;
-- the receiver example in docs/webhooks.md accepts serinus's requests and refuses a wrong key.
+- the receiver example in docs/webhooks.md accepts serinus's requests and refuses a wrong key, a
+  request signed for another URL, and a stale one.
 """
 
 from __future__ import annotations
@@ -22,30 +25,27 @@ from aiohttp import web
 from serinus.apis.analysis import CanaryWebhook
 from serinus.apis.status import CanaryPhase
 from serinus.errors import InvalidCanaryError, WebhookRejectedError
-from serinus.webhooks import signing
 from serinus.webhooks.client import WebhookClient
-
-BODY = b'{"name":"podinfo","namespace":"test","phase":"Progressing","checksum":"758df7c9fc"}'
-# printf '1700000000.<BODY>' | openssl dgst -sha256 -hmac s3cr3t
-OPENSSL_DIGEST = "e083b7e5004e072eeaa2110287c52d029af1a002847c8bb8289c07dd7a987a38"
-
-
-def test_signature_matches_openssl():
-    assert signing.signature(BODY, key=b"s3cr3t", timestamp=1700000000) == (
-        "sha256=" + OPENSSL_DIGEST
-    )
 
 
 def receiver_accepts(key: bytes, headers: dict[str, str], body: bytes) -> bool:
-    """What a receiver does: recompute over ``<timestamp>.<body>``, compare in constant time."""
-    material = headers["X-Serinus-Timestamp"].encode() + b"." + body
+    """What a receiver does: recompute the HMAC independently, compare in constant time."""
+    material = (
+        f"{headers['X-Serinus-Timestamp']}\n{headers['X-Serinus-Webhook-Type']}\n"
+        f"{headers['X-Serinus-Webhook-URL']}\n"
+    ).encode() + body
     expected = "sha256=" + hmac.new(key, material, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, headers["X-Serinus-Signature"])
 
 
-def signed_hook(url: str, **ref) -> CanaryWebhook:
+def signed_hook(url: str, hook_type: str = "confirm-promotion", **ref) -> CanaryWebhook:
     return CanaryWebhook.model_validate(
-        {"name": "signed", "url": url, "signingSecretRef": {"name": "hook-key", **ref}}
+        {
+            "name": "signed",
+            "type": hook_type,
+            "url": url,
+            "signingSecretRef": {"name": "hook-key", **ref},
+        }
     )
 
 
@@ -61,6 +61,8 @@ async def test_receiver_verifies_the_signature_with_the_shared_key(
     await webhooks.call(make_canary(), signed_hook(receiver.url), CanaryPhase.PROGRESSING)
     [request] = receiver.received
     assert request.headers["X-Serinus-Timestamp"] == "1714564800"
+    assert request.headers["X-Serinus-Webhook-Type"] == "confirm-promotion"
+    assert request.headers["X-Serinus-Webhook-URL"] == receiver.url
     assert request.headers["X-Serinus-Signature"].startswith("sha256=")
     assert receiver_accepts(b"s3cr3t", request.headers, request.body)
     assert not receiver_accepts(b"other", request.headers, request.body)
@@ -75,6 +77,31 @@ async def test_a_tampered_request_fails_verification(webhooks, resources, receiv
     assert not receiver_accepts(b"s3cr3t", request.headers, tampered)
     replayed = dict(request.headers, **{"X-Serinus-Timestamp": "1714564999"})
     assert not receiver_accepts(b"s3cr3t", replayed, request.body)
+
+
+async def test_a_request_signed_for_one_hook_fails_as_another(
+    webhooks, resources, receiver, make_canary
+):
+    resources.secrets[("test", "hook-key")] = {"key": "s3cr3t"}
+    await webhooks.call(
+        make_canary(), signed_hook(receiver.url + "/gate/check", "rollout"), CanaryPhase.PROGRESSING
+    )
+    [request] = receiver.received
+    as_rollback = dict(request.headers, **{"X-Serinus-Webhook-Type": "rollback"})
+    elsewhere = dict(request.headers, **{"X-Serinus-Webhook-URL": receiver.url + "/rollback/check"})
+    assert receiver_accepts(b"s3cr3t", request.headers, request.body)
+    assert not receiver_accepts(b"s3cr3t", as_rollback, request.body)
+    assert not receiver_accepts(b"s3cr3t", elsewhere, request.body)
+
+
+async def test_userinfo_is_neither_signed_nor_repeated(webhooks, resources, receiver, make_canary):
+    resources.secrets[("test", "hook-key")] = {"key": "s3cr3t"}
+    with_password = receiver.url.replace("http://", "http://user:hunter2@")
+    await webhooks.call(make_canary(), signed_hook(with_password), CanaryPhase.PROGRESSING)
+    [request] = receiver.received
+    assert request.headers["X-Serinus-Webhook-URL"] == receiver.url
+    assert "hunter2" not in request.headers["X-Serinus-Webhook-URL"]
+    assert receiver_accepts(b"s3cr3t", request.headers, request.body)
 
 
 async def test_a_named_key_signs_every_retry(webhooks, resources, receiver, make_canary):
@@ -117,20 +144,26 @@ def documented_receiver() -> dict:
 
 
 async def test_the_documented_receiver_accepts_serinus_and_rejects_others(
-    http, resources, make_canary
+    http, resources, make_canary, clock
 ):
     names = documented_receiver()
     app = web.Application()
-    app.router.add_post("/", names["gate"])
+    app.router.add_post("/{tail:.*}", names["gate"])
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/approve"
+    names["URL"] = url  # the receiver knows the URL its hooks call
     webhooks = WebhookClient(http, resources=resources)  # the real clock: the receiver checks it
     try:
         resources.secrets[("test", "hook-key")] = {"key": names["KEY"].decode()}
         await webhooks.call(make_canary(), signed_hook(url), CanaryPhase.PROGRESSING)
+        with pytest.raises(WebhookRejectedError, match="HTTP 401: bad signature"):
+            await webhooks.call(make_canary(), signed_hook(url + "/other"), CanaryPhase.PROGRESSING)
+        stale = WebhookClient(http, resources=resources, clock=clock)  # a day-old clock
+        with pytest.raises(WebhookRejectedError, match="HTTP 401: bad signature"):
+            await stale.call(make_canary(), signed_hook(url), CanaryPhase.PROGRESSING)
         resources.secrets[("test", "hook-key")] = {"key": "a key the receiver does not know"}
         with pytest.raises(WebhookRejectedError, match="HTTP 401: bad signature"):
             await webhooks.call(make_canary(), signed_hook(url), CanaryPhase.PROGRESSING)

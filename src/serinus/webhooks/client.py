@@ -14,7 +14,7 @@ what a hook type means (that is :mod:`serinus.controller.hooks`); it sends the p
 The shared ``httpx.AsyncClient`` is injected. A hook with ``disableTLS`` needs a client that skips
 certificate checks, and httpx fixes verification per client, so one such client is made on first
 need (or injected) and closed by :meth:`WebhookClient.aclose`. Hooks with ``signingSecretRef`` are
-signed (:mod:`serinus.webhooks.signing`) with a key read through the
+signed (:mod:`serinus.signing`: the body, the hook's type and its URL) with a key read through the
 :class:`~serinus.ports.Resources` port on every call, so a rotated Secret takes effect at once.
 """
 
@@ -25,12 +25,13 @@ import logging
 
 import httpx
 
+from serinus import signing
 from serinus.apis.analysis import CanaryWebhook
 from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase
 from serinus.errors import InvalidCanaryError, NotFoundError, WebhookRejectedError
 from serinus.ports import Clock, EventType, Resources
-from serinus.webhooks import delivery, payloads, signing
+from serinus.webhooks import delivery, payloads
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,9 @@ class WebhookClient:
             sent = {"Content-Type": "application/json"}
             if key is not None:
                 now = int(self._clock.now().timestamp())
-                sent |= signing.signature_headers(body, key=key, timestamp=now)
+                sent |= signing.signature_headers(
+                    body, key=key, timestamp=now, hook_type=hook.effective_type.value, url=hook.url
+                )
             return sent
 
         response = await delivery.post(
