@@ -143,11 +143,13 @@ async def loadtester_factory(tmp_path: pathlib.Path) -> AsyncIterator[StartLoadT
         namespace: str | None = None,
         allow: tuple[str, ...] = (),
         state_file: pathlib.Path | None = None,
+        **settings_fields: Any,
     ) -> LoadTester:
         settings = loadtester_app.Settings(
             timeout=task_timeout,
             policy=Policy.from_patterns(namespace=namespace, commands=allow),
             state_file=state_file or tmp_path / "gates.json",
+            **settings_fields,
         )
         app = loadtester_app.create_app(settings)
         runner = web.AppRunner(app, access_log=None)

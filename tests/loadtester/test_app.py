@@ -4,9 +4,11 @@ Covers:
 - 400 with a text naming the problem for a body that is not JSON, not an object, without ``name``,
   without ``metadata`` (Flagger's text), without ``cmd``, with a non-string metadata value or a
   bad boolean; an unknown ``type`` names itself and the supported types, and nothing runs;
-- ``--namespace-regexp``: 403 and nothing runs for another namespace; a matching one runs;
-- ``--allow-command``: 403 naming the rules, and the refused command provably never ran (also
-  when an allowed command carries a second one); an allowed command runs;
+- ``--namespace-regexp``: 403 (without the rule) and nothing runs for another namespace; a
+  matching one runs;
+- ``--allow-command``: 403 without listing the rules, and the refused command provably never ran
+  (also when an allowed command carries a second one after ``;`` or a newline); a shell runs only
+  when a rule starts with its name, ``.*`` is not enough; an allowed command runs;
 - ``bash``: 200 on success (and it really is bash); 500 with exit code and stderr on failure;
 - ``returnCmdOutput`` puts stdout in the body; without it the body is empty;
 - ``kubectl``: the real kubectl with shell-split arguments (a leading ``kubectl`` is accepted);
@@ -56,11 +58,11 @@ async def test_bad_payloads_get_400_with_a_text_naming_the_problem(loadtester, b
 async def test_unknown_type_names_the_type_and_the_supported_ones(loadtester, tmp_path):
     marker = tmp_path / "ran"
 
-    response = await loadtester.task({"type": "helm", "cmd": f"touch {marker}"})
+    response = await loadtester.task({"type": "helm2", "cmd": f"touch {marker}"})
 
     assert response.status_code == 400
-    assert "'helm'" in response.text
-    assert "bash, cmd, kubectl" in response.text
+    assert "'helm2'" in response.text
+    assert "bash, cmd, concord, helm, helmv3, kubectl, ngrinder" in response.text
     assert not marker.exists()
 
 
@@ -74,8 +76,8 @@ async def test_namespace_outside_the_regexp_is_refused_and_nothing_runs(
     allowed = await tester.task({"type": "bash", "cmd": f"touch {marker}"}, namespace="prod")
 
     assert refused.status_code == 403
-    assert "namespace test" in refused.text
-    assert "^prod$" in refused.text
+    assert "namespace 'test' is not allowed" in refused.text
+    assert "^prod$" not in refused.text  # the rule is not the caller's business
     assert allowed.status_code == 200
     assert marker.exists()
 
@@ -84,27 +86,39 @@ async def test_a_command_outside_allow_command_is_refused_and_never_runs(
     loadtester_factory, tmp_path
 ):
     marker = tmp_path / "pwned"
-    tester = await loadtester_factory(allow=(r"hey -n \d+ http://\S+", r"echo ok"))
+    tester = await loadtester_factory(allow=(r"hey -n \d+ http://\S+", r"echo ok", r".*"))
 
-    background = await tester.task({"cmd": f"touch {marker}"})
+    background = await tester.task({"cmd": f"touch {marker}"}, namespace="other")
+    # No shell without a rule naming it first: ".*" does not allow bash (or sh).
     blocking = await tester.task({"type": "bash", "cmd": f"touch {marker}"})
-    # A rule must match the whole command: an allowed prefix cannot carry a second command.
-    smuggled = await tester.task({"type": "bash", "cmd": f"echo ok; touch {marker}"})
+    smuggled = await tester.task({"cmd": f"sh -c 'echo ok; touch {marker}'"})
     await tester.wait_idle()
 
-    for response in (background, blocking, smuggled):
+    assert background.status_code == 202  # ".*" allows touch itself: the control
+    for response in (blocking, smuggled):
         assert response.status_code == 403
-        assert "--allow-command" in response.text
-        assert r"hey -n \\d+ http://\\S+" in response.text
+        assert "no --allow-command rule starts with" in response.text
+        assert r"\d+" not in response.text  # the rules are not listed
+    marker.unlink()
+    strict = await loadtester_factory(allow=(r"hey -n \d+ http://\S+", r"echo ok"))
+    # A rule must match the whole command: an allowed prefix cannot carry a second command.
+    chained = await strict.task({"cmd": f"echo ok; touch {marker}"})
+    newline = await strict.task({"cmd": f"echo ok\ntouch {marker}"})
+    await strict.wait_idle()
+    for response in (chained, newline):
+        assert response.status_code == 403
+        assert "does not fully match any --allow-command rule" in response.text
     assert not marker.exists()
     samples = await tester.metrics()
-    assert samples[("serinus_loadtester_requests_rejected_total", (("reason", "command"),))] == 3
+    assert samples[("serinus_loadtester_requests_rejected_total", (("reason", "command"),))] == 2
+    samples = await strict.metrics()
+    assert samples[("serinus_loadtester_requests_rejected_total", (("reason", "command"),))] == 2
     assert ("serinus_loadtester_commands_started_total", (("type", "cmd"),)) not in samples
 
 
 async def test_an_allowed_command_runs(loadtester_factory, tmp_path):
     marker = tmp_path / "ran"
-    tester = await loadtester_factory(allow=(rf"touch {tmp_path}/\w+",))
+    tester = await loadtester_factory(allow=(rf"bash -c 'touch {tmp_path}/\w+'",))
 
     response = await tester.task({"type": "bash", "cmd": f"touch {marker}"})
 

@@ -4,12 +4,16 @@ Covers:
 - two identical ``cmd`` calls for one canary while the first runs start one hey: the target
   server sees one run's requests, and ``commands_skipped`` counts the second call;
 - once the command has ended, the same call starts it again;
-- the same command for two canaries, and two different commands for one canary, both run;
+- dedupe is per namespace and command, not per canary name (a name the caller chooses): the same
+  command for two canaries of one namespace runs once, in two namespaces twice; two different
+  commands for one canary both run;
 - a background command over ``--timeout`` is killed with its whole process group (a child it
   started in the background dies too) and counted as failed;
 - stopping the app (what SIGTERM does) stops running background and blocking commands;
-- the type registry: known names resolve, an unknown name raises rather than falling back to
-  ``cmd``; ``kubectl`` command lines are built as ``kubectl ARGS``.
+- the type registry: Flagger's names resolve, an unknown name is a PayloadError naming it rather
+  than a fall back to ``cmd``; ``kubectl`` and ``helm`` command lines are built as ``kubectl ARGS``
+  and ``helm ARGS``; ``cmd`` runs through ``sh -c`` without rules and as plain arguments with
+  them.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ import pathlib
 
 import pytest
 
-from serinus.errors import UnknownProviderError
 from serinus.loadtester import tasks
+from serinus.loadtester.payload import Payload, PayloadError
 
 # hey -n N -c 1 makes exactly N requests; the wait loop holds the command open until released.
 HOLD = "while [ ! -e {release} ]; do sleep 0.02; done"
@@ -58,12 +62,13 @@ async def test_same_command_runs_again_after_it_ended(loadtester, target):
     assert target.hits("/ok") == 6
 
 
-async def test_same_command_for_two_canaries_runs_twice(loadtester, target, tmp_path):
+async def test_same_command_for_two_canaries_of_a_namespace_runs_once(loadtester, target, tmp_path):
     release = tmp_path / "release"
     command = held_hey(target.url("/ok"), release)
 
     await loadtester.task({"cmd": command}, name="podinfo")
     await loadtester.task({"cmd": command}, name="frontend")
+    await loadtester.task({"cmd": command}, name="frontend", namespace="other")
     release.touch()
     await loadtester.wait_idle()
 
@@ -115,27 +120,46 @@ async def test_stopping_the_app_stops_running_commands(
     assert "killed by signal" in response.text
 
 
-def test_registry_resolves_known_types_and_refuses_unknown_ones():
-    assert set(tasks.TASK_TYPES) == {"cmd", "bash", "kubectl"}
-    assert tasks.task_type("bash").blocking
-    assert not tasks.task_type(tasks.DEFAULT_TYPE).blocking
-    with pytest.raises(UnknownProviderError, match="task type ngrinder"):
-        tasks.task_type("ngrinder")
+def payload(metadata: dict[str, str]) -> Payload:
+    return Payload(name="podinfo", namespace="test", phase="", checksum="", metadata=metadata)
+
+
+def test_registry_resolves_flaggers_types_and_refuses_unknown_ones():
+    assert set(tasks.TASK_TYPES) == {
+        "cmd", "bash", "kubectl", "helm", "helmv3", "concord", "ngrinder"
+    }  # fmt: skip
+    assert tasks.build(payload({"type": "bash", "cmd": "true"}), locked=False).blocking
+    assert not tasks.build(payload({"cmd": "true"}), locked=False).blocking
+    with pytest.raises(PayloadError, match="unknown task type 'wrk'"):
+        tasks.build(payload({"type": "wrk", "cmd": "wrk"}), locked=False)
 
 
 @pytest.mark.parametrize(
-    ("cmd", "line", "argv"),
+    ("type_name", "cmd", "line", "argv"),
     [
         (
+            "kubectl",
             "get deploy -n test",
             "kubectl get deploy -n test",
-            ["kubectl", "get", "deploy", "-n", "test"],
+            ("kubectl", "get", "deploy", "-n", "test"),
         ),
-        ("kubectl get 'a b'", "kubectl get 'a b'", ["kubectl", "get", "a b"]),
+        ("kubectl", "kubectl get 'a b'", "kubectl get 'a b'", ("kubectl", "get", "a b")),
+        ("helmv3", "test app -n t", "helm test app -n t", ("helm", "test", "app", "-n", "t")),
+        ("helm", "helm test podinfo", "helm test podinfo", ("helm", "test", "podinfo")),
     ],
-)
-def test_kubectl_command_line_and_arguments(cmd, line, argv):
-    kubectl = tasks.task_type("kubectl")
+)  # fmt: skip
+def test_program_command_line_and_arguments(type_name, cmd, line, argv):
+    task = tasks.build(payload({"type": type_name, "cmd": cmd}), locked=True)
 
-    assert kubectl.command_line(cmd) == line
-    assert kubectl.argv(kubectl.command_line(cmd)) == argv
+    assert (task.line, task.argv, task.blocking) == (line, argv, True)
+
+
+def test_cmd_runs_through_sh_without_rules_and_as_arguments_with_them():
+    command = "hey -z 1m http://podinfo:9898/; echo done"
+
+    open_task = tasks.build(payload({"cmd": command}), locked=False)
+    locked_task = tasks.build(payload({"cmd": command}), locked=True)
+
+    assert (open_task.line, open_task.argv) == (command, ("sh", "-c", command))
+    assert locked_task.argv == ("hey", "-z", "1m", "http://podinfo:9898/;", "echo", "done")
+    assert locked_task.line == "hey -z 1m 'http://podinfo:9898/;' echo done"

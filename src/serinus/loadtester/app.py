@@ -6,10 +6,12 @@ serve the probes and Prometheus. Status codes are the contract Canaries rely on:
 a hook as passed when it answers 200-202, so ``/gate/check`` answers 200 for an open gate and 403
 for a closed one, and ``/gate/open`` answers 202.
 
-Checks on ``POST /`` run in this order and stop at the first refusal, before anything runs: the body
-(400), ``--namespace-regexp`` (403), ``metadata`` present (400, Flagger's "metadata not found in
-payload"), a known ``type`` (400), a ``cmd`` (400), ``--allow-command`` (403). The namespace rule
-also guards the gate endpoints that read a payload (``approve`` and ``halt`` read none).
+Checks on ``POST /`` run in this order and stop at the first refusal, before anything runs: the
+body's size (413), its signature when ``--signing-secret`` is set (401), the body (400),
+``--namespace-regexp`` (403), the task's metadata (400, e.g. Flagger's "metadata not found in
+payload"), ``--allow-command`` (403), the caps on running tasks (429). The gate endpoints that read
+a payload go through the same first four (``approve`` and ``halt`` read nothing and answer
+unsigned calls too). No answer quotes more than a short prefix of what the caller sent.
 
 :func:`create_app` builds the app from :class:`Settings`; :func:`serve` runs it until an event is
 set, then stops every running command (their whole process groups) before returning.
@@ -21,17 +23,23 @@ import asyncio
 import dataclasses
 import logging
 import pathlib
+import time
+from typing import Literal
 
 from aiohttp import web
 
-from serinus.errors import UnknownProviderError
+from serinus import signing
+from serinus.loadtester import runner as task_runner
 from serinus.loadtester import tasks
 from serinus.loadtester.authz import Policy
-from serinus.loadtester.gates import GateStore
+from serinus.loadtester.gates import DEFAULT_LIMIT, Gate, GateStore, TooManyGates
 from serinus.loadtester.metrics import CONTENT_TYPE, LoadTesterMetrics
-from serinus.loadtester.payload import Payload, PayloadError, parse_payload
+from serinus.loadtester.payload import MAX_BODY_BYTES, Payload, PayloadError, parse_payload
 
 _log = logging.getLogger(__name__)
+
+FAILURE_LIMIT = 2048
+"""Characters of a failure reason (a command's stderr) in a 500 answer."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +51,12 @@ class Settings:
     policy: Policy = dataclasses.field(default_factory=Policy)
     state_file: pathlib.Path | None = None
     """Where open gates are kept across restarts; None keeps them in memory only."""
+    max_running: int = task_runner.DEFAULT_MAX_RUNNING
+    max_per_namespace: int = task_runner.DEFAULT_MAX_PER_NAMESPACE
+    max_gates: int = DEFAULT_LIMIT
+    signing_key: bytes | None = dataclasses.field(default=None, repr=False)
+    """When set, every request that reads a payload must be signed with it (serinus.signing)."""
+    signing_max_age: float = signing.DEFAULT_MAX_AGE_SECONDS
 
 
 class _Refusal(Exception):
@@ -60,36 +74,51 @@ class Api:
 
     def __init__(self, settings: Settings) -> None:
         self.metrics = LoadTesterMetrics()
-        self.runner = tasks.TaskRunner(timeout=settings.timeout, metrics=self.metrics)
-        self.gates = GateStore(settings.state_file)
+        self.runner = task_runner.TaskRunner(
+            timeout=settings.timeout,
+            metrics=self.metrics,
+            max_running=settings.max_running,
+            max_per_namespace=settings.max_per_namespace,
+        )
+        self.gates = GateStore(settings.state_file, limit=settings.max_gates)
         self.policy = settings.policy
+        self.settings = settings
 
     async def run_task(self, request: web.Request) -> web.Response:
-        """``POST /``: run ``metadata.cmd`` as ``metadata.type`` says."""
+        """``POST /``: run the task ``metadata`` describes."""
         try:
             payload = await self._payload(request)
             task = self._task(payload)
+            return_output = self._flag(payload, "returnCmdOutput")
+            if not task.blocking:
+                started = self.runner.start(task)
+                return web.Response(status=202, text="Task started" if started else "Task running")
+            outcome = await self.runner.run(task)
         except _Refusal as refusal:
             return self._refuse(request, refusal)
-        if not task.type.blocking:
-            started = self.runner.start(task)
-            return web.Response(status=202, text="Task started" if started else "Task running")
-        outcome = await self.runner.run(task)
+        except task_runner.Busy as busy:
+            return self._refuse(request, _Refusal(429, str(busy), "busy"))
         if not outcome.ok:
-            return web.Response(
-                status=500, text=f"command {task.command_line} failed: {outcome.failure()}"
-            )
-        body = outcome.stdout if payload.flag("returnCmdOutput") else ""
+            failure = outcome.failure()[:FAILURE_LIMIT]
+            return web.Response(status=500, text=f"command {task.line[:256]} failed: {failure}")
+        body = outcome.stdout if return_output else ""
         return web.Response(status=200, text=body)
 
     def _refuse(self, request: web.Request, refusal: _Refusal) -> web.Response:
-        self.metrics.rejected.labels(reason=refusal.reason).inc()
+        if refusal.reason != "busy":  # the runner counted those
+            self.metrics.rejected.labels(reason=refusal.reason).inc()
         _log.warning("Refused %s %s: %s", request.method, request.path, refusal.text)
         return web.Response(status=refusal.status, text=refusal.text)
 
     async def _payload(self, request: web.Request) -> Payload:
         try:
-            payload = parse_payload(await request.read())
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            text = f"payload: larger than {MAX_BODY_BYTES} bytes"
+            raise _Refusal(413, text, "bad_request") from None
+        self._check_signature(request, body)
+        try:
+            payload = parse_payload(body)
         except PayloadError as error:
             raise _Refusal(400, str(error), "bad_request") from None
         denial = self.policy.namespace_denial(payload.namespace)
@@ -97,36 +126,40 @@ class Api:
             raise _Refusal(403, denial, "namespace")
         return payload
 
+    def _check_signature(self, request: web.Request, body: bytes) -> None:
+        key = self.settings.signing_key
+        if key is None:
+            return
+        try:
+            signing.verify(
+                body,
+                request.headers,
+                key=key,
+                now=time.time(),
+                path=request.raw_path,
+                max_age=self.settings.signing_max_age,
+            )
+        except signing.SignatureError as error:
+            raise _Refusal(401, f"signature refused: {error}", "signature") from None
+
     def _task(self, payload: Payload) -> tasks.Task:
-        metadata = payload.metadata
-        if not metadata:
-            raise _Refusal(400, "metadata not found in payload", "bad_request")
-        type_name = metadata.get("type", tasks.DEFAULT_TYPE)
         try:
-            kind = tasks.task_type(type_name)
-        except UnknownProviderError:
-            supported = ", ".join(sorted(tasks.TASK_TYPES))
-            text = f"unknown task type {type_name!r} in metadata.type; supported: {supported}"
-            raise _Refusal(400, text, "bad_request") from None
-        command = metadata.get("cmd", "")
-        if not command.strip():
-            raise _Refusal(400, "cmd not found in metadata", "bad_request")
-        try:
-            line = kind.command_line(command)
-            log_output = payload.flag("logCmdOutput")
-            payload.flag("returnCmdOutput")
+            task = tasks.build(payload, locked=self.policy.locked)
         except PayloadError as error:
             raise _Refusal(400, str(error), "bad_request") from None
-        except ValueError as error:  # shlex: unbalanced quotes
-            raise _Refusal(
-                400, f"metadata.cmd: cannot split {command!r}: {error}", "bad_request"
-            ) from None
-        denial = self.policy.command_denial(line)
+        if task.argv is not None:
+            denial = self.policy.command_denial(task.argv)
+        else:
+            denial = self.policy.task_denial(task.line)
         if denial is not None:
             raise _Refusal(403, denial, "command")
-        return tasks.Task(
-            canary=payload.canary, type=kind, command_line=line, log_output=log_output
-        )
+        return task
+
+    def _flag(self, payload: Payload, key: str) -> bool:
+        try:
+            return payload.flag(key)
+        except PayloadError as error:
+            raise _Refusal(400, str(error), "bad_request") from None
 
     async def approve(self, request: web.Request) -> web.Response:
         """``/gate/approve``: always open."""
@@ -137,48 +170,54 @@ class Api:
         return web.Response(status=403, text="Forbidden")
 
     async def check_gate(self, request: web.Request) -> web.Response:
-        return await self._check(request, prefix="")
+        return await self._check(request, kind="gate")
 
     async def open_gate(self, request: web.Request) -> web.Response:
-        return await self._change(request, prefix="", is_open=True)
+        return await self._change(request, kind="gate", is_open=True)
 
     async def close_gate(self, request: web.Request) -> web.Response:
-        return await self._change(request, prefix="", is_open=False)
+        return await self._change(request, kind="gate", is_open=False)
 
     async def check_rollback(self, request: web.Request) -> web.Response:
-        return await self._check(request, prefix="rollback.")
+        return await self._check(request, kind="rollback")
 
     async def open_rollback(self, request: web.Request) -> web.Response:
-        return await self._change(request, prefix="rollback.", is_open=True)
+        return await self._change(request, kind="rollback", is_open=True)
 
     async def close_rollback(self, request: web.Request) -> web.Response:
-        return await self._change(request, prefix="rollback.", is_open=False)
+        return await self._change(request, kind="rollback", is_open=False)
 
-    async def _check(self, request: web.Request, *, prefix: str) -> web.Response:
+    async def _check(
+        self, request: web.Request, *, kind: Literal["gate", "rollback"]
+    ) -> web.Response:
         try:
             payload = await self._payload(request)
         except _Refusal as refusal:
             return self._refuse(request, refusal)
-        key = prefix + payload.canary
-        approved = self.gates.is_open(key)
-        _log.debug("Gate %s checked: %s", key, "open" if approved else "closed")
+        gate = Gate(kind, payload.namespace, payload.name)
+        approved = self.gates.is_open(gate)
+        _log.debug("Gate %s checked: %s", gate, "open" if approved else "closed")
         if approved:
             return web.Response(status=200, text="Approved")
-        return web.Response(status=403, text=f"Forbidden: gate {key} is closed")
+        return web.Response(status=403, text=f"Forbidden: gate {gate} is closed")
 
-    async def _change(self, request: web.Request, *, prefix: str, is_open: bool) -> web.Response:
+    async def _change(
+        self, request: web.Request, *, kind: Literal["gate", "rollback"], is_open: bool
+    ) -> web.Response:
         try:
             payload = await self._payload(request)
+            gate = Gate(kind, payload.namespace, payload.name)
+            if is_open:
+                self.gates.open(gate)
+            else:
+                self.gates.close(gate)
         except _Refusal as refusal:
             return self._refuse(request, refusal)
-        key = prefix + payload.canary
-        if is_open:
-            self.gates.open(key)
-        else:
-            self.gates.close(key)
+        except TooManyGates as full:
+            return self._refuse(request, _Refusal(429, str(full), "gates"))
         state = "opened" if is_open else "closed"
-        _log.info("Gate %s %s", key, state, extra={"canary": payload.canary})
-        return web.Response(status=202, text=f"Gate {key} {state}")
+        _log.info("Gate %s %s", gate, state, extra={"canary": payload.canary})
+        return web.Response(status=202, text=f"Gate {gate} {state}")
 
     async def healthz(self, request: web.Request) -> web.Response:
         return web.Response(text="OK")
@@ -193,7 +232,7 @@ API_KEY = web.AppKey("api", Api)
 def create_app(settings: Settings) -> web.Application:
     """The load tester app. Stopping it (``on_shutdown``) stops every running command."""
     api = Api(settings)
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[API_KEY] = api
     app.router.add_post("/", api.run_task)
     app.router.add_route("*", "/healthz", api.healthz)
@@ -210,11 +249,11 @@ def create_app(settings: Settings) -> web.Application:
     }
     for path, handler in routes.items():
         app.router.add_route("*", path, handler)
-    app.on_shutdown.append(_stop_commands)
+    app.on_shutdown.append(_stop)
     return app
 
 
-async def _stop_commands(app: web.Application) -> None:
+async def _stop(app: web.Application) -> None:
     await app[API_KEY].runner.stop()
 
 

@@ -39,13 +39,27 @@ class Outcome:
     timed_out: bool = False
     start_error: str = ""
     """Why the command could not be started at all (e.g. the program is not installed)."""
+    error: str = ""
+    """Why a task that runs no process (a remote test service) failed."""
+
+    @classmethod
+    def succeeded(cls, output: str = "") -> Outcome:
+        """A task without a process that went well."""
+        return cls(exit_code=0, stdout=output, stderr="")
+
+    @classmethod
+    def failed(cls, reason: str, *, timed_out: bool = False) -> Outcome:
+        """A task without a process that went wrong, and why."""
+        return cls(exit_code=None, stdout="", stderr="", timed_out=timed_out, error=reason)
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
+        return self.exit_code == 0 and not self.timed_out and not self.error
 
     def failure(self) -> str:
         """Why the command failed, for logs and 500 bodies; empty when it did not."""
+        if self.error:
+            return self.error
         if self.start_error:
             return f"could not start: {self.start_error}"
         if self.timed_out:
