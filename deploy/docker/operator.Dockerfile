@@ -2,17 +2,18 @@
 # The serinus operator image. Build it from the repository root (the context must hold src/):
 #   docker build -f deploy/docker/operator.Dockerfile -t serinus/operator:0.1.0 .
 # The chart runs it as `serinus operator --port=8080 ...` with a read-only root filesystem, as
-# user 10001, with /tmp mounted writable.
+# user 10001, with /tmp mounted writable. The base image is pinned by digest and the Python
+# packages by deploy/docker/constraints.txt; docs/install.md ("Images") says how to update them.
 
-ARG PYTHON_IMAGE=python:3.11-slim
+ARG PYTHON_IMAGE=python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
 
 # Build the wheels of serinus and its dependencies once, so the final image holds no sources or
 # build tools.
 FROM ${PYTHON_IMAGE} AS wheels
 WORKDIR /build
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md deploy/docker/constraints.txt ./
 COPY src/ src/
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --wheel-dir /wheels --constraint constraints.txt .
 
 FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \

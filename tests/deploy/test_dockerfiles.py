@@ -3,19 +3,23 @@
 There is no Docker engine on the machines, so the images are not built here. These tests parse
 each Dockerfile (line continuations, comments, ARG defaults in FROM) and check what would break
 a build or a pod:
+- every image a stage starts from is pinned by digest (``@sha256:`` and 64 hex digits), and pip
+  installs under deploy/docker/constraints.txt, which pins every runtime dependency of serinus
+  (and theirs) to one version that pyproject.toml accepts;
 - the final stage starts from python:3.11-slim, runs as a numeric non-root user (so the kubelet
   can enforce ``runAsNonRoot``) equal to the chart's ``runAsUser``, exposes the chart's port, and
   its ENTRYPOINT + CMD is a ``serinus`` subcommand that exists, the one the chart runs;
 - every COPY from the build context names a file or folder that exists in the repository and is
   not excluded by the Dockerfile's own .dockerignore, including the readme that pyproject.toml
   names (setuptools needs it to build the wheel); every COPY --from names an earlier stage;
-- the load tester image carries hey, curl and kubectl.
+- the load tester image carries hey, curl, kubectl and helm (for helm/helmv3 tasks).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import importlib.metadata
 import json
 import pathlib
 import re
@@ -23,6 +27,8 @@ import tomllib
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from serinus.cli.main import COMMANDS
 from tests.deploy.support import DEPLOY, LOADTESTER_CHART, REPO, SERINUS_CHART
@@ -98,7 +104,7 @@ def chart_values(image: str) -> dict[str, object]:
 @pytest.mark.parametrize("image", sorted(IMAGES))
 def test_final_stage_is_python_slim_as_a_non_root_user(image: str) -> None:
     recipe = dockerfile(image)
-    assert base_image(recipe, recipe.last("FROM")) == "python:3.11-slim"
+    assert base_image(recipe, recipe.last("FROM")).startswith("python:3.11-slim@sha256:")
     user, _, group = recipe.last("USER").partition(":")
     assert user.isdigit(), f"USER {user} must be numeric for the kubelet's runAsNonRoot check"
     assert int(user) != 0
@@ -163,11 +169,72 @@ def test_every_copy_source_exists_and_reaches_the_build(image: str) -> None:
     assert ignored(".venv/bin/python", patterns)
 
 
-def test_loadtester_image_carries_hey_curl_and_kubectl() -> None:
+def test_loadtester_image_carries_hey_curl_kubectl_and_helm() -> None:
     recipe = dockerfile("loadtester")
     installs = " ".join(run for run in recipe.all("RUN") if "apt-get install" in run)
     assert {"hey", "curl"} <= set(installs.split())
     copies = [arguments.split() for arguments in recipe.all("COPY")]
     assert any(words[-1] == "/usr/local/bin/kubectl" for words in copies)
-    kubectl_stage = [line for line in recipe.all("FROM") if line.split()[-1] == "kubectl"]
-    assert base_image(recipe, kubectl_stage[0]).startswith("registry.k8s.io/kubectl:v1.")
+    assert any(words[-1] == "/usr/local/bin/helm" for words in copies)
+    stages = {line.split()[-1]: base_image(recipe, line) for line in recipe.all("FROM")}
+    assert stages["kubectl"].startswith("registry.k8s.io/kubectl:v1.")
+    assert stages["helm"].startswith("alpine/helm:3.")
+
+
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+CONSTRAINTS = DOCKER / "constraints.txt"
+
+
+@pytest.mark.parametrize("image", sorted(IMAGES))
+def test_every_base_image_is_pinned_by_digest_and_pip_by_constraints(image: str) -> None:
+    recipe = dockerfile(image)
+    for line in recipe.all("FROM"):
+        pinned = base_image(recipe, line)
+        if pinned in {stage.split()[-1] for stage in recipe.all("FROM")}:
+            continue  # an earlier stage
+        assert DIGEST.search(pinned), f"FROM {pinned}: not pinned by digest"
+    builds = [run for run in recipe.all("RUN") if "pip wheel" in run]
+    assert builds
+    assert all("--constraint constraints.txt" in run for run in builds)
+    copies = [arguments.split() for arguments in recipe.all("COPY")]
+    assert any("deploy/docker/constraints.txt" in words for words in copies)
+
+
+def pins() -> dict[str, str]:
+    found = {}
+    for line in CONSTRAINTS.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            found[canonicalize_name(name)] = version.strip()
+    return found
+
+
+def runtime_closure() -> set[str]:
+    """serinus's runtime dependencies and all of theirs (no extras), by canonical name."""
+    seen: set[str] = set()
+    pending = [
+        str(r)
+        for r in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    ]
+    while pending:
+        requirement = Requirement(pending.pop())
+        if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        name = canonicalize_name(requirement.name)
+        if name in seen:
+            continue
+        seen.add(name)
+        pending += importlib.metadata.requires(requirement.name) or []
+    return seen
+
+
+def test_constraints_pin_every_runtime_dependency_within_pyproject() -> None:
+    pinned = pins()
+    missing = runtime_closure() - set(pinned)
+    assert not missing, f"not pinned in {CONSTRAINTS.name}: {sorted(missing)}"
+    for requirement in tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]:
+        wanted = Requirement(requirement)
+        version = pinned[canonicalize_name(wanted.name)]
+        assert wanted.specifier.contains(version), f"{wanted.name}=={version} is not {wanted}"

@@ -6,9 +6,18 @@ Covers:
   Service named load-tester in prod whose port 80 reaches the port the load tester listens on
   (8080), and a Deployment named load-tester (the seed finds the pod with ``grep load-tester``);
 - the defaults and every ci/*-values.yaml file render objects that pass the Kubernetes schemas;
-- ``allowCommands`` becomes one ``--allow-command`` per entry, and a real ``serinus loadtester``
-  started with the rendered arguments answers the probe path, refuses a command outside the list
-  and a namespace outside ``namespaceRegexp`` (403), while the seed's load test is allowed;
+- locked down by default: the rendered arguments (``$(POD_NAMESPACE)`` expanded as the kubelet
+  does) serve the release namespace only and allow hey with bounded flags against that
+  namespace's Services, which covers the seed's load test; a real ``serinus loadtester`` started
+  with them answers the probe path, runs the seed's load test and refuses other commands, other
+  hosts, other namespaces' Services, unbounded flags and other namespaces' payloads (403);
+- ``allowCommands`` adds one ``--allow-command`` per entry; ``allowAnyCommand`` (Flagger's open
+  load tester) gives none, and is refused together with ``allowCommands``; a chart that could run
+  nothing is refused;
+- resource limits; a NetworkPolicy that lets only the operator's pods in (and a mesh proxy's
+  port) and lets the pod reach DNS, its own namespace and the Linkerd control plane (the API
+  server too with kubectl RBAC); ``signing.secretName`` hands the key to the load tester through
+  its environment, where ``serinus loadtester`` reads it;
 - the gate state file lives on the state volume: an emptyDir by default, a PersistentVolumeClaim
   (and the Recreate strategy) with persistence;
 - kubectl RBAC is off by default (no Role, no API token in the pod) and, when on, binds the
@@ -35,9 +44,11 @@ import yaml
 
 from serinus.cli import loadtester as loadtester_cli
 from serinus.loadtester.authz import Policy
+from serinus.sandbox.workloads.env import expand
 from tests.deploy.support import (
     LOADTESTER_CHART,
     REPO,
+    SERINUS_CHART,
     Manifest,
     RenderError,
     container,
@@ -103,6 +114,7 @@ def test_default_install_renders_valid_objects() -> None:
     validate(manifests)
     assert kinds(manifests) == [
         "Deployment/loadtester",
+        "NetworkPolicy/loadtester",
         "Service/loadtester",
         "ServiceAccount/loadtester",
     ]
@@ -124,29 +136,127 @@ def parse_loadtester_args(args: list[str]) -> dict[str, Any]:
     return context.params
 
 
-def test_allow_commands_lock_the_load_tester_down_to_the_seeds_load_test() -> None:
-    _, command = seed_load_test()
-    manifests = render("locked-down-values.yaml")
-    args = container(only(manifests, "Deployment"))["args"]
-    rules = yaml.safe_load((LOADTESTER_CHART / "ci" / "locked-down-values.yaml").read_text())
-    assert [a for a in args if a.startswith("--allow-command=")] == [
-        f"--allow-command={rule}" for rule in rules["allowCommands"]
-    ]
+def expanded(args: list[str], namespace: str) -> list[str]:
+    """The arguments as the kubelet hands them over, ``$(POD_NAMESPACE)`` expanded."""
+    return [expand(arg, {"POD_NAMESPACE": namespace}) for arg in args]
+
+
+def policy_of(args: list[str]) -> Policy:
     params = parse_loadtester_args(args)
-    policy = Policy.from_patterns(
-        namespace=str(params["namespace_regexp"]),
-        commands=params["allow_commands"],
+    return Policy.from_patterns(
+        namespace=params["namespace_regexp"], commands=params["allow_commands"]
     )
-    assert policy.command_denial(shlex.split(command)) is None
-    assert policy.command_denial(shlex.split(command + "; rm -rf /")) is not None
+
+
+def allowed(policy: Policy, command: str) -> bool:
+    return policy.command_denial(shlex.split(command)) is None
+
+
+def test_the_default_install_allows_hey_against_its_own_services_only() -> None:
+    _, command = seed_load_test()
+    args = container(only(render(set_values=("fullnameOverride=load-tester",)), "Deployment"))[
+        "args"
+    ]
+    policy = policy_of(expanded(args, "prod"))
+
+    assert allowed(policy, command)  # hey -z 2m -q 10 -c 2 http://podinfo:9898/
+    for own in (
+        "hey -z 1m -q 10 -c 2 http://podinfo-canary.prod:9898/",
+        "hey -n 100 -c 5 -m HEAD http://podinfo.prod.svc.cluster.local:9898/status/500",
+        "hey -z 30s http://podinfo/",
+    ):
+        assert allowed(policy, own), own
+    for refused in (
+        "hey -z 1m -q 10 -c 2 http://podinfo.staging:9898/",
+        "hey -z 1m -c 1000 http://podinfo:9898/",
+        "hey -z 1m -D /etc/passwd http://podinfo:9898/",
+        "hey -z 1m -x http://proxy.elsewhere:3128 http://podinfo:9898/",
+        "hey -z 1m http://169.254.169.254/latest/meta-data/",
+        "hey -z 1m http://podinfo:9898/; id",
+        "curl -sf http://podinfo:9898/",
+        "bash -c id",
+    ):
+        assert not allowed(policy, refused), refused
     assert policy.namespace_denial("prod") is None
     assert policy.namespace_denial("staging") is not None
 
 
-def test_no_allow_list_means_no_allow_command_flag() -> None:
-    args = container(only(render(), "Deployment"))["args"]
-    assert not [a for a in args if a.startswith(("--allow-command", "--namespace-regexp"))]
+def test_allow_commands_add_to_the_default_rule() -> None:
+    _, command = seed_load_test()
+    args = container(only(render("locked-down-values.yaml"), "Deployment"))["args"]
+    rules = yaml.safe_load((LOADTESTER_CHART / "ci" / "locked-down-values.yaml").read_text())
+    assert [a for a in args if a.startswith("--allow-command=")][1:] == [
+        f"--allow-command={rule}" for rule in rules["allowCommands"]
+    ]
+    policy = policy_of(expanded(args, "prod"))
+    assert allowed(policy, command)
+    assert allowed(policy, "curl -sf http://podinfo-canary:9898/token")
+    assert not allowed(policy, command + "; rm -rf /")
+    assert not allowed(policy, "curl -sf http://podinfo-canary:9898/$(id)")
+    assert policy.namespace_denial("prod") is None
+    assert policy.namespace_denial("staging") is not None
+
+
+def test_allow_any_command_is_flaggers_open_load_tester() -> None:
+    args = container(only(render(set_values=("allowAnyCommand=true",)), "Deployment"))["args"]
+    assert not [a for a in args if a.startswith("--allow-command")]
     assert parse_loadtester_args(args)["allow_commands"] == ()
+
+
+@pytest.mark.parametrize(
+    ("assignment", "named"),
+    [
+        ("allowAnyCommand=true,allowCommands[0]=hey", "allowAnyCommand"),
+        ("defaultCommands=false", "no command could run"),
+    ],
+)
+def test_contradicting_command_values_are_refused(assignment: str, named: str) -> None:
+    with pytest.raises(RenderError) as refused:
+        render(set_values=(assignment,))
+    assert named in refused.value.message
+
+
+def test_limits_and_a_network_policy_that_lets_only_the_operator_in() -> None:
+    manifests = render(set_values=("fullnameOverride=load-tester",))
+    tester = container(only(manifests, "Deployment"))
+    assert tester["resources"]["limits"] == {"cpu": "1000m", "memory": "512Mi"}
+    policy = only(manifests, "NetworkPolicy")["spec"]
+    pod_labels = only(manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    [ingress] = policy["ingress"]
+    operator_labels = only(
+        helm_template(SERINUS_CHART, release="serinus", namespace="linkerd"), "Deployment"
+    )["spec"]["template"]["metadata"]["labels"]
+    [peer] = ingress["from"]
+    assert peer["podSelector"]["matchLabels"].items() <= operator_labels.items()
+    assert {port["port"] for port in ingress["ports"]} == {"http", 4143}
+    destinations = [rule.get("to") for rule in policy["egress"]]
+    assert [{"podSelector": {}}] in destinations
+    assert {"port": 53, "protocol": "UDP"} in policy["egress"][0]["ports"]
+    assert not any(
+        {"port": 443, "protocol": "TCP"} in rule.get("ports", []) for rule in policy["egress"]
+    )
+    with_rbac = only(render(set_values=("rbac.create=true",)), "NetworkPolicy")["spec"]
+    assert any(
+        {"port": 443, "protocol": "TCP"} in rule.get("ports", []) for rule in with_rbac["egress"]
+    )
+    assert [
+        m
+        for m in render(set_values=("networkPolicy.enabled=false",))
+        if m["kind"] == "NetworkPolicy"
+    ] == []
+
+
+def test_the_signing_secret_reaches_the_load_tester_through_its_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tester = container(only(render(set_values=("signing.secretName=hooks",)), "Deployment"))
+    [variable] = [e for e in tester["env"] if "secretKeyRef" in e.get("valueFrom", {})]
+    assert variable["valueFrom"]["secretKeyRef"] == {"name": "hooks", "key": "key"}
+    assert not any("hooks" in arg for arg in tester["args"])
+    monkeypatch.setenv(variable["name"], "the key")
+    assert parse_loadtester_args(tester["args"])["signing_secret"] == "the key"
 
 
 @contextlib.asynccontextmanager
@@ -178,29 +288,40 @@ async def running(args: list[str], state: pathlib.Path) -> AsyncIterator[str]:
         yield address.group(0)
     finally:
         if process.returncode is None:
-            process.kill()
+            process.terminate()  # SIGTERM: the load tester stops the commands it started
+            try:
+                async with asyncio.timeout(START_SECONDS):
+                    await process.wait()
+            except TimeoutError:
+                process.kill()
         await process.wait()
 
 
 async def test_the_rendered_load_tester_refuses_what_the_values_forbid(
     tmp_path: pathlib.Path,
 ) -> None:
-    deployment = only(render("locked-down-values.yaml"), "Deployment")
+    _, command = seed_load_test()
+    deployment = only(render(set_values=("fullnameOverride=load-tester",)), "Deployment")
     tester = container(deployment)
     probe = tester["livenessProbe"]["httpGet"]["path"]
     assert tester["readinessProbe"]["httpGet"]["path"] == probe
     canary = {"name": "podinfo", "namespace": "prod"}
+    marker = tmp_path / "anything"
+    marker.touch()
     async with (
-        running(tester["args"], tmp_path / "gates.json") as base,
+        running(expanded(tester["args"], "prod"), tmp_path / "gates.json") as base,
         httpx.AsyncClient(base_url=base) as client,
     ):
         assert (await client.get(probe)).status_code == 200
-        forbidden = {**canary, "metadata": {"type": "cmd", "cmd": "rm -rf /tmp/anything"}}
+        seed = await client.post("/", json={**canary, "metadata": {"cmd": command}})
+        assert seed.status_code == 202
+        forbidden = {**canary, "metadata": {"type": "cmd", "cmd": f"rm -f {marker}"}}
         refused = await client.post("/", json=forbidden)
         assert refused.status_code == 403
         assert "command refused" in refused.text
         elsewhere = {**canary, "namespace": "staging"}
         assert (await client.post("/gate/check", json=elsewhere)).status_code == 403
+    assert marker.exists()
 
 
 def test_gate_state_lives_on_an_empty_dir_by_default() -> None:
@@ -286,6 +407,7 @@ def test_kubectl_rbac_binds_read_only_rules_to_the_load_tester(
     [
         ("rbac.create=true,rbac.scope=everywhere", "scope"),
         ("allowCommands=hey", "allowCommands"),
+        ("networkPolicy.proxyPorts[0]=0", "proxyPorts"),
         ("cmd.timeout=forever", "timeout"),
         ("fullnameoverride=load-tester", "fullnameoverride"),
     ],

@@ -13,9 +13,12 @@ Covers:
   arrives as the parameter it is meant for;
 - leader election: two replicas, the flags, and a Role for Leases in the release namespace bound
   to the operator's ServiceAccount; more than one replica without it is refused with a message;
-- a namespace-scoped install grants the same rules through a Role in the watched namespace and no
+- ``watchNamespaces`` (and Flagger's ``namespace``) become one ``--namespace`` list; a
+  namespace-scoped install grants the same rules through a Role in each watched namespace and no
   ClusterRole; asking for it without a namespace is refused with a message;
-- the RBAC rules grant exactly what the operator needs: no wildcard, Secrets never listed;
+- the RBAC rules grant exactly what the operator needs: no wildcard; Secrets are only read, by
+  name (``get``), and the operator is told not to copy them (``--no-track-secrets``); only
+  ``trackSecrets`` adds the writes its copies need;
 - the PodMonitor and ServiceMonitor select the operator's pods / Service and name a real port;
 - values.schema.json rejects a misspelled value name and a wrongly typed value, naming them.
 """
@@ -83,7 +86,8 @@ NEEDED = (
     | grants("apps", "deployments daemonsets", OWNED)
     | grants("apps", "deployments/scale", "get update patch")
     | grants("", "services", OWNED)
-    | grants("", "configmaps secrets", "get create update patch")
+    | grants("", "configmaps", "get create update patch")
+    | grants("", "secrets", "get")
     | grants("", "events", "create patch")
     | grants("autoscaling", "horizontalpodautoscalers", OWNED)
     | grants("split.smi-spec.io", "trafficsplits", OWNED)
@@ -93,7 +97,7 @@ NEEDED = (
 )
 """What the operator does: watch Canaries and write their status and finalizer, read templates and
 alert providers, manage the -primary/-canary copies and the one routing object per Canary, copy
-the ConfigMaps/Secrets a target mounts (fetched by name), and record Events."""
+the ConfigMaps a target mounts (fetched by name), read Secrets by name, and record Events."""
 
 
 def test_chart_passes_helm_lint_strict() -> None:
@@ -200,7 +204,8 @@ def test_serinus_operator_reads_every_value_as_meant() -> None:
 EXPECTED_PARAMS = {
     "mesh_provider": "linkerd",
     "metrics_server": "http://prometheus.linkerd-viz:9090",
-    "namespace": "prod",
+    "namespace": "prod,staging",
+    "track_secrets": True,
     "selector_labels": "app,name,app.kubernetes.io/name,team.example.com/app",
     "include_label_prefix": "app.kubernetes.io,team.example.com",
     "leader_election": True,
@@ -257,27 +262,55 @@ def test_more_than_one_replica_without_leader_election_is_refused() -> None:
     assert "replicaCount: 3 replicas need leaderElection.enabled=true" in refused.value.message
 
 
-def test_namespaced_install_grants_the_same_rules_in_the_watched_namespace_only() -> None:
+def test_namespaced_install_grants_the_same_rules_in_each_watched_namespace_only() -> None:
     cluster_wide = only(render(), "ClusterRole")
     manifests = render("namespaced-values.yaml")
     validate(manifests)
     assert [m for m in manifests if m["kind"].startswith("Cluster")] == []
-    role = only(manifests, "Role", "serinus")
-    assert role["metadata"]["namespace"] == "prod"
-    assert role["rules"] == cluster_wide["rules"]
-    binding = only(manifests, "RoleBinding", "serinus")
-    assert binding["metadata"]["namespace"] == "prod"
-    assert binding["roleRef"]["kind"] == "Role"
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "serinus", "namespace": "serinus-system"}
-    ]
+    roles = [m for m in manifests if m["kind"] == "Role"]
+    bindings = [m for m in manifests if m["kind"] == "RoleBinding"]
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["prod", "staging"]
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["prod", "staging"]
+    for role in roles:
+        assert role["rules"] == cluster_wide["rules"]
+    for binding in bindings:
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "serinus",
+        }
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "serinus", "namespace": "serinus-system"}
+        ]
+    assert parse_operator_args(args_of(manifests))["namespace"] == "prod,staging"
+
+
+def test_flaggers_single_namespace_value_still_scopes_the_install() -> None:
+    manifests = render(set_values=("namespace=prod", "rbac.namespaced=true"))
+    assert only(manifests, "Role", "serinus")["metadata"]["namespace"] == "prod"
     assert "--namespace=prod" in args_of(manifests)
 
 
 def test_namespaced_rbac_without_a_namespace_is_refused() -> None:
     with pytest.raises(RenderError) as refused:
         render(set_values=("rbac.namespaced=true",))
-    assert "rbac.namespaced: a namespace-scoped install needs `namespace`" in refused.value.message
+    assert "rbac.namespaced: a namespace-scoped install needs watchNamespaces" in (
+        refused.value.message
+    )
+
+
+def test_secrets_are_written_only_when_the_operator_tracks_them() -> None:
+    read_only = render()
+    assert "--no-track-secrets" in args_of(read_only)
+    assert {t for t in permissions(only(read_only, "ClusterRole")) if t[1] == "secrets"} == {
+        ("", "secrets", "get")
+    }
+    tracking = render(set_values=("trackSecrets=true",))
+    assert "--no-track-secrets" not in args_of(tracking)
+    assert parse_operator_args(args_of(tracking))["track_secrets"] is True
+    assert grants("", "secrets", "get create update patch") <= permissions(
+        only(tracking, "ClusterRole")
+    )
 
 
 def test_rbac_grants_exactly_what_the_operator_needs() -> None:
@@ -324,6 +357,7 @@ def test_monitors_select_the_operator_and_a_real_port() -> None:
         ("replicaCount=two", "replicaCount"),
         ("metricsServer=prometheus:9090", "metricsServer"),
         ("logLevel=verbose", "logLevel"),
+        ("watchNamespaces[0]=Prod_Team", "watchNamespaces"),
     ],
 )
 def test_values_schema_names_the_bad_value(assignment: str, named: str) -> None:

@@ -8,12 +8,14 @@ Covers:
   signed a day ago (a stale clock) gets 401 naming the problem, and nothing runs;
 - a request signed for ``/gate/check`` and replayed, headers and body unchanged, to
   ``/rollback/open`` is refused: the rollback gate stays closed;
+- the manual gate opening shown in docs/security.md signs as the load tester expects;
 - ``/gate/approve`` and ``/gate/halt`` read nothing and answer unsigned calls as before; the
   probes need no signature.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import pathlib
 from collections.abc import AsyncIterator
@@ -25,6 +27,8 @@ from serinus.apis.analysis import CanaryWebhook
 from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase
 from serinus.errors import NotFoundError, WebhookRejectedError
+from serinus.loadtester.app import API_KEY
+from serinus.loadtester.gates import Gate
 from serinus.webhooks.client import WebhookClient
 
 KEY = "load-tester-signing-key"
@@ -156,3 +160,15 @@ async def test_fixed_gates_and_probes_need_no_signature(signed_tester, http):
     assert (await http.get(base + "/metrics")).status_code == 200
     unsigned = await http.post(base + "/gate/check", json={"name": "a", "namespace": "b"})
     assert unsigned.status_code == 401
+
+
+async def test_the_documented_manual_gate_opening_is_accepted(signed_tester, monkeypatch):
+    text = (pathlib.Path(__file__).parents[2] / "docs" / "security.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace("http://localhost:8080", signed_tester.base)
+    monkeypatch.setenv("SERINUS_LOADTESTER_SIGNING_SECRET", KEY)
+
+    await asyncio.to_thread(exec, compile(code, "docs/security.md", "exec"), {})
+
+    opened = signed_tester.app[API_KEY].gates.is_open(Gate("gate", "prod", "podinfo"))
+    assert opened

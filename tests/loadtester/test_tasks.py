@@ -9,7 +9,8 @@ Covers:
   commands for one canary both run;
 - a background command over ``--timeout`` is killed with its whole process group (a child it
   started in the background dies too) and counted as failed;
-- stopping the app (what SIGTERM does) stops running background and blocking commands;
+- stopping the app (what SIGTERM does) stops running background and blocking commands, also a
+  command whose 202 went out but whose process was still being started;
 - the type registry: Flagger's names resolve, an unknown name is a PayloadError naming it rather
   than a fall back to ``cmd``; ``kubectl`` and ``helm`` command lines are built as ``kubectl ARGS``
   and ``helm ARGS``; ``cmd`` runs through ``sh -c`` without rules and as plain arguments with
@@ -19,6 +20,7 @@ Covers:
 from __future__ import annotations
 
 import asyncio
+import os
 import pathlib
 
 import pytest
@@ -163,3 +165,26 @@ def test_cmd_runs_through_sh_without_rules_and_as_arguments_with_them():
     assert (open_task.line, open_task.argv) == (command, ("sh", "-c", command))
     assert locked_task.argv == ("hey", "-z", "1m", "http://podinfo:9898/;", "echo", "done")
     assert locked_task.line == "hey -z 1m 'http://podinfo:9898/;' echo done"
+
+
+def processes_running(argv: list[str]) -> list[int]:
+    """PIDs of processes whose command line is exactly ``argv``."""
+    wanted = ("\0".join(argv) + "\0").encode()
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if pathlib.Path(f"/proc/{pid}/cmdline").read_bytes() == wanted:
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+async def test_stopping_right_after_the_answer_leaves_no_process(loadtester):
+    # The 202 goes out before the child is started: a stop in between must still reach it.
+    argv = ["sleep", "77.123"]
+
+    assert (await loadtester.task({"cmd": " ".join(argv)})).status_code == 202
+    await loadtester.app.shutdown()
+
+    assert processes_running(argv) == []

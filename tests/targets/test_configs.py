@@ -8,7 +8,9 @@ naming the object; objects annotated ``flagger.app/config-tracking: disabled`` a
 Secrets are neither copied nor tracked; the Revision carries ``configmap/<name>`` and
 ``secret/<name>`` checksums that change with the data only; promote re-copies changed data;
 a ConfigMap's binaryData counts and is copied; with tracking disabled nothing is copied or
-rewritten; the checksum matches Go's encoding.
+rewritten; with Secrets left out (``--no-track-secrets``, the charts' default) ConfigMaps are still
+copied but no Secret is read or written and the primary uses the Secrets as they are; the checksum
+matches Go's encoding.
 """
 
 from __future__ import annotations
@@ -239,6 +241,26 @@ async def test_without_config_tracking_the_primary_shares_the_configs(kube: Kube
     ]
     assert volumes[0]["configMap"]["name"] == "podinfo-env"
     assert (await target.revision(canary)).configs == {}
+
+
+async def test_with_secrets_left_out_no_secret_is_read_or_written(kube: Kube) -> None:
+    await seed(kube)
+    canary = await create_canary(kube)
+    target = DeploymentTarget(kube, track_secrets=False)
+
+    await target.initialize(canary)
+    await target.promote(canary)
+
+    for name in SECRETS:
+        assert await kube.get("v1", "Secret", f"{name}-primary", "prod") is None
+    for name in CONFIG_MAPS:
+        assert (await get(kube, "ConfigMap", f"{name}-primary"))["data"]
+    spec = (await get(kube, "Deployment", "podinfo-primary"))["spec"]["template"]["spec"]
+    assert spec["volumes"][1]["secret"]["secretName"] == "podinfo-certs"
+    assert spec["containers"][0]["envFrom"][1] == {"secretRef": {"name": "podinfo-all-s"}}
+    assert set((await target.revision(canary)).configs) == {
+        f"configmap/{n}" for n in CONFIG_MAPS
+    }
 
 
 def test_the_checksum_is_sha256_of_gos_json_first_eight_bytes() -> None:

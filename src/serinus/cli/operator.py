@@ -47,7 +47,11 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
 )
 @_flag("context", "kube_context", default=None, help="The kubeconfig context to use.")
 @_flag("server", default=None, help="API server URL used without credentials (sandbox, tests).")
-@_flag("namespace", default=None, help="Watch Canaries in this namespace only (default: all).")
+@_flag(
+    "namespace",
+    default=None,
+    help="Watch Canaries in these namespaces only, comma-separated (default: all).",
+)
 @_flag(
     "mesh-provider",
     default="istio",
@@ -77,6 +81,13 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
     "config_tracking",
     default=True,
     help="Track ConfigMaps and Secrets of the target.",
+)
+@click.option(
+    "--track-secrets/--no-track-secrets",
+    "track_secrets",
+    default=True,
+    help="Track the target's Secrets too (copies them to -primary: needs write access to "
+    "Secrets). Off, the operator never writes a Secret and Secrets are used as they are.",
 )
 @_flag("ingress-class", default="", help="Ingress class for contour/nginx routers.")
 @_flag("ingress-annotations-prefix", default="nginx.ingress.kubernetes.io", show_default=True)
@@ -160,12 +171,13 @@ def _settings(flags: dict[str, object]) -> OperatorSettings:
     )
     return OperatorSettings(
         kube=kube,
-        namespace=text("namespace") or None,
+        namespaces=tuple(v.strip() for v in text("namespace").split(",") if v.strip()),
         mesh_provider=text("mesh_provider"),
         metrics_server=text("metrics_server"),
         selector_labels=tuple(v for v in text("selector_labels").split(",") if v),
         include_label_prefixes=tuple(v for v in text("include_label_prefix").split(",") if v),
         config_tracking=bool(flags["config_tracking"]),
+        track_secrets=bool(flags["track_secrets"]),
         ingress_class=text("ingress_class"),
         ingress_annotations_prefix=text("ingress_annotations_prefix"),
         host=text("host"),

@@ -97,23 +97,34 @@ class ProcessGroups:
 
     def __init__(self) -> None:
         self._live: set[asyncio.subprocess.Process] = set()
+        self._stopping = False
 
     async def run(self, argv: Sequence[str], *, time_limit: float) -> Outcome:
         """Run ``argv`` to completion or until ``time_limit`` seconds pass, then stop its group.
 
         Cancelling the caller also stops the group, so no command outlives the task that ran it.
         """
-        try:
-            process = await asyncio.create_subprocess_exec(
+        spawn = asyncio.ensure_future(
+            asyncio.create_subprocess_exec(
                 *argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
             )
+        )
+        try:
+            process = await asyncio.shield(spawn)
         except OSError as error:
             return Outcome(exit_code=None, stdout="", stderr="", start_error=str(error))
+        except asyncio.CancelledError:
+            # Cancelled while the child was being started: it must not outlive this call.
+            with contextlib.suppress(OSError):
+                await _stop_group(await spawn)
+            raise
         self._live.add(process)
+        if self._stopping:  # stop_all ran while this child was being started
+            await _stop_group(process)
         stdout, stderr = _Capture(), _Capture()
         timed_out = False
         try:
@@ -136,7 +147,9 @@ class ProcessGroups:
         )
 
     async def stop_all(self) -> None:
-        """Stop every command still running (SIGTERM to its group, then SIGKILL)."""
+        """Stop every command still running (SIGTERM to its group, then SIGKILL), and any that
+        was being started; commands started later are stopped at once."""
+        self._stopping = True
         live = list(self._live)
         if live:
             _log.info("Stopping %d running command(s)", len(live))

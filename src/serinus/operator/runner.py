@@ -45,7 +45,9 @@ async def run(settings: OperatorSettings, *, stop: asyncio.Event | None = None) 
     metrics = SelfMetrics(mesh_provider=settings.mesh_provider)
     endpoints = Endpoints(metrics, host=settings.host, port=settings.port)
     await endpoints.start()
-    scope = f"namespace {settings.namespace}" if settings.namespace else "all namespaces"
+    scope = (
+        f"namespace {', '.join(settings.namespaces)}" if settings.namespaces else "all namespaces"
+    )
     logger.info(
         "Starting serinus operator: %s, mesh provider %s, metrics server %s, port %d",
         scope,
@@ -80,7 +82,7 @@ async def _control_loop(
         canaries = Canaries(
             kube=kube, wiring=wiring, metrics=metrics, min_interval=settings.min_interval_seconds
         )
-        return _control(canaries, settings.namespace)
+        return _control(canaries, settings.namespaces)
 
     if not settings.leader_election:
         endpoints.leading = True
@@ -114,10 +116,16 @@ async def _lead(elector: LeaderElector, endpoints: Endpoints, control: Any) -> N
             endpoints.leading = False
 
 
-async def _control(canaries: Canaries, namespace: str | None) -> None:
-    """Watch Canaries and tick them until cancelled; then let ticks in flight finish."""
+async def _control(canaries: Canaries, namespaces: tuple[str, ...]) -> None:
+    """Watch Canaries (of every namespace, or of each one given) and tick them until cancelled;
+    then let ticks in flight finish."""
     try:
-        await canaries.follow(namespace)
+        if not namespaces:
+            await canaries.follow(None)
+        else:
+            async with asyncio.TaskGroup() as group:
+                for namespace in namespaces:
+                    group.create_task(canaries.follow(namespace))
     finally:
         await canaries.scheduler.stop()
 

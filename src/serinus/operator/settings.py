@@ -30,13 +30,15 @@ class NotifierSettings:
 @dataclasses.dataclass(frozen=True)
 class OperatorSettings:
     kube: KubeSettings
-    namespace: str | None = None
-    """Watch Canaries of this namespace only; all namespaces when None."""
+    namespaces: tuple[str, ...] = ()
+    """Watch Canaries of these namespaces only; all namespaces when empty."""
     mesh_provider: str = "istio"
     metrics_server: str = "http://prometheus:9090"
     selector_labels: tuple[str, ...] = ("app", "name", "app.kubernetes.io/name")
     include_label_prefixes: tuple[str, ...] = ("*",)
     config_tracking: bool = True
+    track_secrets: bool = True
+    """Track (checksum, copy to ``-primary``) Secrets too, which needs write access to Secrets."""
     ingress_class: str = ""
     ingress_annotations_prefix: str = "nginx.ingress.kubernetes.io"
     port: int = 8080

@@ -123,6 +123,7 @@ class Wiring:
                 selector_labels=self.settings.selector_labels,
                 include_label_prefixes=self.settings.include_label_prefixes,
                 config_tracking=self.settings.config_tracking,
+                track_secrets=self.settings.track_secrets,
                 clock=self.clock,
             )
         except UnknownProviderError as error:

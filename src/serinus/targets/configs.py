@@ -20,7 +20,10 @@ not optional is an error naming it. Flagger skips it when ``optional`` is unset,
 cannot start on Kubernetes anyway, and a named error says why sooner than a stuck rollout.
 
 With tracking disabled (Flagger's ``-enable-config-tracking=false``), nothing is tracked and the
-primary uses the target's ConfigMaps and Secrets as they are.
+primary uses the target's ConfigMaps and Secrets as they are. With Secrets left out
+(``--no-track-secrets``, the charts' default, so that the operator only ever reads Secrets), the
+Secrets are treated as if annotated ``config-tracking: disabled``: not read, not copied, the
+primary uses them as they are, and a change to one starts no analysis.
 """
 
 from __future__ import annotations
@@ -154,10 +157,16 @@ class ConfigTracker:
     """Reads, checksums and copies the configs of one namespace's workloads."""
 
     def __init__(
-        self, kube: Kube, *, enabled: bool = True, include_label_prefixes: Iterable[str] = ("*",)
+        self,
+        kube: Kube,
+        *,
+        enabled: bool = True,
+        secrets: bool = True,
+        include_label_prefixes: Iterable[str] = ("*",),
     ) -> None:
         self.kube = kube
         self.enabled = enabled
+        self.secrets = secrets
         self.include_label_prefixes = tuple(include_label_prefixes)
 
     async def tracked(self, namespace: str, pod_spec: Manifest) -> Tracked:
@@ -166,6 +175,8 @@ class ConfigTracker:
             return {}
         result: Tracked = {}
         for ref, optional in sorted(references(pod_spec).items(), key=lambda i: i[0].key):
+            if ref.kind == "secret" and not self.secrets:
+                continue
             obj = await self.kube.get("v1", _API_KIND[ref.kind], ref.name, namespace)
             if obj is None:
                 if optional:

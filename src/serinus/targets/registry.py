@@ -33,6 +33,7 @@ def target_for(
     selector_labels: Iterable[str] = labels.DEFAULT_SELECTOR_LABELS,
     include_label_prefixes: Iterable[str] = labels.DEFAULT_INCLUDE_PREFIXES,
     config_tracking: bool = True,
+    track_secrets: bool = True,
     clock: Clock | None = None,
 ) -> Target:
     """The controller for ``kind``; UnknownProviderError when serinus has none."""
@@ -43,5 +44,6 @@ def target_for(
         selector_labels=selector_labels,
         include_label_prefixes=include_label_prefixes,
         config_tracking=config_tracking,
+        track_secrets=track_secrets,
         clock=clock,
     )

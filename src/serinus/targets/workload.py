@@ -52,6 +52,7 @@ class WorkloadTarget(abc.ABC):
         selector_labels: Iterable[str] = labels.DEFAULT_SELECTOR_LABELS,
         include_label_prefixes: Iterable[str] = labels.DEFAULT_INCLUDE_PREFIXES,
         config_tracking: bool = True,
+        track_secrets: bool = True,
         clock: Clock | None = None,
     ) -> None:
         """
@@ -60,13 +61,17 @@ class WorkloadTarget(abc.ABC):
             selector_labels: label keys that may carry the target's selector, in order.
             include_label_prefixes: metadata key prefixes copied to the primary (``*`` = all).
             config_tracking: track, copy and rewrite the ConfigMaps and Secrets the pods use.
+            track_secrets: include Secrets in that (off: the operator never writes a Secret).
             clock: the time readiness deadlines are measured against (the wall clock if None).
         """
         self.kube = kube
         self.selector_labels = tuple(selector_labels)
         self.include_label_prefixes = tuple(include_label_prefixes)
         self.configs = ConfigTracker(
-            kube, enabled=config_tracking, include_label_prefixes=self.include_label_prefixes
+            kube,
+            enabled=config_tracking,
+            secrets=track_secrets,
+            include_label_prefixes=self.include_label_prefixes,
         )
         self.clock: Clock = clock or base.SystemClock()
 

@@ -46,7 +46,76 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}
 {{- fail (printf "replicaCount: %d replicas need leaderElection.enabled=true, else every replica advances every canary (got leaderElection.enabled=false)" (int .Values.replicaCount)) }}
 {{- end }}
-{{- if and .Values.rbac.namespaced (not .Values.namespace) }}
-{{- fail "rbac.namespaced: a namespace-scoped install needs `namespace` (the one namespace to watch), got an empty namespace" }}
+{{- if and .Values.rbac.namespaced (not (include "serinus.watchNamespaces" . | fromJsonArray)) }}
+{{- fail "rbac.namespaced: a namespace-scoped install needs watchNamespaces (or namespace): the namespaces to watch, and to grant permissions in; got none" }}
 {{- end }}
+{{- end }}
+
+{{/* The namespaces to watch: watchNamespaces plus Flagger's single `namespace`, as a JSON list. */}}
+{{- define "serinus.watchNamespaces" -}}
+{{- $namespaces := .Values.watchNamespaces }}
+{{- with .Values.namespace }}
+{{- $namespaces = append $namespaces . }}
+{{- end }}
+{{- $namespaces | uniq | toJson }}
+{{- end }}
+
+{{/*
+What the operator does with each resource, and so what it may do:
+- Canaries: watch them, add and remove its finalizer, write their status. MetricTemplates and
+  AlertProviders: read only.
+- Deployments, DaemonSets, Services, HorizontalPodAutoscalers: read the target and create, update,
+  scale and delete the -primary/-canary copies it owns.
+- ConfigMaps: read the ones a target mounts (by name, never listed) and write their -primary copies.
+- Secrets: read by name (never listed) the ones webhooks, alert providers and metric templates
+  name. Written only with trackSecrets, for the -primary copies of a target's Secrets.
+- Events: one per analysis step on the Canary (created, then patched to count repeats).
+- Mesh and ingress objects: the single routing object per Canary whose weights it moves.
+*/}}
+{{- define "serinus.rules" -}}
+- apiGroups: ["flagger.app"]
+  resources: ["canaries"]
+  verbs: ["get", "list", "watch", "update", "patch"]
+- apiGroups: ["flagger.app"]
+  resources: ["canaries/status"]
+  verbs: ["get", "update", "patch"]
+- apiGroups: ["flagger.app"]
+  resources: ["canaries/finalizers"]
+  verbs: ["update"]
+- apiGroups: ["flagger.app"]
+  resources: ["metrictemplates", "alertproviders"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["apps"]
+  resources: ["deployments", "daemonsets"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["apps"]
+  resources: ["deployments/scale"]
+  verbs: ["get", "update", "patch"]
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "create", "update", "patch"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: {{ if .Values.trackSecrets }}["get", "create", "update", "patch"]{{ else }}["get"]{{ end }}
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["split.smi-spec.io"]
+  resources: ["trafficsplits"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["httproutes"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["networking.istio.io"]
+  resources: ["virtualservices", "destinationrules"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["ingresses"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 {{- end }}
