@@ -258,9 +258,7 @@ async def test_with_secrets_left_out_no_secret_is_read_or_written(kube: Kube) ->
     spec = (await get(kube, "Deployment", "podinfo-primary"))["spec"]["template"]["spec"]
     assert spec["volumes"][1]["secret"]["secretName"] == "podinfo-certs"
     assert spec["containers"][0]["envFrom"][1] == {"secretRef": {"name": "podinfo-all-s"}}
-    assert set((await target.revision(canary)).configs) == {
-        f"configmap/{n}" for n in CONFIG_MAPS
-    }
+    assert set((await target.revision(canary)).configs) == {f"configmap/{n}" for n in CONFIG_MAPS}
 
 
 def test_the_checksum_is_sha256_of_gos_json_first_eight_bytes() -> None:
