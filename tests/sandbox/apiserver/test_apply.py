@@ -15,7 +15,7 @@ import pytest
 
 from serinus.sandbox.apiserver.apply import from_fields_v1, render, server_side_apply
 from serinus.sandbox.apiserver.builtin import BUILTIN
-from serinus.sandbox.apiserver.patching import list_rule
+from serinus.sandbox.apiserver.ownership import list_rule
 from serinus.sandbox.apiserver.status import ApiError
 
 DEPLOYMENTS = next(r for r in BUILTIN if r.resource == "deployments.apps")

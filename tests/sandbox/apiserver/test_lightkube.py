@@ -108,7 +108,12 @@ async def test_create_get_and_every_patch_type(client: AsyncClient) -> None:
         )
     )
     assert applied["spec"]["replicas"] == 1
-    assert [m["manager"] for m in applied["metadata"]["managedFields"]] == ["flagger"]
+    entries = {m["manager"]: m for m in applied["metadata"]["managedFields"]}
+    assert entries["flagger"]["operation"] == "Apply"
+    assert entries["flagger"]["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    updater = entries["python-httpx2"]  # the patches above, recorded under the User-Agent
+    assert updater["operation"] == "Update"
+    assert "f:replicas" not in updater["fieldsV1"]["f:spec"]  # forced over to flagger
 
 
 async def test_apply_creates_then_updates(client: AsyncClient) -> None:

@@ -8,11 +8,9 @@ A good approximation of the real algorithm, kept to what users notice:
   ``metadata.managedFields`` as ``FieldsV1`` (``f:spec``, ``k:{"name":"web"}``, ``v:"x"``);
 * a field the manager applied before and has now left out is removed, unless another manager
   still owns it, which is how a dropped env var or label disappears;
-* a field another applier owns with a different value is a 409 conflict unless ``force=true``,
-  which takes the field over.
-
-Writes that are not applies (PUT, the other patch types) do not take ownership here; the real
-server records them as ``Update`` managers, which only matters for conflicts with them.
+* a field another manager owns with a different value is a 409 conflict naming that manager
+  unless ``force=true``, which takes the field over; the other manager may be an applier or an
+  updater (a create, PUT or non-apply patch, recorded by ``ownership``).
 """
 
 from __future__ import annotations
@@ -117,7 +115,7 @@ def from_fields_v1(tree: Any, prefix: Path = ()) -> set[Path]:
     return found
 
 
-def _lookup(obj: Any, path: Path) -> tuple[bool, Any]:
+def lookup(obj: Any, path: Path) -> tuple[bool, Any]:
     """Whether ``path`` exists in ``obj``, and its value."""
     current = obj
     for part in path:
@@ -145,7 +143,7 @@ def _has(item: Obj, wanted: Obj) -> bool:
 
 
 def _remove(obj: Obj, path: Path) -> None:
-    found, parent = _lookup(obj, path[:-1])
+    found, parent = lookup(obj, path[:-1])
     if not found:
         return
     kind, _, name = path[-1].partition(":")
@@ -202,6 +200,10 @@ def merge_applied(live: Any, config: Any, names: tuple[str, ...], rule: ListRule
     return copy.deepcopy(config)
 
 
+Owner = tuple[str, str, str]
+"""An entry of managedFields: (manager, operation, subresource)."""
+
+
 def server_side_apply(
     live: Obj | None,
     config: Obj,
@@ -215,23 +217,24 @@ def server_side_apply(
     """The object after ``manager`` applies ``config`` to ``live`` (None when creating).
 
     Raises:
-        ApiError: 409 Conflict when another applier owns a field with a different value.
+        ApiError: 409 Conflict when another manager (an applier or an updater) owns a field
+            that the configuration sets to a different value.
     """
     base = copy.deepcopy(live) if live is not None else {}
     entries = [dict(e) for e in metadata(base).get("managedFields") or [] if isinstance(e, dict)]
-    mine_key = (manager, subresource)
-    owned: dict[tuple[str, str], set[Path]] = {
-        (str(e.get("manager")), str(e.get("subresource", ""))): from_fields_v1(e.get("fieldsV1"))
-        for e in entries
-        if e.get("operation") == "Apply"
+    mine_key: Owner = (manager, "Apply", subresource)
+    owned: dict[Owner, set[Path]] = {
+        _owner(e): from_fields_v1(e.get("fieldsV1")) for e in entries if _owner(e) != mine_key
     }
+    previous = next(
+        (from_fields_v1(e.get("fieldsV1")) for e in entries if _owner(e) == mine_key), set()
+    )
     wanted = fields_of(config, rule)
-    previous = owned.pop(mine_key, set())
     conflicts = _conflicts(base, config, wanted, owned)
     if conflicts and not force:
         raise _conflict_error(conflicts, api_version)
     for other, paths in owned.items():
-        owned[other] = paths - {path for who, path in conflicts if who == other[0]}
+        owned[other] = paths - {path for who, path in conflicts if who == other}
     still_owned = set().union(*owned.values()) if owned else set()
     for path in sorted(previous - wanted - still_owned, key=len):  # items before their fields
         _remove(base, path)
@@ -241,29 +244,39 @@ def server_side_apply(
     return merged
 
 
+def _owner(entry: Obj) -> Owner:
+    return (
+        str(entry.get("manager")),
+        str(entry.get("operation", "")),
+        str(entry.get("subresource", "")),
+    )
+
+
 def _conflicts(
-    live: Obj, config: Obj, wanted: set[Path], owned: dict[tuple[str, str], set[Path]]
-) -> list[tuple[str, Path]]:
+    live: Obj, config: Obj, wanted: set[Path], owned: dict[Owner, set[Path]]
+) -> list[tuple[Owner, Path]]:
     found = []
-    for (other, _), paths in owned.items():
+    for other, paths in owned.items():
         for path in sorted(wanted & paths):
             if path[-1].startswith(("k:", "v:")):
                 continue  # owning a list item is about its presence, not its whole value
-            _, new = _lookup(config, path)
-            exists, current = _lookup(live, path)
+            _, new = lookup(config, path)
+            exists, current = lookup(live, path)
             if exists and new != current:
                 found.append((other, path))
     return found
 
 
-def _conflict_error(conflicts: list[tuple[str, Path]], api_version: str) -> ApiError:
+def _conflict_error(conflicts: list[tuple[Owner, Path]], api_version: str) -> ApiError:
     causes = [
         {
             "reason": "FieldManagerConflict",
-            "message": f'conflict with "{who}" using {api_version}',
+            "message": f'conflict with "{manager}"'
+            + (f' with subresource "{subresource}"' if subresource else "")
+            + f" using {api_version}",
             "field": render(path),
         }
-        for who, path in conflicts
+        for (manager, _, subresource), path in conflicts
     ]
     count = len(conflicts)
     lines = "\n".join(f"- {c['message']}: {c['field']}" for c in causes)
@@ -276,17 +289,12 @@ def _conflict_error(conflicts: list[tuple[str, Path]], api_version: str) -> ApiE
 
 
 def _entries(
-    entries: list[Obj],
-    owned: dict[tuple[str, str], set[Path]],
-    api_version: str,
-    mine: tuple[str, str],
+    entries: list[Obj], owned: dict[Owner, set[Path]], api_version: str, mine: Owner
 ) -> list[Obj]:
     result = []
     for entry in entries:
-        key = (str(entry.get("manager")), str(entry.get("subresource", "")))
-        if entry.get("operation") != "Apply":
-            result.append(entry)
-        elif key != mine and owned.get(key):
+        key = _owner(entry)
+        if key != mine and owned.get(key):
             entry["fieldsV1"] = to_fields_v1(owned[key])
             result.append(entry)
     new: Obj = {
@@ -297,7 +305,7 @@ def _entries(
         "fieldsType": "FieldsV1",
         "fieldsV1": to_fields_v1(owned[mine]),
     }
-    if mine[1]:
-        new["subresource"] = mine[1]
+    if mine[2]:
+        new["subresource"] = mine[2]
     result.append(new)
     return result

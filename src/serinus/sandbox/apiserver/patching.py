@@ -15,15 +15,15 @@ patch obeys the same subresource, resourceVersion and validation rules as a PUT.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
 
 import jsonpatch
 import yaml
 
-from serinus.sandbox.apiserver import schema, validation, writes
-from serinus.sandbox.apiserver.apply import ListRule, server_side_apply
+from serinus.sandbox.apiserver import ownership, validation, writes
+from serinus.sandbox.apiserver.apply import server_side_apply
 from serinus.sandbox.apiserver.cluster import Cluster
-from serinus.sandbox.apiserver.merge import SET_LISTS, merge_key, merge_patch, strategic_merge
+from serinus.sandbox.apiserver.merge import merge_patch, strategic_merge
 from serinus.sandbox.apiserver.objects import Obj
 from serinus.sandbox.apiserver.resources import ResourceType
 from serinus.sandbox.apiserver.status import (
@@ -87,23 +87,6 @@ def apply_to(kind: str, base: Obj, body: Any) -> Obj:
     return result
 
 
-def list_rule(resource: ResourceType) -> ListRule:
-    """How server-side apply merges lists: struct tags for built-ins, the schema for CRs."""
-    if resource.custom:
-        return lambda names, items: schema.list_kind(resource.schema, names)
-    return _builtin_rule
-
-
-def _builtin_rule(
-    names: tuple[str, ...], items: list[Any]
-) -> tuple[str, ...] | Literal["set"] | None:
-    field = names[-1] if names else ""
-    if field in SET_LISTS and not any(isinstance(item, dict | list) for item in items):
-        return "set"
-    key = merge_key(field, items)
-    return (key,) if key else None
-
-
 def patch(
     cluster: Cluster,
     resource: ResourceType,
@@ -154,7 +137,7 @@ def _apply(
             manager=options.field_manager,
             force=force,
             api_version=resource.api_version,
-            rule=list_rule(resource),
+            rule=ownership.list_rule(resource),
             subresource=subresource,
         )
 

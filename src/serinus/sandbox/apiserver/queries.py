@@ -57,6 +57,7 @@ def write_options(request: web.Request) -> writes.WriteOptions:
         dry_run=dry_run(query.getall("dryRun", []), _OPTIONS_KIND.get(request.method, "")),
         field_validation=validation,
         field_manager=query.get("fieldManager") or "",
+        user_agent=request.headers.get("User-Agent", ""),
     )
 
 

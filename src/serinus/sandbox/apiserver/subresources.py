@@ -102,7 +102,7 @@ def write_scale(
         )
     obj = cluster.served(resource, stored)
     put(obj, split_path(_spec(resource).spec_replicas_path), replicas)
-    written = writes.commit_update(cluster, resource, stored, obj, options)
+    written = writes.commit_update(cluster, resource, stored, obj, options, recorded_as="scale")
     return scale_of(resource, written.obj)
 
 

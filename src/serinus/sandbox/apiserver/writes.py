@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from serinus.sandbox.apiserver import crds, defaults, deletion, meta, rules, validation
+from serinus.sandbox.apiserver import crds, defaults, deletion, meta, ownership, rules, validation
 from serinus.sandbox.apiserver.cluster import Cluster
 from serinus.sandbox.apiserver.objects import (
     Obj,
@@ -67,6 +67,12 @@ class WriteOptions:
     field_validation: str = "Warn"
     """``Strict`` refuses unknown fields, ``Warn`` prunes and reports them, ``Ignore`` prunes."""
     field_manager: str = ""
+    user_agent: str = ""
+
+    @property
+    def manager(self) -> str:
+        """Who a non-apply write is recorded under in managedFields."""
+        return ownership.manager_name(self.field_manager, self.user_agent)
 
 
 @dataclass
@@ -104,6 +110,8 @@ def create(
         if not resource.custom:
             obj["status"] = deep_copy(_CREATED_STATUS.get(resource.resource, {}))
     warnings = conform(cluster, resource, obj, None, options)
+    if not managed:
+        ownership.record_update(resource, None, obj, manager=options.manager)
     if cluster.find(resource, namespace, name_of(obj)) is not None:
         raise already_exists(resource.group, resource.plural, name_of(obj))
     if resource.resource == "customresourcedefinitions.apiextensions.k8s.io":
@@ -163,8 +171,13 @@ def commit_update(
     *,
     subresource: str = "",
     managed: bool = False,
+    recorded_as: str | None = None,
 ) -> Written:
-    """Store ``obj`` as the new state of ``old_stored`` (both whole objects)."""
+    """Store ``obj`` as the new state of ``old_stored`` (both whole objects).
+
+    ``managed`` says the caller (server-side apply) wrote managedFields itself; otherwise the
+    write is recorded as an ``Update`` of ``recorded_as`` (default: ``subresource``).
+    """
     old = cluster.served(resource, old_stored)
     if subresource == "status":
         new = deep_copy(old)
@@ -185,6 +198,14 @@ def commit_update(
     meta.carry_over(resource, old, new)
     _check_finalizers(resource, old, new)
     warnings = conform(cluster, resource, new, old, options)
+    if not managed:
+        ownership.record_update(
+            resource,
+            old,
+            new,
+            manager=options.manager,
+            subresource=subresource if recorded_as is None else recorded_as,
+        )
     if resource.resource == "customresourcedefinitions.apiextensions.k8s.io":
         new["status"] = crds.status_for(
             new, terminating=bool(metadata(new).get("deletionTimestamp"))
