@@ -14,9 +14,9 @@ runner does that over this same API, and plugs container logs and ``kubectl exec
 Module map: ``server`` (start/stop, :class:`ApiServer`), ``handlers``/``queries``/``responses``
 (HTTP), ``routing``, ``discovery``, ``openapi``, ``writes``/``patching``/``merge``/``apply``/
 ``deletion`` (verbs), ``subresources``, ``podexec``, ``watch``, ``tables``/``printers``/``cells``/
-``jsonpath``, ``cluster``/``store`` (state), ``ownership`` (managedFields of updates), ``resources``/``builtin``/``crds``/``schema`` (what is
-served), ``meta``/``defaults``/``validation``, ``selectors``, ``persistence``, ``kubeconfig``,
-``logs``.
+``jsonpath``, ``cluster``/``store`` (state), ``ownership`` (managedFields of updates),
+``resources``/``builtin``/``crds``/``schema`` (what is served),
+``meta``/``defaults``/``validation``, ``selectors``, ``persistence``, ``kubeconfig``, ``logs``.
 """
 
 from serinus.sandbox.apiserver.kubeconfig import kubeconfig, write_kubeconfig
