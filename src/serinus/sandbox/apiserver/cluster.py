@@ -107,11 +107,19 @@ class Cluster:
         namespace: str | None,
         labels: LabelSelector,
         fields: FieldSelector,
+        *,
+        at: int | None = None,
     ) -> list[Obj]:
-        """Matching objects in served form, in (namespace, name) order."""
+        """Matching objects in served form, in (namespace, name) order; ``at`` reads them as
+        they were at that resourceVersion (``ExpiredError`` when it left the store's log)."""
         scope = namespace if resource.namespaced else None
+        stored_items = (
+            self.store.items(resource.storage, scope)
+            if at is None
+            else self.store.items_at(resource.storage, at, scope)
+        )
         found = []
-        for stored in self.store.items(resource.storage, scope):
+        for stored in stored_items:
             obj = self.served(resource, stored)
             if labels.matches(obj) and fields.matches(obj):
                 found.append(obj)

@@ -18,6 +18,7 @@ from aiohttp import web
 from serinus.sandbox.apiserver import (
     deletion,
     discovery,
+    listing,
     openapi,
     patching,
     podexec,
@@ -212,17 +213,23 @@ class Api:
                 ),
                 bookmark_interval=self.bookmark_interval,
             )
-        items = self.cluster.select(resource, target.namespace, labels, fields)
-        rv = str(self.cluster.store.rv)
-        items, extra = queries.page(items, query.get("limit"), query.get("continue"), rv)
+        page = listing.list_page(
+            self.cluster,
+            resource,
+            target.namespace,
+            labels,
+            fields,
+            limit=query.get("limit"),
+            token=query.get("continue"),
+        )
         if as_table:
-            return self._table(request, target, items, rv, extra)
+            return self._table(request, target, page.items, page.resource_version, page.extra)
         return json_response(
             {
                 "kind": resource.list_kind,
                 "apiVersion": resource.api_version,
-                "metadata": {"resourceVersion": rv, **extra},
-                "items": items,
+                "metadata": {"resourceVersion": page.resource_version, **page.extra},
+                "items": page.items,
             }
         )
 

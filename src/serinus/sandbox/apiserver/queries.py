@@ -1,4 +1,4 @@
-"""What a request asks for: query parameters, bodies, DeleteOptions, and pages of a list.
+"""What a request asks for: query parameters, bodies, write and delete options.
 
 The real server is lenient about parameters it does not know (kubectl adds ``timeout=32s`` to
 discovery calls) and strict about the ones it does: a malformed number, an unknown
@@ -9,8 +9,6 @@ create ns``) is a 415, which kubectl reports as is.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any
 
@@ -18,7 +16,7 @@ import yaml
 from aiohttp import web
 
 from serinus.sandbox.apiserver import deletion, writes
-from serinus.sandbox.apiserver.objects import Obj, as_map, name_of, namespace_of
+from serinus.sandbox.apiserver.objects import Obj, as_map
 from serinus.sandbox.apiserver.status import Cause, bad_request, invalid, unsupported_media_type
 
 _BODY_TYPES = ("application/json", "application/yaml")
@@ -104,23 +102,3 @@ def dry_run(values: list[str], kind: str) -> bool:
             ],
         )
     return bool(values)
-
-
-def page(items: list[Obj], limit: str | None, token: str | None, rv: str) -> tuple[list[Obj], Obj]:
-    """One page of a list, and the ``continue``/``remainingItemCount`` metadata for the next."""
-    if token:
-        try:
-            after = tuple(json.loads(base64.urlsafe_b64decode(token.encode())))
-        except (ValueError, binascii.Error) as error:
-            raise bad_request(f"invalid continue token: {error}") from error
-        items = [item for item in items if (namespace_of(item), name_of(item)) > after[1:]]
-    count = int(number(limit) or 0)
-    if count <= 0 or len(items) <= count:
-        return items, {}
-    page, rest = items[:count], len(items) - count
-    last = page[-1]
-    marker = json.dumps([rv, namespace_of(last), name_of(last)]).encode()
-    return page, {
-        "continue": base64.urlsafe_b64encode(marker).decode(),
-        "remainingItemCount": rest,
-    }

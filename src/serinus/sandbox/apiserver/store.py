@@ -29,6 +29,14 @@ from serinus.sandbox.apiserver.objects import (
 from serinus.sandbox.apiserver.status import gone
 
 
+class ExpiredError(Exception):
+    """A version whose changes have left the log's window (etcd's compaction)."""
+
+    def __init__(self, rv: int) -> None:
+        super().__init__(f"resource version {rv} is outside the window")
+        self.rv = rv
+
+
 @dataclass(frozen=True)
 class Event:
     """One change: the object after it (for DELETED, its last state) and before it."""
@@ -68,6 +76,25 @@ class Store:
     def items(self, storage: str, namespace: str | None = None) -> list[Obj]:
         """Objects of one storage (optionally one namespace), in (namespace, name) order."""
         found = self._objects.get(storage, {})
+        keys = sorted(k for k in found if namespace is None or k[0] == namespace)
+        return [found[key] for key in keys]
+
+    def items_at(self, storage: str, rv: int, namespace: str | None = None) -> list[Obj]:
+        """Objects of one storage as they were at version ``rv`` (a list snapshot), rebuilt by
+        undoing the logged changes after it; ``ExpiredError`` once they left the log's window."""
+        if rv < self._evicted:
+            raise ExpiredError(rv)
+        found = dict(self._objects.get(storage, {}))
+        for event in reversed(self._log):
+            if event.rv <= rv:
+                break
+            if event.storage != storage:
+                continue
+            key = (namespace_of(event.obj), name_of(event.obj))
+            if event.type == "ADDED":
+                found.pop(key, None)
+            elif event.prev is not None:
+                found[key] = event.prev
         keys = sorted(k for k in found if namespace is None or k[0] == namespace)
         return [found[key] for key in keys]
 
