@@ -7,7 +7,8 @@ resuming from a version replays only later changes; a version older than the win
 in-stream ERROR event with a 410 Expired Status; timeoutSeconds ends the stream; bookmarks when
 allowed; label selectors turn leaving the selection into DELETED and entering it into ADDED;
 field selectors on metadata.name; sendInitialEvents ends the burst with the initial-events-end
-bookmark; the Table form for kubectl; stopping the server ends open streams cleanly.
+bookmark; the Table form for kubectl; stopping the server ends open streams cleanly; a watch
+allowing bookmarks gets one just before its timeout, with the latest resourceVersion.
 """
 
 from __future__ import annotations
@@ -214,3 +215,22 @@ async def test_stopping_the_server_ends_open_watches() -> None:
             stopping = asyncio.create_task(api.stop())
             assert await events.rest() == []
             await asyncio.wait_for(stopping, timeout=10)
+
+
+async def test_a_bookmark_comes_just_before_the_timeout() -> None:
+    async with (
+        ApiServer(port=0, bookmark_interval=60) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=10) as http,
+    ):
+        await prod(http)
+        await http.post(CONFIGMAPS, json=configmap("a"))
+        url = f"{CONFIGMAPS}?watch=true&timeoutSeconds=2&resourceVersion=1"
+        async with watching(http, f"{url}&allowWatchBookmarks=true") as events:
+            received = await events.rest()
+        async with watching(http, url) as events:
+            without = await events.rest()
+        latest = server.cluster.store.rv
+    assert [e["type"] for e in received][-1] == "BOOKMARK"
+    assert received[-1]["object"]["metadata"]["resourceVersion"] == str(latest)
+    assert [e["type"] for e in received].count("BOOKMARK") == 1
+    assert "BOOKMARK" not in [e["type"] for e in without]

@@ -7,7 +7,8 @@ log, or, when N has left the log's window, sends one ERROR event carrying a 410 
 real server does (an HTTP-level 410 sends lightkube into a retry storm). Label and field
 selectors apply to every event; an object that stops matching is sent as DELETED, one that
 starts matching as ADDED. ``timeoutSeconds`` ends the stream cleanly; ``allowWatchBookmarks``
-adds BOOKMARK events; ``sendInitialEvents`` ends the initial burst with the
+adds BOOKMARK events, periodically and once just before the timeout (so a client can resume
+from a fresh version); ``sendInitialEvents`` ends the initial burst with the
 ``k8s.io/initial-events-end`` bookmark. The Table form (``kubectl get -w``) wraps each object in a
 one-row Table, with the column definitions in the first event only. Server shutdown ends every
 stream with a proper final chunk.
@@ -160,26 +161,37 @@ def _current(cluster: Cluster, watch: WatchRequest) -> list[Obj]:
     return sorted(found, key=rv_of)
 
 
+_FINAL_BOOKMARK_LEAD = 2.0
+"""Seconds before a watch's timeout at which its last bookmark goes out (as the real cacher)."""
+
+
 async def _follow(
     stream: _Stream, queue: asyncio.Queue[Event | None], bookmark_interval: float
 ) -> None:
     timeout = stream.watch.timeout
+    bookmarks = stream.watch.bookmarks
     deadline = time.monotonic() + timeout if timeout is not None else None
+    final_at = None
+    if bookmarks and deadline is not None and timeout is not None:
+        final_at = deadline - min(_FINAL_BOOKMARK_LEAD, timeout / 4)
+    next_bookmark = time.monotonic() + bookmark_interval if bookmarks else None
     while True:
-        wait = bookmark_interval if stream.watch.bookmarks else None
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            wait = left if wait is None else min(wait, left)
+        now = time.monotonic()
+        moments = [m for m in (deadline, final_at, next_bookmark) if m is not None]
+        wait = max(min(moments) - now, 0.0) if moments else None
+        if deadline is not None and now >= deadline:
+            return
         event: Event | None = None
-        timed_out = False
         try:
             event = await asyncio.wait_for(queue.get(), timeout=wait)
         except TimeoutError:
-            timed_out = True
-        if timed_out:
-            if stream.watch.bookmarks and (deadline is None or time.monotonic() < deadline):
+            now = time.monotonic()
+            if final_at is not None and now >= final_at:
+                final_at = None
+                next_bookmark = None
+                await stream.bookmark()
+            elif next_bookmark is not None and now >= next_bookmark:
+                next_bookmark = now + bookmark_interval
                 await stream.bookmark()
             continue
         if event is None:
