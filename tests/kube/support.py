@@ -26,6 +26,8 @@ from aiohttp import web
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CRDS = REPO / "deploy" / "crds"
 PODINFO_CANARY = REPO / "examples" / "podinfo-canary.yaml"
+ROOT_CA = "kube-root-ca.crt"
+"""The ConfigMap the API server puts in every namespace, as a real cluster's controllers do."""
 
 _HOP_HEADERS = {
     "host",

@@ -21,7 +21,7 @@ from serinus import errors
 from serinus.kube import Kube
 from serinus.sandbox.apiserver import ApiServer
 from tests.kube.conftest import settings
-from tests.kube.support import configmap, deployment, namespace, podinfo_canary
+from tests.kube.support import ROOT_CA, configmap, deployment, namespace, podinfo_canary
 
 CANARY = ("flagger.app/v1beta1", "Canary")
 
@@ -75,7 +75,7 @@ async def test_list_by_namespace_labels_and_fields(kube: Kube) -> None:
     )
 
     prod = await kube.list("v1", "ConfigMap", "prod")
-    assert sorted(m["metadata"]["name"] for m in prod) == ["a", "b"]
+    assert sorted(m["metadata"]["name"] for m in prod) == ["a", "b", ROOT_CA]
 
     everywhere = await kube.list("v1", "ConfigMap", labels={"app": "x"})
     assert sorted(m["metadata"]["name"] for m in everywhere) == ["a", "c"]
@@ -84,7 +84,7 @@ async def test_list_by_namespace_labels_and_fields(kube: Kube) -> None:
     assert [m["metadata"]["name"] for m in by_name] == ["b"]
 
     items, version = await kube.list_at("v1", "ConfigMap", "prod")
-    assert len(items) == 2
+    assert len(items) == 3  # a, b and the namespace's own kube-root-ca.crt
     assert int(version) >= max(int(m["metadata"]["resourceVersion"]) for m in items)
 
 

@@ -26,7 +26,7 @@ from serinus.kube import Kube
 from serinus.kube.watch import changes
 from serinus.sandbox.apiserver import ApiServer
 from tests.kube.conftest import settings
-from tests.kube.support import FaultProxy, configmap, namespace
+from tests.kube.support import ROOT_CA, FaultProxy, configmap, namespace
 
 Seen = tuple[str, str, str]
 """(event type, name, value of data.v)."""
@@ -72,6 +72,8 @@ async def watching(
             async for event_type, obj in kube.watch(
                 *kind, namespace, resource_version, labels=labels
             ):
+                if obj["metadata"]["name"] == ROOT_CA:
+                    continue  # the namespace's own ConfigMap, as on a real cluster
                 data = obj.get("data") or {}
                 await watch.queue.put((event_type, obj["metadata"]["name"], data.get("v", "")))
         except errors.SerinusError as error:

@@ -14,6 +14,13 @@ import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 CANARY_CRD = REPO / "deploy" / "crds" / "canaries.yaml"
+ROOT_CA = "kube-root-ca.crt"
+"""The ConfigMap every namespace gets (``namespaces``); lists of a test's own objects skip it."""
+
+
+def names_of(items: list[dict[str, Any]]) -> list[str]:
+    """The names of listed objects, without the namespace's own ``kube-root-ca.crt``."""
+    return [i["metadata"]["name"] for i in items if i["metadata"]["name"] != ROOT_CA]
 
 
 @dataclass

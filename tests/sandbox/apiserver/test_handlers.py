@@ -23,12 +23,16 @@ CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 
 async def test_paging(http: httpx.AsyncClient) -> None:
     for index in range(5):
-        await http.post(CONFIGMAPS, json=configmap(f"c{index}", "default"))
+        await http.post(CONFIGMAPS, json=configmap(f"c{index}", "default", set="paged"))
     names: list[str] = []
     token = ""
     pages = 0
     while True:
-        params = {"limit": "2", **({"continue": token} if token else {})}
+        params = {
+            "limit": "2",
+            "labelSelector": "set=paged",
+            **({"continue": token} if token else {}),
+        }
         page = (await http.get(CONFIGMAPS, params=params)).json()
         pages += 1
         names += [item["metadata"]["name"] for item in page["items"]]

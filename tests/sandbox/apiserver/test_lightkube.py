@@ -29,7 +29,7 @@ from lightkube.resources.core_v1 import ConfigMap, Namespace
 from lightkube.types import PatchType
 
 from serinus.sandbox.apiserver import ApiServer
-from tests.sandbox.apiserver.support import simple_crd
+from tests.sandbox.apiserver.support import ROOT_CA, simple_crd
 
 Widget = create_namespaced_resource("example.com", "v1", "Widget", "widgets")
 
@@ -148,7 +148,8 @@ async def test_list_with_labels_and_chunks(client: AsyncClient) -> None:
     web = client.list(ConfigMap, namespace="prod", labels={"tier": "web"})
     assert [plain(c)["metadata"]["name"] async for c in web] == ["c1", "c3"]
     chunked = client.list(ConfigMap, namespace="prod", chunk_size=2)
-    assert [plain(c)["metadata"]["name"] async for c in chunked] == ["c0", "c1", "c2", "c3", "c4"]
+    listed = [plain(c)["metadata"]["name"] async for c in chunked]
+    assert listed == ["c0", "c1", "c2", "c3", "c4", ROOT_CA]
 
 
 async def test_scale_subresource(client: AsyncClient) -> None:
@@ -182,7 +183,8 @@ async def test_watch_and_resume(client: AsyncClient) -> None:
     async def collect(count: int, version: str | None = None) -> list[tuple[str, str]]:
         seen: list[tuple[str, str]] = []
         async for kind, obj in client.watch(ConfigMap, namespace="prod", resource_version=version):
-            seen.append((kind, plain(obj)["metadata"]["name"]))
+            if plain(obj)["metadata"]["name"] != ROOT_CA:
+                seen.append((kind, plain(obj)["metadata"]["name"]))
             if len(seen) == count:
                 break
         return seen

@@ -15,7 +15,7 @@ import pytest
 
 from serinus.sandbox.apiserver import ApiServer
 from serinus.sandbox.apiserver.listing import EXPIRED
-from tests.sandbox.apiserver.support import Kubectl, configmap, namespace
+from tests.sandbox.apiserver.support import ROOT_CA, Kubectl, configmap, names_of, namespace
 
 CONFIGMAPS = "/api/v1/namespaces/prod/configmaps"
 
@@ -29,7 +29,7 @@ async def fill(http: httpx.AsyncClient, *names: str) -> None:
 async def test_later_pages_show_the_first_pages_snapshot(http: httpx.AsyncClient) -> None:
     await fill(http, "a", "b", "c", "d")
     first = (await http.get(CONFIGMAPS, params={"limit": "2"})).json()
-    assert [i["metadata"]["name"] for i in first["items"]] == ["a", "b"]
+    assert names_of(first["items"]) == ["a", "b"]
     await http.delete(f"{CONFIGMAPS}/c")
     await http.post(CONFIGMAPS, json=configmap("e"))
     changed = configmap("d")
@@ -37,12 +37,12 @@ async def test_later_pages_show_the_first_pages_snapshot(http: httpx.AsyncClient
     await http.put(f"{CONFIGMAPS}/d", json=changed)
     token = first["metadata"]["continue"]
     second = (await http.get(CONFIGMAPS, params={"limit": "5", "continue": token})).json()
-    assert [i["metadata"]["name"] for i in second["items"]] == ["c", "d"]
+    assert names_of(second["items"]) == ["c", "d"]
     assert second["items"][1]["data"] == {"key": "value"}
     assert second["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
     assert "continue" not in second["metadata"]
     fresh = (await http.get(CONFIGMAPS)).json()
-    assert [i["metadata"]["name"] for i in fresh["items"]] == ["a", "b", "d", "e"]
+    assert names_of(fresh["items"]) == ["a", "b", "d", "e"]
 
 
 @pytest.fixture
@@ -63,8 +63,7 @@ async def test_an_expired_token_is_410_with_a_fresh_token(short_log: ApiServer) 
         status = expired.json()
         assert (status["reason"], status["message"], status["code"]) == ("Expired", EXPIRED, 410)
         resumed = await http.get(CONFIGMAPS, params={"continue": status["metadata"]["continue"]})
-        names = [i["metadata"]["name"] for i in resumed.json()["items"]]
-        assert names == ["b", "c", "x1", "x2", "x3", "x4"]
+        assert names_of(resumed.json()["items"]) == ["b", "c", "x1", "x2", "x3", "x4"]
 
 
 async def test_kubectl_chunked_get_lists_everything(
@@ -72,4 +71,5 @@ async def test_kubectl_chunked_get_lists_everything(
 ) -> None:
     await fill(http, *(f"cm-{n:02}" for n in range(7)))
     out = await kubectl.run("-n", "prod", "get", "cm", "--chunk-size=2", "-o", "name")
-    assert out.stdout.split() == [f"configmap/cm-{n:02}" for n in range(7)]
+    expected = [f"configmap/cm-{n:02}" for n in range(7)]
+    assert out.stdout.split() == [*expected, f"configmap/{ROOT_CA}"]

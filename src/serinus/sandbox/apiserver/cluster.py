@@ -28,6 +28,8 @@ NAMESPACES = "namespaces"
 
 RemovalHook = Callable[[str, Obj], None]
 """Called with (storage, final object) after an object left the store."""
+CreationHook = Callable[[str, Obj], None]
+"""Called with (storage, stored object) after a create (not a dry run) went through."""
 
 
 class Cluster:
@@ -37,6 +39,7 @@ class Cluster:
         self.registry = Registry(BUILTIN)
         self.store = Store(window=window)
         self.removal_hooks: list[RemovalHook] = []
+        self.creation_hooks: list[CreationHook] = []
 
     def seed(self) -> None:
         """Create what a fresh cluster has (the initial namespaces) when it is missing."""

@@ -23,7 +23,7 @@ from typing import Self
 
 from aiohttp import web
 
-from serinus.sandbox.apiserver import deletion
+from serinus.sandbox.apiserver import deletion, namespaces
 from serinus.sandbox.apiserver.cluster import Cluster
 from serinus.sandbox.apiserver.handlers import Api
 from serinus.sandbox.apiserver.kubeconfig import write_kubeconfig
@@ -81,6 +81,7 @@ class ApiServer:
             self._state.load()
             self._state.attach()
         self.cluster.seed()
+        namespaces.install(self.cluster)
         api = Api(
             self.cluster,
             self.logs,

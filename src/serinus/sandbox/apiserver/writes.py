@@ -120,6 +120,8 @@ def create(
         return Written(cluster.served(resource, obj), True, warnings)
     stored = cluster.add(resource, obj)
     deletion.collect_if_orphaned(cluster, resource.storage, stored)
+    for hook in cluster.creation_hooks:
+        hook(resource.storage, stored)
     return Written(cluster.served(resource, stored), True, warnings)
 
 
