@@ -1,8 +1,9 @@
 """Error bodies laid out as the real server's ``Status``.
 
 Covers: the fields and their order (kind, apiVersion, metadata, status, message, reason, details,
-code) in the raw bytes of a 404, and ``details`` with name, group, kind (the resource) and, for
-422s, the causes; kubectl prints the message as on a real cluster.
+code) in the raw bytes of a 404, ending with a newline as Go's encoder writes it, and ``details``
+with name, group, kind (the resource) and, for 422s, the causes; kubectl prints the message as on a
+real cluster.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ async def test_not_found_is_laid_out_as_the_real_server_does(http: httpx.AsyncCl
     assert response.text == (
         '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
         '"message":"deployments.apps \\"web\\" not found","reason":"NotFound",'
-        '"details":{"name":"web","group":"apps","kind":"deployments"},"code":404}'
+        '"details":{"name":"web","group":"apps","kind":"deployments"},"code":404}\n'
     )
 
 

@@ -27,7 +27,8 @@ def encode(body: Obj) -> bytes:
 def json_response(
     body: Obj, *, status: int = 200, content_type: str = JSON, warnings: Iterable[str] = ()
 ) -> web.Response:
-    response = web.Response(body=encode(body), status=status)
+    # Go's JSON encoder ends every body with a newline; clients that print errors verbatim show it
+    response = web.Response(body=encode(body) + b"\n", status=status)
     response.headers["Content-Type"] = content_type
     for warning in warnings:
         response.headers.add("Warning", '299 - "' + warning.replace('"', '\\"') + '"')
