@@ -2,9 +2,9 @@
 
 The real server is lenient about parameters it does not know (kubectl adds ``timeout=32s`` to
 discovery calls) and strict about the ones it does: a malformed number, an unknown
-``fieldValidation`` or ``propagationPolicy``, a bad ``continue`` token or an undecodable body is
-a 400 BadRequest naming what was wrong. Bodies are JSON or YAML; kubectl's protobuf (``kubectl
-create ns``) is a 415, which kubectl reports as is.
+``fieldValidation`` or ``propagationPolicy``, a bad ``continue`` token or an undecodable body is a
+400 BadRequest naming what was wrong. Bodies are JSON, YAML or Kubernetes' protobuf (``protobuf``:
+kubectl's typed commands, Helm's release Secrets).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from serinus.sandbox.apiserver import deletion, writes
+from serinus.sandbox.apiserver import deletion, protobuf, writes
 from serinus.sandbox.apiserver.objects import Obj, as_map
 from serinus.sandbox.apiserver.status import Cause, bad_request, invalid, unsupported_media_type
 
@@ -35,8 +35,10 @@ def number(value: str | None) -> float | None:
 
 async def body(request: web.Request) -> Any:
     content_type = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
+    if content_type == protobuf.CONTENT_TYPE:
+        return protobuf.decode(await request.read())
     if content_type not in _BODY_TYPES:
-        raise unsupported_media_type(content_type, _BODY_TYPES)
+        raise unsupported_media_type(content_type, (*_BODY_TYPES, protobuf.CONTENT_TYPE))
     raw = await request.read()
     try:
         return json.loads(raw) if content_type == "application/json" else yaml.safe_load(raw)
@@ -63,7 +65,9 @@ async def delete_options(request: web.Request) -> deletion.DeleteOptions:
     body: Obj = {}
     if request.can_read_body:
         raw = await request.read()
-        if raw.strip():
+        if request.headers.get("Content-Type", "").startswith(protobuf.CONTENT_TYPE):
+            body = protobuf.decode(raw)
+        elif raw.strip():
             try:
                 body = as_map(json.loads(raw))
             except ValueError as error:
