@@ -85,7 +85,7 @@ async def test_serves_persists_and_stops_cleanly(tmp_path: pathlib.Path) -> None
             tmp_path, "create", "configmap", "x", "--dry-run=client", "-o", "yaml"
         )
         assert "created" in await run_kubectl(tmp_path, "apply", "-f", "-", stdin=created)
-        watcher = await kubectl(tmp_path, "get", "configmaps", "-w")
+        watcher = await kubectl(tmp_path, "get", "configmap", "x", "-w")
         assert watcher.stdout is not None
         header = await asyncio.wait_for(watcher.stdout.readline(), timeout=20)
         assert header.split()[0] == b"NAME"
