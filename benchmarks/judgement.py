@@ -270,8 +270,18 @@ class SerinusJudge:
         if before is None and release.scrapes is not None:
             before = self.cumulative(release.time(0))
         if before is None:
-            return after
-        return {k: np.maximum(after[k] - before[k], 0.0) for k in after}
+            counts = after
+        else:
+            counts = {k: np.maximum(after[k] - before[k], 0.0) for k in after}
+        # As serinus.analysis caps a histogram's buckets from the top down (increase()
+        # extrapolates each le series on its own): the share slower than the boundary is the
+        # largest count slower than it or any bound above, at most the requests.
+        for side in ("c", "p"):
+            per_bound = np.stack([counts[f"{side}_bound{b}"] for b in range(len(BOUNDS_MS) - 1)], 1)
+            above = np.maximum.accumulate(per_bound[:, ::-1], axis=1)[:, ::-1]
+            at = np.take_along_axis(above, self.boundary[:, None], 1)[:, 0]
+            counts[f"{side}_slow"] = np.minimum(at, counts[f"{side}_req"])
+        return counts
 
     def judge(self, counts: dict[str, Floats]) -> np.ndarray:
         c = counts
