@@ -3,8 +3,10 @@
 Covers:
 - the bundled map runs podinfo images (with or without a registry) as ``serinus sandbox
   podinfo`` with the pod IP, port and tag, through this Python; the load tester images as
-  ``serinus loadtester``; the operator with the container's args; general images as the
-  container's own command and args;
+  ``serinus loadtester``; general images as the container's own command and args;
+- serinus' own images follow Kubernetes' command/args rules against the ENTRYPOINT and CMD that
+  deploy/docker's Dockerfiles declare (so the charts' ``operator ...`` args start ``serinus
+  operator ...``), bound to the pod's address unless the container sets --host;
 - the first matching entry wins, so a user map in front of the bundled one overrides it;
 - an unknown image, and a command-running entry for a container without a command, are errors
   naming the image; a container without ports uses the entry's default port;
@@ -14,6 +16,7 @@ Covers:
 
 from __future__ import annotations
 
+import json
 import pathlib
 import sys
 
@@ -23,6 +26,7 @@ from serinus.errors import SerinusError
 from serinus.sandbox.workloads.images import Container, ImageMap, image_tag
 
 SERINUS = [sys.executable, "-m", "serinus"]
+DOCKER = pathlib.Path(__file__).resolve().parents[3] / "deploy" / "docker"
 
 
 def container(image: str, **fields) -> Container:
@@ -67,9 +71,33 @@ def test_load_tester_images(image: str) -> None:
     assert command == [*SERINUS, "loadtester", "--host", "127.244.0.9", "--port", "8080"]
 
 
-def test_operator_gets_the_container_args() -> None:
-    found = container("serinus/operator:0.1.0", args=("--mesh-provider", "linkerd"))
-    assert ImageMap.bundled().command(found) == [*SERINUS, "operator", "--mesh-provider", "linkerd"]
+def dockerfile(name: str) -> tuple[list[str], list[str]]:
+    """The ENTRYPOINT and CMD (exec form) a Dockerfile of deploy/docker declares."""
+    declared = {"ENTRYPOINT": [], "CMD": []}
+    for line in (DOCKER / f"{name}.Dockerfile").read_text().splitlines():
+        word, _, rest = line.partition(" ")
+        if word in declared:
+            declared[word] = json.loads(rest)
+    return declared["ENTRYPOINT"], declared["CMD"]
+
+
+@pytest.mark.parametrize("name", ["operator", "loadtester"])
+def test_serinus_images_follow_their_dockerfiles(name: str) -> None:
+    entrypoint, cmd = dockerfile(name)
+    image = f"serinus/{name}:0.1.0"
+    bundled = ImageMap.bundled()
+    host = "--host=127.244.0.9"
+    # no command, no args: the image's ENTRYPOINT and CMD
+    assert bundled.command(container(image)) == [*SERINUS, *entrypoint[1:], *cmd, host]
+    # args only (the charts: `operator --port=8080 ...`): ENTRYPOINT + args
+    args = (*cmd, "--port=8080")
+    assert bundled.command(container(image, args=args)) == [*SERINUS, *cmd, "--port=8080", host]
+    # command: replaces the ENTRYPOINT and drops the CMD; args follow it
+    found = container(image, command=("sh", "-c"), args=("echo hi",))
+    assert bundled.command(found) == ["sh", "-c", "echo hi", host]
+    # a --host the container sets itself is kept
+    own = container(image, args=(*cmd, "--host=$(POD_IP)"))
+    assert bundled.command(own) == [*SERINUS, *cmd, "--host=$(POD_IP)"]
 
 
 def test_general_images_run_their_own_command() -> None:
@@ -107,6 +135,8 @@ def test_user_map_in_front_wins(tmp_path: pathlib.Path) -> None:
         ("images: [{run: x}]", r"images\[0\].match: expected an image pattern"),
         ("images: [{match: a, run: x, port: 0}]", r"images\[0\].port: expected a port number"),
         ("images: [{match: a, run: x, colour: red}]", r"images\[0\]: unknown field\(s\) colour"),
+        ("images: [{match: a, run: x, cmd: [y]}]", r"images\[0\]: expected either `run`"),
+        ("images: [{match: a, entrypoint: x}]", r"images\[0\].entrypoint: expected a list"),
         ("images: {}", "expected a mapping with an `images` list"),
         ("images: [", "not YAML"),
     ],

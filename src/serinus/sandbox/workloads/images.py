@@ -49,23 +49,22 @@ class Container:
 @dataclasses.dataclass(frozen=True)
 class Entry:
     patterns: tuple[str, ...]
-    run: tuple[str, ...]
+    run: tuple[str, ...] = ()
     port: int | None = None
     source: str = ""
+    entrypoint: tuple[str, ...] | None = None
+    """The image's ENTRYPOINT and CMD, as its Dockerfile declares them (``image`` entries)."""
+    cmd: tuple[str, ...] = ()
+    append: tuple[str, ...] = ()
+    """Words added after an image entry's resolved command line, unless already given."""
 
     def matches(self, image: str) -> bool:
         return any(fnmatch.fnmatchcase(image, pattern) for pattern in self.patterns)
 
     def command(self, container: Container) -> list[str]:
-        values = {
-            "pod_ip": container.pod_ip,
-            "port": str(_port(self, container)),
-            "tag": image_tag(container.image),
-            "image": container.image,
-            "pod": container.pod,
-            "namespace": container.namespace,
-            "container": container.container,
-        }
+        if self.entrypoint is not None:
+            return self._image_command(container)
+        values = self._values(container)
         words: list[str] = []
         for index, word in enumerate(self.run):
             if word == "{command}":
@@ -82,6 +81,39 @@ class Entry:
             else:
                 words.append(word.format_map(values))
         return words
+
+    def _image_command(self, container: Container) -> list[str]:
+        """Kubernetes' rule: ``command`` replaces the ENTRYPOINT (and drops the CMD), ``args``
+        replace the CMD; then the entry's ``append`` words the line does not set already."""
+        if container.command:
+            words = [*container.command, *container.args]
+        else:
+            words = [*(self.entrypoint or ()), *(container.args or self.cmd)]
+        if not words:
+            raise SerinusError(
+                f"image {container.image!r} has no entrypoint ({self.source}) and container "
+                f"{container.container!r} no command"
+            )
+        values = self._values(container)
+        for word in self.append:
+            added = word.format_map(values)
+            flag = added.split("=", 1)[0]
+            if not any(w == flag or w.startswith(flag + "=") for w in words):
+                words.append(added)
+        if words[0] == "serinus":
+            words[:1] = [sys.executable, "-m", "serinus"]
+        return words
+
+    def _values(self, container: Container) -> dict[str, str]:
+        return {
+            "pod_ip": container.pod_ip,
+            "port": str(_port(self, container)),
+            "tag": image_tag(container.image),
+            "image": container.image,
+            "pod": container.pod,
+            "namespace": container.namespace,
+            "container": container.container,
+        }
 
 
 def _port(entry: Entry, container: Container) -> int | str:
@@ -169,19 +201,38 @@ def _entry(item: Any, where: str) -> Entry:
         patterns = [patterns]
     if not _strings(patterns) or not patterns:
         raise SerinusError(f"{where}.match: expected an image pattern or a list of them")
+    port = item.get("port")
+    if port is not None and (not isinstance(port, int) or not 0 < port < 65536):
+        raise SerinusError(f"{where}.port: expected a port number, got {port!r}")
+    unknown = set(item) - {"match", "run", "port", "entrypoint", "cmd", "append"}
+    if unknown:
+        raise SerinusError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    if "run" in item and ("entrypoint" in item or "cmd" in item):
+        raise SerinusError(f"{where}: expected either `run` or `entrypoint`/`cmd`, found both")
+    if "entrypoint" in item or "cmd" in item:
+        entrypoint, cmd, append = (
+            _words(item, key, where) for key in ("entrypoint", "cmd", "append")
+        )
+        return Entry(tuple(patterns), (), port, where, tuple(entrypoint), tuple(cmd), tuple(append))
     run = item.get("run")
     words = shlex.split(run) if isinstance(run, str) else run
     if not _strings(words) or not words:
         raise SerinusError(f"{where}.run: expected a command line or a list of words, got {run!r}")
     for word in words:
         _check_fields(word, f"{where}.run")
-    port = item.get("port")
-    if port is not None and (not isinstance(port, int) or not 0 < port < 65536):
-        raise SerinusError(f"{where}.port: expected a port number, got {port!r}")
-    unknown = set(item) - {"match", "run", "port"}
-    if unknown:
-        raise SerinusError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    if "append" in item:
+        raise SerinusError(f"{where}.append: only image entries (entrypoint/cmd) append words")
     return Entry(tuple(patterns), tuple(words), port, where)
+
+
+def _words(item: Mapping[str, Any], key: str, where: str) -> list[str]:
+    value = item.get(key, [])
+    if not _strings(value) or isinstance(value, str):
+        raise SerinusError(f"{where}.{key}: expected a list of words (exec form), got {value!r}")
+    for word in value:
+        if key == "append":
+            _check_fields(word, f"{where}.{key}")
+    return list(value)
 
 
 def _strings(value: Any) -> bool:
