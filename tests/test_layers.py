@@ -1,9 +1,9 @@
 """Rules of the code base that import-linter cannot express.
 
-Covers: only `serinus.cli` reads settings from the environment or the command line
-(`os.getenv`, `os.environ.get`, `os.environ[...]`, `sys.argv`; handing the whole environment on
-to a child process is not reading a setting); every module of the package opens with a docstring
-that says what lives there.
+Covers: only `serinus.cli` touches the environment or the command line (`os.environ` in any use,
+`os.getenv`, `os.environb`, `sys.argv`, or those names imported from `os`/`sys`): what a module
+below needs of it, even the whole environment for a child process, the CLI hands in; every
+module of the package opens with a docstring that says what lives there.
 """
 
 from __future__ import annotations
@@ -30,25 +30,17 @@ def test_only_the_cli_reads_the_environment_or_the_command_line() -> None:
     assert offenders == []
 
 
-def _is(node: ast.AST, module: str, attribute: str) -> bool:
-    return (
-        isinstance(node, ast.Attribute)
-        and node.attr == attribute
-        and isinstance(node.value, ast.Name)
-        and node.value.id == module
-    )
+_ENVIRONMENT = {("os", "environ"), ("os", "environb"), ("os", "getenv"), ("os", "getenvb")}
+_COMMAND_LINE = {("sys", "argv"), ("sys", "orig_argv")}
 
 
 def _reads_a_setting(node: ast.AST) -> bool:
-    """os.getenv(...), os.environ.get(...), os.environ[...], "X" in os.environ, sys.argv."""
-    if _is(node, "os", "getenv") or _is(node, "sys", "argv"):
-        return True
-    if isinstance(node, ast.Subscript) and _is(node.value, "os", "environ"):
-        return True
-    if isinstance(node, ast.Attribute) and node.attr in ("get", "setdefault", "pop"):
-        return _is(node.value, "os", "environ")
-    if isinstance(node, ast.Compare):
-        return any(_is(c, "os", "environ") for c in node.comparators)
+    """os.environ (any use), os.getenv(...), sys.argv, or one of them imported by name."""
+    touched = _ENVIRONMENT | _COMMAND_LINE
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return (node.value.id, node.attr) in touched
+    if isinstance(node, ast.ImportFrom) and node.module in ("os", "sys"):
+        return any((node.module, alias.name) in touched for alias in node.names)
     return False
 
 

@@ -29,6 +29,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+BODY_LIMIT = 256
+"""Characters of a foreign body (an API's, a receiver's, a backend's answer) that an error keeps:
+enough for a reason, too few to flood a log line, an Event or a status, or to leak much."""
+
 
 class SerinusError(Exception):
     """Root of every error serinus raises on purpose."""
@@ -54,14 +58,14 @@ class UnknownProviderError(SerinusError):
 
 
 class KubeError(SerinusError):
-    """The Kubernetes API answered with an error status (body cut to 256 characters)."""
+    """The Kubernetes API answered with an error status (body cut to :data:`BODY_LIMIT`)."""
 
     status: ClassVar[int] = 0
 
     def __init__(self, message: str, *, status: int | None = None, body: str = "") -> None:
         super().__init__(message)
         self.http_status = status if status is not None else self.status
-        self.body = body[:256]
+        self.body = body[:BODY_LIMIT]
 
 
 class NotFoundError(KubeError):

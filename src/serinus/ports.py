@@ -241,6 +241,17 @@ class Clock(Protocol):
         """The current time, timezone-aware (UTC)."""
 
 
+class SystemClock:
+    """The machine's clock in UTC: the one :class:`Clock` of a running operator.
+
+    Every port that stamps times (Events, webhook payloads, alerts, the targets' rollout clocks)
+    takes a clock and falls back to this one, so tests and rehearsals can pass a virtual clock.
+    """
+
+    def now(self) -> datetime.datetime:
+        return datetime.datetime.now(datetime.UTC)
+
+
 @dataclasses.dataclass(frozen=True)
 class World:
     """Everything one Canary's state machine reaches, resolved for that Canary."""

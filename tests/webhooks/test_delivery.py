@@ -2,16 +2,12 @@
 
 Covers:
 - which statuses are retried (429 and 5xx except 501, as go-retryablehttp) and that a 429 answer
-  is tried again against a real receiver while a 501 is not;
-- the words for an unreachable receiver: a name that does not resolve (built from the resolver's
-  own error, so the test needs no DNS), and any other transport error keeps its own text.
+  is tried again against a real receiver while a 501 is not (the words for a receiver that does
+  not answer are :mod:`serinus.outbound`'s, tested in ``tests/test_outbound.py``).
 """
 
 from __future__ import annotations
 
-import socket
-
-import httpx
 import pytest
 
 from serinus.webhooks import delivery
@@ -50,18 +46,3 @@ async def test_not_implemented_is_final(http, receiver):
     response = await post(http, receiver.url, retries=3)
     assert response.status_code == 501
     assert len(receiver.received) == 1
-
-
-def test_an_unresolved_name_is_described():
-    try:
-        try:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        except socket.gaierror as resolver_error:
-            raise httpx.ConnectError(str(resolver_error)) from resolver_error
-    except httpx.ConnectError as error:
-        text = delivery.cause(error, 10)
-    assert text == "host name did not resolve (Name or service not known)"
-
-
-def test_other_transport_errors_keep_their_text():
-    assert delivery.cause(httpx.ReadError("connection reset"), 10) == "connection reset"

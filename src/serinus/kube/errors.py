@@ -27,8 +27,7 @@ import httpx2
 from lightkube.core.exceptions import ApiError
 
 from serinus import errors
-
-BODY_LIMIT = 256
+from serinus.errors import BODY_LIMIT
 
 
 class KubeConfigError(errors.KubeError):

@@ -25,20 +25,13 @@ from serinus import errors
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
 from serinus.kube.client import Kube
-from serinus.ports import Clock, EventType
+from serinus.ports import Clock, EventType, SystemClock
 
 logger = logging.getLogger(__name__)
 
 REASON = "Synced"
 MESSAGE_LIMIT = 1024
 """The API server rejects longer Event messages."""
-
-
-class SystemClock:
-    """The machine's clock, in UTC."""
-
-    def now(self) -> datetime.datetime:
-        return datetime.datetime.now(datetime.UTC)
 
 
 def timestamp(moment: datetime.datetime) -> str:

@@ -14,30 +14,22 @@ host and port of the address, never the whole URL.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import urllib.parse
 
 import httpx
 
+from serinus import outbound
 from serinus.apis.analysis import Severity
 from serinus.apis.canary import Canary
 from serinus.errors import InvalidCanaryError, NotifierError
 from serinus.notifiers.base import Alert, Destination, Format
 from serinus.notifiers.fields import alert_fields
-from serinus.ports import Clock
+from serinus.ports import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 5.0
-BODY_LIMIT = 256
-
-
-class SystemClock:
-    """The machine's clock, for when no virtual clock is given."""
-
-    def now(self) -> datetime.datetime:
-        return datetime.datetime.now(tz=datetime.UTC)
 
 
 class Sender:
@@ -82,21 +74,20 @@ class Sender:
         where = origin(outgoing.url)
         client = self._client_for(destination.proxy, label=label)
         try:
-            response = await client.post(
+            response = await outbound.send(
+                client,
+                "POST",
                 outgoing.url,
                 json=outgoing.payload,
                 headers=outgoing.headers,
-                timeout=TIMEOUT_SECONDS,
+                timeout_seconds=TIMEOUT_SECONDS,
+                field=label,
+                shown=where,
             )
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
-            raise InvalidCanaryError(
-                f"{label}: expected an http:// or https:// address, found {where!r}"
-            ) from error
-        except httpx.TransportError as error:
-            reason = str(error) or type(error).__name__
-            raise NotifierError(f"{label}: {where} unreachable: {reason}") from error
+        except outbound.NoAnswer as failure:
+            raise NotifierError(f"{label}: {where} unreachable: {failure.words}") from failure
         if not response.is_success:
-            body = response.text.strip()[:BODY_LIMIT] or "(empty body)"
+            body = outbound.excerpt(response.text)
             raise NotifierError(f"{label}: {where} answered HTTP {response.status_code}: {body}")
         logger.debug("alert for %s delivered to %s", alert.subject, label)
 

@@ -19,13 +19,13 @@ from serinus.apis.analysis import CanaryWebhook, HookType
 from serinus.apis.canary import Canary
 from serinus.errors import UnknownProviderError
 from serinus.kube.client import Kube
-from serinus.kube.events import KubeEventSink, SystemClock
+from serinus.kube.events import KubeEventSink
 from serinus.kube.resources import KubeResources
 from serinus.kube.status import KubeStatusStore
 from serinus.metrics.checks import MetricChecks
 from serinus.notifiers.notifier import AlertNotifier
 from serinus.operator.settings import OperatorSettings
-from serinus.ports import EventSink, EventType, Router, Target, World
+from serinus.ports import EventSink, EventType, Router, SystemClock, Target, World
 from serinus.routers import registry as routers
 from serinus.targets import registry as targets
 from serinus.webhooks.client import WebhookClient

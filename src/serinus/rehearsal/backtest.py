@@ -27,16 +27,9 @@ from serinus.apis.canary import Canary
 from serinus.apis.metric_template import MetricTemplate
 from serinus.apis.status import Comparison
 from serinus.controller import checks, judging, metric_judge
+from serinus.controller.memory import VirtualClock
 from serinus.errors import NotFoundError
 from serinus.metrics.checks import MetricChecks
-
-
-class _Clock:
-    def __init__(self, at: datetime.datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime.datetime:
-        return self.at
 
 
 class _NoCluster:
@@ -93,7 +86,7 @@ async def backtest(
     if analysis is None:
         return Backtest([], [], Rollback(None, "no analysis"), Rollback(None, "no analysis"))
     seconds = interval or analysis.interval_seconds
-    clock = _Clock(start)
+    clock = VirtualClock(start)
     metrics = MetricChecks(
         metrics_server=canary.spec.metrics_server or prometheus,
         mesh_provider=provider,
@@ -116,7 +109,7 @@ async def backtest(
     flagger = sequential = Rollback(None, "")
     moment = start + datetime.timedelta(seconds=seconds)
     while moment <= end:
-        clock.at = moment
+        clock.current = moment
         results = {m.name: await checks.measure_with(metrics, canary, m) for m in replayed}
         comparisons: dict[str, Comparison] = {}
         window = metric_judge.Window(

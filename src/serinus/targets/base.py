@@ -9,15 +9,13 @@ autoscaler copies all need:
 * :func:`owner_reference` makes the Canary the controlling owner of every copy, so deleting the
   Canary deletes what serinus created (Kubernetes' garbage collector does it);
 * :func:`upsert` creates an object or replaces it with the given content, read-modify-write
-  with a retry on conflict, because every port method may run on every tick and must converge;
-* :class:`SystemClock`, the wall clock used when the operator passes none.
+  with a retry on conflict, because every port method may run on every tick and must converge.
 
 Everything talks to the API through :class:`serinus.kube.Kube` with plain dict manifests.
 """
 
 from __future__ import annotations
 
-import datetime
 import logging
 
 from serinus.apis.base import Manifest
@@ -29,13 +27,6 @@ from serinus.targets import naming
 logger = logging.getLogger(__name__)
 
 APPS = "apps/v1"
-
-
-class SystemClock:
-    """The wall clock (UTC)."""
-
-    def now(self) -> datetime.datetime:
-        return datetime.datetime.now(datetime.UTC)
 
 
 async def require(kube: Kube, api_version: str, kind: str, namespace: str, name: str) -> Manifest:

@@ -29,7 +29,7 @@ from serinus.apis.canary import Canary
 from serinus.errors import ConflictError
 from serinus.kube import Kube, retry_on_conflict
 from serinus.logs import CanaryLogger
-from serinus.ports import Clock, Readiness, Revision
+from serinus.ports import Clock, Readiness, Revision, SystemClock
 from serinus.targets import base, configs, labels, naming, revision
 from serinus.targets.configs import ConfigTracker, Tracked
 
@@ -73,7 +73,7 @@ class WorkloadTarget(abc.ABC):
             secrets=track_secrets,
             include_label_prefixes=self.include_label_prefixes,
         )
-        self.clock: Clock = clock or base.SystemClock()
+        self.clock: Clock = clock or SystemClock()
 
     # --- reading -------------------------------------------------------------------------------
 

@@ -20,32 +20,21 @@ signed (:mod:`serinus.signing`: the body, the hook's type and its URL) with a ke
 
 from __future__ import annotations
 
-import datetime
 import logging
 
 import httpx
 
-from serinus import signing
+from serinus import outbound, signing
 from serinus.apis.analysis import CanaryWebhook
 from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase
 from serinus.errors import InvalidCanaryError, NotFoundError, WebhookRejectedError
-from serinus.ports import Clock, EventType, Resources
+from serinus.ports import Clock, EventType, Resources, SystemClock
 from serinus.webhooks import delivery, payloads
 
 logger = logging.getLogger(__name__)
 
-BODY_LIMIT = 256
-"""Characters of a response body kept in an error (enough for a reason, too few for a leak)."""
-
 LAST_SUCCESS_STATUS = 202
-
-
-class SystemClock:
-    """The machine's clock, for when no virtual clock is given."""
-
-    def now(self) -> datetime.datetime:
-        return datetime.datetime.now(tz=datetime.UTC)
 
 
 class WebhookClient:
@@ -122,7 +111,7 @@ class WebhookClient:
             backoff=self._backoff,
         )
         if response.status_code > LAST_SUCCESS_STATUS:
-            text = response.text.strip()[:BODY_LIMIT] or "(empty body)"
+            text = outbound.excerpt(response.text)
             raise WebhookRejectedError(
                 hook.url,
                 f"{hook.url} answered HTTP {response.status_code}: {text}",

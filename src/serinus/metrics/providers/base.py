@@ -12,7 +12,8 @@ answered: no answer at all (timeout, refused, DNS) is
 ``ProviderUnavailableError`` again (the backend is there but cannot serve). A throttled request
 (HTTP 429, or the backend's own throttling answer) is sent again up to :data:`THROTTLE_ATTEMPTS`
 times in all, waiting as ``Retry-After`` asks (at most :data:`MAX_THROTTLE_WAIT` seconds), and then
-is ``ProviderUnavailableError`` saying so: the next interval asks again. Bodies are cut to 256
+is ``ProviderUnavailableError`` saying so: the next interval asks again. Requests go through
+:func:`serinus.outbound.send`, and bodies are cut to :data:`~serinus.errors.BODY_LIMIT`
 characters so a misbehaving proxy cannot flood a Kubernetes Event. The HTTP client is injected (one
 ``httpx.AsyncClient`` for the whole operator), so the timeout is set per request.
 """
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import errno
 import json
 import logging
 import time
@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from serinus import outbound
+from serinus.errors import BODY_LIMIT as BODY_LIMIT  # the one limit, under the name backends use
 from serinus.errors import InvalidCanaryError, ProviderUnavailableError, QueryError
 from serinus.ports import Clock
 
@@ -39,7 +41,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
-BODY_LIMIT = 256
 THROTTLE_ATTEMPTS = 3
 """Attempts in all for a throttled request (the AWS SDKs' default retries, Flagger's 3 for
 CloudWatch)."""
@@ -167,38 +168,31 @@ async def send(
 async def send_once(
     settings: ProviderSettings, method: str, url: str, **kwargs: Any
 ) -> httpx.Response:
-    """Send one request; a transport failure becomes ProviderUnavailableError naming the address."""
+    """Send one request; no answer becomes ProviderUnavailableError naming the address."""
     address = settings.address or url
     try:
-        return await settings.http.request(method, url, timeout=settings.timeout, **kwargs)
-    except httpx.TimeoutException as err:
-        raise ProviderUnavailableError(
-            f"{settings.kind} at {address} did not answer within {settings.timeout:g}s"
-        ) from err
-    except httpx.ConnectError as err:
-        if _refused(err):
-            raise ProviderUnavailableError(
-                f"{settings.kind} at {address} refused the connection:"
+        return await outbound.send(
+            settings.http,
+            method,
+            url,
+            timeout_seconds=settings.timeout,
+            field=f"{settings.source}: {settings.address_field}",
+            **kwargs,
+        )
+    except outbound.NoAnswer as failure:
+        where = f"{settings.kind} at {address}"
+        if failure.cause is outbound.Cause.TIMEOUT:
+            message = f"{where} did not answer within {settings.timeout:g}s"
+        elif failure.cause is outbound.Cause.REFUSED:
+            message = (
+                f"{where} refused the connection:"
                 " nothing listens there (is it running? is the address right?)"
-            ) from err
-        raise ProviderUnavailableError(
-            f"could not connect to {settings.kind} at {address}: {err}"
-        ) from err
-    except httpx.HTTPError as err:
-        raise ProviderUnavailableError(
-            f"request to {settings.kind} at {address} failed: {err}"
-        ) from err
-
-
-def _refused(err: BaseException) -> bool:
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, ConnectionRefusedError):
-            return True
-        if isinstance(seen, OSError) and seen.errno == errno.ECONNREFUSED:
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return "connection refused" in str(err).lower()
+            )
+        elif failure.cause is outbound.Cause.OTHER:
+            message = f"request to {where} failed: {failure.__cause__ or failure.words}"
+        else:  # httpx's own text names the TLS or resolver error as the backend's users know it
+            message = f"could not connect to {where}: {failure.__cause__ or failure.words}"
+        raise ProviderUnavailableError(message) from failure
 
 
 def check_status(settings: ProviderSettings, response: httpx.Response, *, query: str) -> None:
@@ -228,11 +222,11 @@ def throttled_message(where: str, answer: str) -> str:
 
 
 def error_text(response: httpx.Response) -> str:
-    """The error message a backend put in its body, or the body itself, cut to 256 characters."""
+    """The error message a backend put in its body, or the body itself, cut to BODY_LIMIT."""
     try:
         body: object = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return response.text.strip()[:BODY_LIMIT] or "(empty body)"
+        return outbound.excerpt(response.text)
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         nested = body["error"]  # {"error": {"code": 403, "status": ..., "message": ...}} (Google,
         parts = [nested[k] for k in ("status", "message") if nested.get(k)]  # Dynatrace)

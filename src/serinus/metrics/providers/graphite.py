@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from serinus.errors import MultipleValuesError, NoValuesFoundError, QueryError
+from serinus.errors import BODY_LIMIT, MultipleValuesError, NoValuesFoundError, QueryError
 from serinus.metrics.providers import base
 from serinus.metrics.providers.base import ProviderSettings
 
@@ -66,7 +66,7 @@ class GraphiteProvider:
 
 def _newest_value(body: Any, query: str) -> float:
     if not isinstance(body, list):
-        raise QueryError(f"graphite answered {str(body)[: base.BODY_LIMIT]} for the query: {query}")
+        raise QueryError(f"graphite answered {str(body)[:BODY_LIMIT]} for the query: {query}")
     found: list[tuple[str, float]] = []
     for entry in body:
         points = entry.get("datapoints") if isinstance(entry, dict) else None

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 import httpx
 
 from serinus.errors import (
+    BODY_LIMIT,
     MultipleValuesError,
     NoValuesFoundError,
     ProviderUnavailableError,
@@ -147,7 +148,7 @@ def _samples(settings: ProviderSettings, body: object, query: str) -> list[Sampl
     if not isinstance(body, dict) or body.get("status") != "success" or not isinstance(data, dict):
         raise QueryError(
             f"prometheus at {settings.address} did not answer with a query result:"
-            f" {str(body)[: base.BODY_LIMIT]}; query: {query}"
+            f" {str(body)[:BODY_LIMIT]}; query: {query}"
         )
     kind, result = data.get("resultType"), data.get("result")
     if kind == "scalar" and isinstance(result, list):
