@@ -23,6 +23,8 @@ import aiohttp
 import yaml
 from aiohttp import web
 
+from tests.support import loopback, manifests
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CRDS = REPO / "deploy" / "crds"
 PODINFO_CANARY = REPO / "examples" / "podinfo-canary.yaml"
@@ -67,6 +69,7 @@ class Seen:
     method: str
     path: str
     """Path and query, as sent."""
+    user_agent: str = ""
 
 
 class FaultProxy:
@@ -90,12 +93,8 @@ class FaultProxy:
 
     async def __aenter__(self) -> FaultProxy:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
-        app = web.Application()
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
+        app = loopback.handling(self._handle)
+        self._runner, _ = await loopback.start(app, handle_signals=False)
         self.port = int(self._runner.addresses[0][1])
         return self
 
@@ -159,7 +158,9 @@ class FaultProxy:
     # serving
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append(Seen(request.method, request.path_qs))
+        self.requests.append(
+            Seen(request.method, request.path_qs, request.headers.get("User-Agent", ""))
+        )
         async with self._arrived:
             self._arrived.notify_all()
         if self.refuse and request.transport is not None:
@@ -239,38 +240,19 @@ def crds() -> list[dict[str, Any]]:
     return copy.deepcopy(list(_crds()))
 
 
-def namespace(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+namespace = manifests.namespace
 
 
 def configmap(name: str, namespace: str = "prod", **data: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": namespace},
-        "data": dict(data),
-    }
+    return manifests.configmap(name, namespace, data=data)
 
 
 def deployment(name: str = "podinfo", namespace: str = "prod") -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "containers": [
-                        {"name": "podinfod", "image": "stefanprodan/podinfo:3.1.0"},
-                        {"name": "sidecar", "image": "busybox:1"},
-                    ]
-                },
-            },
-        },
-    }
+    containers = [
+        {"name": "podinfod", "image": "stefanprodan/podinfo:3.1.0"},
+        {"name": "sidecar", "image": "busybox:1"},
+    ]
+    return manifests.deployment(name, namespace, containers)
 
 
 def podinfo_canary() -> dict[str, Any]:

@@ -8,7 +8,9 @@ and keeps fields of other managers; a manifest read back (with managedFields) ca
 its resourceVersion acting as a precondition; the status subresource (replace and patch) changes
 status only; the manifest's namespace, then the default namespace, is used; kinds are discovered
 from the server (a CRD applied after the client started is found, an unserved kind is
-NotFoundError); server_version; the caller's manifest is never modified.
+NotFoundError); server_version; the caller's manifest is never modified; every request, a
+lightkube call or one of serinus's own (discovery, /version, watch), names serinus as its user
+agent (the API server takes it for the field manager of writes).
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from serinus import errors
 from serinus.kube import Kube
 from serinus.sandbox.apiserver import ApiServer
 from tests.kube.conftest import settings
-from tests.kube.support import ROOT_CA, configmap, deployment, namespace, podinfo_canary
+from tests.kube.support import (
+    ROOT_CA,
+    FaultProxy,
+    configmap,
+    deployment,
+    namespace,
+    podinfo_canary,
+)
 
 CANARY = ("flagger.app/v1beta1", "Canary")
 
@@ -265,6 +274,20 @@ async def test_server_version(kube: Kube) -> None:
     version = await kube.server_version()
     assert version["major"] == "1"
     assert version["gitVersion"].startswith("v1.")
+
+
+async def test_every_request_names_serinus_as_its_user_agent(proxy: FaultProxy) -> None:
+    async with Kube(settings(proxy.url, user_agent="serinus/test")) as kube:
+        await kube.server_version()
+        await kube.create(configmap("settings", color="blue"))
+        assert await kube.get("v1", "ConfigMap", "settings", "prod") is not None
+        async for event, _ in kube.watch("v1", "ConfigMap", "prod"):
+            assert event == "ADDED"
+            break
+    paths = {(seen.method, seen.path.split("?")[0]) for seen in proxy.requests}
+    assert ("GET", "/version") in paths  # serinus's own client
+    assert ("POST", "/api/v1/namespaces/prod/configmaps") in paths  # lightkube's
+    assert {seen.user_agent for seen in proxy.requests} == {"serinus/test"}
 
 
 def _trafficsplit_crd() -> dict[str, object]:

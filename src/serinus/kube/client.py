@@ -29,6 +29,7 @@ from typing import Any, Literal, Self, TypeVar
 
 import httpx2
 from lightkube import AsyncClient
+from lightkube.config import client_adapter
 from lightkube.core.client import FieldSelector, LabelSelector
 from lightkube.core.exceptions import ApiError, ConfigError, NotReadyError
 from lightkube.types import PatchType
@@ -60,19 +61,26 @@ class Kube:
     def __init__(self, settings: config.KubeSettings) -> None:
         self.settings = settings
         single = config.load(settings)
+        timeout = httpx2.Timeout(settings.timeout)
         try:
-            self._client = AsyncClient(
-                single,
-                namespace=settings.namespace,
-                timeout=httpx2.Timeout(settings.timeout),
-                trust_env=False,  # proxies and CA bundles come from the settings, not the env
-            )
+            # lightkube builds its client from these parameters; serinus builds its own from the
+            # same ones, for what lightkube has no call for (discovery, /version, watch streams)
+            connection = client_adapter.ConnectionParams(timeout=timeout, trust_env=False)
+            params = connection.httpx_params(single)  # credentials and TLS of the context
         except (ConfigError, OSError, ssl.SSLError) as error:  # bad credentials or CA files
             raise kube_errors.KubeConfigError(f"cannot use {settings.source}: {error}") from error
-        # lightkube offers no raw request: discovery, /version and watch streams use its pool
-        # (and so its credentials and TLS settings) directly.
-        self._http: httpx2.AsyncClient = self._client._client._client
-        self._http.headers["User-Agent"] = settings.user_agent
+        # one connection pool, owned here, under both clients; it names serinus on every request
+        self._transport = _UserAgent(
+            httpx2.AsyncHTTPTransport(verify=params["verify"]), settings.user_agent
+        )
+        self._client = AsyncClient(
+            single,
+            namespace=settings.namespace,
+            timeout=timeout,
+            trust_env=False,  # proxies and CA bundles come from the settings, not the env
+            transport=self._transport,
+        )
+        self._http = httpx2.AsyncClient(**{**params, "transport": self._transport})
         self.kinds = kinds.Kinds(self._get_json)
 
     @property
@@ -81,7 +89,9 @@ class Kube:
         return str(self._client.namespace)
 
     async def close(self) -> None:
+        await self._http.aclose()
         await self._client.close()
+        await self._transport.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -386,6 +396,24 @@ class Kube:
             return document if isinstance(document, dict) else None
 
         return await retry.with_retries(once, policy=self.settings.retry)
+
+
+class _UserAgent(httpx2.AsyncBaseTransport):
+    """A transport that sends ``User-Agent: <user agent>`` on every request.
+
+    The API server records the user agent as the field manager of writes that name none, so every
+    request, whichever client sends it, must carry serinus's."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport, user_agent: str) -> None:
+        self._inner = inner
+        self._user_agent = user_agent
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        request.headers["User-Agent"] = self._user_agent
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 def _plain(obj: Any) -> Manifest:
