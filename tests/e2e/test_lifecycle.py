@@ -7,12 +7,14 @@ Deployments with their pod addresses; a second ``up`` in the same directory is r
 first runs; ``shell`` resolves the seed's Service names (``load-tester``, ``load-tester.prod``)
 through the mesh; ``down`` leaves no process carrying the sandbox's marker (a ``hey`` started
 from ``shell`` included) and every port the sandbox listened on can be bound again; ``status``
-and ``down`` on a stopped sandbox say so.
+and ``down`` on a stopped sandbox say so. A foreground ``up`` stops everything it started when
+its terminal closes (SIGHUP) while it runs, and when Ctrl-C (SIGINT) comes while it starts.
 """
 
 from __future__ import annotations
 
 import pathlib
+import signal
 import socket
 import subprocess
 import sys
@@ -100,3 +102,53 @@ def test_up_detach_then_down_leaves_no_process_and_no_port(tmp_path: pathlib.Pat
     assert after.returncode == 1
     assert "no sandbox" in after.stdout
     assert "no sandbox runs" in serinus("sandbox", "down", "--dir", str(directory)).stdout
+
+
+def _foreground_up(directory: pathlib.Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "serinus", "sandbox", "up", "--dir", str(directory)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _read_until(process: subprocess.Popen[str], text: str) -> list[str]:
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        assert line, f"up exited before printing {text!r}: {''.join(seen)}"
+        seen.append(line)
+        if text in line:
+            return seen
+    raise AssertionError(f"up did not print {text!r} in time: {''.join(seen)}")
+
+
+@pytest.mark.parametrize(
+    ("when", "number"),
+    [("Ctrl-C stops everything", signal.SIGHUP), ("API server starting", signal.SIGINT)],
+    ids=["running-terminal-closed", "starting-ctrl-c"],
+)
+def test_a_foreground_up_stops_what_it_started_on_a_signal(
+    tmp_path: pathlib.Path, when: str, number: signal.Signals
+) -> None:
+    directory = state.canonical(tmp_path / "sandbox")
+    up = _foreground_up(directory)
+    try:
+        _read_until(up, when)
+        up.send_signal(number)
+        out, err = up.communicate(timeout=90)
+    finally:
+        if up.poll() is None:
+            up.kill()
+            serinus("sandbox", "down", "--dir", str(directory))
+    if number is signal.SIGHUP:
+        assert up.returncode == 0, out + err
+        assert "no process of the sandbox is left" in out
+    else:
+        assert up.returncode == 1, out + err
+        assert "interrupted; what was started is stopped" in err
+    assert processes.marked(directory) == []
+    assert state.load(directory) is None

@@ -67,7 +67,10 @@ def start_server(directory: pathlib.Path, name: str, mode: str = "polite") -> tu
     port = processes.free_port()
     log = directory / "logs" / f"{name}.log"
     pid = processes.spawn(
-        [sys.executable, "-c", SERVER, str(port), mode], log=log, directory=directory
+        [sys.executable, "-c", SERVER, str(port), mode],
+        log=log,
+        directory=directory,
+        env=os.environ,
     )
     assert wait_for_line(log) == "listening"
     return pid, port
@@ -141,14 +144,16 @@ async def test_down_stops_parts_and_stragglers(directory: pathlib.Path) -> None:
     assert down.stop(directory) == down.DownReport(found=False)
     pid, port = start_server(directory, "apiserver")
     log = directory / "logs" / "escaper.log"
-    escaper = processes.spawn([sys.executable, "-c", ESCAPER], log=log, directory=directory)
+    escaper = processes.spawn(
+        [sys.executable, "-c", ESCAPER], log=log, directory=directory, env=os.environ
+    )
     grandchild = int(wait_for_line(log))
     recorded = state.SandboxState(directory, "127.100.4.0/24", "now")
     recorded.add(state.Part("apiserver", pid, ("server",), "logs/apiserver.log", "127.0.0.1", port))
     recorded.add(state.Part("escaper", escaper, ("escaper",), str(log)))
 
     with pytest.raises(up.SandboxRunningError, match="already runs"):
-        await up.start(directory)
+        await up.start(directory, environment=os.environ)
 
     report = down.stop(directory)
     assert report.stopped == ("apiserver", "escaper")

@@ -16,7 +16,8 @@ import pathlib
 import click
 import httpx
 
-from serinus.apis.base import format_duration, parse_duration
+from serinus.apis.base import format_duration
+from serinus.cli import common
 from serinus.cli.rehearse import load_canary
 from serinus.rehearsal import backtest as replaying
 
@@ -35,21 +36,16 @@ def _time(ctx: click.Context, param: click.Parameter, value: str) -> datetime.da
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
-def _interval(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError:
-        raise click.BadParameter(f"expected a duration such as 10s, got {value!r}") from None
-
-
 @click.command()
 @click.argument("canary_file", metavar="CANARY.yaml", type=click.Path(path_type=pathlib.Path))
 @click.option("--prometheus", required=True, help="Prometheus address, e.g. http://127.0.0.1:9090.")
 @click.option("--from", "start", required=True, callback=_time, help="Start of the replay.")
 @click.option("--to", "end", required=True, callback=_time, help="End of the replay.")
-@click.option("--interval", callback=_interval, help="Step length; the analysis interval if unset.")
+@click.option(
+    "--interval",
+    callback=common.duration("10s"),
+    help="Step length; the analysis interval if unset.",
+)
 @click.option("--provider", default=None, help="Mesh provider; the Canary's, else linkerd.")
 @click.option("--canary", "canary_name", help="Which Canary of the file, when it holds several.")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)

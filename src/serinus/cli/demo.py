@@ -15,20 +15,11 @@ import sys
 import click
 
 from serinus import logs
-from serinus.apis.base import parse_duration
-from serinus.errors import SerinusError
+from serinus.cli import common
 
-
-def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    try:
-        seconds = parse_duration(value)
-    except ValueError:
-        raise click.BadParameter(f"expected a duration such as 10s, got {value!r}") from None
-    if not 5 <= seconds <= 60:
-        # Below 5s the metric windows hold too few Prometheus samples (one per second) for the
-        # first burst of 500s to show at the next step: the story would drift from the seed's.
-        raise click.BadParameter(f"expected between 5s and 1m, got {value!r}")
-    return seconds
+# Below 5s the metric windows hold too few Prometheus samples (one per second) for the first
+# burst of 500s to show at the next step: the story would drift from the seed's.
+INTERVALS = (5.0, 60.0)
 
 
 @click.command()
@@ -44,7 +35,7 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
     "--interval",
     default="10s",
     show_default=True,
-    callback=_seconds,
+    callback=common.duration("10s", within=INTERVALS),
     help="The Canary's analysis interval, 5s to 1m. The seed's is 10s (about 6 minutes in all); "
     "other values patch the Canary, and the demo says so.",
 )
@@ -70,17 +61,16 @@ def demo(directory: pathlib.Path, interval: float, keep: bool) -> None:
     if not console.is_terminal:
         console = Console(highlight=False, soft_wrap=True)  # whole lines in pipes and logs
     try:
-        ok = asyncio.run(
-            play.run(
-                directory,
-                interval=interval,
-                console=console,
-                environment=dict(os.environ),
-                keep=keep,
+        with common.click_errors():
+            ok = asyncio.run(
+                play.run(
+                    directory,
+                    interval=interval,
+                    console=console,
+                    environment=dict(os.environ),
+                    keep=keep,
+                )
             )
-        )
-    except SerinusError as error:
-        raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
         raise click.ClickException("interrupted") from None
     sys.exit(0 if ok else 1)

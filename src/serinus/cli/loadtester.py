@@ -11,16 +11,12 @@ also tells ``--port 0`` users which port was picked.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import pathlib
-import signal
 
 import click
-from aiohttp import web
 
-from serinus import logs
-from serinus.apis.base import parse_duration
+from serinus.cli import common
 from serinus.loadtester import app as loadtester_app
 from serinus.loadtester import gates, runner
 from serinus.loadtester.authz import Policy
@@ -29,18 +25,6 @@ from serinus.loadtester.authz import Policy
 def _default_state_file() -> pathlib.Path:
     state_home = os.environ.get("XDG_STATE_HOME") or str(pathlib.Path.home() / ".local" / "state")
     return pathlib.Path(state_home) / "serinus" / "loadtester-gates.json"
-
-
-def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    try:
-        seconds = parse_duration(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"expected a duration such as 30s, 10m or 1h, got {value!r}"
-        ) from None
-    if seconds <= 0:
-        raise click.BadParameter(f"must be more than zero, got {value!r}")
-    return seconds
 
 
 @click.command()
@@ -58,7 +42,7 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
     "timeout",
     default="1h",
     show_default=True,
-    callback=_seconds,
+    callback=common.duration("30s, 10m or 1h", positive=True),
     help="Longest a task may run; then its whole process group is killed.",
 )
 @click.option(
@@ -111,7 +95,7 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
     "--signing-max-age",
     default="5m",
     show_default=True,
-    callback=_seconds,
+    callback=common.duration("30s, 10m or 1h", positive=True),
     help="How far a signature's timestamp may be from this clock before it is refused as stale.",
 )
 @click.option(
@@ -123,18 +107,7 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
     "[default: $XDG_STATE_HOME/serinus/loadtester-gates.json, else "
     "~/.local/state/serinus/loadtester-gates.json]. In a pod, point it at a mounted volume.",
 )
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
-    show_default=True,
-)
-@click.option(
-    "--log-format",
-    type=click.Choice(["json", "console"]),
-    default="json",
-    show_default=True,
-)
+@common.log_options(default_format="json")
 def loadtester(
     port: int,
     host: str,
@@ -147,8 +120,6 @@ def loadtester(
     signing_secret: str | None,
     signing_max_age: float,
     state_file: pathlib.Path | None,
-    log_level: str,
-    log_format: str,
 ) -> None:
     """Answer Flagger's load tester webhooks: run load (hey) and checks, serve manual gates.
 
@@ -158,7 +129,6 @@ def loadtester(
     /gate/{approve,halt,check,open,close} and /rollback/{check,open,close}. Also /healthz and
     /metrics.
     """
-    logs.configure(level=log_level, fmt=log_format)
     try:
         policy = Policy.from_patterns(namespace=namespace_regexp, commands=allow_commands)
     except ValueError as error:
@@ -179,15 +149,7 @@ def loadtester(
         application = loadtester_app.create_app(settings)
     except (OSError, ValueError) as error:
         raise click.ClickException(f"cannot use --state {state}: {error}") from None
-    asyncio.run(_serve(application, host=host, port=port))
-
-
-async def _serve(application: web.Application, *, host: str, port: int) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        await loadtester_app.serve(application, host=host, port=port, stop=stop)
-    except OSError as error:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
+    with common.click_errors(listening=f"cannot listen on {host}:{port}"):
+        common.run_until_signal(
+            lambda stop: loadtester_app.serve(application, host=host, port=port, stop=stop)
+        )

@@ -8,7 +8,6 @@ from Flagger's environment variables (SLACK_URL, MSTEAMS_URL...).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import pathlib
@@ -18,8 +17,8 @@ from typing import Any, TypeVar
 
 import click
 
-from serinus import logs
 from serinus.apis.base import parse_duration
+from serinus.cli import common
 from serinus.kube.config import KubeSettings
 from serinus.operator import runner
 from serinus.operator.settings import NotifierSettings, OperatorSettings
@@ -127,21 +126,7 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
     envvar="EVENT_WEBHOOK_URL",
     help="Receives every event (Canaries without event hooks).",
 )
-@_flag(
-    "log-level",
-    default="info",
-    show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-)
-@_flag(
-    "log-format",
-    "--zap-encoding",
-    "-zap-encoding",
-    "log_format",
-    default="json",
-    show_default=True,
-    type=click.Choice(["json", "console"]),
-)
+@common.log_options(default_format="json", flagger_spelling=True)
 @click.option(
     "-threadiness",
     "--threadiness",
@@ -152,10 +137,9 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @click.option("-control-loop-interval", "--control-loop-interval", hidden=True, default="10s")
 def operator(**flags: object) -> None:
     """Watch Canaries and run their canary releases (Flagger-compatible flags)."""
-    logs.configure(level=str(flags["log_level"]), fmt=str(flags["log_format"]))
     settings = _settings(flags)
     with contextlib.suppress(KeyboardInterrupt):  # SIGINT before the loop handles signals
-        asyncio.run(runner.run(settings))
+        common.run_until_signal(lambda stop: runner.run(settings, stop=stop))
 
 
 def _settings(flags: dict[str, object]) -> OperatorSettings:

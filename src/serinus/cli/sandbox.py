@@ -1,30 +1,35 @@
 """``serinus sandbox``: a local stand-in for a Kubernetes cluster.
 
-``serinus sandbox apiserver`` runs the sandbox's Kubernetes API server in the foreground: it
-writes a kubeconfig pointing at it, prints where it listens, and serves until SIGINT or SIGTERM,
-ending open watches cleanly. Later commands of this group start and inspect the whole sandbox
-(pods, mesh, Prometheus) on top of it.
+The group holds two kinds of commands. The whole sandbox lives here: ``up`` starts a cluster on
+this machine (API server, workload runner, mesh proxy, Prometheus, and the operator and load
+tester as pods), ``down`` stops it, ``status`` shows it and ``shell`` runs a command that sees its
+Service names. Its servers, each runnable alone (``apiserver``, ``podinfo``, ``mesh`` and the
+hidden ``part``), are in :mod:`serinus.cli.sandbox_servers`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import contextlib
 import os
 import pathlib
 import signal
-import socket
 import sys
-import time
 from typing import TYPE_CHECKING
 
 import click
 
 from serinus import logs
-from serinus.errors import SerinusError
+from serinus.cli import common, sandbox_servers
 
 if TYPE_CHECKING:
     from serinus.sandbox.orchestration.down import DownReport
+    from serinus.sandbox.orchestration.state import SandboxState
+
+REFRESH_SECONDS = 2.0
+"""How often the foreground ``up`` redraws its status table."""
+UP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""A foreground ``up`` stops on Ctrl-C, on SIGTERM, and when its terminal closes."""
 
 
 @click.group()
@@ -35,298 +40,19 @@ def sandbox() -> None:
     """
 
 
-@sandbox.command(short_help="Run the Kubernetes API server and write a kubeconfig for it.")
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=0,
-    show_default=True,
-    help="TCP port to listen on; 0 picks a free one (it is printed and written to the kubeconfig).",
-)
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address to listen on. The server checks no credentials: keep it on loopback.",
-)
-@click.option(
-    "--state",
-    "state_file",
-    type=click.Path(dir_okay=False, path_type=pathlib.Path),
-    default=None,
-    help="JSON file keeping every object across restarts (created if missing). "
-    "Without it, objects live in memory only.",
-)
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False, path_type=pathlib.Path),
-    default=pathlib.Path("sandbox.kubeconfig"),
-    show_default=True,
-    help="Where to write a kubeconfig pointing at the server (overwritten).",
-)
-@click.option(
-    "--watch-window",
-    type=click.IntRange(1),
-    default=10_000,
-    show_default=True,
-    help="How many recent changes a watch can resume across before it gets 410 Gone.",
-)
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
-    show_default=True,
-)
-@click.option(
-    "--log-format",
-    type=click.Choice(["json", "console"]),
-    default="console",
-    show_default=True,
-)
-def apiserver(
-    port: int,
-    host: str,
-    state_file: pathlib.Path | None,
-    kubeconfig: pathlib.Path,
-    watch_window: int,
-    log_level: str,
-    log_format: str,
-) -> None:
-    """Serve the Kubernetes API on HOST:PORT until Ctrl-C (SIGINT) or SIGTERM.
-
-    kubectl, lightkube and the operator work against it unchanged: discovery, apply (client-side
-    and --server-side), get with printer columns, patch (json, merge, strategic), watch, scale,
-    status, finalizers and garbage collection. Custom resources are served once their CRD is
-    applied, e.g. `kubectl --kubeconfig sandbox.kubeconfig apply -f deploy/crds/`.
-
-    It plays no kubelet: Deployments get no pods until the rest of the sandbox runs.
-    """
-    from serinus.sandbox.apiserver import ApiServer, run
-
-    logs.configure(level=log_level, fmt=log_format)
-    if not _is_loopback(host):
-        click.echo(
-            f"warning: {host} is not a loopback address and the server has no auth", err=True
-        )
-
-    def ready(server: ApiServer) -> None:
-        click.echo(f"Kubernetes API server listening on {server.url}")
-        click.echo(f"kubeconfig written to {kubeconfig} (kubectl --kubeconfig {kubeconfig} get ns)")
-        click.echo(f"state: {state_file if state_file else 'in memory only'}")
-
-    server = ApiServer(host=host, port=port, state=state_file, watch_window=watch_window)
-    try:
-        run(server, kubeconfig=kubeconfig, on_ready=ready)
-    except SerinusError as error:
-        raise click.ClickException(str(error)) from None
-    except OSError as error:
-        raise click.ClickException(
-            f"cannot serve on {host}:{port}: {error.strerror or error}"
-        ) from None
-    click.echo("Kubernetes API server stopped")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@sandbox.command(short_help="Run the podinfo stand-in (the demo app of the sandbox).")
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=9898,
-    show_default=True,
-    envvar="PODINFO_PORT",
-    help="TCP port to listen on; 0 picks a free one (it is logged).",
-)
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--version",
-    "version",
-    default="6.0.0",
-    show_default=True,
-    help="The podinfo version to report (the image tag); it also picks that version's UI "
-    "defaults (colour, logo).",
-)
-@click.option("--revision", default="unknown", show_default=True, help="The commit to report.")
-@click.option(
-    "--hostname",
-    envvar="HOSTNAME",
-    default=None,
-    help="The hostname to report [default: $HOSTNAME (the pod name in the sandbox), else the "
-    "machine's].",
-)
-@click.option("--ui-color", envvar="PODINFO_UI_COLOR", default=None, help="UI colour.")
-@click.option("--ui-message", envvar="PODINFO_UI_MESSAGE", default=None, help="UI message.")
-@click.option("--ui-logo", envvar="PODINFO_UI_LOGO", default=None, help="UI logo URL.")
-@click.option(
-    "--jwt-secret",
-    envvar="PODINFO_JWT_SECRET",
-    default="podinfo",
-    show_default=True,
-    help="Key signing the /token JWTs.",
-)
-@click.option(
-    "--unready",
-    is_flag=True,
-    envvar="PODINFO_UNREADY",
-    help="Start with /readyz failing (POST /readyz/enable turns it on).",
-)
-@click.option(
-    "--unhealthy", is_flag=True, envvar="PODINFO_UNHEALTHY", help="Start with /healthz failing."
-)
-@click.option(
-    "--level",
-    "log_level",
-    envvar="PODINFO_LEVEL",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
-    show_default=True,
-)
-def podinfo(
-    port: int,
-    host: str,
-    version: str,
-    revision: str,
-    hostname: str | None,
-    ui_color: str | None,
-    ui_message: str | None,
-    ui_logo: str | None,
-    jwt_secret: str,
-    unready: bool,
-    unhealthy: bool,
-    log_level: str,
-) -> None:
-    """Answer as stefanprodan/podinfo does, until SIGTERM or SIGINT.
-
-    Routes: / (info JSON), /version, /status/{code}, /delay/{seconds}, /healthz, /readyz
-    (POST /readyz/enable|disable), /token, /env, /headers, /metrics. One JSON line per request
-    goes to stdout; PODINFO_* variables set the flags, as with podinfo.
-    """
-    from serinus.sandbox.podinfo import Podinfo, serve
-    from serinus.sandbox.podinfo.server import configure_access_log
-
-    logs.configure(level=log_level, fmt="json")
-    configure_access_log(sys.stdout)
-    settings = Podinfo(
-        version=version,
-        revision=revision,
-        hostname=hostname or socket.gethostname(),
-        color=ui_color,
-        message=ui_message,
-        logo=ui_logo,
-        environment=dict(os.environ),
-        jwt_secret=jwt_secret,
-        ready=not unready,
-        healthy=not unhealthy,
-    )
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for number in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(number, stop.set)
-        await serve(settings, host=host, port=port, stop=stop)
-
-    try:
-        asyncio.run(main())
-    except OSError as error:
-        raise click.ClickException(
-            f"cannot listen on {host}:{port}: {error.strerror or error}"
-        ) from None
-
-
-@sandbox.command(short_help="Run the mesh proxy (plays Linkerd) for an API server's Services.")
-@click.option(
-    "--kubeconfig",
-    type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
-    default=pathlib.Path("sandbox.kubeconfig"),
-    show_default=True,
-    help="Kubeconfig of the API server whose Services, Endpoints and traffic objects to follow.",
-)
-@click.option(
-    "--metrics-port",
-    type=click.IntRange(0, 65535),
-    default=4191,
-    show_default=True,
-    help="Port of the admin server (/metrics, /ready, /live), as Linkerd's linkerd-admin; "
-    "0 picks a free one (it is printed).",
-)
-@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Its address.")
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
-    show_default=True,
-)
-@click.option(
-    "--log-format", type=click.Choice(["json", "console"]), default="console", show_default=True
-)
-def mesh(
-    kubeconfig: pathlib.Path, metrics_port: int, metrics_host: str, log_level: str, log_format: str
-) -> None:
-    """Serve every Service at its loopback clusterIP:port until Ctrl-C (SIGINT) or SIGTERM.
-
-    Requests go to the Service's ready endpoints, split by weight as the SMI TrafficSplit or
-    Gateway API HTTPRoute steering the Service says, and are counted with the Linkerd proxy's
-    metrics (response_total, response_latency_ms, request_total) labelled with the destination's
-    namespace, deployment and pod. Services whose clusterIP is not a loopback address are skipped
-    with a warning.
-    """
-    from serinus.kube import Kube, KubeSettings
-    from serinus.sandbox.mesh import MeshProxy
-
-    logs.configure(level=log_level, fmt=log_format)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for number in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(number, stop.set)
-        async with (
-            Kube(KubeSettings(kubeconfig=kubeconfig)) as kube,
-            MeshProxy(kube, metrics_host=metrics_host, metrics_port=metrics_port) as proxy,
-        ):
-            click.echo(f"mesh proxy serving {len(proxy.listening)} Service ports")
-            click.echo(f"metrics on {proxy.metrics_url}")
-            await stop.wait()
-
-    try:
-        asyncio.run(main())
-    except SerinusError as error:
-        raise click.ClickException(str(error)) from None
-    except TimeoutError:
-        raise click.ClickException(
-            f"the API server of {kubeconfig} did not answer the first listing in time"
-        ) from None
-    except OSError as error:
-        raise click.ClickException(
-            f"cannot serve metrics on {metrics_host}:{metrics_port}: {error.strerror or error}"
-        ) from None
-    click.echo("mesh proxy stopped")
-
-
-# The whole sandbox: up, down, status, shell (and the hidden parts they start).
-
-_DIR_OPTION = click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=pathlib.Path),
-    default=pathlib.Path(".sandbox"),
-    show_default=True,
-    help="The sandbox's directory: kubeconfig, state.json, logs, pods' files.",
-)
+for _server in (
+    sandbox_servers.apiserver,
+    sandbox_servers.podinfo,
+    sandbox_servers.mesh,
+    sandbox_servers.part,
+):
+    sandbox.add_command(_server)
 
 
 @sandbox.command(
     short_help="Start the whole sandbox: API server, pods, mesh, Prometheus, operator."
 )
-@_DIR_OPTION
+@sandbox_servers.DIR_OPTION
 @click.option(
     "--detach",
     is_flag=True,
@@ -340,23 +66,43 @@ def up(directory: pathlib.Path, detach: bool) -> None:
     and the load tester (prod/load-tester). Writes DIR/kubeconfig for kubectl. Without --detach
     it shows a live status table and stops everything on Ctrl-C.
     """
-    from rich.console import Console
-    from rich.live import Live
+    logs.configure(level="warning", fmt="console")
+    environment = dict(os.environ)  # the parts run with the caller's environment
+    with common.click_errors():
+        report = common.run_until_signal(
+            lambda stop: _up(directory, detach=detach, environment=environment, stop=stop),
+            signals=UP_SIGNALS,
+        )
+    if report is not None:
+        _report_down(report, directory)
 
-    from serinus.sandbox.orchestration import down as stopping
-    from serinus.sandbox.orchestration import status as inspecting
+
+async def _up(
+    directory: pathlib.Path, *, detach: bool, environment: dict[str, str], stop: asyncio.Event
+) -> DownReport | None:
+    """Start, then (in the foreground) show the status until ``stop``, then stop everything."""
     from serinus.sandbox.orchestration import up as starting
 
-    logs.configure(level="warning", fmt="console")
-    try:
-        started = asyncio.run(starting.start(directory, progress=click.echo))
-    except SerinusError as error:
-        raise click.ClickException(str(error)) from None
-    except KeyboardInterrupt:
-        raise click.ClickException("interrupted; what was started is stopped") from None
-    kubeconfig = started.kubeconfig
+    starts = starting.start(directory, progress=click.echo, environment=environment)
+    started = await common.unless_stopped(stop, starts)
+    if started is None:  # start() stops what it started when it is cancelled
+        raise click.ClickException("interrupted; what was started is stopped")
+    _say_how_to_use(started, directory, detach=detach)
+    if detach:
+        return None
+    click.echo("Ctrl-C stops everything.\n")
+    await _show_status(directory, stop)
+    click.echo("stopping the sandbox ...")
+    from serinus.sandbox.orchestration import down as stopping
+
+    return await asyncio.to_thread(stopping.stop, directory)
+
+
+def _say_how_to_use(started: SandboxState, directory: pathlib.Path, *, detach: bool) -> None:
     click.echo("")
-    click.echo(f"The sandbox runs. Talk to it with kubectl:\n\n  export KUBECONFIG={kubeconfig}")
+    click.echo(
+        f"The sandbox runs. Talk to it with kubectl:\n\n  export KUBECONFIG={started.kubeconfig}"
+    )
     click.echo("  kubectl get pods -A")
     click.echo("  kubectl logs -f deployment/serinus -n serinus-system | jq .msg")
     click.echo(
@@ -365,33 +111,31 @@ def up(directory: pathlib.Path, detach: bool) -> None:
     click.echo(f"Prometheus: {started.details.get('prometheus')}")
     if detach:
         click.echo(f"Stop it with: serinus sandbox down --dir {directory}")
-        return
-    click.echo("Ctrl-C stops everything.\n")
-    for number in (signal.SIGTERM, signal.SIGHUP):  # a closed terminal stops it too
-        signal.signal(number, signal.default_int_handler)
-    console = Console()
-    try:
-        with Live(console=console, refresh_per_second=1) as live:
-            while True:
-                live.update(inspecting.render(asyncio.run(inspecting.collect(directory))))
-                time.sleep(2)
-    except KeyboardInterrupt:
-        pass
-    click.echo("stopping the sandbox ...")
-    _report_down(stopping.stop(directory), directory)
+
+
+async def _show_status(directory: pathlib.Path, stop: asyncio.Event) -> None:
+    """Redraw the status table every :data:`REFRESH_SECONDS` until ``stop`` is set."""
+    from rich.console import Console
+    from rich.live import Live
+
+    from serinus.sandbox.orchestration import status as inspecting
+
+    with Live(console=Console(), refresh_per_second=1) as live:
+        while not stop.is_set():
+            live.update(inspecting.render(await inspecting.collect(directory)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=REFRESH_SECONDS)
 
 
 @sandbox.command(short_help="Stop everything a sandbox started.")
-@_DIR_OPTION
+@sandbox_servers.DIR_OPTION
 def down(directory: pathlib.Path) -> None:
     """Stop every process of the sandbox in DIR (pods included); its ports are free after."""
     from serinus.sandbox.orchestration import down as stopping
 
     logs.configure(level="warning", fmt="console")
-    try:
+    with common.click_errors():
         report = stopping.stop(directory)
-    except SerinusError as error:
-        raise click.ClickException(str(error)) from None
     _report_down(report, directory)
 
 
@@ -411,7 +155,7 @@ def _report_down(report: DownReport, directory: pathlib.Path) -> None:
 
 
 @sandbox.command(short_help="Say what runs in a sandbox, and where.")
-@_DIR_OPTION
+@sandbox_servers.DIR_OPTION
 def status(directory: pathlib.Path) -> None:
     """Print the sandbox's parts (pid, state, ports), Deployments, pods and Services.
 
@@ -422,10 +166,8 @@ def status(directory: pathlib.Path) -> None:
     from serinus.sandbox.orchestration import status as inspecting
 
     logs.configure(level="warning", fmt="console")
-    try:
+    with common.click_errors():
         found = asyncio.run(inspecting.collect(directory))
-    except SerinusError as error:
-        raise click.ClickException(str(error)) from None
     Console(width=160).print(inspecting.render(found))
     if not found.running:
         sys.exit(1)
@@ -435,7 +177,7 @@ def status(directory: pathlib.Path) -> None:
     short_help="Run a shell (or a command) that sees the sandbox's Service names.",
     context_settings={"ignore_unknown_options": True},
 )
-@_DIR_OPTION
+@sandbox_servers.DIR_OPTION
 @click.option(
     "-n",
     "--namespace",
@@ -455,36 +197,6 @@ def shell(directory: pathlib.Path, namespace: str, command: tuple[str, ...]) -> 
     from serinus.sandbox.orchestration import shell as sandbox_shell
 
     words = list(command) or [os.environ.get("SHELL") or "/bin/bash"]
-    try:
+    with common.click_errors():
         wrapped = asyncio.run(sandbox_shell.command(directory, namespace, words))
-    except SerinusError as error:
-        raise click.ClickException(str(error)) from None
     os.execvpe(wrapped[0], wrapped, sandbox_shell.environment(directory, os.environ))
-
-
-@sandbox.command(hidden=True)
-@click.argument("name", type=click.Choice(["apiserver", "workloads"]))
-@_DIR_OPTION
-@click.option("--port", type=click.IntRange(0, 65535), default=0)
-@click.option("--service-cidr", default="127.96.0.0/24")
-def part(name: str, directory: pathlib.Path, port: int, service_cidr: str) -> None:
-    """One part of a sandbox started by `serinus sandbox up` (not for direct use)."""
-    from serinus.sandbox.orchestration import parts
-
-    logs.configure(level="info", fmt="json")
-    directory = directory.resolve()
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for number in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(number, stop.set)
-        if name == "apiserver":
-            await parts.serve_apiserver(directory, port=port, service_cidr=service_cidr, stop=stop)
-        else:
-            await parts.run_workloads(directory, stop=stop)
-
-    try:
-        asyncio.run(main())
-    except SerinusError as error:
-        raise click.ClickException(str(error)) from None

@@ -2,9 +2,9 @@
 
 :func:`run` starts the health and metrics endpoints, waits until the API server answers, then
 controls Canaries: at once, or, with leader election, only while this replica holds the Lease (a
-replica that loses it stops ticking and waits to lead again). SIGTERM and SIGINT stop it
-gracefully: the watch ends, every tick in flight finishes and writes its status, the Lease is
-released so another replica takes over at once, and the process exits 0.
+replica that loses it stops ticking and waits to lead again). Setting ``stop`` (the CLI does on
+SIGTERM and SIGINT) stops it gracefully: the watch ends, every tick in flight finishes and writes
+its status, the Lease is released so another replica takes over at once, and the process exits 0.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Coroutine
 from typing import Any
 
@@ -38,10 +37,8 @@ RENEW_DEADLINE_SECONDS = 7.0
 RETRY_SECONDS = 2.0
 
 
-async def run(settings: OperatorSettings, *, stop: asyncio.Event | None = None) -> None:
-    """Serve until ``stop`` is set or a termination signal arrives."""
-    stop = stop or asyncio.Event()
-    _on_signals(stop)
+async def run(settings: OperatorSettings, *, stop: asyncio.Event) -> None:
+    """Serve until ``stop`` is set (``serinus operator`` sets it on SIGTERM or SIGINT)."""
     metrics = SelfMetrics(mesh_provider=settings.mesh_provider)
     endpoints = Endpoints(metrics, host=settings.host, port=settings.port)
     await endpoints.start()
@@ -158,10 +155,3 @@ async def _until_stopped(stop: asyncio.Event, work: Coroutine[Any, Any, None]) -
     with contextlib.suppress(asyncio.CancelledError):
         await task
     return False
-
-
-def _on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)

@@ -22,7 +22,7 @@ Module map: ``server`` (start/stop, :class:`ApiServer`), ``handlers``/``queries`
 from serinus.sandbox.apiserver.kubeconfig import kubeconfig, write_kubeconfig
 from serinus.sandbox.apiserver.logs import LogRequest, LogSource, LogSources
 from serinus.sandbox.apiserver.podexec import ExecProcess, ExecRequest, ExecSource, ExecSources
-from serinus.sandbox.apiserver.server import ApiServer, run, serve
+from serinus.sandbox.apiserver.server import ApiServer, serve
 
 __all__ = [
     "ApiServer",
@@ -34,7 +34,6 @@ __all__ = [
     "LogSource",
     "LogSources",
     "kubeconfig",
-    "run",
     "serve",
     "write_kubeconfig",
 ]

@@ -1,4 +1,4 @@
-"""The API server as a thing to start and stop: :class:`ApiServer` and the blocking :func:`run`.
+"""The API server as a thing to start and stop: :class:`ApiServer` and :func:`serve`.
 
 Tests and the sandbox use it as an async context manager::
 
@@ -6,9 +6,9 @@ Tests and the sandbox use it as an async context manager::
         api.write_kubeconfig(tmp_path / "kubeconfig")
         ...  # api.url, api.cluster (in-process access), api.logs / api.execs (plug sources)
 
-The CLI calls :func:`run`, which serves until SIGINT or SIGTERM. Stopping ends every open watch
-and log stream with a proper final chunk first (aiohttp would otherwise wait for them), then saves
-the state file.
+The CLI calls :func:`serve`, which serves until it is told to stop (on SIGINT or SIGTERM).
+Stopping ends every open watch and log stream with a proper final chunk first (aiohttp would
+otherwise wait for them), then saves the state file.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import pathlib
-import signal
 from collections.abc import Callable
 from types import TracebackType
 from typing import Self
@@ -137,31 +136,14 @@ class ApiServer:
 async def serve(
     server: ApiServer,
     *,
+    stop: asyncio.Event,
     kubeconfig: pathlib.Path | None = None,
     on_ready: Callable[[ApiServer], None] | None = None,
 ) -> None:
-    """Run ``server`` until SIGINT or SIGTERM."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for number in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(number, stop.set)
-    try:
-        async with server:
-            if kubeconfig is not None:
-                server.write_kubeconfig(kubeconfig)
-            if on_ready is not None:
-                on_ready(server)
-            await stop.wait()
-    finally:
-        for number in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(number)
-
-
-def run(
-    server: ApiServer,
-    *,
-    kubeconfig: pathlib.Path | None = None,
-    on_ready: Callable[[ApiServer], None] | None = None,
-) -> None:
-    """Serve in the foreground until SIGINT or SIGTERM (the ``serinus sandbox apiserver`` loop)."""
-    asyncio.run(serve(server, kubeconfig=kubeconfig, on_ready=on_ready))
+    """Run ``server`` until ``stop`` is set (``serinus sandbox apiserver`` sets it on a signal)."""
+    async with server:
+        if kubeconfig is not None:
+            server.write_kubeconfig(kubeconfig)
+        if on_ready is not None:
+            on_ready(server)
+        await stop.wait()

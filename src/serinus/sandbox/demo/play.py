@@ -36,7 +36,11 @@ async def run(
     started_here = False
     if not _running(directory):
         console.print(f"No sandbox runs in {directory}: starting one (serinus sandbox up)")
-        await up.start(directory, progress=lambda text: console.print(f"  {text}"))
+        await up.start(
+            directory,
+            environment=environment,
+            progress=lambda text: console.print(f"  {text}"),
+        )
         started_here = True
     try:
         recorded = state.load(directory)

@@ -33,11 +33,11 @@ def spawn(
     *,
     log: pathlib.Path,
     directory: pathlib.Path,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
 ) -> int:
-    """Start ``command`` in its own session with the sandbox marker set; its pid."""
+    """Start ``command`` in its own session, with ``env`` and the sandbox marker; its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    environment = dict(os.environ if env is None else env)
+    environment = dict(env)
     environment[MARKER] = str(directory)
     environment["PYTHONUNBUFFERED"] = "1"
     with log.open("ab") as output:

@@ -24,7 +24,7 @@ import logging
 import pathlib
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 
@@ -54,8 +54,13 @@ def _quiet(message: str) -> None:
     logger.info("%s", message)
 
 
-async def start(directory: pathlib.Path, *, progress: Progress = _quiet) -> state.SandboxState:
+async def start(
+    directory: pathlib.Path, *, environment: Mapping[str, str], progress: Progress = _quiet
+) -> state.SandboxState:
     """Start the sandbox in ``directory``; its state once every part serves.
+
+    The parts run with ``environment`` (the caller's: the CLI reads it, nothing below does), plus
+    the sandbox's marker.
 
     Raises:
         SandboxRunningError: a sandbox runs there already.
@@ -70,7 +75,7 @@ async def start(directory: pathlib.Path, *, progress: Progress = _quiet) -> stat
     )
     sandbox.save()
     try:
-        await _start_parts(sandbox, progress)
+        await _start_parts(sandbox, progress, environment)
         await _start_system(sandbox, progress)
     except BaseException:
         progress("start-up failed: stopping what was started")
@@ -100,11 +105,13 @@ async def _preflight(directory: pathlib.Path) -> None:
     await names.detect()
 
 
-async def _start_parts(sandbox: state.SandboxState, progress: Progress) -> None:
+async def _start_parts(
+    sandbox: state.SandboxState, progress: Progress, environment: Mapping[str, str]
+) -> None:
     directory = sandbox.directory
+    spawn = functools.partial(_spawn, sandbox, environment=environment)
     api_port = processes.free_port()
-    _spawn(
-        sandbox,
+    spawn(
         "apiserver",
         parts.apiserver_command(directory, port=api_port, service_cidr=sandbox.service_cidr),
         port=api_port,
@@ -119,9 +126,8 @@ async def _start_parts(sandbox: state.SandboxState, progress: Progress) -> None:
     progress("CRDs and namespaces applied")
 
     mesh_port = processes.free_port()
-    _spawn(sandbox, "workloads", parts.workloads_command(directory))
-    _spawn(
-        sandbox,
+    spawn("workloads", parts.workloads_command(directory))
+    spawn(
         "mesh",
         parts.mesh_command(directory, metrics_port=mesh_port),
         port=mesh_port,
@@ -131,7 +137,7 @@ async def _start_parts(sandbox: state.SandboxState, progress: Progress) -> None:
     command = parts.prometheus_command(
         directory, port=prometheus_port, mesh_metrics=f"127.0.0.1:{mesh_port}"
     )
-    _spawn(sandbox, "prometheus", command, port=prometheus_port, url=_url(prometheus_port))
+    spawn("prometheus", command, port=prometheus_port, url=_url(prometheus_port))
     progress("workload runner, mesh proxy and Prometheus starting")
     await _wait(sandbox, "mesh", lambda: _answers(f"http://127.0.0.1:{mesh_port}/ready"))
     await _wait(sandbox, "prometheus", lambda: _answers(f"{_url(prometheus_port)}/-/ready"))
@@ -162,10 +168,16 @@ async def _start_system(sandbox: state.SandboxState, progress: Progress) -> None
 
 
 def _spawn(
-    sandbox: state.SandboxState, name: str, command: list[str], *, port: int = 0, url: str = ""
+    sandbox: state.SandboxState,
+    name: str,
+    command: list[str],
+    *,
+    environment: Mapping[str, str],
+    port: int = 0,
+    url: str = "",
 ) -> None:
     log = sandbox.logs / f"{name}.log"
-    pid = processes.spawn(command, log=log, directory=sandbox.directory)
+    pid = processes.spawn(command, log=log, directory=sandbox.directory, env=environment)
     part = state.Part(
         name=name,
         pid=pid,
