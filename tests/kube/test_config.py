@@ -28,6 +28,7 @@ from serinus.kube import Kube, KubeSettings
 from serinus.kube.errors import KubeConfigError, UnreachableError
 from serinus.sandbox.apiserver import ApiServer
 from tests.kube.conftest import FAST
+from tests.support import loopback
 
 
 def write_kubeconfig(
@@ -180,15 +181,9 @@ async def cluster(tmp_path: pathlib.Path) -> AsyncIterator[Cluster]:
     context.load_cert_chain(cert, key)
     app = web.Application()
     app.router.add_get("/version", version)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
-    await site.start()
-    state.port = int(runner.addresses[0][1])
-    try:
+    async with loopback.serving(app, tls=context) as url:
+        state.port = int(url.rsplit(":", 1)[1])
         yield state
-    finally:
-        await runner.cleanup()
 
 
 async def test_in_a_pod_the_service_account_token_is_sent_over_verified_tls(

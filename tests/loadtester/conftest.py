@@ -24,6 +24,7 @@ import httpx
 import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
+from tests.support import loopback
 
 from serinus.loadtester import app as loadtester_app
 from serinus.loadtester.authz import Policy
@@ -67,17 +68,8 @@ async def target() -> AsyncIterator[Target]:
         counts[(request.path, status)] += 1
         return web.Response(status=status, text=str(status))
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield Target(base=f"http://{host}:{port}", counts=counts)
-    finally:
-        await runner.cleanup()
+    async with loopback.serving(loopback.handling(answer)) as base:
+        yield Target(base=base, counts=counts)
 
 
 @pytest.fixture
@@ -152,12 +144,9 @@ async def loadtester_factory(tmp_path: pathlib.Path) -> AsyncIterator[StartLoadT
             **settings_fields,
         )
         app = loadtester_app.create_app(settings)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        runner, base = await loopback.start(app)
         runners.append(runner)
-        host, port = runner.addresses[0][:2]
-        return LoadTester(base=f"http://{host}:{port}", client=client, app=app)
+        return LoadTester(base=base, client=client, app=app)
 
     try:
         yield start

@@ -9,10 +9,7 @@ opening the gate lets it finish; `/gate/halt` as confirm-rollout holds a new rev
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 from tests.controller.support import Run, hook, new_canary
 from tests.loadtester.conftest import LoadTester
 
@@ -30,12 +27,6 @@ class _NoSecrets:
 
     async def secret(self, namespace: str, name: str) -> dict[str, str]:
         raise AssertionError("not used")
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def _run(canary: Canary, http: httpx.AsyncClient) -> Run:

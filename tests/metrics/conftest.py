@@ -19,17 +19,17 @@ namespace label value, which is how tests stay apart while sharing one server:
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import inspect
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 from aiohttp import web
+from tests.support import loopback
 from tests.support.prometheus import (
     SPAN,
-    FixedClock,
     OpenMetrics,
     PrometheusServer,
     backfilled,
@@ -38,8 +38,7 @@ from tests.support.prometheus import (
 )
 
 from serinus.apis.canary import Canary
-from serinus.apis.metric_template import MetricTemplate
-from serinus.errors import NotFoundError
+from serinus.controller.memory import VirtualClock
 
 PRIMARY = "podinfo-primary"
 
@@ -121,21 +120,15 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusS
 
 
 @pytest.fixture
-def clock_at() -> Callable[[float], FixedClock]:
+def clock_at() -> Callable[[float], VirtualClock]:
     """Clocks stopped at a given epoch second."""
-    return FixedClock
+    return lambda at: VirtualClock(datetime.datetime.fromtimestamp(at, tz=datetime.UTC))
 
 
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on (bound once, then released)."""
     return free_port()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 @dataclasses.dataclass
@@ -181,53 +174,13 @@ async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[LocalServer]]]:
             answer = handler(seen)
             return await answer if inspect.isawaitable(answer) else answer
 
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", record)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        runner, url = await loopback.start(loopback.handling(record))
         runners.append(runner)
-        port = runner.addresses[0][1]
-        return LocalServer(f"http://127.0.0.1:{port}", requests)
+        return LocalServer(url, requests)
 
     yield start
     for runner in runners:
         await runner.cleanup()
-
-
-class MemoryResources:
-    """MetricTemplates and Secrets held in memory (implements serinus.ports.Resources)."""
-
-    def __init__(self) -> None:
-        self.templates: dict[tuple[str, str], MetricTemplate] = {}
-        self.secrets: dict[tuple[str, str], dict[str, str]] = {}
-
-    def add_template(self, namespace: str, name: str, provider: dict[str, Any], query: str) -> None:
-        self.templates[namespace, name] = MetricTemplate.model_validate(
-            {
-                "metadata": {"name": name, "namespace": namespace},
-                "spec": {"provider": provider, "query": query},
-            }
-        )
-
-    async def metric_template(self, namespace: str, name: str) -> MetricTemplate:
-        if (namespace, name) not in self.templates:
-            raise NotFoundError(f"MetricTemplate {namespace}/{name} not found", status=404)
-        return self.templates[namespace, name]
-
-    async def alert_provider(self, namespace: str, name: str) -> Any:
-        raise NotFoundError(f"AlertProvider {namespace}/{name} not found", status=404)
-
-    async def secret(self, namespace: str, name: str) -> dict[str, str]:
-        if (namespace, name) not in self.secrets:
-            raise NotFoundError(f"Secret {namespace}/{name} not found", status=404)
-        return self.secrets[namespace, name]
-
-
-@pytest.fixture
-def resources() -> MemoryResources:
-    return MemoryResources()
 
 
 def canary_of(namespace: str, metrics: list[dict[str, Any]], **spec: Any) -> Canary:

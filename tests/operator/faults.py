@@ -26,6 +26,8 @@ import random
 import aiohttp
 from aiohttp import web
 
+from tests.support import loopback
+
 _HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -82,10 +84,7 @@ class FaultyProxy:
         self._session = aiohttp.ClientSession(auto_decompress=False)
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
+        self._runner, _ = await loopback.start(app, handle_signals=False, shutdown_timeout=1)
         self.port = int(self._runner.addresses[0][1])
         return self
 

@@ -29,6 +29,7 @@ import yaml
 from serinus.apis.crds import custom_resource_definitions
 from serinus.kube import Kube, KubeSettings
 from serinus.sandbox.apiserver import ApiServer
+from tests.support import manifests
 
 NS = "prod"
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -58,13 +59,9 @@ async def cluster(
         ApiServer(port=0) as api,
         Kube(KubeSettings.for_server(api.url, namespace=NS)) as kube,
     ):
-        for crd in custom_resource_definitions().values():
-            await kube.create(crd)
-        for crd in yaml.safe_load_all(TRAFFIC_SPLIT_CRD.read_text()):
-            if crd:
-                await kube.create(crd)
-        for name in namespaces:
-            await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        split = [crd for crd in yaml.safe_load_all(TRAFFIC_SPLIT_CRD.read_text()) if crd]
+        crds = [*custom_resource_definitions().values(), *split]
+        await manifests.create_all(kube, crds=crds, namespaces=namespaces)
         yield Cluster(api, kube, api.write_kubeconfig(directory / "kubeconfig"))
 
 
@@ -138,27 +135,12 @@ class Kubelet:
 
 def deployment(name: str = "podinfo", *, image: str = "stefanprodan/podinfo:2.1.0") -> Manifest:
     """podinfo as the seed's Helm release makes it: ``app: <name>``, port 9898, 2 replicas."""
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": NS, "labels": {"app": name}},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "podinfod",
-                            "image": image,
-                            "ports": [{"name": "http", "containerPort": 9898}],
-                        }
-                    ]
-                },
-            },
-        },
+    container = {
+        "name": "podinfod",
+        "image": image,
+        "ports": [{"name": "http", "containerPort": 9898}],
     }
+    return manifests.deployment(name, NS, [container])
 
 
 def seed_canary() -> Manifest:

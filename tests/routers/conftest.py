@@ -14,22 +14,14 @@ import pytest
 from serinus.kube import KubeSettings
 from serinus.sandbox.apiserver import ApiServer
 from tests.routers.support import NAMESPACE, CountingKube, crds, deployment
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[ApiServer]:
-    async with ApiServer(port=0) as server:
-        yield server
+from tests.support import manifests
 
 
 @pytest.fixture
 async def kube(api: ApiServer) -> AsyncIterator[CountingKube]:
     async with CountingKube(KubeSettings.for_server(api.url, namespace=NAMESPACE)) as client:
-        for crd in crds():
-            await client.create(crd)
-        await client.create(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+        await manifests.create_all(
+            client, crds=crds(), namespaces=[NAMESPACE], objects=[deployment()]
         )
-        await client.create(deployment())
         client.writes = 0
         yield client

@@ -21,18 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from serinus.controller.memory import VirtualClock
+
 STEP = 10
 SPAN = 600
-
-
-@dataclasses.dataclass(frozen=True)
-class FixedClock:
-    """A clock stopped at one instant (implements serinus.ports.Clock)."""
-
-    at: float
-
-    def now(self) -> datetime.datetime:
-        return datetime.datetime.fromtimestamp(self.at, tz=datetime.UTC)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,8 +34,8 @@ class PrometheusServer:
     """The evaluation time at which every dataset has its documented values."""
 
     @property
-    def clock(self) -> FixedClock:
-        return FixedClock(self.time)
+    def clock(self) -> VirtualClock:
+        return VirtualClock(datetime.datetime.fromtimestamp(self.time, tz=datetime.UTC))
 
 
 class OpenMetrics:

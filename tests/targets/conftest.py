@@ -15,21 +15,16 @@ from serinus.kube import Kube, KubeSettings
 from serinus.sandbox.apiserver import ApiServer
 from serinus.targets.daemonset import DaemonSetTarget
 from serinus.targets.deployment import DeploymentTarget
+from tests.support import manifests
 from tests.targets.support import NS
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[ApiServer]:
-    async with ApiServer(port=0) as server:
-        yield server
 
 
 @pytest.fixture
 async def kube(api: ApiServer) -> AsyncIterator[Kube]:
     async with Kube(KubeSettings.for_server(api.url, namespace=NS)) as client:
-        await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-        for crd in custom_resource_definitions().values():
-            await client.create(crd)
+        await manifests.create_all(
+            client, namespaces=[NS], crds=custom_resource_definitions().values()
+        )
         yield client
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import pathlib
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from serinus.sandbox.apiserver import ApiServer
@@ -21,12 +20,6 @@ from tests.sandbox.apiserver.support import Kubectl
 async def api() -> AsyncIterator[ApiServer]:
     async with ApiServer(port=0, bookmark_interval=0.2) as server:
         yield server
-
-
-@pytest.fixture
-async def http(api: ApiServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=api.url, timeout=10) as client:
-        yield client
 
 
 @pytest.fixture

@@ -1,16 +1,16 @@
-"""Builders and the kubectl runner shared by the API server tests."""
+"""Builders shared by the API server tests, and their kubectl runner (tests.support.kubectl)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
 import pathlib
-import shutil
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
+
+from tests.support import manifests
+from tests.support.kubectl import Kubectl, Result
+
+__all__ = ["Kubectl", "Result"]
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 CANARY_CRD = REPO / "deploy" / "crds" / "canaries.yaml"
@@ -23,90 +23,18 @@ def names_of(items: list[dict[str, Any]]) -> list[str]:
     return [i["metadata"]["name"] for i in items if i["metadata"]["name"] != ROOT_CA]
 
 
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-
-@dataclass
-class Kubectl:
-    """The machine's kubectl, pointed at one test server, with a private cache."""
-
-    kubeconfig: pathlib.Path
-    cache: pathlib.Path
-
-    def _command(self, args: tuple[str, ...]) -> list[str]:
-        binary = shutil.which("kubectl")
-        assert binary is not None, "kubectl is not installed"
-        return [binary, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache), *args]
-
-    async def run(self, *args: str, stdin: str | None = None, check: bool = True) -> Result:
-        process = await asyncio.create_subprocess_exec(
-            *self._command(args),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "KUBECACHEDIR": str(self.cache)},
-        )
-        out, err = await asyncio.wait_for(
-            process.communicate(stdin.encode() if stdin is not None else None), timeout=30
-        )
-        result = Result(process.returncode or 0, out.decode(), err.decode())
-        if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
-        return result
-
-    async def apply(self, *documents: dict[str, Any], extra: tuple[str, ...] = ()) -> Result:
-        return await self.run("apply", *extra, "-f", "-", stdin=yaml.safe_dump_all(documents))
-
-    async def start(self, *args: str) -> asyncio.subprocess.Process:
-        """A long-running kubectl (``get -w``) whose output lines the test reads."""
-        return await asyncio.create_subprocess_exec(
-            *self._command(args),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "KUBECACHEDIR": str(self.cache)},
-        )
-
-
 def deployment(
     name: str = "podinfo", namespace: str = "prod", image: str = "podinfo:1.0"
 ) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "containers": [
-                        {"name": "app", "image": image, "ports": [{"containerPort": 9898}]}
-                    ]
-                },
-            },
-        },
-    }
+    container = {"name": "app", "image": image, "ports": [{"containerPort": 9898}]}
+    return manifests.deployment(name, namespace, [container])
 
 
-def namespace(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+namespace = manifests.namespace
 
 
 def configmap(name: str, namespace: str = "prod", **labels: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
-        "data": {"key": "value"},
-    }
+    return manifests.configmap(name, namespace, data={"key": "value"}, labels=labels)
 
 
 def simple_crd(

@@ -21,18 +21,6 @@ from tests.sandbox.mesh.support import Cluster, Podinfo, new_cluster, podinfo_se
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[ApiServer]:
-    async with ApiServer(port=0) as server:
-        yield server
-
-
-@pytest.fixture
-async def http(api: ApiServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=api.url, timeout=10) as client:
-        yield client
-
-
-@pytest.fixture
 async def kube(api: ApiServer) -> AsyncIterator[Kube]:
     async with Kube(KubeSettings.for_server(api.url)) as client:
         yield client

@@ -22,6 +22,7 @@ from serinus.kube import Kube, KubeSettings
 from serinus.sandbox.apiserver import ApiServer
 from serinus.sandbox.workloads import ImageMap, WorkloadRunner
 from tests.sandbox.workloads.support import Kubectl
+from tests.support import manifests
 
 
 def pod_cidr() -> str:
@@ -37,7 +38,7 @@ async def api() -> AsyncIterator[ApiServer]:
 @pytest.fixture
 async def kube(api: ApiServer, tmp_path: pathlib.Path) -> AsyncIterator[Kube]:
     async with Kube(KubeSettings(server=api.url)) as client:
-        await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prod"}})
+        await manifests.create_all(client, namespaces=["prod"])
         yield client
 
 
@@ -66,7 +67,7 @@ async def runner(
 
 @pytest.fixture
 def kubectl(sandbox_dir: pathlib.Path, tmp_path: pathlib.Path) -> Kubectl:
-    return Kubectl(sandbox_dir / "kubeconfig", tmp_path / "kube-cache")
+    return Kubectl(sandbox_dir / "kubeconfig", tmp_path / "kube-cache", timeout=60)
 
 
 def survivors(sandbox_dir: pathlib.Path) -> list[str]:

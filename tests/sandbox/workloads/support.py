@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import pathlib
-import shutil
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from serinus.kube import Kube
+from tests.support import manifests
+from tests.support.kubectl import Kubectl
+
+__all__ = ["Kubectl"]
 
 T = TypeVar("T")
 WAIT_SECONDS = 30.0
@@ -64,20 +64,8 @@ def deployment(
     grace: int = 2,
     **spec: Any,
 ) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": containers, "terminationGracePeriodSeconds": grace},
-            },
-            **spec,
-        },
-    }
+    pod = {"terminationGracePeriodSeconds": grace}
+    return manifests.deployment(name, namespace, containers, replicas=replicas, pod=pod, **spec)
 
 
 def shell(name: str, script: str, **extra: Any) -> dict[str, Any]:
@@ -109,41 +97,6 @@ def ready(pod: dict[str, Any]) -> bool:
 async def ready_pods(kube: Kube, app: str, count: int) -> list[dict[str, Any]] | None:
     found = [pod for pod in await pods(kube, app) if ready(pod)]
     return found if len(found) == count and len(await pods(kube, app)) == count else None
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@dataclass
-class Kubectl:
-    """The machine's kubectl against one test server, with a private discovery cache."""
-
-    kubeconfig: pathlib.Path
-    cache: pathlib.Path
-
-    async def run(self, *args: str, check: bool = True) -> Result:
-        binary = shutil.which("kubectl")
-        assert binary is not None, "kubectl is not installed"
-        process = await asyncio.create_subprocess_exec(
-            binary,
-            "--kubeconfig",
-            str(self.kubeconfig),
-            "--cache-dir",
-            str(self.cache),
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "KUBECACHEDIR": str(self.cache)},
-        )
-        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-        result = Result(process.returncode or 0, out.decode(), err.decode())
-        if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
-        return result
 
 
 class Recorder:
