@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from serinus.apis.base import parse_duration
-from serinus.errors import MultipleValuesError, NoValuesFoundError, QueryError
+from serinus.errors import BODY_LIMIT, MultipleValuesError, NoValuesFoundError, QueryError
 from serinus.metrics.providers import base
 from serinus.metrics.providers.base import ProviderSettings
 
@@ -74,7 +74,7 @@ class DynatraceProvider:
 def _value(body: Any, selector: str, *, window: str) -> float:
     results = body.get("result") if isinstance(body, dict) else None
     if not isinstance(results, list):
-        raise QueryError(f"dynatrace answered without a result list: {str(body)[:256]}")
+        raise QueryError(f"dynatrace answered without a result list: {str(body)[:BODY_LIMIT]}")
     if not results:
         raise NoValuesFoundError(f"the metric selector matched no metric; query: {selector}")
     first = results[0] if isinstance(results[0], dict) else {}

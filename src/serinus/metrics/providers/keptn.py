@@ -23,7 +23,13 @@ import time
 import uuid
 from typing import Any
 
-from serinus.errors import InvalidCanaryError, KubeError, NoValuesFoundError, QueryError
+from serinus.errors import (
+    BODY_LIMIT,
+    InvalidCanaryError,
+    KubeError,
+    NoValuesFoundError,
+    QueryError,
+)
 from serinus.metrics.providers.base import ProviderSettings
 
 API_VERSION = "metrics.keptn.sh/v1beta1"
@@ -83,7 +89,7 @@ class KeptnProvider:
         if value in (None, ""):
             said = status.get("errMsg")
             cause = (
-                f"Keptn could not fetch it: {str(said)[:256]}"
+                f"Keptn could not fetch it: {str(said)[:BODY_LIMIT]}"
                 if said
                 else "Keptn's metrics operator has not fetched a value yet (is it running?"
                 " does the KeptnMetric's provider answer?)"

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from serinus.apis.base import parse_duration
-from serinus.errors import MultipleValuesError, NoValuesFoundError, QueryError
+from serinus.errors import BODY_LIMIT, MultipleValuesError, NoValuesFoundError, QueryError
 from serinus.metrics.providers import base
 from serinus.metrics.providers.base import ProviderSettings
 
@@ -99,7 +99,7 @@ def _events(text: str) -> Iterator[tuple[str, Any]]:
                 yield kind, json.loads("\n".join(data))
             except json.JSONDecodeError as err:
                 raise QueryError(
-                    f"splunk sent an event that is not JSON: {data[0][:256]!r}"
+                    f"splunk sent an event that is not JSON: {data[0][:BODY_LIMIT]!r}"
                 ) from err
 
 
@@ -110,7 +110,7 @@ def _value(events: list[tuple[str, Any]], program: str, *, window: str) -> float
         if kind == "error":
             raise QueryError(f"splunk rejected the program: {_errors(payload)}; program: {program}")
         if kind == "control-message" and payload.get("event") == "CHANNEL_ABORT":
-            info = json.dumps(payload.get("abortInfo"))[:256]
+            info = json.dumps(payload.get("abortInfo"))[:BODY_LIMIT]
             raise QueryError(f"splunk aborted the computation: {info}; program: {program}")
         if kind == "metadata":
             names[payload.get("tsId", "")] = _series_name(payload.get("properties") or {})
@@ -151,8 +151,8 @@ def _series_name(properties: dict[str, Any]) -> str:
 def _errors(payload: Any) -> str:
     errors = payload.get("errors") if isinstance(payload, dict) else None
     if not isinstance(errors, list):
-        return json.dumps(payload)[:256]
+        return json.dumps(payload)[:BODY_LIMIT]
     return "; ".join(
         f"{e.get('code')}: {json.dumps(e.get('context'))}" if isinstance(e, dict) else str(e)
         for e in errors
-    )[:256]
+    )[:BODY_LIMIT]
