@@ -131,6 +131,7 @@ BUILTIN: tuple[ResourceType, ...] = (
         namespaced=True,
         short_names=("sa",),
         return_deleted=True,
+        token=True,
     ),
     _core("Event", "events", namespaced=True, short_names=("ev",), field_labels=_EVENT_FIELDS),
     ResourceType(
@@ -296,6 +297,26 @@ BUILTIN: tuple[ResourceType, ...] = (
     ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", namespaced=True),
 )
 """Every built-in resource, in discovery order."""
+
+
+def _review(group: str, kind: str, plural: str, *, namespaced: bool = False) -> ResourceType:
+    return ResourceType(
+        group, "v1", kind, plural, namespaced=namespaced, verbs=("create",), review=True
+    )
+
+
+REVIEWS: tuple[ResourceType, ...] = (
+    _review("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews"),
+    _review("authentication.k8s.io", "TokenReview", "tokenreviews"),
+    _review(
+        "authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews",
+        namespaced=True,
+    ),
+    _review("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews"),
+    _review("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews"),
+    _review("authorization.k8s.io", "SubjectAccessReview", "subjectaccessreviews"),
+)  # fmt: skip
+"""The authentication and authorization APIs (``reviews``), served after the stored kinds."""
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 """Namespaces a fresh cluster starts with."""

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 
 from serinus.sandbox.apiserver import crds, defaults, meta
-from serinus.sandbox.apiserver.builtin import BUILTIN, INITIAL_NAMESPACES
+from serinus.sandbox.apiserver.builtin import BUILTIN, INITIAL_NAMESPACES, REVIEWS
 from serinus.sandbox.apiserver.objects import Obj, deep_copy, metadata, name_of, uid_of
 from serinus.sandbox.apiserver.resources import Registry, ResourceType
 from serinus.sandbox.apiserver.selectors import FieldSelector, LabelSelector, parse_fields
@@ -36,7 +36,7 @@ class Cluster:
     def __init__(self, *, window: int = 10_000, service_cidr: str = defaults.SERVICE_CIDR) -> None:
         self.service_network = defaults.service_network(service_cidr)
         """Where Services get their cluster IPs."""
-        self.registry = Registry(BUILTIN)
+        self.registry = Registry((*BUILTIN, *REVIEWS))
         self.store = Store(window=window)
         self.removal_hooks: list[RemovalHook] = []
         self.creation_hooks: list[CreationHook] = []

@@ -101,6 +101,9 @@ def _subresources(resource: ResourceType) -> list[tuple[str, Obj, list[str]]]:
     if resource.scale is not None:
         scale = {"group": "autoscaling", "version": "v1", "kind": "Scale"}
         found.append(("scale", scale, list(SUBRESOURCE_VERBS)))
+    if resource.token:
+        request = {"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}
+        found.append(("token", request, ["create"]))
     if resource.log:
         found.append(("log", own, ["get"]))
         options = {"group": "", "version": "v1", "kind": "PodExecOptions"}

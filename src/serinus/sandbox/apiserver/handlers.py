@@ -18,11 +18,14 @@ from aiohttp import web
 from serinus.sandbox.apiserver import (
     deletion,
     discovery,
+    identity,
     listing,
     openapi,
     patching,
     podexec,
     queries,
+    rbac,
+    reviews,
     routing,
     subresources,
     tables,
@@ -73,10 +76,12 @@ class Api:
         self.closing = closing
         self.bookmark_interval = bookmark_interval
         self.address = address
+        self.tokens = identity.Tokens(cluster)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
-            response = await self._route(request)
+            user = identity.authenticate(self.tokens, request.headers.get("Authorization"))
+            response = await self._route(request, user)
         except ApiError as error:
             response = error_response(error)
         except Exception as error:
@@ -85,8 +90,16 @@ class Api:
         logger.debug("%s %s -> %s", request.method, request.path_qs, response.status)
         return response
 
-    async def _route(self, request: web.Request) -> web.StreamResponse:
+    def _authorize(self, user: identity.User, attributes: rbac.Attributes) -> None:
+        if not rbac.allowed(self.cluster, user, attributes):
+            raise rbac.forbidden(user, attributes)
+
+    async def _route(self, request: web.Request, user: identity.User) -> web.StreamResponse:
         parts = [part for part in request.path.split("/") if part]
+        located = routing.group_version(parts)
+        if located is None or not located[2]:
+            path = "/" + "/".join(parts)
+            self._authorize(user, rbac.Attributes(verb=request.method.lower(), path=path))
         if parts in (["healthz"], ["livez"], ["readyz"]):
             return web.Response(text="ok", content_type="text/plain")
         if parts == ["version"]:
@@ -96,7 +109,6 @@ class Api:
         found = self._discovery(request, parts)
         if found is not None:
             return found
-        located = routing.group_version(parts)
         if located is None:
             raise no_such_path()
         group, version, rest = located
@@ -106,6 +118,28 @@ class Api:
                 raise no_such_path()
             return json_response(document)
         target = routing.resolve(self.cluster.registry, group, version, rest)
+        watching = flag(request.query.get("watch"))
+        attributes = rbac.Attributes(
+            verb=routing.verb(request.method, target, watch=watching),
+            resource=target.resource.plural,
+            group=target.resource.group,
+            namespace=target.namespace or "",
+            name=target.name or "",
+            subresource=target.subresource,
+        )
+        self._authorize(user, attributes)
+        if target.resource.review and request.method == "POST" and target.name is None:
+            body = await queries.body(request)
+            review = reviews.answer(
+                self.cluster, self.tokens, user, target.resource, target.scope_namespace, body
+            )
+            return json_response(review, status=201)
+        if target.subresource == "token" and request.method == "POST":
+            body = await queries.body(request)
+            token = reviews.token_request(
+                self.cluster, self.tokens, target.scope_namespace, str(target.name), body
+            )
+            return json_response(token, status=201)
         return await self._resource(request, target)
 
     def _discovery(self, request: web.Request, parts: list[str]) -> web.Response | None:

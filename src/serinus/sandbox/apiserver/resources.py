@@ -65,6 +65,10 @@ class ResourceType:
     return_deleted: bool = False
     """DELETE answers with the deleted object rather than a ``Status`` (the real registry's
     ``ReturnDeletedObject``: pods, services, service accounts, nodes, namespaces)."""
+    review: bool = False
+    """Created and answered at once, never stored (SubjectAccessReview, TokenReview, ...)."""
+    token: bool = False
+    """Serves the ``token`` subresource (ServiceAccounts: ``kubectl create token``)."""
     log: bool = False
     """Serves ``pods/log`` and ``pods/exec`` through the server's log and exec sources."""
     generation: bool = False

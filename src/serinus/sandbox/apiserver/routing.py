@@ -66,7 +66,22 @@ def resolve(registry: Registry, group: str, version: str, rest: list[str]) -> Ta
         "scale": resource.scale is not None,
         "log": resource.log,
         "exec": resource.log,
+        "token": resource.token,
     }
     if subresource and not allowed.get(subresource, False):
         raise no_such_path()
     return Target(resource, namespace, name, subresource)
+
+
+_VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+def verb(method: str, target: Target, *, watch: bool) -> str:
+    """The authorization verb of a request (``list``/``watch`` on collections)."""
+    if target.name is None and method == "GET":
+        return "watch" if watch else "list"
+    if target.name is None and method == "DELETE":
+        return "deletecollection"
+    if target.subresource == "exec":
+        return "create"
+    return _VERBS.get(method, method.lower())
