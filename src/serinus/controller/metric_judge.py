@@ -58,6 +58,8 @@ async def judge_metric(
     steps: list[tuple[object, object, float]] = []
     for end in window.due:
         start, until = _parse(str(state["until"])), _parse(end)
+        if until <= start:  # read on an earlier tick, when another metric's read failed
+            continue
         reading = await reader.read(until)
         before = state.get("reading")
         steps.append((before, reading, (until - start).total_seconds()))

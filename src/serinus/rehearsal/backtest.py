@@ -28,7 +28,7 @@ from serinus.apis.metric_template import MetricTemplate
 from serinus.apis.status import Comparison
 from serinus.controller import checks, judging, metric_judge
 from serinus.controller.memory import VirtualClock
-from serinus.errors import NotFoundError
+from serinus.errors import NotFoundError, SerinusError
 from serinus.metrics.checks import MetricChecks
 
 
@@ -116,16 +116,20 @@ async def backtest(
             due=[moment.isoformat()], origin=origin, anchor=start, history=judging.HISTORY_SECONDS
         )
         for metric in judged:
-            states[metric.name], comparison = await metric_judge.judge_metric(
-                metrics,
-                canary,
-                metric,
-                states[metric.name],
-                window=window,
-                alphas=(comparison_alpha[metric.name], guard_alpha.get(metric.name)),
-                guard=judging.guard_limit(metric),
-                step_seconds=seconds,
-            )
+            try:
+                states[metric.name], comparison = await metric_judge.judge_metric(
+                    metrics,
+                    canary,
+                    metric,
+                    dict(states[metric.name]),
+                    window=window,
+                    alphas=(comparison_alpha[metric.name], guard_alpha.get(metric.name)),
+                    guard=judging.guard_limit(metric),
+                    step_seconds=seconds,
+                )
+            except SerinusError as error:
+                reason = f"{metric.name} could not be read at {moment.isoformat()}: {error}"
+                comparison = Comparison(outcome="not-yet", reason=reason)
             comparisons[metric.name] = comparison
             guard = comparison.guard or ""
             if sequential.at is None and comparison.outcome == "regression":

@@ -166,6 +166,16 @@ def test_dipping_buckets_are_capped_and_broken_histograms_refused() -> None:
         judge_latency(_interval(good, [(100.0, -5.0), (math.inf, 2.0)]), config=DEFAULT)
 
 
+def test_a_window_without_any_bucket_is_no_traffic() -> None:
+    # sum by (le) (increase(...)) answers nothing while the canary has served no request.
+    primary = [(100.0, 900.0), (200.0, 990.0), (300.0, 1000.0), (math.inf, 1000.0)]
+    judgement = judge_latency(_interval([], primary), config=LatencyConfig(boundary_ms=200.0))
+    assert judgement.decision.outcome is Outcome.NOT_YET
+    assert judgement.decision.canary_requests == 0
+    later = judge_latency(_interval([], []), config=DEFAULT, state=judgement.state)
+    assert later.decision.intervals == 2
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [

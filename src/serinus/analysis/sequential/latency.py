@@ -267,7 +267,10 @@ def _validated(buckets: Buckets, side: str) -> list[tuple[float, float]]:
     one above it, which keeps the total and never makes an exceedance negative.
     """
     pairs = sorted((float(le), float(count)) for le, count in buckets)
-    if not pairs or pairs[-1][0] != math.inf:
+    if not pairs:
+        # No series answered: nothing was served in the window (Prometheus has no bucket yet).
+        return [(math.inf, 0.0)]
+    if pairs[-1][0] != math.inf:
         raise MetricsError(
             f"{side} histogram: expected a +Inf bucket, got bounds {[le for le, _ in pairs]}"
         )
@@ -286,6 +289,8 @@ def _validated(buckets: Buckets, side: str) -> list[tuple[float, float]]:
 
 def _exceedances(buckets: Sequence[tuple[float, float]], boundary: float, side: str) -> Counts:
     total = buckets[-1][1]
+    if total <= 0:
+        return Counts(requests=0.0, events=0.0)
     for le, count in buckets:
         if math.isclose(le, boundary, rel_tol=1e-9):
             return Counts(requests=total, events=max(total - count, 0.0))
