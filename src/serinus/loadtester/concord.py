@@ -16,7 +16,7 @@ every request:
 
 Differences from Flagger, on purpose: Flagger decodes any answer as JSON whatever its status and
 keeps polling a process that was cancelled; here an answer other than 2xx fails the task with its
-status and the first 256 characters of its body, a cancelled or timed-out process fails it, and
+status and the start of its body, a cancelled or timed-out process fails it, and
 ``pollTimeout`` bounds the whole wait (in Flagger it restarts at every poll, so only the task
 timeout ends a stuck process). The key file is read when the task runs, never at the request, so a
 caller refused by the allow-list learns nothing about the load tester's files; the key never
@@ -35,7 +35,8 @@ from typing import Any
 
 import httpx
 
-from serinus import logs
+from serinus import logs, outbound
+from serinus.errors import InvalidCanaryError
 from serinus.loadtester.payload import PayloadError, quote
 from serinus.loadtester.process import Outcome
 
@@ -48,7 +49,7 @@ REQUIRED = ("server", "org", "project", "repo", "entrypoint", "apiKeyPath", "end
 ARGUMENT_PREFIX = "arguments."
 FINISHED = "FINISHED"
 FAILED = frozenset({"FAILED", "CANCELLED", "TIMED_OUT"})
-BODY_LIMIT = 256
+REQUEST_SECONDS = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,8 +145,6 @@ class ConcordProcess:
             )
         except _Failure as failure:
             return Outcome.failed(str(failure))
-        except httpx.HTTPError as error:
-            return Outcome.failed(f"concord request failed: {type(error).__name__}: {error}")
 
     def _api_key(self) -> str:
         with open(self.api_key_path, encoding="utf-8") as stream:
@@ -157,7 +156,7 @@ class ConcordProcess:
         url = urllib.parse.urljoin(self.server, PROCESS_PATH)
         log.info("calling endpoint %s", url)
         files = [(name, (None, value.encode("utf-8"))) for name, value in self.fields()]
-        answer = _json(await http.post(url, headers=headers, files=files), "start")
+        answer = await _request(http, "POST", url, "start", headers=headers, files=files)
         instance = answer.get("instanceId")
         if not isinstance(instance, str) or not instance:
             raise _Failure("concord answered the start request without an instanceId")
@@ -175,7 +174,7 @@ class ConcordProcess:
         while True:
             await asyncio.sleep(self.poll_interval)
             log.info("calling endpoint %s", url)
-            status = _json(await http.get(url, headers=headers), "status").get("status")
+            status = (await _request(http, "GET", url, "status", headers=headers)).get("status")
             log.info("process id [%s] current status is %s", instance, status)
             if status == FINISHED:
                 return Outcome.succeeded(f"concord process {instance} finished")
@@ -187,9 +186,18 @@ class _Failure(Exception):
     """The Concord exchange went wrong; the message says how."""
 
 
-def _json(response: httpx.Response, what: str) -> dict[str, Any]:
+async def _request(
+    http: httpx.AsyncClient, method: str, url: str, what: str, **request: Any
+) -> dict[str, Any]:
+    """One request to Concord; its JSON object, or _Failure saying what went wrong."""
+    try:
+        response = await outbound.send(
+            http, method, url, timeout_seconds=REQUEST_SECONDS, field="metadata.server", **request
+        )
+    except (outbound.NoAnswer, InvalidCanaryError) as error:
+        raise _Failure(f"concord did not answer the {what} request: {error}") from None
     if not response.is_success:
-        text = response.text.strip()[:BODY_LIMIT] or "(empty body)"
+        text = outbound.excerpt(response.text)
         raise _Failure(
             f"concord answered the {what} request with HTTP {response.status_code}: {text}"
         )

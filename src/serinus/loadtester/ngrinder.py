@@ -34,8 +34,9 @@ from typing import Any
 
 import httpx
 
-from serinus import logs
+from serinus import logs, outbound
 from serinus.apis.base import parse_duration
+from serinus.errors import InvalidCanaryError
 from serinus.loadtester.payload import PayloadError, quote
 from serinus.loadtester.process import Outcome
 
@@ -46,7 +47,7 @@ FINISHED = "FINISHED"
 FAILED = frozenset({"STOP_BY_ERROR", "CANCELED", "UNKNOWN"})
 STOP_SECONDS = 10.0
 """How long the stop request after a timeout may take."""
-BODY_LIMIT = 256
+REQUEST_SECONDS = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,10 +159,12 @@ async def _request(
     http: httpx.AsyncClient, method: str, url: str, auth: httpx.BasicAuth
 ) -> dict[str, Any]:
     try:
-        response = await http.request(method, url, auth=auth)
-    except httpx.HTTPError as error:
-        raise _Failure(f"request failed: {type(error).__name__}: {error}") from None
-    text = response.text.strip()[:BODY_LIMIT] or "(empty body)"
+        response = await outbound.send(
+            http, method, url, timeout_seconds=REQUEST_SECONDS, field="metadata.server", auth=auth
+        )
+    except (outbound.NoAnswer, InvalidCanaryError) as error:
+        raise _Failure(f"{method} {url}: no answer: {error}") from None
+    text = outbound.excerpt(response.text)
     if not response.is_success:
         raise _Failure(f"{method} {url} answered HTTP {response.status_code}: {text}")
     try:
