@@ -160,6 +160,8 @@ class Api:
         return None
 
     def _openapi(self, parts: list[str]) -> web.Response:
+        if parts == ["openapi", "v2"]:
+            return json_response(openapi.swagger(self.cluster.registry))
         if parts == ["openapi", "v3"]:
             return json_response(openapi.index(self.cluster.registry))
         located = routing.group_version(parts[2:]) if parts[:2] == ["openapi", "v3"] else None

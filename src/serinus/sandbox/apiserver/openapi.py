@@ -3,10 +3,10 @@
 kubectl validates by default (``--validate=strict``). If ``/openapi/v3`` lists a group-version
 whose document has a PATCH operation for the kind, with a ``fieldValidation`` parameter, kubectl
 leaves validation to the server and sends ``fieldValidation=Strict``; otherwise it wants the
-protobuf ``/openapi/v2``, which this server does not serve, and refuses to apply. So every served
-group-version gets a small document with its paths and that parameter (no schemas: ``kubectl
-explain`` is not supported). The ``hash`` in each URL changes with the document, which makes
-kubectl's cache pick up newly served CRDs.
+protobuf ``/openapi/v2`` (this server answers JSON) and refuses to apply. So every served
+group-version gets a document with its paths, that parameter, and the schemas of its kinds
+(``schemas``), which ``kubectl explain`` reads. The ``hash`` in each URL changes with the
+document, which makes kubectl's cache pick up newly served CRDs.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from serinus.sandbox.apiserver import schemas
 from serinus.sandbox.apiserver.objects import Obj
 from serinus.sandbox.apiserver.resources import Registry, ResourceType
 
@@ -54,7 +55,17 @@ def document(registry: Registry, group: str, version: str) -> Obj | None:
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "v1.32.4"},
         "paths": paths,
-        "components": {"schemas": {}},
+        "components": {"schemas": schemas.document_schemas(registry, group, version)},
+    }
+
+
+def swagger(registry: Registry) -> Obj:
+    """``/openapi/v2`` as JSON: every schema under ``definitions`` (no paths)."""
+    return {
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": "v1.32.4"},
+        "paths": {},
+        "definitions": schemas.definitions(registry),
     }
 
 
