@@ -58,7 +58,17 @@ for _server in (
     is_flag=True,
     help="Return once everything serves and leave it running (stop it with `down`).",
 )
-def up(directory: pathlib.Path, detach: bool) -> None:
+@click.option(
+    "--install-with",
+    type=click.Choice(["sandbox", "helm", "kustomize", "none"]),
+    default="sandbox",
+    show_default=True,
+    help="How serinus gets in: the sandbox's own manifests (serinus-system), the README's "
+    "`helm upgrade --install` commands or docs/install.md's `kubectl apply -k` commands for "
+    "Linkerd (linkerd and prod, from this checkout's deploy/), or nothing (a bare cluster with "
+    "the linkerd, linkerd-viz and prod namespaces, to install by hand).",
+)
+def up(directory: pathlib.Path, detach: bool, install_with: str) -> None:
     """Start a cluster on this machine and run serinus in it.
 
     Starts the Kubernetes API server, the workload runner (pods as local processes), the mesh
@@ -70,7 +80,13 @@ def up(directory: pathlib.Path, detach: bool) -> None:
     environment = dict(os.environ)  # the parts run with the caller's environment
     with common.click_errors():
         report = common.run_until_signal(
-            lambda stop: _up(directory, detach=detach, environment=environment, stop=stop),
+            lambda stop: _up(
+                directory,
+                detach=detach,
+                environment=environment,
+                stop=stop,
+                install_with=install_with,
+            ),
             signals=UP_SIGNALS,
         )
     if report is not None:
@@ -78,16 +94,23 @@ def up(directory: pathlib.Path, detach: bool) -> None:
 
 
 async def _up(
-    directory: pathlib.Path, *, detach: bool, environment: dict[str, str], stop: asyncio.Event
+    directory: pathlib.Path,
+    *,
+    detach: bool,
+    environment: dict[str, str],
+    stop: asyncio.Event,
+    install_with: str = "sandbox",
 ) -> DownReport | None:
     """Start, then (in the foreground) show the status until ``stop``, then stop everything."""
     from serinus.sandbox.orchestration import up as starting
 
-    starts = starting.start(directory, progress=click.echo, environment=environment)
+    starts = starting.start(
+        directory, progress=click.echo, environment=environment, install_with=install_with
+    )
     started = await common.unless_stopped(stop, starts)
     if started is None:  # start() stops what it started when it is cancelled
         raise click.ClickException("interrupted; what was started is stopped")
-    _say_how_to_use(started, directory, detach=detach)
+    _say_how_to_use(started, directory, detach=detach, install_with=install_with)
     if detach:
         return None
     click.echo("Ctrl-C stops everything.\n")
@@ -98,13 +121,18 @@ async def _up(
     return await asyncio.to_thread(stopping.stop, directory)
 
 
-def _say_how_to_use(started: SandboxState, directory: pathlib.Path, *, detach: bool) -> None:
+def _say_how_to_use(
+    started: SandboxState, directory: pathlib.Path, *, detach: bool, install_with: str = "sandbox"
+) -> None:
     click.echo("")
     click.echo(
         f"The sandbox runs. Talk to it with kubectl:\n\n  export KUBECONFIG={started.kubeconfig}"
     )
     click.echo("  kubectl get pods -A")
-    click.echo("  kubectl logs -f deployment/serinus -n serinus-system | jq .msg")
+    if install_with == "sandbox":
+        click.echo("  kubectl logs -f deployment/serinus -n serinus-system | jq .msg")
+    elif install_with != "none":
+        click.echo("  kubectl -n linkerd logs deployment/serinus -f | jq .msg")
     click.echo(
         f"\nCommands with the sandbox's Service names: serinus sandbox shell --dir {directory}"
     )

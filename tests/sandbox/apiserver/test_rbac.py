@@ -6,15 +6,19 @@ ServiceAccount's user and groups, and that stops working when the account is del
 with that token is refused (403, the real wording) until a RoleBinding grants it, and then only
 in that namespace; a ClusterRoleBinding grants everywhere; resourceNames and subresources in
 rules; an aggregated ClusterRole; SubjectAccessReview and LocalSubjectAccessReview for another
-user; SelfSubjectRulesReview lists the caller's rules; a bad token is a 401.
+user; SelfSubjectRulesReview lists the caller's rules; a bad token is a 401; kubectl sends its
+``--token`` over the TLS port (the ``serinus-sandbox-tls`` context, a certificate from the
+cluster CA), where ``auth whoami``, ``auth can-i`` and a refused ``get`` show the ServiceAccount.
 """
 
 from __future__ import annotations
 
+import pathlib
 from typing import Any
 
 import httpx
 
+from serinus.sandbox.apiserver import ApiServer
 from tests.sandbox.apiserver.support import Kubectl, namespace
 
 AUTHZ = "/apis/authorization.k8s.io/v1"
@@ -162,3 +166,20 @@ async def test_subject_access_reviews_and_aggregation(
     url = f"{AUTHZ}/namespaces/other/localsubjectaccessreviews"
     await kubectl.apply(namespace("other"))
     assert (await http.post(url, json=local)).json()["status"]["allowed"] is False
+
+
+async def test_kubectl_with_a_token_over_the_tls_port(tmp_path: pathlib.Path) -> None:
+    async with ApiServer(port=0, secure_port=0) as api:
+        kubectl = Kubectl(api.write_kubeconfig(tmp_path / "kubeconfig"), tmp_path / "cache")
+        token = await robot_token(kubectl)
+        tls = ("--context", "serinus-sandbox-tls", "--token", token)
+        who = (await kubectl.run(*tls, "auth", "whoami", "-o", "json")).json()
+        assert who["status"]["userInfo"]["username"] == "system:serviceaccount:team:robot"
+        assert (await kubectl.run(*tls, "auth", "can-i", "list", "pods", "-n", "team",
+                                  check=False)).stdout.strip() == "no"  # fmt: skip
+        denied = await kubectl.run(*tls, "-n", "team", "get", "pods", check=False)
+        assert "Error from server (Forbidden): pods is forbidden" in denied.stderr
+        await kubectl.apply(binding("admin", "team", "ClusterRole", "admin-all"),
+                            role("admin-all", "", [{"apiGroups": ["*"], "resources": ["*"],
+                                                    "verbs": ["*"]}], cluster=True))  # fmt: skip
+        assert (await kubectl.run(*tls, "-n", "team", "get", "pods")).returncode == 0

@@ -7,27 +7,23 @@ publisher controllers add both shortly after a namespace appears (and put them b
 deleted). Here they are created right after the namespace, by the ``kube-controller-manager``
 field manager, so ``kubectl get sa,cm -n NEW`` shows what it shows on a cluster.
 
-The CA is a real self-signed certificate made with ``openssl`` once per cluster and kept in
-the published copies, so every namespace carries the same one across restarts. The sandbox
-serves plain HTTP, so nothing is signed with it: it is there for clients that mount or read it.
+The CA is the cluster's (``pki``): it signs the certificate of the API server's TLS port, which
+pods reach as ``kubernetes.default.svc``.
 """
 
 from __future__ import annotations
 
 import logging
-import pathlib
-import subprocess
-import tempfile
 
-from serinus.sandbox.apiserver import writes
+from serinus.errors import SerinusError
+from serinus.sandbox.apiserver import pki, writes
 from serinus.sandbox.apiserver.cluster import NAMESPACES, Cluster
-from serinus.sandbox.apiserver.objects import Obj, as_map, metadata, name_of
+from serinus.sandbox.apiserver.objects import Obj, metadata, name_of
 
 logger = logging.getLogger(__name__)
 
 ROOT_CA = "kube-root-ca.crt"
 _CONTROLLERS = writes.WriteOptions(field_manager="kube-controller-manager")
-_CA_HOLDER = "kube-system"
 
 
 def populate(cluster: Cluster, namespace: str) -> None:
@@ -58,32 +54,12 @@ def populate(cluster: Cluster, namespace: str) -> None:
 
 
 def cluster_ca(cluster: Cluster) -> str:
-    """The cluster's CA certificate (PEM): the one already published (``kube-system``'s copy
-    first), else a new one."""
-    held = cluster.store.get("configmaps", _CA_HOLDER, ROOT_CA)
-    published = [held] if held else []
-    published += [c for c in cluster.store.items("configmaps") if name_of(c) == ROOT_CA]
-    for configmap in published:
-        pem = as_map(configmap.get("data")).get("ca.crt")
-        if pem:
-            return str(pem)
-    return _new_ca()
-
-
-def _new_ca() -> str:
-    with tempfile.TemporaryDirectory(prefix="serinus-ca-") as folder:
-        key, cert = pathlib.Path(folder, "ca.key"), pathlib.Path(folder, "ca.crt")
-        command = [
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-            "-nodes", "-days", "3650", "-subj", "/CN=serinus-sandbox-ca",
-            "-keyout", str(key), "-out", str(cert),
-        ]  # fmt: skip
-        try:
-            subprocess.run(command, check=True, capture_output=True, timeout=30)
-        except (OSError, subprocess.SubprocessError) as error:
-            logger.warning("no cluster CA for kube-root-ca.crt (openssl failed: %s)", error)
-            return ""
-        return cert.read_text()
+    """The cluster's CA certificate (PEM); empty when openssl cannot make one."""
+    try:
+        return pki.authority(cluster)[0]
+    except SerinusError as error:
+        logger.warning("no cluster CA for %s: %s", ROOT_CA, error)
+        return ""
 
 
 def install(cluster: Cluster) -> None:

@@ -22,7 +22,7 @@ from typing import Self
 
 from aiohttp import web
 
-from serinus.sandbox.apiserver import deletion, namespaces
+from serinus.sandbox.apiserver import deletion, namespaces, pki
 from serinus.sandbox.apiserver.cluster import Cluster
 from serinus.sandbox.apiserver.handlers import Api
 from serinus.sandbox.apiserver.kubeconfig import write_kubeconfig
@@ -48,6 +48,7 @@ class ApiServer:
         bookmark_interval: float = 60.0,
         persist_delay: float = 0.2,
         service_cidr: str = "10.96.0.0/12",
+        secure_port: int | None = None,
     ) -> None:
         """
         Args:
@@ -59,9 +60,12 @@ class ApiServer:
             persist_delay: seconds a burst of changes waits before the state file is written.
             service_cidr: the range Services get their cluster IPs from. The sandbox passes a
                 loopback range (e.g. ``127.96.0.0/12``) so that those addresses can be served.
+            secure_port: also serve TLS (a certificate from the cluster CA) on this port; 0 picks
+                a free one; None serves plain HTTP only.
         """
         self.host = host
         self.port = port
+        self.secure_port = secure_port
         self.cluster = Cluster(window=watch_window, service_cidr=service_cidr)
         deletion.install(self.cluster)
         self.logs = LogSources()
@@ -74,6 +78,10 @@ class ApiServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def secure_url(self) -> str | None:
+        return None if self.secure_port is None else f"https://{self.host}:{self.secure_port}"
 
     async def start(self) -> None:
         if self._state is not None:
@@ -102,6 +110,12 @@ class ApiServer:
             self._runner = None
             raise
         self.port = int(self._runner.addresses[0][1])
+        if self.secure_port is not None:
+            context = await asyncio.to_thread(pki.serving_context, self.cluster)
+            secure = web.TCPSite(self._runner, self.host, self.secure_port, ssl_context=context)
+            await secure.start()
+            self.secure_port = int(self._runner.addresses[-1][1])
+            logger.info("Kubernetes API server listening with TLS on %s", self.secure_url)
         logger.info("Kubernetes API server listening on %s", self.url)
 
     async def _end_streams(self, app: web.Application) -> None:
@@ -118,7 +132,10 @@ class ApiServer:
 
     def write_kubeconfig(self, path: pathlib.Path, *, namespace: str = "default") -> pathlib.Path:
         """Write a kubeconfig pointing at this server (mode 0600)."""
-        return write_kubeconfig(path, self.url, namespace=namespace)
+        ca = pki.authority(self.cluster)[0] if self.secure_url is not None else ""
+        return write_kubeconfig(
+            path, self.url, namespace=namespace, secure_url=self.secure_url, ca=ca
+        )
 
     async def __aenter__(self) -> Self:
         await self.start()

@@ -39,6 +39,7 @@ from serinus.sandbox.orchestration.podexec import PodExec
 from serinus.sandbox.orchestration.state import MARKER
 from serinus.sandbox.prometheus import Prometheus, ScrapeTarget
 from serinus.sandbox.workloads import ImageMap, PodLogs, SandboxDir, WorkloadRunner
+from serinus.sandbox.workloads.serviceaccount import InCluster
 
 SERVICE_RANGE = ipaddress.ip_network("127.96.0.0/12")
 """Where each sandbox picks its own /24 of Service cluster IPs (the pods use 127.244.0.0/16)."""
@@ -105,7 +106,7 @@ async def serve_apiserver(
 ) -> None:
     """The ``apiserver`` part: serve until ``stop`` is set, with the pods' logs plugged in."""
     layout = SandboxDir(directory)
-    server = ApiServer(port=port, service_cidr=service_cidr)
+    server = ApiServer(port=port, service_cidr=service_cidr, secure_port=0)
     async with server:
         server.logs.add(PodLogs(layout))
         server.execs.add(PodExec(directory))
@@ -123,6 +124,7 @@ async def run_workloads(directory: pathlib.Path, *, stop: asyncio.Event) -> None
             ImageMap.bundled(),
             extra_env={MARKER: str(directory)},
             stop_grace=STOP_GRACE,
+            in_cluster=InCluster.from_kubeconfig(layout.kubeconfig),
         )
         running = asyncio.create_task(runner.run())
         stopping = asyncio.create_task(stop.wait())

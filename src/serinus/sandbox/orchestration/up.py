@@ -33,7 +33,7 @@ from serinus.apis.base import Manifest
 from serinus.errors import SerinusError
 from serinus.kube import Kube, KubeSettings
 from serinus.sandbox import manifests, names
-from serinus.sandbox.orchestration import down, parts, processes, state
+from serinus.sandbox.orchestration import down, install, parts, processes, state
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +55,19 @@ def _quiet(message: str) -> None:
 
 
 async def start(
-    directory: pathlib.Path, *, environment: Mapping[str, str], progress: Progress = _quiet
+    directory: pathlib.Path,
+    *,
+    environment: Mapping[str, str],
+    progress: Progress = _quiet,
+    install_with: str = "sandbox",
 ) -> state.SandboxState:
     """Start the sandbox in ``directory``; its state once every part serves.
 
     The parts run with ``environment`` (the caller's: the CLI reads it, nothing below does), plus
-    the sandbox's marker.
+    the sandbox's marker. ``install_with`` says how serinus gets in: the sandbox's own manifests
+    (``sandbox``), the README's Helm commands (``helm``), the documented kustomize trees
+    (``kustomize``), or not at all (``none``: a bare cluster to install by hand); see
+    :mod:`serinus.sandbox.orchestration.install`.
 
     Raises:
         SandboxRunningError: a sandbox runs there already.
@@ -76,7 +83,10 @@ async def start(
     sandbox.save()
     try:
         await _start_parts(sandbox, progress, environment)
-        await _start_system(sandbox, progress)
+        if install_with == "sandbox":
+            await _start_system(sandbox, progress)
+        else:
+            await _install(sandbox, progress, install_with, environment)
     except BaseException:
         progress("start-up failed: stopping what was started")
         await asyncio.to_thread(down.stop, directory)
@@ -165,6 +175,31 @@ async def _start_system(sandbox: state.SandboxState, progress: Progress) -> None
         for namespace, name in SYSTEM:
             await _wait(sandbox, "workloads", functools.partial(_available, kube, namespace, name))
     progress("operator and load tester are ready")
+
+
+async def _install(
+    sandbox: state.SandboxState, progress: Progress, method: str, environment: Mapping[str, str]
+) -> None:
+    if method not in install.METHODS:
+        raise SerinusError(
+            f"install_with: expected one of {', '.join(install.METHODS)}, got {method!r}"
+        )
+    port = int(str(sandbox.details["prometheus"]).rsplit(":", 1)[1])
+    async with _kube(sandbox) as kube:
+        await install.prepare(kube, port)
+        progress("namespaces linkerd, linkerd-viz (its Prometheus) and prod applied")
+        if method == "none":
+            return
+        for line in install.documented(method):
+            progress(f"running: {line}")
+        await install.run(method, sandbox.kubeconfig, environment)
+        for namespace, name in install.SYSTEM:
+            await _wait(sandbox, "workloads", functools.partial(_available, kube, namespace, name))
+    sandbox.details["installed_with"] = method
+    sandbox.save()
+    progress(
+        f"operator (linkerd/serinus) and load tester (prod/load-tester) installed with {method}"
+    )
 
 
 def _spawn(

@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import pathlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from serinus.apis.base import Manifest
 from serinus.errors import SerinusError
 from serinus.sandbox.workloads import env as environment
-from serinus.sandbox.workloads import probes, volumes
+from serinus.sandbox.workloads import probes, serviceaccount, volumes
 from serinus.sandbox.workloads.images import Container
 from serinus.sandbox.workloads.node import Node
 from serinus.sandbox.workloads.process import exit_code, spawn, terminate
@@ -53,10 +54,21 @@ class ContainerWorker:
         self._stopping = asyncio.Event()
         self._process: asyncio.subprocess.Process | None = None
         self._crashes = 0
+        self._account: volumes.Mount | None = None
 
     def _mounts(self) -> list[volumes.Mount]:
-        """The container's volume mounts (persistent claims, emptyDirs) as bind mounts."""
-        return volumes.mounts(self.node.layout, self.pod, self.name)
+        """The container's volume mounts (the service account's token, claims, emptyDirs) as
+        bind mounts; one over a folder holding the sources of others (an emptyDir at /tmp
+        while the sandbox lives in /tmp) goes last, so it hides none of them."""
+        found = volumes.mounts(self.node.layout, self.pod, self.name)
+        if self._account is not None:
+            found = [self._account, *found]
+
+        def hides(mount: volumes.Mount) -> bool:
+            point = mount[1].rstrip("/") + "/"
+            return any(str(source).startswith(point) for source, _ in found)
+
+        return sorted(found, key=hides)
 
     @property
     def meta(self) -> Manifest:
@@ -132,12 +144,27 @@ class ContainerWorker:
                 base=self.node.base_env(pod_dir, str(self.meta["name"])),
                 services=self.node.services(),
             )
+            await self._service_account(pod_dir)
         except SerinusError as error:
             self._set(
                 state={"waiting": {"reason": "CreateContainerConfigError", "message": str(error)}}
             )
             return False
         return True
+
+    async def _service_account(self, pod_dir: pathlib.Path) -> None:
+        """In-cluster API access for the pod's ServiceAccount (:mod:`serviceaccount`)."""
+        api = self.node.in_cluster
+        if api is None:
+            return
+        name = str((self.pod.get("spec") or {}).get("serviceAccountName") or "default")
+        account = await self._lookup("ServiceAccount", str(self.meta["namespace"]), name)
+        if not serviceaccount.automount(self.pod, account):
+            return
+        env, self._account = await serviceaccount.project(
+            api, self.node.http, self.pod, pod_dir / "serviceaccount"
+        )
+        self.env.update(env)
 
     async def _lookup(self, kind: str, namespace: str, name: str) -> Manifest | None:
         return await self.node.kube.get("v1", kind, name, namespace)

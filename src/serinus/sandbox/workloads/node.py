@@ -24,6 +24,7 @@ from serinus.sandbox.names import Isolation
 from serinus.sandbox.workloads.addresses import PodAddresses
 from serinus.sandbox.workloads.images import ImageMap
 from serinus.sandbox.workloads.layout import SandboxDir
+from serinus.sandbox.workloads.serviceaccount import InCluster
 
 Clock = Callable[[], datetime.datetime]
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -52,6 +53,8 @@ class Node:
     """Seconds of the first CrashLoopBackOff wait (doubling up to ``max_backoff``)."""
     max_backoff: float = 300.0
     clock: Clock = utc_now
+    in_cluster: InCluster | None = None
+    """The API server's TLS address: pods get their service account token (in-cluster config)."""
 
     def base_env(self, pod_dir: pathlib.Path, pod_name: str) -> dict[str, str]:
         env = {

@@ -44,6 +44,7 @@ from serinus.sandbox.workloads.node import Node, utc_now
 from serinus.sandbox.workloads.pods import PodWorker
 from serinus.sandbox.workloads.queue import Key, WorkQueue
 from serinus.sandbox.workloads.replicasets import ReplicaSetController
+from serinus.sandbox.workloads.serviceaccount import InCluster
 from serinus.sandbox.workloads.statefulsets import StatefulSetController
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class WorkloadRunner:
         extra_env: Mapping[str, str] | None = None,
         restart_backoff: float = 10.0,
         stop_grace: float | None = None,
+        in_cluster: InCluster | None = None,
     ) -> None:
         """
         Args:
@@ -96,6 +98,7 @@ class WorkloadRunner:
             restart_backoff: the first CrashLoopBackOff wait in seconds (then doubling).
             stop_grace: at most this many seconds of grace when :meth:`stop` ends the pods
                 (their own ``terminationGracePeriodSeconds`` when None).
+            in_cluster: the API server's TLS address, for pods' service account tokens.
         """
         self.kube = kube
         self.layout = SandboxDir(sandbox_dir)
@@ -105,6 +108,7 @@ class WorkloadRunner:
         self.extra_env = dict(extra_env or {})
         self.restart_backoff = restart_backoff
         self.stop_grace = stop_grace
+        self.in_cluster = in_cluster
         self.log_source = PodLogs(self.layout)
         self.queue = WorkQueue()
         self.deployments = DeploymentController(kube, clock=utc_now)
@@ -144,6 +148,7 @@ class WorkloadRunner:
                     name=self.node_name,
                     extra_env=self.extra_env,
                     restart_backoff=self.restart_backoff,
+                    in_cluster=self.in_cluster,
                 )
                 try:
                     await self._register_node(self._node)
