@@ -74,8 +74,9 @@ def canary_schema(version: str) -> dict[str, Any]:
 def test_the_seeds_canary_is_accepted_and_a_wrong_type_is_not() -> None:
     canary = yaml.safe_load(SEED_CANARY.read_text())
     schema = canary_schema(canary["apiVersion"].split("/")[1])
-    jsonschema.validate(canary, schema)
+    # OpenAPI v3.0 schemas are JSON Schema draft 4 (boolean exclusiveMinimum/Maximum)
+    jsonschema.validate(canary, schema, cls=jsonschema.Draft4Validator)
     broken = copy.deepcopy(canary)
     broken["spec"]["canaryAnalysis"]["stepWeight"] = "five"
     with pytest.raises(jsonschema.ValidationError, match="'five' is not of type 'integer'"):
-        jsonschema.validate(broken, schema)
+        jsonschema.validate(broken, schema, cls=jsonschema.Draft4Validator)

@@ -35,6 +35,9 @@ _CANARY_COLUMNS = [
 ]
 
 
+_EXCLUSIVE = {"exclusiveMinimum": "minimum", "exclusiveMaximum": "maximum"}
+
+
 def structural(model: type[BaseModel]) -> Schema:
     """The model's JSON schema in Kubernetes' structural form."""
     raw = model.model_json_schema(by_alias=True, mode="validation")
@@ -62,6 +65,12 @@ def _simplify(node: Any, definitions: dict[str, Schema]) -> Any:
             continue
         if key == "const":
             out["enum"] = [value]
+            continue
+        if key in _EXCLUSIVE and isinstance(value, int | float) and not isinstance(value, bool):
+            # JSON Schema's numeric bound is OpenAPI v3's bound plus a boolean flag; the API
+            # server refuses a CRD with a number there
+            out[_EXCLUSIVE[key]] = value
+            out[key] = True
             continue
         out[key] = _simplify(value, definitions)
     if "properties" in out:

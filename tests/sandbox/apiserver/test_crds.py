@@ -134,3 +134,15 @@ async def test_custom_resource_scale(http: httpx.AsyncClient) -> None:
     patched = await http.patch(f"{pools}/p/scale", content='{"spec":{"replicas":4}}', headers=MERGE)
     assert patched.json()["spec"]["replicas"] == 4
     assert (await http.get(f"{pools}/p")).json()["spec"]["replicas"] == 4
+
+
+async def test_numeric_exclusive_bounds_are_refused(http: httpx.AsyncClient) -> None:
+    crd = simple_crd("example.com", "Gauge", "gauges")
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    schema["properties"] = {"level": {"type": "number", "exclusiveMinimum": 0}}
+    refused = await http.post(CRDS, json=crd)
+    assert refused.status_code == 422
+    cause = refused.json()["details"]["causes"][0]
+    assert cause["field"].endswith("openAPIV3Schema.properties.level.exclusiveMinimum")
+    schema["properties"]["level"] = {"type": "number", "minimum": 0, "exclusiveMinimum": True}
+    assert (await http.post(CRDS, json=crd)).status_code == 201

@@ -2,8 +2,9 @@
 
 Covers: ``kubectl explain deployment.spec.replicas`` prints the field's type and Kubernetes'
 description; ``kubectl explain canary.spec.analysis`` reads the schema of the Canary CRD once
-applied; each group-version's OpenAPI v3 document carries its kinds' schemas with every
-reference resolvable inside it; ``/openapi/v2`` serves the definitions as JSON with v2 refs.
+applied; each group-version's OpenAPI v3 document carries its kinds' schemas with every reference
+resolvable inside it; ``/openapi/v2`` serves the definitions as JSON with v2 refs to clients that
+accept JSON (kubectl asks for protobuf only and must get a 404 to go on to v3).
 """
 
 from __future__ import annotations
@@ -52,3 +53,6 @@ async def test_documents_resolve_their_references(http: httpx.AsyncClient) -> No
         == "#/definitions/io.k8s.api.apps.v1.DeploymentSpec"
     )
     assert "#/components/" not in json.dumps(swagger)
+    protobuf = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+    only_protobuf = await http.get("/openapi/v2", headers={"Accept": protobuf})
+    assert only_protobuf.status_code == 404  # kubectl then reads /openapi/v3

@@ -119,12 +119,33 @@ SHAPE: Obj = {
 """The parts of a CRD the server reads, with their types (a wrong type is a 422, not a crash)."""
 
 
+def _boolean_bounds(node: object, path: str) -> list[Cause]:
+    """OpenAPI v3's exclusiveMinimum/exclusiveMaximum are booleans (JSON Schema's numbers are
+    refused by the real server when it decodes the CRD)."""
+    found: list[Cause] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = f"{path}.{key}"
+            if key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(value, bool):
+                found.append(_invalid(where, str(value), "a boolean (OpenAPI v3)"))
+            elif isinstance(value, dict | list):
+                found += _boolean_bounds(value, where)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            found += _boolean_bounds(item, f"{path}[{index}]")
+    return found
+
+
 def check(crd: Obj) -> list[Cause]:
     """What makes a CRD invalid, as 422 causes."""
     causes = apply_schema(SHAPE, crd).causes
     if causes:
         return causes
     spec = as_map(crd.get("spec"))
+    for index, version in enumerate(spec.get("versions") or []):
+        schema = as_map(as_map(as_map(version).get("schema")).get("openAPIV3Schema"))
+        path = f"spec.versions[{index}].schema.openAPIV3Schema"
+        causes += _boolean_bounds(schema, path)
     group = str(spec.get("group") or "")
     names = as_map(spec.get("names"))
     plural, kind = str(names.get("plural") or ""), str(names.get("kind") or "")

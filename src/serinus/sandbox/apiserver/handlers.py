@@ -105,7 +105,7 @@ class Api:
         if parts == ["version"]:
             return json_response(discovery.VERSION_INFO)
         if parts[:1] == ["openapi"]:
-            return self._openapi(parts)
+            return self._openapi(parts, request.headers.get("Accept", ""))
         found = self._discovery(request, parts)
         if found is not None:
             return found
@@ -159,8 +159,12 @@ class Api:
             return json_response(document)
         return None
 
-    def _openapi(self, parts: list[str]) -> web.Response:
+    def _openapi(self, parts: list[str], accept: str = "") -> web.Response:
         if parts == ["openapi", "v2"]:
+            # JSON only for clients that take it: kubectl asks for the protobuf form alone, and
+            # a JSON answer would break its validation, while a 404 sends it to /openapi/v3.
+            if accept and "json" not in accept and "*/*" not in accept:
+                raise no_such_path()
             return json_response(openapi.swagger(self.cluster.registry))
         if parts == ["openapi", "v3"]:
             return json_response(openapi.index(self.cluster.registry))
