@@ -43,7 +43,14 @@ DIR_OPTION = click.option(
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Address to listen on. The server checks no credentials: keep it on loopback.",
+    help="Address to listen on. A caller without credentials is the admin: keep it on loopback.",
+)
+@click.option(
+    "--secure-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Also serve TLS here (0 picks a port), with a certificate from the cluster's CA; the "
+    "kubeconfig gets a serinus-sandbox-tls context, over which kubectl sends --token.",
 )
 @click.option(
     "--state",
@@ -71,6 +78,7 @@ DIR_OPTION = click.option(
 def apiserver(
     port: int,
     host: str,
+    secure_port: int | None,
     state_file: pathlib.Path | None,
     kubeconfig: pathlib.Path,
     watch_window: int,
@@ -88,15 +96,25 @@ def apiserver(
 
     if not _is_loopback(host):
         click.echo(
-            f"warning: {host} is not a loopback address and the server has no auth", err=True
+            f"warning: {host} is not a loopback address and callers without credentials are "
+            "the admin",
+            err=True,
         )
 
     def ready(server: ApiServer) -> None:
         click.echo(f"Kubernetes API server listening on {server.url}")
+        if server.secure_url is not None:
+            click.echo(f"and with TLS on {server.secure_url} (context serinus-sandbox-tls)")
         click.echo(f"kubeconfig written to {kubeconfig} (kubectl --kubeconfig {kubeconfig} get ns)")
         click.echo(f"state: {state_file if state_file else 'in memory only'}")
 
-    server = ApiServer(host=host, port=port, state=state_file, watch_window=watch_window)
+    server = ApiServer(
+        host=host,
+        port=port,
+        state=state_file,
+        watch_window=watch_window,
+        secure_port=secure_port,
+    )
     with common.click_errors(listening=f"cannot serve on {host}:{port}"):
         common.run_until_signal(
             lambda stop: serve(server, stop=stop, kubeconfig=kubeconfig, on_ready=ready)
