@@ -128,3 +128,11 @@ def unmanaged_keys(canary: Canary) -> tuple[list[str], list[str]]:
     if unmanaged is None:
         return [], []
     return list(unmanaged.labels or []), list(unmanaged.annotations or [])
+
+
+def set_or_drop(meta: Manifest, key: str, value: Mapping[str, str] | list[Manifest]) -> None:
+    """``meta[key] = value``, or no ``key`` at all when ``value`` is empty (as the API keeps it)."""
+    if value:
+        meta[key] = value
+    else:
+        meta.pop(key, None)

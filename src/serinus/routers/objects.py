@@ -1,36 +1,43 @@
-"""One mesh object kept as a Canary wants it: :class:`ManagedObject` over a :class:`Blueprint`.
+"""Every object a router keeps for a Canary, written one way: :class:`ManagedObject` over a
+:class:`Blueprint`.
 
-TrafficSplit, HTTPRoute, VirtualService, DestinationRule and the NGINX canary Ingress are all
-handled the same way; only their shape differs. A mesh module describes the shape as a
+The three Services, the TrafficSplit, HTTPRoute, VirtualService, DestinationRules and the NGINX
+canary Ingress differ only in their shape. A router module describes the shape as a
 :class:`Blueprint`: the object's kind and name, what it should hold for a Canary and given routes
-(:meth:`Blueprint.build`, plain manifests built by small functions), and how to read the routes
-back from it (:meth:`Blueprint.routes`). :class:`ManagedObject` does the rest, identically for
-every mesh:
+(:meth:`Blueprint.build`, plain manifests built by small functions), how to read the routes back
+(:meth:`Blueprint.routes`), and, where the API server fills in fields of its own (a Service's
+clusterIP), how the wanted content lands on what exists (:meth:`Blueprint.merge`).
+:class:`ManagedObject` does the rest, identically for every object:
 
-* ``reconcile`` creates the object at 100/0 with an owner reference to the Canary; an existing one
-  is rebuilt with the routes it holds now, so the spec follows the Canary while the weights stay
-  where the release put them, and it is written only when something differs;
+* ``reconcile`` creates the object at 100/0 with an owner reference to the Canary; an existing
+  one is rebuilt with the routes it holds now, so the spec follows the Canary while the weights
+  stay where the release put them, and it is written only when something differs;
+* labels and annotations follow :mod:`serinus.routers.metadata` (whose keys are kept, which are
+  never touched), for every object alike;
 * an object serinus did not create is taken over: its original content is kept in the
   ``flagger.kubernetes.io/original-configuration`` annotation (Flagger's) and put back by
-  ``finalize``; an object serinus created is deleted by ``finalize``.
+  ``finalize``; an object serinus created is deleted by ``finalize``. A blueprint that
+  :attr:`~Blueprint.gives_back` its object (the apex Service, which must outlive the Canary)
+  says instead what it looks like once given back.
 """
 
 from __future__ import annotations
 
+import abc
 import copy
 import dataclasses
 import json
 import logging
-from typing import Protocol
 
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
+from serinus.apis.service import CustomMetadata
 from serinus.errors import RouterError
 from serinus.kube import Kube
 from serinus.logs import CanaryLogger
 from serinus.ports import Routes
 from serinus.routers import metadata
-from serinus.routers.base import where
+from serinus.routers.names import where
 
 logger = logging.getLogger(__name__)
 
@@ -46,28 +53,62 @@ class Desired:
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
     annotations: dict[str, str] = dataclasses.field(default_factory=dict)
 
+    @classmethod
+    def with_metadata(
+        cls, body: Manifest, custom: CustomMetadata | None, *, labels: dict[str, str] | None = None
+    ) -> Desired:
+        """``body`` with the labels and annotations of ``spec.service.<apex|primary|canary>``
+        (plus ``labels``), and Flux's do-not-reconcile annotations."""
+        return cls(
+            body=body,
+            labels={**((custom.labels if custom else None) or {}), **(labels or {})},
+            annotations={
+                **((custom.annotations if custom else None) or {}),
+                **metadata.FLUX_ANNOTATIONS,
+            },
+        )
 
-class Blueprint(Protocol):
-    """The shape of one kind of traffic object, for one mesh."""
+
+class Blueprint(abc.ABC):
+    """The shape of one kind of object a router keeps for a Canary."""
 
     api_version: str
     kind: str
-    owns_annotations: bool
-    """Whether serinus owns every annotation of an object it created (the NGINX copy) or other
-    controllers may add their own, which are then kept."""
+    owns_annotations = False
+    """Whether serinus owns every annotation of an object it created (Services, the NGINX copy)
+    or other controllers may add their own, which are then kept."""
+    gives_back = False
+    """Whether ``finalize`` gives the object back (:meth:`given_back`) instead of restoring or
+    deleting it; such an object records no original configuration when taken over."""
 
+    @abc.abstractmethod
     def name(self, canary: Canary) -> str:
         """The object's name in the Canary's namespace."""
 
+    @abc.abstractmethod
     async def build(self, canary: Canary, routes: Routes) -> Desired:
-        """The object's content for the Canary and routes; InvalidCanaryError on what the mesh
-        cannot express."""
+        """The object's content for the Canary and routes; RouterError when it cannot be built
+        from what the cluster holds."""
 
     def routes(self, canary: Canary, manifest: Manifest) -> Routes:
-        """The routes the object holds; RouterError when it holds none serinus can read."""
+        """The routes the object holds (all to the primary for an object that holds none);
+        RouterError when it holds none serinus can read."""
+        return ALL_TO_PRIMARY
 
-    def check_programmed(self, canary: Canary, manifest: Manifest) -> None:
-        """RouterError when the mesh does not route by the object's current content yet."""
+    def check_programmed(self, canary: Canary, manifest: Manifest) -> None:  # noqa: B027
+        """RouterError when the mesh does not route by the object's current content yet; by
+        default nothing to check (the object reports no status)."""
+
+    def merge(self, canary: Canary, existing: Manifest, desired: Desired) -> Manifest:
+        """The existing object with the desired content (metadata aside): by default each
+        top-level field of the body replaces the existing one."""
+        updated = copy.deepcopy(existing)
+        updated.update(copy.deepcopy(desired.body))
+        return updated
+
+    async def given_back(self, canary: Canary, existing: Manifest) -> Manifest:
+        """The object as ``finalize`` leaves it, for a blueprint that :attr:`gives_back`."""
+        raise NotImplementedError(f"{self.kind} is not given back")
 
 
 class ManagedObject:
@@ -105,6 +146,9 @@ class ManagedObject:
     async def finalize(self, canary: Canary) -> None:
         existing = await self._get(canary)
         if existing is None:
+            return
+        if self.blueprint.gives_back:
+            await self._write(canary, existing, await self.blueprint.given_back(canary, existing))
             return
         log = CanaryLogger(logger, canary=canary.key)
         annotations = (existing.get("metadata") or {}).get("annotations") or {}
@@ -152,10 +196,8 @@ class ManagedObject:
         annotations = metadata.merge(
             None, desired.annotations, unmanaged=annotation_keys, keep_others=False
         )
-        if labels:
-            meta["labels"] = labels
-        if annotations:
-            meta["annotations"] = annotations
+        metadata.set_or_drop(meta, "labels", labels)
+        metadata.set_or_drop(meta, "annotations", annotations)
         manifest = {
             "apiVersion": self.blueprint.api_version,
             "kind": self.blueprint.kind,
@@ -167,8 +209,7 @@ class ManagedObject:
 
     async def _update(self, canary: Canary, existing: Manifest, desired: Desired) -> None:
         owned = metadata.controlled_by(existing, canary)
-        updated = copy.deepcopy(existing)
-        updated.update(copy.deepcopy(desired.body))
+        updated = self.blueprint.merge(canary, existing, desired)
         meta = updated.setdefault("metadata", {})
         label_keys, annotation_keys = metadata.unmanaged_keys(canary)
         labels = metadata.merge(
@@ -181,14 +222,15 @@ class ManagedObject:
             keep_others=not (owned and self.blueprint.owns_annotations),
         )
         changes_body = any(existing.get(key) != value for key, value in desired.body.items())
-        if not owned and changes_body and metadata.ORIGINAL_CONFIGURATION not in annotations:
+        record = not owned and not self.blueprint.gives_back and changes_body
+        if record and metadata.ORIGINAL_CONFIGURATION not in annotations:
             original = {key: existing.get(key) for key in desired.body}
             annotations[metadata.ORIGINAL_CONFIGURATION] = json.dumps(original, sort_keys=True)
-        for key, value in (("labels", labels), ("annotations", annotations)):
-            if value:
-                meta[key] = value
-            else:
-                meta.pop(key, None)
+        metadata.set_or_drop(meta, "labels", labels)
+        metadata.set_or_drop(meta, "annotations", annotations)
+        await self._write(canary, existing, updated)
+
+    async def _write(self, canary: Canary, existing: Manifest, updated: Manifest) -> None:
         if updated == existing:
             return
         await self.kube.replace(updated)
@@ -211,8 +253,5 @@ class ManagedObject:
                 restored[key] = value
         annotations = dict(restored["metadata"].get("annotations") or {})
         annotations.pop(metadata.ORIGINAL_CONFIGURATION, None)
-        if annotations:
-            restored["metadata"]["annotations"] = annotations
-        else:
-            restored["metadata"].pop("annotations", None)
+        metadata.set_or_drop(restored["metadata"], "annotations", annotations)
         return restored

@@ -6,41 +6,167 @@ primary workload exists) makes ``<apex>-canary``, selecting the target's pods, a
 points the apex at the primary's pods too, so callers outside the mesh keep reaching a stable
 version. All three are ClusterIP (headless on request) with the ports of ``spec.service``.
 
-A Service that exists already is taken over and written only when its selector, ports or metadata
-differ from what the Canary asks (its clusterIP, node ports and everything else stay); see
-:mod:`serinus.routers.metadata` for whose labels and annotations are kept. An apex that the
-kubernetes provider routed to the canary (:meth:`Services.route_apex`) is left there by
-``reconcile_apex``, as Flagger leaves it, until routes move it back. ``finalize`` gives the apex
-back to the target: it selects the target's pods again and loses its owner reference, so the
-Service outlives the Canary (Flagger would let the garbage collector delete an apex it created,
-leaving the workload without its Service).
+Each Service is a :class:`~serinus.routers.objects.Blueprint`, written by the same
+:class:`~serinus.routers.objects.ManagedObject` as the mesh objects. What is particular to
+Services is in :meth:`ServiceBlueprint.merge`: a Service that exists already is changed only in
+its selector, ports and ``trafficDistribution`` (its clusterIP, node ports and everything else the
+API server filled in stay); see :mod:`serinus.routers.metadata` for whose labels and annotations
+are kept.
+
+The apex's selector is also the kubernetes provider's only switch: routes of 0/100 point it at
+the canary's pods and mark it so (``serinus.io/apex-routes-to: canary``), and it stays there until
+routes move it back, as Flagger leaves it. ``finalize`` gives the apex back to the target: it
+selects the target's pods again and loses its owner reference, so the Service outlives the Canary
+(Flagger would let the garbage collector delete an apex it created, leaving the workload without
+its Service).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Literal
 
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
-from serinus.apis.service import CustomMetadata
 from serinus.errors import RouterError
 from serinus.kube import Kube
-from serinus.logs import CanaryLogger
 from serinus.ports import Routes
 from serinus.routers import metadata, workload
-from serinus.routers.base import ServiceNames, where
-
-logger = logging.getLogger(__name__)
+from serinus.routers.names import ServiceNames, where
+from serinus.routers.objects import ALL_TO_PRIMARY, Blueprint, Desired, ManagedObject
 
 APEX_ROUTE_ANNOTATION = "serinus.io/apex-routes-to"
 """Set to ``canary`` on an apex Service that routes moved to the canary's pods."""
+ALL_TO_CANARY = Routes(0, 100)
+
+Role = Literal["apex", "primary", "canary"]
+
+
+class Target:
+    """The target as the Services see it, read when first needed and then once only (one
+    :class:`Target` serves one call of :class:`Services`, so what it read is never stale)."""
+
+    def __init__(self, read: Callable[[Canary], Awaitable[workload.Workload]]) -> None:
+        self._read = read
+        self._found: workload.Workload | None = None
+
+    async def __call__(self, canary: Canary) -> workload.Workload:
+        if self._found is None:
+            self._found = await self._read(canary)
+        return self._found
+
+
+class ServiceBlueprint(Blueprint):
+    """One of the three Services of a Canary's target."""
+
+    api_version = "v1"
+    kind = "Service"
+    owns_annotations = True
+
+    def __init__(self, role: Role, target: Target, *, provider: str) -> None:
+        self.role = role
+        self.target = target
+        self.provider = provider
+        self.gives_back = role == "apex"
+
+    def name(self, canary: Canary) -> str:
+        names = ServiceNames.of(canary)
+        return {"apex": names.apex, "primary": names.primary, "canary": names.canary}[self.role]
+
+    async def build(self, canary: Canary, routes: Routes) -> Desired:
+        service = canary.spec.service
+        custom = {"apex": service.apex, "primary": service.primary, "canary": service.canary}
+        to_canary = self.role == "canary" or (
+            self.role == "apex" and self._to_canary(canary, routes)
+        )
+        target = await self.target(canary)
+        value = target.value if to_canary else target.primary_value
+        desired = Desired.with_metadata(
+            {"spec": service_spec(canary, target, value)},
+            custom[self.role],
+            labels={target.label: self.name(canary)},
+        )
+        if self.role == "apex" and to_canary:
+            desired.annotations[APEX_ROUTE_ANNOTATION] = "canary"
+        return desired
+
+    def routes(self, canary: Canary, manifest: Manifest) -> Routes:
+        annotations = (manifest.get("metadata") or {}).get("annotations") or {}
+        routed = self.role == "apex" and annotations.get(APEX_ROUTE_ANNOTATION) == "canary"
+        return ALL_TO_CANARY if routed else ALL_TO_PRIMARY
+
+    def merge(self, canary: Canary, existing: Manifest, desired: Desired) -> Manifest:
+        """The existing Service with the desired selector, ports and traffic distribution."""
+        owned = metadata.controlled_by(existing, canary)
+        self._check_headless(canary, existing, owned=owned)
+        wanted = desired.body["spec"]
+        updated = copy.deepcopy(existing)
+        spec = updated.setdefault("spec", {})
+        spec["selector"] = wanted["selector"]
+        if _port_keys(spec.get("ports")) != _port_keys(wanted["ports"]):
+            spec["ports"] = _with_node_ports(wanted["ports"], spec.get("ports") or [])
+        if "trafficDistribution" in wanted:
+            spec["trafficDistribution"] = wanted["trafficDistribution"]
+        elif owned:
+            spec.pop("trafficDistribution", None)
+        return updated
+
+    async def given_back(self, canary: Canary, existing: Manifest) -> Manifest:
+        """The apex selecting the target's pods again, owned by no Canary, routed nowhere."""
+        updated = copy.deepcopy(existing)
+        selector = await self._original_selector(canary, existing)
+        updated.setdefault("spec", {})["selector"] = selector
+        meta = updated["metadata"]
+        metadata.set_or_drop(meta, "ownerReferences", metadata.without_owner(existing, canary))
+        annotations = dict(meta.get("annotations") or {})
+        annotations.pop(APEX_ROUTE_ANNOTATION, None)
+        metadata.set_or_drop(meta, "annotations", annotations)
+        return updated
+
+    def _to_canary(self, canary: Canary, routes: Routes) -> bool:
+        """Whether routes send the apex to the canary: all or nothing, never a split."""
+        if routes.mirrored or (routes.primary, routes.canary) not in ((100, 0), (0, 100)):
+            raise RouterError(
+                self.provider,
+                f"{where('Service', canary, self.name(canary))}: the {self.provider} provider "
+                "routes all traffic to "
+                f"one side, found {routes.primary}/{routes.canary}"
+                f"{' mirrored' if routes.mirrored else ''}; use a mesh provider to split traffic",
+            )
+        return routes.canary == 100
+
+    async def _original_selector(self, canary: Canary, existing: Manifest) -> dict[str, str]:
+        """The selector a taken-over apex had (kubectl's record of it), else the target's."""
+        annotations = (existing.get("metadata") or {}).get("annotations") or {}
+        applied = annotations.get(metadata.KUBECTL_LAST_APPLIED)
+        if applied and not metadata.controlled_by(existing, canary):
+            try:
+                selector = (json.loads(applied).get("spec") or {}).get("selector")
+            except (ValueError, AttributeError):
+                selector = None
+            if isinstance(selector, dict) and selector:
+                return {str(k): str(v) for k, v in selector.items()}
+        target = await self.target(canary)
+        return {target.label: target.value}
+
+    def _check_headless(self, canary: Canary, existing: Manifest, *, owned: bool) -> None:
+        cluster_ip = (existing.get("spec") or {}).get("clusterIP")
+        wanted = bool(canary.spec.service.headless)
+        if wanted == (cluster_ip == "None") or (not wanted and not owned):
+            return
+        expected = "None (headless)" if wanted else "an address (not headless)"
+        raise RouterError(
+            self.provider,
+            f"{where('Service', canary, self.name(canary))}: spec.service.headless asks for "
+            f"clusterIP {expected}, found {cluster_ip}; a clusterIP cannot change, delete the "
+            "Service to have it created again",
+        )
 
 
 class Services:
-    """Creates, takes over and reverts the apex, primary and canary Services of a Canary."""
+    """Creates, takes over and gives back the apex, primary and canary Services of a Canary."""
 
     def __init__(
         self,
@@ -55,198 +181,29 @@ class Services:
 
     async def initialize(self, canary: Canary) -> None:
         """Create or update ``<apex>-canary`` and ``<apex>-primary``. Idempotent."""
-        target = await self._workload(canary)
-        names = ServiceNames.of(canary)
-        service = canary.spec.service
-        await self._reconcile(canary, target, names.canary, target.value, service.canary)
-        await self._reconcile(canary, target, names.primary, target.primary_value, service.primary)
+        target = Target(self._workload)
+        await self.service("canary", target).reconcile(canary)
+        await self.service("primary", target).reconcile(canary)
 
     async def reconcile_apex(self, canary: Canary) -> None:
-        """Create or update the apex Service, selecting the primary's pods. Idempotent."""
-        target = await self._workload(canary)
-        apex = ServiceNames.of(canary).apex
-        existing = await self._get(canary, apex)
-        if existing is not None and _routed_to_canary(existing):
-            return
-        await self._reconcile(
-            canary, target, apex, target.primary_value, canary.spec.service.apex, existing
-        )
-
-    async def route_apex(self, canary: Canary, *, to_canary: bool) -> None:
-        """Point the apex at the canary's pods or back at the primary's (kubernetes provider)."""
-        target = await self._workload(canary)
-        apex = ServiceNames.of(canary).apex
-        existing = await self._require(canary, apex)
-        updated = copy.deepcopy(existing)
-        value = target.value if to_canary else target.primary_value
-        updated.setdefault("spec", {})["selector"] = {target.label: value}
-        annotations = dict(updated["metadata"].get("annotations") or {})
-        if to_canary:
-            annotations[APEX_ROUTE_ANNOTATION] = "canary"
-        else:
-            annotations.pop(APEX_ROUTE_ANNOTATION, None)
-        _set_or_drop(updated["metadata"], "annotations", annotations)
-        await self._write(canary, existing, updated)
-
-    async def apex_routes(self, canary: Canary) -> Routes:
-        """All traffic to the canary when routes moved the apex there, else to the primary."""
-        existing = await self._require(canary, ServiceNames.of(canary).apex)
-        return Routes(0, 100) if _routed_to_canary(existing) else Routes(100, 0)
+        """Create or update the apex Service, keeping the side routes sent it to. Idempotent."""
+        await self.apex().reconcile(canary)
 
     async def finalize(self, canary: Canary) -> None:
         """Give the apex back to the target: its selector, no owner reference. Idempotent."""
-        apex = ServiceNames.of(canary).apex
-        existing = await self._get(canary, apex)
-        if existing is None:
-            return
-        updated = copy.deepcopy(existing)
-        updated.setdefault("spec", {})["selector"] = await self._original_selector(canary, existing)
-        meta = updated["metadata"]
-        _set_or_drop(meta, "ownerReferences", metadata.without_owner(existing, canary))
-        annotations = dict(meta.get("annotations") or {})
-        annotations.pop(APEX_ROUTE_ANNOTATION, None)
-        _set_or_drop(meta, "annotations", annotations)
-        await self._write(canary, existing, updated)
+        await self.apex().finalize(canary)
 
-    # internals
+    def apex(self) -> ManagedObject:
+        """The apex Service (the kubernetes provider's routes are its selector)."""
+        return self.service("apex", Target(self._workload))
+
+    def service(self, role: Role, target: Target) -> ManagedObject:
+        blueprint = ServiceBlueprint(role, target, provider=self.provider)
+        return ManagedObject(self.kube, blueprint, provider=self.provider)
 
     async def _workload(self, canary: Canary) -> workload.Workload:
         return await workload.read(
             self.kube, canary, provider=self.provider, selector_labels=self.selector_labels
-        )
-
-    async def _get(self, canary: Canary, name: str) -> Manifest | None:
-        return await self.kube.get("v1", "Service", name, canary.namespace)
-
-    async def _require(self, canary: Canary, name: str) -> Manifest:
-        found = await self._get(canary, name)
-        if found is None:
-            raise RouterError(
-                self.provider, f"{where('Service', canary, name)}: not found (not reconciled yet)"
-            )
-        return found
-
-    async def _original_selector(self, canary: Canary, existing: Manifest) -> dict[str, str]:
-        """The selector a taken-over apex had (kubectl's record of it), else the target's."""
-        annotations = (existing.get("metadata") or {}).get("annotations") or {}
-        applied = annotations.get(metadata.KUBECTL_LAST_APPLIED)
-        if applied and not metadata.controlled_by(existing, canary):
-            try:
-                selector = (json.loads(applied).get("spec") or {}).get("selector")
-            except (ValueError, AttributeError):
-                selector = None
-            if isinstance(selector, dict) and selector:
-                return {str(k): str(v) for k, v in selector.items()}
-        target = await self._workload(canary)
-        return {target.label: target.value}
-
-    async def _reconcile(
-        self,
-        canary: Canary,
-        target: workload.Workload,
-        name: str,
-        value: str,
-        custom: CustomMetadata | None,
-        existing: Manifest | None = None,
-    ) -> None:
-        spec = service_spec(canary, target, value)
-        labels = {**((custom.labels if custom else None) or {}), target.label: name}
-        annotations = {
-            **((custom.annotations if custom else None) or {}),
-            **metadata.FLUX_ANNOTATIONS,
-        }
-        found = existing if existing is not None else await self._get(canary, name)
-        if found is None:
-            await self._create(canary, name, spec, labels, annotations)
-            return
-        metadata.check_not_foreign(
-            found, canary, provider=self.provider, what=where("Service", canary, name)
-        )
-        updated = self._updated(canary, found, spec, labels, annotations)
-        await self._write(canary, found, updated)
-
-    async def _create(
-        self,
-        canary: Canary,
-        name: str,
-        spec: Manifest,
-        labels: dict[str, str],
-        annotations: dict[str, str],
-    ) -> None:
-        label_keys, annotation_keys = metadata.unmanaged_keys(canary)
-        meta: Manifest = {
-            "name": name,
-            "namespace": canary.namespace,
-            "ownerReferences": [metadata.owner_reference(canary, provider=self.provider)],
-        }
-        _set_or_drop(
-            meta, "labels", metadata.merge(None, labels, unmanaged=label_keys, keep_others=False)
-        )
-        _set_or_drop(
-            meta,
-            "annotations",
-            metadata.merge(None, annotations, unmanaged=annotation_keys, keep_others=False),
-        )
-        body = {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
-        await self.kube.create(body)
-        CanaryLogger(logger, canary=canary.key).info(
-            "Service %s.%s created", name, canary.namespace
-        )
-
-    def _updated(
-        self,
-        canary: Canary,
-        existing: Manifest,
-        desired: Manifest,
-        labels: dict[str, str],
-        annotations: dict[str, str],
-    ) -> Manifest:
-        """The existing Service with the desired selector, ports and metadata."""
-        owned = metadata.controlled_by(existing, canary)
-        updated = copy.deepcopy(existing)
-        spec = updated.setdefault("spec", {})
-        self._check_headless(canary, existing, owned=owned)
-        spec["selector"] = desired["selector"]
-        if _port_keys(spec.get("ports")) != _port_keys(desired["ports"]):
-            spec["ports"] = _with_node_ports(desired["ports"], spec.get("ports") or [])
-        if "trafficDistribution" in desired:
-            spec["trafficDistribution"] = desired["trafficDistribution"]
-        elif owned:
-            spec.pop("trafficDistribution", None)
-        meta = updated.setdefault("metadata", {})
-        label_keys, annotation_keys = metadata.unmanaged_keys(canary)
-        keep = not owned
-        merged_labels = metadata.merge(
-            meta.get("labels"), labels, unmanaged=label_keys, keep_others=keep
-        )
-        merged_annotations = metadata.merge(
-            meta.get("annotations"), annotations, unmanaged=annotation_keys, keep_others=keep
-        )
-        _set_or_drop(meta, "labels", merged_labels)
-        _set_or_drop(meta, "annotations", merged_annotations)
-        return updated
-
-    def _check_headless(self, canary: Canary, existing: Manifest, *, owned: bool) -> None:
-        cluster_ip = (existing.get("spec") or {}).get("clusterIP")
-        wanted = bool(canary.spec.service.headless)
-        if wanted == (cluster_ip == "None") or (not wanted and not owned):
-            return
-        name = (existing.get("metadata") or {}).get("name", "")
-        expected = "None (headless)" if wanted else "an address (not headless)"
-        raise RouterError(
-            self.provider,
-            f"{where('Service', canary, name)}: spec.service.headless asks for clusterIP "
-            f"{expected}, found {cluster_ip}; a clusterIP cannot change, delete the Service "
-            "to have it created again",
-        )
-
-    async def _write(self, canary: Canary, existing: Manifest, updated: Manifest) -> None:
-        if updated == existing:
-            return
-        await self.kube.replace(updated)
-        name = updated["metadata"].get("name")
-        CanaryLogger(logger, canary=canary.key).info(
-            "Service %s.%s updated", name, canary.namespace
         )
 
 
@@ -274,11 +231,6 @@ def service_spec(canary: Canary, target: workload.Workload, value: str) -> Manif
     return spec
 
 
-def _routed_to_canary(service: Manifest) -> bool:
-    annotations = (service.get("metadata") or {}).get("annotations") or {}
-    return annotations.get(APEX_ROUTE_ANNOTATION) == "canary"
-
-
 def _port_keys(ports: list[Manifest] | None) -> list[tuple[object, ...]]:
     """Ports as comparable tuples, with the API server's defaults filled in, in port order."""
     keys = [
@@ -301,10 +253,3 @@ def _with_node_ports(desired: list[Manifest], existing: list[Manifest]) -> list[
         {**port, "nodePort": node_ports[port["name"]]} if port["name"] in node_ports else port
         for port in desired
     ]
-
-
-def _set_or_drop(meta: Manifest, key: str, value: dict[str, str] | list[Manifest]) -> None:
-    if value:
-        meta[key] = value
-    else:
-        meta.pop(key, None)

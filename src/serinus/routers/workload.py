@@ -20,7 +20,7 @@ from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
 from serinus.errors import RouterError, UnknownProviderError
 from serinus.kube import Kube
-from serinus.routers.base import where
+from serinus.routers.names import where
 
 DEFAULT_SELECTOR_LABELS = ("app", "name", "app.kubernetes.io/name")
 """Flagger's ``-selector-labels`` default."""
