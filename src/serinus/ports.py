@@ -4,10 +4,10 @@ Each port is a small ``typing.Protocol``; the operator plugs in the Kubernetes-b
 implementations (``serinus.targets``, ``serinus.routers``, ``serinus.metrics``,
 ``serinus.webhooks``, ``serinus.notifiers``, ``serinus.kube``), the tests and ``serinus rehearse``
 plug in :mod:`serinus.controller.memory`. The module sits below every layer (it imports only
-``serinus.apis``), so implementations import their value types from here without depending on
-the controller. Every method may be called on every tick, so every
-method is idempotent; failures are raised as :mod:`serinus.errors` classes, whose ``retriable`` flag
-tells the controller whether to wait for the next tick or to give up.
+``serinus.apis`` and :mod:`serinus.capabilities`), so implementations import their value types
+from here without depending on the controller. Every method may be called on every tick, so every
+method is idempotent; failures are raised as :mod:`serinus.errors` classes, whose ``retriable``
+flag tells the controller whether to wait for the next tick or to give up.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from serinus.apis.analysis import CanaryMetric, CanaryWebhook, Severity
 from serinus.apis.canary import Canary
 from serinus.apis.metric_template import MetricTemplate
 from serinus.apis.status import CanaryPhase, CanaryStatus
+from serinus.capabilities import Capabilities
 
 EventType = Literal["Normal", "Warning"]
 
@@ -117,6 +118,10 @@ class Target(Protocol):
 
 class Router(Protocol):
     """The Services and the mesh or ingress object that split traffic."""
+
+    def capabilities(self, canary: Canary) -> Capabilities:
+        """What the router can do with the Canary's traffic (pure: no I/O, same answer every
+        tick for the same Canary)."""
 
     async def initialize(self, canary: Canary) -> None:
         """Create or update the ``-canary`` and ``-primary`` Services. Idempotent."""

@@ -3,7 +3,8 @@
 Covers: the seed's Canary and a typical v1beta1 file pass with exit 0; a file with several bad
 documents prints file, document number, kind namespace/name, field path, expected and found for
 each problem and exits 1 after reading everything; a missing file is reported and the other files
-are still checked; usage errors exit 2.
+are still checked; usage errors exit 2; a Canary is also held to what its provider's router can
+do (``spec.provider``, else ``--mesh-provider``), and a provider without a router is named.
 """
 
 from __future__ import annotations
@@ -62,3 +63,30 @@ def test_every_problem_is_a_line_and_the_exit_code_is_one(tmp_path: pathlib.Path
 def test_usage_errors_exit_two() -> None:
     assert _run().returncode == 2
     assert _run("--no-such-flag", "x.yaml").returncode == 2
+
+
+def test_a_canary_is_held_to_what_its_router_can_do(tmp_path: pathlib.Path) -> None:
+    header = "apiVersion: flagger.app/v1beta1\nkind: Canary\n"
+    body = (
+        "  targetRef: {kind: Deployment, name: podinfo}\n  service: {port: 9898}\n"
+        "  analysis: {interval: 10s, iterations: 5, match: [{headers: {x: {exact: '1'}}}]}\n"
+    )
+    canaries = tmp_path / "canaries.yaml"
+    canaries.write_text(
+        f"{header}metadata: {{name: ab, namespace: prod}}\nspec:\n  provider: linkerd\n{body}"
+        f"---\n{header}metadata: {{name: default, namespace: prod}}\nspec:\n{body}"
+        f"---\n{header}metadata: {{name: other, namespace: prod}}\nspec:\n  provider: contour\n"
+        f"{body}"
+    )
+    result = _run(str(canaries))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{canaries}: document 1: Canary prod/ab: spec.analysis.match: A/B testing needs a "
+        "provider that matches requests (gatewayapi, istio, nginx), found provider linkerd, "
+        "which splits traffic by weight only",
+        f"{canaries}: document 2: Canary prod/default: valid",
+        f"{canaries}: document 3: Canary prod/other: spec.provider: provider contour is not "
+        "supported",
+    ]
+    smi_default = _run("--mesh-provider", "osm", "--quiet", str(canaries))
+    assert f"{canaries}: document 2: Canary prod/default: spec.analysis.match" in smi_default.stdout

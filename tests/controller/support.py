@@ -15,6 +15,7 @@ from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase, CanaryStatus
 from serinus.controller.advance import advance
 from serinus.controller.memory import MemoryWorld
+from serinus.routers import registry as routers
 
 
 def new_canary(*, spec: dict[str, Any] | None = None, **analysis: Any) -> Canary:
@@ -59,8 +60,9 @@ class Run:
     def __init__(self, canary: Canary, *, provider: str | None = None) -> None:
         self.canary = canary
         self.world = MemoryWorld.for_canary(canary)
-        if provider is not None:
+        if provider is not None:  # play that provider's router: what it can do, its name
             self.world.provider = provider
+            self.world.router.can = routers.capabilities_for(provider)(canary)
         self.log: list[str] = []
 
     async def tick(self, seconds: float = 10) -> list[str]:

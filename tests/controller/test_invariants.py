@@ -31,6 +31,7 @@ from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase, CanaryStatus
 from serinus.controller.advance import advance
 from serinus.controller.memory import MemoryWorld
+from serinus.routers import registry as routers
 from tests.controller.support import hook, metric, new_canary
 
 EXAMPLES = settings(
@@ -129,6 +130,7 @@ def simulate(canary: Canary, provider: str, script: list[Moment]) -> list[Observ
 async def _simulate(canary: Canary, provider: str, script: list[Moment]) -> list[Observation]:
     world = MemoryWorld.for_canary(canary)
     world.provider = provider
+    world.router.can = routers.capabilities_for(provider)(canary)
     observations: list[Observation] = []
     revision = 1
     failed_promotion = False

@@ -1,10 +1,13 @@
-"""The pure weight rules: next weights, mirror steps, promotion steps, derived strategy."""
+"""The pure weight rules: next weights, mirror steps, promotion steps, derived strategy (from
+what the router can do: the istio and kubernetes routers' own capabilities)."""
 
 from __future__ import annotations
 
 from serinus.apis.analysis import CanaryAnalysis, Strategy
 from serinus.controller import strategies
 from serinus.ports import Routes
+from serinus.routers import istio as istio_router
+from serinus.routers import kubernetes as kubernetes_router
 
 
 def _analysis(**fields: object) -> CanaryAnalysis:
@@ -37,10 +40,11 @@ def test_promotion_steps_back_to_the_primary() -> None:
     assert strategies.next_promotion_routes(stepped, Routes(80, 20)) == Routes(100, 0)
 
 
-def test_strategy_is_derived_and_kubernetes_forces_blue_green() -> None:
-    assert strategies.strategy(_analysis(stepWeight=5), provider="istio") is Strategy.CANARY
-    assert strategies.strategy(_analysis(iterations=3), provider="istio") is Strategy.BLUE_GREEN
+def test_strategy_is_derived_and_a_router_without_weights_forces_blue_green() -> None:
+    istio, kubernetes = istio_router.CAPABILITIES, kubernetes_router.CAPABILITIES
+    assert strategies.strategy(_analysis(stepWeight=5), istio) is Strategy.CANARY
+    assert strategies.strategy(_analysis(iterations=3), istio) is Strategy.BLUE_GREEN
     ab = _analysis(iterations=3, match=[{"headers": {}}])
-    assert strategies.strategy(ab, provider="istio") is Strategy.AB_TESTING
-    assert strategies.strategy(ab, provider="kubernetes") is Strategy.BLUE_GREEN
-    assert strategies.iterations(_analysis(stepWeight=5), provider="kubernetes") == 10
+    assert strategies.strategy(ab, istio) is Strategy.AB_TESTING
+    assert strategies.strategy(ab, kubernetes) is Strategy.BLUE_GREEN
+    assert strategies.iterations(_analysis(stepWeight=5), kubernetes) == 10

@@ -10,9 +10,11 @@ Covers, with Linkerd's built-in metrics read by a real Prometheus from a Linkerd
 * a failing success rate on the next image: five failed checks, then the rollback to 100/0, the
   canary scaled to zero, phase Failed, the primary still on the promoted image;
 and, with MetricTemplates queried from a real Prometheus:
-* an invalid Canary (stepWeight 500) next to a valid one: the invalid one gets a Promoted condition
-  (False, InvalidSpec, naming ``spec.analysis.stepWeight``) and one Warning event, while the valid
-  one initializes and runs a release to the end.
+* an invalid Canary (stepWeight 500) and one that asks its router for what it cannot do (A/B
+  testing of a Linkerd TrafficSplit) next to a valid one: each of the two gets a Promoted
+  condition (False, InvalidSpec, naming ``spec.analysis.stepWeight`` or ``spec.analysis.match``)
+  and one Warning event, and nothing is created for it, while the valid one initializes and runs
+  a release to the end.
 
 The seed's Canary is used as ``examples/podinfo-canary.yaml`` holds it, with two changes: the
 analysis interval is 1 s instead of 10 s (so the 20 steps take seconds), and the load-test
@@ -153,15 +155,20 @@ async def test_an_invalid_canary_is_reported_while_the_others_run(
 ) -> None:
     kube = k8s.kube
     await kube.create(metric_template("success-rate", "vector(99.9)", address=prometheus.url))
-    for name in ("good", "bad"):
+    for name in ("good", "bad", "ab"):
         await kube.create(deployment(name))
     await kube.create(canary("good"))
     await kube.create(canary("bad", step_weight=500))
+    match = [{"headers": {"x-canary": {"exact": "insider"}}}]
+    await kube.create(canary("ab", iterations=3, match=match))  # a TrafficSplit cannot match
     log = tmp_path / "operator.log"
     with Operator(k8s.kubeconfig, log, metrics_server=prometheus.url) as operator:
         await wait_phase(kube, "good", "Initialized")
         condition = await eventually(
             lambda: promoted(kube, "bad"), lambda c: c is not None, what="bad's condition"
+        )
+        refused = await eventually(
+            lambda: promoted(kube, "ab"), lambda c: c is not None, what="ab's condition"
         )
         await set_image(kube, "good", "stefanprodan/podinfo:2.1.1")
         await wait_phase(kube, "good", "Succeeded", within=60)
@@ -171,13 +178,18 @@ async def test_an_invalid_canary_is_reported_while_the_others_run(
     assert condition["reason"] == "InvalidSpec"
     assert "spec.analysis.stepWeight" in condition["message"]
     assert "500" in condition["message"]
+    assert refused is not None
+    assert (refused["status"], refused["reason"]) == ("False", "InvalidSpec")
+    assert refused["message"].startswith("spec.analysis.match: A/B testing needs a provider")
     events = await kube.list("v1", "Event", NS)
-    about_bad = [e for e in events if e["involvedObject"]["name"] == "bad"]
-    assert [e["type"] for e in about_bad] == ["Warning"]
-    assert "spec.analysis.stepWeight" in about_bad[0]["message"]
-    assert await kube.get(*DEPLOYMENT, "bad-primary", NS) is None
+    for name, field in (("bad", "spec.analysis.stepWeight"), ("ab", "spec.analysis.match")):
+        about = [e for e in events if e["involvedObject"]["name"] == name]
+        assert [e["type"] for e in about] == ["Warning"], name  # once, not every tick
+        assert field in about[0]["message"]
+        assert await kube.get(*DEPLOYMENT, f"{name}-primary", NS) is None  # nothing acted on it
+        assert (await get(kube, *CANARY, name)).get("status", {}).get("phase") is None
+    assert await kube.get("v1", "Service", "ab-canary", NS) is None
     assert await image(kube, "good-primary") == "stefanprodan/podinfo:2.1.1"
-    assert (await get(kube, *CANARY, "bad")).get("status", {}).get("phase") is None
 
 
 async def promoted(kube: Kube, name: str) -> dict[str, str] | None:

@@ -147,3 +147,8 @@ async def service(kube: Kube, name: str) -> dict[str, Any]:
 
 def version_of(manifest: dict[str, Any]) -> str:
     return str(manifest["metadata"]["resourceVersion"])
+
+
+def canary(**fields: Any) -> Canary:
+    """A Canary as written (not stored), for what needs no cluster: refusals, capabilities."""
+    return Canary.model_validate(canary_manifest(**fields))

@@ -21,9 +21,9 @@ import pytest
 
 from serinus.errors import InvalidCanaryError, RouterError
 from serinus.ports import Routes
-from serinus.routers.registry import router_for
+from serinus.routers.registry import refusals, router_for
 from serinus.sandbox.mesh.routes import route_rules
-from tests.routers.support import CountingKube, get, new_canary, version_of
+from tests.routers.support import CountingKube, canary, get, new_canary, version_of
 
 V1 = "gateway.networking.k8s.io/v1"
 V1BETA1 = "gateway.networking.k8s.io/v1beta1"
@@ -230,28 +230,36 @@ async def test_what_gateway_api_cannot_do_is_refused(kube: CountingKube) -> None
     no_parents = await new_canary(kube, provider="gatewayapi")
     with pytest.raises(InvalidCanaryError, match=r"^spec\.service\.gatewayRefs: expected at least"):
         await router.reconcile(no_parents)
-    await kube.delete("flagger.app/v1beta1", "Canary", "podinfo", "prod")
-    source = await new_canary(
-        kube,
-        provider="gatewayapi",
-        service={"gatewayRefs": [SERVICE_PARENT]},
-        analysis={"iterations": 5, "match": [{"sourceLabels": {"app": "web"}}]},
-    )
-    with pytest.raises(InvalidCanaryError) as raised:
-        await router.reconcile(source)
-    assert str(raised.value) == (
+
+
+def test_what_gateway_api_cannot_match_is_refused_when_the_canary_is_checked() -> None:
+    def refused(**analysis: object) -> list[str]:
+        service = {"gatewayRefs": [SERVICE_PARENT]}
+        return refusals(
+            canary(provider="gatewayapi", service=service, analysis=analysis), "gatewayapi"
+        )
+
+    assert refused(iterations=5, match=[{"sourceLabels": {"app": "web"}}]) == [
         "spec.analysis.match[0].sourceLabels: Gateway API matches on uri, headers, queryParams, "
         "method only, found sourceLabels"
-    )
-    await kube.delete("flagger.app/v1beta1", "Canary", "podinfo", "prod")
-    sticky = await new_canary(
-        kube,
-        provider="gatewayapi",
-        service={"gatewayRefs": [SERVICE_PARENT]},
-        analysis={"sessionAffinity": {"cookieName": "flagger-cookie"}},
-    )
-    with pytest.raises(InvalidCanaryError, match=r"^spec\.analysis\.sessionAffinity"):
-        await router.reconcile(sticky)
+    ]
+    assert refused(
+        iterations=5, match=[{"uri": {"suffix": ".json"}, "method": {"prefix": "G"}}]
+    ) == [
+        "spec.analysis.match[0].uri: Gateway API matches it by exact, prefix or regex only, "
+        "found suffix",
+        "spec.analysis.match[0].method: Gateway API matches it by exact only, found prefix",
+    ]
+    assert refused(sessionAffinity={"cookieName": "flagger-cookie"}) == [
+        "spec.analysis.sessionAffinity: not supported by serinus's gatewayapi router yet"
+    ]
+    headers = [
+        {
+            "headers": {"x-a": {"suffix": "1"}, "x-b": {"regex": "2"}},
+            "queryParams": {"b": {"exact": "1"}},
+        }
+    ]
+    assert refused(iterations=5, match=headers, mirror=True) == []
 
 
 async def test_a_parent_that_has_not_accepted_the_route_fails_get_routes(

@@ -18,8 +18,8 @@ import pytest
 from serinus.apis.canary import Canary
 from serinus.errors import InvalidCanaryError, RouterError
 from serinus.ports import Routes
-from serinus.routers.registry import router_for
-from tests.routers.support import NAMESPACE, CountingKube, get, new_canary, version_of
+from serinus.routers.registry import refusals, router_for
+from tests.routers.support import NAMESPACE, CountingKube, canary, get, new_canary, version_of
 
 INGRESS = "networking.k8s.io/v1"
 PREFIX = "nginx.ingress.kubernetes.io"
@@ -164,29 +164,33 @@ async def test_what_nginx_cannot_do_is_refused(kube: CountingKube) -> None:
     no_ref = await new_canary(kube, provider="nginx")
     with pytest.raises(InvalidCanaryError, match=r"^spec\.ingressRef: expected the Ingress"):
         await router.reconcile(no_ref)
-    await kube.delete("flagger.app/v1beta1", "Canary", "podinfo", NAMESPACE)
+
+
+def test_what_nginx_cannot_match_or_mirror_is_refused_when_the_canary_is_checked() -> None:
+    def refused(**analysis: object) -> list[str]:
+        return refusals(canary(provider="nginx", analysis=analysis), "nginx")
+
     two = [{"headers": {"x-a": {"exact": "1"}, "x-b": {"exact": "2"}}}]
-    canary = await nginx_canary(kube, iterations=2, match=two)
-    with pytest.raises(InvalidCanaryError) as raised:
-        await router.reconcile(canary)
-    assert str(raised.value) == (
+    assert refused(iterations=2, match=two) == [
         "spec.analysis.match[0].headers.x-b: NGINX matches on one header and one cookie only, "
         "found a second one"
-    )
-
-
-async def test_uri_conditions_and_mirroring_are_refused(kube: CountingKube) -> None:
-    router = router_for("nginx", kube)
-    canary = await nginx_canary(kube, iterations=2, match=[{"uri": {"prefix": "/beta"}}])
-    with pytest.raises(InvalidCanaryError, match=r"^spec\.analysis\.match\[0\]\.uri: NGINX"):
-        await router.reconcile(canary)
-    await kube.delete("flagger.app/v1beta1", "Canary", "podinfo", NAMESPACE)
-    plain = await new_canary(
-        kube, provider="nginx", ingressRef={"kind": "Ingress", "name": "podinfo"}
-    )
-    await router.reconcile(plain)
-    with pytest.raises(InvalidCanaryError, match=r"^spec\.analysis\.mirror"):
-        await router.set_routes(plain, Routes(100, 0, mirrored=True))
+    ]
+    assert refused(iterations=2, match=[{"uri": {"prefix": "/beta"}}]) == [
+        "spec.analysis.match[0].uri: NGINX matches on headers only, found uri"
+    ]
+    cookie = [{"headers": {"cookie": {"regex": "^(.*?;)?(canary=always)(;.*)?$"}}}]
+    assert refused(iterations=2, match=cookie) == [
+        "spec.analysis.match[0].headers.cookie: NGINX matches it by exact only, found regex"
+    ]
+    assert refused(iterations=2, mirror=True) == [
+        "spec.analysis.mirror: traffic mirroring needs a provider that mirrors requests "
+        "(gatewayapi, istio), found provider nginx, which cannot mirror"
+    ]
+    header_and_cookie = [
+        {"headers": {"x-canary": {"prefix": "insider"}, "cookie": {"exact": "canary"}}},
+        {"headers": {"x-canary": {"prefix": "insider"}}},
+    ]
+    assert refused(iterations=2, match=header_and_cookie) == []
 
 
 async def test_a_missing_ingress_or_apex_backend_is_an_error(kube: CountingKube) -> None:

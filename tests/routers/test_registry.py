@@ -1,8 +1,9 @@
 """Which router serves which provider, and the error for the providers serinus does not route.
 
 Covers: every implemented provider name of Flagger's enum (and smi's ``:<mesh>`` suffix) gets a
-router writing the right kind and version; the providers without a router, and names outside
-the enum, raise UnknownProviderError with the message users see on the Canary.
+router writing the right kind and version, and says what it can do (weights, matching,
+mirroring), as the registry says without a cluster; the providers without a router, and names
+outside the enum, raise UnknownProviderError with the message users see on the Canary.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import pytest
 
 from serinus.errors import UnknownProviderError
 from serinus.kube import Kube, KubeSettings
-from serinus.routers.registry import router_for
-from tests.routers.support import NAMESPACE, CountingKube, new_canary
+from serinus.routers.registry import capabilities_for, router_for
+from tests.routers.support import NAMESPACE, CountingKube, canary, new_canary
 
 GAMMA = [{"group": "core", "kind": "Service", "name": "podinfo", "port": 9898}]
 
@@ -65,3 +66,31 @@ async def test_providers_without_a_router(provider: str) -> None:
         with pytest.raises(UnknownProviderError) as raised:
             router_for(provider, unused)
     assert str(raised.value) == f"provider {provider} is not supported"
+
+
+@pytest.mark.parametrize(
+    ("provider", "weights", "matches", "mirrors"),
+    [
+        ("kubernetes", False, False, False),
+        ("linkerd", True, False, False),
+        ("osm", True, False, False),
+        ("smi:v1alpha3:osm", True, False, False),
+        ("nginx", True, True, False),
+        ("gatewayapi", True, True, True),
+        ("gatewayapi:v1beta1", True, True, True),
+        ("istio", True, True, True),
+    ],
+)
+async def test_every_router_says_what_it_can_do(
+    kube: CountingKube, provider: str, weights: bool, matches: bool, mirrors: bool
+) -> None:
+    written = canary(provider=provider)
+    can = capabilities_for(provider)(written)
+    assert (can.weights, can.matching is not None, can.mirroring) == (weights, matches, mirrors)
+    assert not can.session_affinity
+    assert router_for(provider, kube).capabilities(written) == can
+
+
+def test_capabilities_of_a_provider_without_a_router_are_an_error() -> None:
+    with pytest.raises(UnknownProviderError, match=r"^provider contour is not supported$"):
+        capabilities_for("contour")

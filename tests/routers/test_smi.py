@@ -16,10 +16,18 @@ from typing import Any
 
 import pytest
 
-from serinus.errors import InvalidCanaryError, RouterError
+from serinus.errors import RouterError
 from serinus.ports import Routes
-from serinus.routers.registry import router_for
-from tests.routers.support import NAMESPACE, CountingKube, get, new_canary, service, with_spec
+from serinus.routers.registry import refusals, router_for
+from tests.routers.support import (
+    NAMESPACE,
+    CountingKube,
+    canary,
+    get,
+    new_canary,
+    service,
+    with_spec,
+)
 
 SPLIT = "split.smi-spec.io/v1alpha1"
 
@@ -129,17 +137,19 @@ async def test_a_split_without_our_backends_is_an_error(kube: CountingKube) -> N
     assert raised.value.provider == "linkerd"
 
 
-async def test_ab_testing_and_mirroring_are_refused(kube: CountingKube) -> None:
+def test_ab_testing_and_mirroring_are_refused_when_the_canary_is_checked() -> None:
     match = [{"headers": {"x-canary": {"exact": "insider"}}}]
-    ab = await new_canary(kube, analysis={"iterations": 5, "match": match})
-    with pytest.raises(InvalidCanaryError, match=r"^spec\.analysis\.match: A/B testing needs"):
-        await router_for("linkerd", kube).reconcile(ab)
-    assert await kube.get(SPLIT, "TrafficSplit", "podinfo", NAMESPACE) is None
-    plain = with_spec(ab, analysis={"interval": "10s", "stepWeight": 10})
-    router = router_for("linkerd", kube)
-    await router.reconcile(plain)
-    with pytest.raises(InvalidCanaryError, match=r"^spec\.analysis\.mirror: traffic mirroring"):
-        await router.set_routes(plain, Routes(100, 0, mirrored=True))
+    ab = canary(analysis={"iterations": 5, "match": match})
+    assert refusals(ab, "linkerd") == [
+        "spec.analysis.match: A/B testing needs a provider that matches requests (gatewayapi, "
+        "istio, nginx), found provider linkerd, which splits traffic by weight only"
+    ]
+    mirrored = canary(provider="smi:v1alpha3", analysis={"iterations": 5, "mirror": True})
+    assert refusals(mirrored, "smi:v1alpha3") == [
+        "spec.analysis.mirror: traffic mirroring needs a provider that mirrors requests "
+        "(gatewayapi, istio), found provider smi:v1alpha3, which cannot mirror"
+    ]
+    assert refusals(canary(), "linkerd") == []
 
 
 async def test_finalize_deletes_the_split_and_gives_the_apex_back(kube: CountingKube) -> None:

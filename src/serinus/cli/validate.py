@@ -2,6 +2,8 @@
 
 Prints one line per problem (file, document number, kind namespace/name, field path, what was
 expected, what was found) and goes on to the end of every file. Exit 1 when anything is wrong.
+A Canary is also held against what its provider's router can do (``spec.provider``, else
+``--mesh-provider``, the operator's default), as the operator holds it before acting on it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ import sys
 import click
 
 from serinus.apis import documents
+from serinus.apis.canary import Canary
+from serinus.errors import UnknownProviderError
+from serinus.operator.settings import OperatorSettings
+from serinus.routers import registry as routers
 
 
 @click.command()
@@ -19,7 +25,13 @@ from serinus.apis import documents
 @click.option(
     "--quiet", "-q", is_flag=True, help="Print problems only, not the documents that passed."
 )
-def validate(files: tuple[pathlib.Path, ...], quiet: bool) -> None:
+@click.option(
+    "--mesh-provider",
+    default=OperatorSettings.mesh_provider,
+    show_default=True,
+    help="The provider of Canaries without spec.provider (the operator's --mesh-provider).",
+)
+def validate(files: tuple[pathlib.Path, ...], quiet: bool, mesh_provider: str) -> None:
     """Check the flagger.app documents in FILES ('-' reads standard input).
 
     Other kinds in the same files (Deployments, Services) are skipped.
@@ -35,12 +47,25 @@ def validate(files: tuple[pathlib.Path, ...], quiet: bool) -> None:
         checked = 0
         for document in documents.load_documents(text):
             checked += 1
-            for problem in document.problems:
+            found = [*document.problems, *_router_refusals(document.model, mesh_provider)]
+            for problem in found:
                 click.echo(f"{path}: document {document.index}: {document.title}: {problem}")
                 problems += 1
-            if not document.problems and not quiet:
+            if not found and not quiet:
                 click.echo(f"{path}: document {document.index}: {document.title}: valid")
         if checked == 0 and not quiet:
             click.echo(f"{path}: no flagger.app documents")
     if problems:
         raise click.exceptions.Exit(1)
+
+
+def _router_refusals(model: object, default_provider: str) -> list[str]:
+    """What a Canary asks of its router that the router cannot do (or that it has none)."""
+    if not isinstance(model, Canary):
+        return []
+    provider = model.spec.provider or default_provider
+    try:
+        return routers.refusals(model, provider)
+    except UnknownProviderError as error:
+        field = "spec.provider" if model.spec.provider else "--mesh-provider"
+        return [f"{field}: {error}"]

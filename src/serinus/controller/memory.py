@@ -17,6 +17,7 @@ from collections.abc import Callable
 from serinus.apis.analysis import CanaryMetric, CanaryWebhook, Severity
 from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase, CanaryStatus
+from serinus.capabilities import Capabilities, Matching
 from serinus.errors import (
     NoValuesFoundError,
     ProviderUnavailableError,
@@ -141,15 +142,26 @@ class MemoryTarget:
         self.canary_replicas = self.replicas
 
 
+EVERYTHING = Capabilities(
+    matching=Matching("the in-memory router"), mirroring=True, session_affinity=True
+)
+"""What the in-memory router can do unless a test or rehearsal says otherwise: all of it."""
+
+
 @dataclasses.dataclass
 class MemoryRouter:
     """The traffic split, and every change made to it."""
 
     routes: Routes = dataclasses.field(default_factory=lambda: Routes(100, 0))
+    can: Capabilities = EVERYTHING
+    """What it answers to :meth:`capabilities` (a provider's own, to play that provider)."""
     initialized: bool = False
     reconciled: bool = False
     history: list[Routes] = dataclasses.field(default_factory=list)
     on_change: Callable[[Routes], None] | None = None
+
+    def capabilities(self, canary: Canary) -> Capabilities:
+        return self.can
 
     async def initialize(self, canary: Canary) -> None:
         self.initialized = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from serinus.apis.analysis import Strategy
 from serinus.apis.status import CanaryPhase
+from serinus.capabilities import Capabilities
 from serinus.controller import hooks, judging, lifecycle, strategies
 from serinus.controller.tick import Tick
 from serinus.ports import Routes
@@ -18,13 +19,14 @@ from serinus.ports import Routes
 
 async def step(tick: Tick, routes: Routes, *, early: bool = False) -> None:
     """One step of the run's strategy; ``early`` (a clear pass) may skip ahead."""
-    strategy = strategies.strategy(tick.analysis, provider=tick.world.provider)
-    if tick.world.provider == "kubernetes" and tick.status.iterations == 0:
-        await _kubernetes_notices(tick)
+    can = tick.world.router.capabilities(tick.canary)
+    strategy = strategies.strategy(tick.analysis, can)
+    if not can.weights and tick.status.iterations == 0:
+        await _blue_green_notices(tick)
     if strategy is Strategy.AB_TESTING:
-        await _ab_testing(tick)
+        await _ab_testing(tick, can)
     elif strategy is Strategy.BLUE_GREEN:
-        await _blue_green(tick, routes)
+        await _blue_green(tick, routes, can)
     else:
         await _canary(tick, routes, early=early)
 
@@ -59,8 +61,8 @@ async def _canary(tick: Tick, routes: Routes, *, early: bool = False) -> None:
         await lifecycle.promote(tick)
 
 
-async def _ab_testing(tick: Tick) -> None:
-    total = strategies.iterations(tick.analysis, provider=tick.world.provider)
+async def _ab_testing(tick: Tick, can: Capabilities) -> None:
+    total = strategies.iterations(tick.analysis, can)
     done = tick.status.iterations
     if done < total:
         await tick.world.router.set_routes(tick.canary, strategies.all_to_canary())
@@ -71,10 +73,10 @@ async def _ab_testing(tick: Tick) -> None:
         await lifecycle.promote(tick)
 
 
-async def _blue_green(tick: Tick, routes: Routes) -> None:
-    total = strategies.iterations(tick.analysis, provider=tick.world.provider)
+async def _blue_green(tick: Tick, routes: Routes, can: Capabilities) -> None:
+    total = strategies.iterations(tick.analysis, can)
     done = tick.status.iterations
-    shifts_traffic = tick.world.provider != "kubernetes"
+    shifts_traffic = can.weights  # without weights, traffic moves at promotion only
     if done < total:
         if shifts_traffic and tick.analysis.mirror and not routes.mirrored:
             tick.log.info("Start traffic mirroring")
@@ -98,8 +100,8 @@ async def _blue_green(tick: Tick, routes: Routes) -> None:
 
 async def route_back_to_primary(tick: Tick) -> None:
     """Promoting: the primary runs the new revision and is ready; give it the traffic back."""
-    if tick.world.provider == "kubernetes":
-        # no traffic object: the apex Service goes back to the primary's pods in one step
+    if not tick.world.router.capabilities(tick.canary).weights:
+        # all or nothing: the traffic goes back to the primary in one step
         await tick.world.router.set_routes(tick.canary, strategies.all_to_primary())
         await tick.update_status(phase=CanaryPhase.FINALISING, canary_weight=0)
         return
@@ -116,12 +118,14 @@ async def route_back_to_primary(tick: Tick) -> None:
         await tick.update_status(canary_weight=target.canary)
 
 
-async def _kubernetes_notices(tick: Tick) -> None:
+async def _blue_green_notices(tick: Tick) -> None:
+    """What a router without weights ignores, in Flagger's words (the kubernetes provider's)."""
+    provider = tick.world.provider
     if tick.analysis.match:
-        await tick.warning("A/B testing is not supported when using the kubernetes provider")
+        await tick.warning(f"A/B testing is not supported when using the {provider} provider")
     if not tick.analysis.iterations:
         await tick.warning(
-            "Progressive traffic is not supported when using the kubernetes provider"
+            f"Progressive traffic is not supported when using the {provider} provider"
         )
         await tick.warning(
             f"Setting canaryAnalysis.iterations: {strategies.KUBERNETES_DEFAULT_ITERATIONS}"

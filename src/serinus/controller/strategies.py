@@ -3,13 +3,15 @@
 Progressive canary: ``stepWeight`` added per step, or the next of ``stepWeights``, never above the
 maximum weight (Flagger lets the last step overshoot ``maxWeight``; serinus does not). With
 ``mirror``, the first step only mirrors traffic to the canary. The strategy itself is derived as
-Flagger derives it: match + iterations is A/B testing, iterations alone blue/green, and the
-kubernetes provider (no traffic object) always blue/green with 10 iterations by default.
+Flagger derives it: match + iterations is A/B testing, iterations alone blue/green, and a router
+that cannot split by weight (the kubernetes provider's) always blue/green with 10 iterations by
+default.
 """
 
 from __future__ import annotations
 
 from serinus.apis.analysis import CanaryAnalysis, Strategy
+from serinus.capabilities import Capabilities
 from serinus.ports import Routes
 
 FULL_WEIGHT = 100
@@ -18,14 +20,14 @@ EARLY_PROMOTION_WEIGHT = 50
 """From this canary weight on, a clear pass of every judged metric promotes at once."""
 
 
-def strategy(analysis: CanaryAnalysis, *, provider: str) -> Strategy:
-    if provider == "kubernetes":
+def strategy(analysis: CanaryAnalysis, can: Capabilities) -> Strategy:
+    if not can.weights:
         return Strategy.BLUE_GREEN
     return analysis.strategy
 
 
-def iterations(analysis: CanaryAnalysis, *, provider: str) -> int:
-    if provider == "kubernetes" and not analysis.iterations:
+def iterations(analysis: CanaryAnalysis, can: Capabilities) -> int:
+    if not can.weights and not analysis.iterations:
         return KUBERNETES_DEFAULT_ITERATIONS
     return analysis.iterations or 0
 

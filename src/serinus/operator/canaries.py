@@ -3,8 +3,10 @@
 :class:`Canaries` turns the watch of ``flagger.app`` Canaries into the scheduler's job list (one
 job per Canary, at its analysis interval) and implements the tick the scheduler calls: read the
 Canary, build its world, :func:`~serinus.controller.advance.advance` it, record the self-metrics.
-A Canary that does not parse gets a ``Promoted`` condition (status False, reason InvalidSpec) that
-names every problem, and one Warning event per distinct problem; the others keep running.
+A Canary that does not parse, or asks its router for what it cannot do (A/B testing of a
+TrafficSplit, say: see :mod:`serinus.capabilities`), gets a ``Promoted`` condition (status False,
+reason InvalidSpec) that names every problem, and one Warning event per distinct problem; nothing
+acts on it, and the others keep running.
 ``revertOnDeletion`` adds Flagger's finalizer; deleting such a Canary gives the target back its
 replicas and routes before the finalizer is removed.
 """
@@ -103,6 +105,10 @@ class Canaries:
             await self._report_invalid(namespace, name, str(error))
             return
         if canary is None:
+            return
+        refusals = self.wiring.refusals(canary)
+        if refusals:  # asks what its router cannot do: shown once, nothing acts on it
+            await self._report_invalid(namespace, name, "; ".join(refusals))
             return
         await finalizer.sync(self.kube, canary)
         before = canary.status.phase if canary.status else None

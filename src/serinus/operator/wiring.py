@@ -17,6 +17,7 @@ import httpx
 
 from serinus.apis.analysis import CanaryWebhook, HookType
 from serinus.apis.canary import Canary
+from serinus.capabilities import Capabilities
 from serinus.errors import UnknownProviderError
 from serinus.kube.client import Kube
 from serinus.kube.events import KubeEventSink
@@ -36,6 +37,9 @@ class Unsupported:
 
     def __init__(self, error: UnknownProviderError) -> None:
         self._error = error
+
+    def capabilities(self, canary: Canary) -> Capabilities:
+        raise self._error
 
     def __getattr__(self, name: str) -> Any:
         async def fail(*args: object, **kwargs: object) -> None:
@@ -101,6 +105,14 @@ class Wiring:
 
     def provider(self, canary: Canary) -> str:
         return canary.spec.provider or self.settings.mesh_provider
+
+    def refusals(self, canary: Canary) -> list[str]:
+        """What the Canary asks of its router that the router cannot do (none for a provider
+        without a router: its ticks say so)."""
+        try:
+            return routers.refusals(canary, self.provider(canary))
+        except UnknownProviderError:
+            return []
 
     def world(self, canary: Canary) -> World:
         return World(

@@ -1,14 +1,16 @@
 """Plays a Canary against a timeline: the real state machine, in-memory ports, a virtual clock.
 
 Ticks happen every analysis interval of virtual time (no sleeping), each one calling the same
-:func:`serinus.controller.advance.advance` the operator calls. Before each tick, the timeline's due
-changes are applied to the in-memory world. The log lines the controller writes are captured with
-their virtual time, so the output is what the operator would have printed. The play stops after the
-last tick, or as soon as a release has ended and the timeline holds nothing more.
+:func:`serinus.controller.advance.advance` the operator calls; the in-memory router can do what
+the Canary's provider can (the kubernetes provider runs blue/green, say). Before each tick, the
+timeline's due changes are applied to the in-memory world. The log lines the controller writes are
+captured with their virtual time, so the output is what the operator would have printed. The play
+stops after the last tick, or as soon as a release has ended and the timeline holds nothing more.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 
@@ -17,8 +19,10 @@ from serinus.apis.canary import Canary
 from serinus.apis.status import ACTIVE_PHASES, CanaryPhase, CanaryStatus
 from serinus.controller.advance import advance
 from serinus.controller.memory import MemoryWorld, SideTraffic
+from serinus.errors import UnknownProviderError
 from serinus.ports import Routes
 from serinus.rehearsal.timeline import Timeline, Traffic, WorldChange
+from serinus.routers import registry as routers
 
 _CONTROLLER_LOGGER = "serinus.controller"
 
@@ -62,6 +66,8 @@ class _Capture(logging.Handler):
 async def play(canary: Canary, timeline: Timeline) -> Rehearsal:
     """Run the Canary tick by tick against the timeline."""
     world = MemoryWorld.for_canary(canary)
+    with contextlib.suppress(UnknownProviderError):  # an unknown provider's router can do it all
+        world.router.can = routers.capabilities_for(world.provider)(canary)
     seconds = _interval(canary, timeline)
     traffic = _Traffic()
     if timeline.start is not None:

@@ -4,44 +4,26 @@ Every provider does the same thing to the same three Services (``<apex>``, ``<ap
 ``<apex>-canary``, see :mod:`serinus.routers.services`) and differs only in the one object that
 splits the traffic: an SMI TrafficSplit, a Gateway API HTTPRoute, an Istio VirtualService, a canary
 Ingress for NGINX, or, for the kubernetes provider, the apex Service's selector itself. So a mesh
-module supplies a :class:`TrafficObject` (four methods, Flagger's ``router.Interface``) and
-:class:`MeshRouter` joins it with the Services into the :class:`serinus.ports.Router` the
-controller calls. The controller calls every method on every tick, so every method is idempotent
-and writes only what differs.
-
-Names and messages shared by every module are here too: :class:`ServiceNames` and :func:`where`,
-which names an object the way the errors do (``TrafficSplit prod/podinfo``).
+module supplies a :class:`TrafficObject` (four methods, Flagger's ``router.Interface``) and the
+:class:`~serinus.capabilities.Capabilities` of its mesh, and :class:`MeshRouter` joins them with
+the Services into the :class:`serinus.ports.Router` the controller calls. The controller calls
+every method on every tick, so every method is idempotent and writes only what differs.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from serinus.apis.canary import Canary
+from serinus.capabilities import Capabilities
+from serinus.kube import Kube
 from serinus.ports import Routes
+from serinus.routers.objects import Blueprint, ManagedObject
+from serinus.routers.services import Services
 
-if TYPE_CHECKING:
-    from serinus.routers.services import Services
-
-
-@dataclasses.dataclass(frozen=True)
-class ServiceNames:
-    """The apex Service (``spec.service.name``, else the target's name) and its two copies."""
-
-    apex: str
-    primary: str
-    canary: str
-
-    @classmethod
-    def of(cls, canary: Canary) -> ServiceNames:
-        apex = canary.spec.service_name
-        return cls(apex=apex, primary=f"{apex}-primary", canary=f"{apex}-canary")
-
-
-def where(kind: str, canary: Canary, name: str) -> str:
-    """``Kind namespace/name`` of an object in the Canary's namespace, as errors name it."""
-    return f"{kind} {canary.namespace}/{name}"
+CapabilitiesOf = Callable[[Canary], Capabilities]
+"""What a mesh's router can do for a Canary (a pure function: ``serinus validate`` asks too)."""
 
 
 class TrafficObject(Protocol):
@@ -51,7 +33,6 @@ class TrafficObject(Protocol):
         """Create the object at 100/0 if absent; else update its spec, keeping the weights.
 
         Idempotent: nothing is written when the object already is as it should be.
-        Raises InvalidCanaryError when the Canary asks for what the mesh cannot do.
         """
 
     async def set_routes(self, canary: Canary, routes: Routes) -> None:
@@ -72,10 +53,21 @@ class MeshRouter:
     object; ``finalize`` reverts the traffic object, then gives the apex back to the target.
     """
 
-    def __init__(self, services: Services, traffic: TrafficObject, *, provider: str) -> None:
+    def __init__(
+        self,
+        services: Services,
+        traffic: TrafficObject,
+        *,
+        provider: str,
+        capabilities: CapabilitiesOf,
+    ) -> None:
         self.services = services
         self.traffic = traffic
         self.provider = provider
+        self._capabilities = capabilities
+
+    def capabilities(self, canary: Canary) -> Capabilities:
+        return self._capabilities(canary)
 
     async def initialize(self, canary: Canary) -> None:
         await self.services.initialize(canary)
@@ -93,3 +85,16 @@ class MeshRouter:
     async def finalize(self, canary: Canary) -> None:
         await self.traffic.finalize(canary)
         await self.services.finalize(canary)
+
+
+def one_object(
+    kube: Kube,
+    services: Services,
+    blueprint: Blueprint,
+    *,
+    provider: str,
+    capabilities: CapabilitiesOf,
+) -> MeshRouter:
+    """The router of a mesh whose traffic is one object (a TrafficSplit, an HTTPRoute, ...)."""
+    traffic = ManagedObject(kube, blueprint, provider=provider)
+    return MeshRouter(services, traffic, provider=provider, capabilities=capabilities)

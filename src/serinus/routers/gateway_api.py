@@ -28,25 +28,40 @@ from typing import Any
 
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
+from serinus.capabilities import STRING_KINDS, Capabilities, Matching, always
 from serinus.errors import InvalidCanaryError, RouterError
 from serinus.kube import Kube
 from serinus.ports import Routes
-from serinus.routers import http_matches, metadata, quantities
-from serinus.routers.base import MeshRouter, ServiceNames
-from serinus.routers.objects import Desired, ManagedObject
+from serinus.routers import http_matches, quantities
+from serinus.routers.base import MeshRouter, one_object
+from serinus.routers.names import ServiceNames
+from serinus.routers.objects import Blueprint, Desired
 from serinus.routers.services import Services
 
 GROUP = "gateway.networking.k8s.io"
 VERSIONS = ("v1", "v1beta1")
 DEFAULT_MATCH: Manifest = {"path": {"type": "PathPrefix", "value": "/"}}
 _MIRROR = "RequestMirror"
+CAPABILITIES = Capabilities(
+    matching=Matching(
+        "Gateway API",
+        fields={
+            "uri": frozenset({"exact", "prefix", "regex"}),
+            "headers": STRING_KINDS,
+            "queryParams": STRING_KINDS,
+            "method": frozenset({"exact"}),
+        },
+    ),
+    mirroring=True,
+)
+"""Weights, A/B on path, headers, query parameters and method, mirroring; session affinity is
+not implemented yet."""
 
 
-class HTTPRouteBlueprint:
+class HTTPRouteBlueprint(Blueprint):
     """The HTTPRoute of one Gateway API version."""
 
     kind = "HTTPRoute"
-    owns_annotations = False
 
     def __init__(self, version: str, *, provider: str) -> None:
         if version not in VERSIONS:
@@ -58,15 +73,7 @@ class HTTPRouteBlueprint:
         return ServiceNames.of(canary).apex
 
     async def build(self, canary: Canary, routes: Routes) -> Desired:
-        apex = canary.spec.service.apex
-        return Desired(
-            body={"spec": route_spec(canary, routes)},
-            labels=dict((apex.labels if apex else None) or {}),
-            annotations={
-                **((apex.annotations if apex else None) or {}),
-                **metadata.FLUX_ANNOTATIONS,
-            },
-        )
+        return Desired.with_metadata({"spec": route_spec(canary, routes)}, canary.spec.service.apex)
 
     def routes(self, canary: Canary, manifest: Manifest) -> Routes:
         names = ServiceNames.of(canary)
@@ -123,10 +130,6 @@ def route_spec(canary: Canary, routes: Routes) -> Manifest:
             "the apex Service for a GAMMA mesh such as Linkerd), found none"
         )
     analysis = canary.spec.effective_analysis
-    if analysis is not None and analysis.session_affinity is not None:
-        raise InvalidCanaryError(
-            "spec.analysis.sessionAffinity: not supported by serinus's gatewayapi router yet"
-        )
     names = ServiceNames.of(canary)
     base = http_matches.gateway_matches(service.match, field="spec.service.match")
     base = base or [dict(DEFAULT_MATCH)]
@@ -254,6 +257,7 @@ def _lower_first(text: str) -> str:
 def router(kube: Kube, services: Services, *, version: str, provider: str) -> MeshRouter:
     """The router of a Gateway API provider writing HTTPRoutes of ``version``."""
     blueprint = HTTPRouteBlueprint(version, provider=provider)
-    return MeshRouter(
-        services, ManagedObject(kube, blueprint, provider=provider), provider=provider
-    )
+    return one_object(kube, services, blueprint, provider=provider, capabilities=capabilities)
+
+
+capabilities = always(CAPABILITIES)

@@ -12,32 +12,37 @@ destinations on the service port, primary first. A delegate VirtualService
 * Mirroring: the weighted route mirrors to ``<apex>-canary``, ``mirrorPercentage`` from
   ``analysis.mirrorWeight`` when set.
 * ``appProtocol: tcp``: a TCP route with the two weighted destinations and no HTTP route (no
-  matching, no mirroring).
+  matching, no mirroring: :func:`capabilities` says so for such a Canary).
 
 Each DestinationRule names its Service as host and carries ``spec.service.trafficPolicy``.
 Session affinity (cookie routes, which need the cookie kept in the status) is not implemented and
-is refused rather than ignored.
+is refused when the Canary is checked rather than ignored.
 """
 
 from __future__ import annotations
 
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
-from serinus.errors import InvalidCanaryError, RouterError
+from serinus.capabilities import Capabilities, Matching
+from serinus.errors import RouterError
 from serinus.kube import Kube
 from serinus.ports import Routes
 from serinus.routers import http_matches, metadata
-from serinus.routers.base import MeshRouter, ServiceNames
-from serinus.routers.objects import Desired, ManagedObject
+from serinus.routers.base import MeshRouter
+from serinus.routers.names import ServiceNames
+from serinus.routers.objects import Blueprint, Desired, ManagedObject
 from serinus.routers.services import Services
 
 API_VERSION = "networking.istio.io/v1beta1"
+CAPABILITIES = Capabilities(matching=Matching("Istio"), mirroring=True)
+"""Weights, A/B on anything an HTTPMatchRequest holds, mirroring (by ``mirrorWeight`` percent)."""
+TCP = Capabilities(limitation="routes spec.service.appProtocol tcp by weight only")
+"""A TCP route: weights only."""
 
 
-class VirtualServiceBlueprint:
+class VirtualServiceBlueprint(Blueprint):
     api_version = API_VERSION
     kind = "VirtualService"
-    owns_annotations = False
 
     def __init__(self, *, provider: str) -> None:
         self.provider = provider
@@ -46,15 +51,8 @@ class VirtualServiceBlueprint:
         return ServiceNames.of(canary).apex
 
     async def build(self, canary: Canary, routes: Routes) -> Desired:
-        apex = canary.spec.service.apex
-        return Desired(
-            body={"spec": virtual_service_spec(canary, routes)},
-            labels=dict((apex.labels if apex else None) or {}),
-            annotations={
-                **((apex.annotations if apex else None) or {}),
-                **metadata.FLUX_ANNOTATIONS,
-            },
-        )
+        spec = virtual_service_spec(canary, routes)
+        return Desired.with_metadata({"spec": spec}, canary.spec.service.apex)
 
     def routes(self, canary: Canary, manifest: Manifest) -> Routes:
         names = ServiceNames.of(canary)
@@ -80,16 +78,12 @@ class VirtualServiceBlueprint:
             f"{names.primary} and {names.canary}",
         )
 
-    def check_programmed(self, canary: Canary, manifest: Manifest) -> None:
-        """Nothing to check: Istio reports no status that serinus waits for."""
 
-
-class DestinationRuleBlueprint:
+class DestinationRuleBlueprint(Blueprint):
     """``<apex>-primary`` or ``<apex>-canary``: the Service's traffic policy; no routes."""
 
     api_version = API_VERSION
     kind = "DestinationRule"
-    owns_annotations = False
 
     def __init__(self, side: str) -> None:
         self.side = side
@@ -104,21 +98,11 @@ class DestinationRuleBlueprint:
             spec["trafficPolicy"] = dict(canary.spec.service.traffic_policy)
         return Desired(body={"spec": spec}, annotations=dict(metadata.FLUX_ANNOTATIONS))
 
-    def routes(self, canary: Canary, manifest: Manifest) -> Routes:
-        return Routes(100, 0)
-
-    def check_programmed(self, canary: Canary, manifest: Manifest) -> None:
-        """Nothing to check: a DestinationRule holds no routes."""
-
 
 def virtual_service_spec(canary: Canary, routes: Routes) -> Manifest:
     """The VirtualService spec for the Canary with the given weights (and mirror)."""
     service = canary.spec.service
     analysis = canary.spec.effective_analysis
-    if analysis is not None and analysis.session_affinity is not None:
-        raise InvalidCanaryError(
-            "spec.analysis.sessionAffinity: not supported by serinus's istio router yet"
-        )
     spec: Manifest = {}
     if not service.delegation:
         hosts = list(service.hosts or [])
@@ -131,8 +115,7 @@ def virtual_service_spec(canary: Canary, routes: Routes) -> Manifest:
         _destination(names.primary, service.port, routes.primary),
         _destination(names.canary, service.port, routes.canary),
     ]
-    if (service.app_protocol or "").lower() == "tcp":
-        _check_tcp(canary, routes)
+    if _tcp(canary):
         spec["tcp"] = [{"route": weighted}]
         return spec
     first = {**_route_options(canary), "route": weighted}
@@ -176,18 +159,8 @@ def _destination(host: str, port: int, weight: int) -> Manifest:
     return {"destination": {"host": host, "port": {"number": port}}, "weight": weight}
 
 
-def _check_tcp(canary: Canary, routes: Routes) -> None:
-    analysis = canary.spec.effective_analysis
-    if analysis is not None and analysis.match:
-        raise InvalidCanaryError(
-            "spec.analysis.match: A/B testing matches HTTP requests, found spec.service."
-            "appProtocol tcp"
-        )
-    if routes.mirrored or (analysis is not None and analysis.mirror):
-        raise InvalidCanaryError(
-            "spec.analysis.mirror: Istio mirrors HTTP requests only, found spec.service."
-            "appProtocol tcp"
-        )
+def _tcp(canary: Canary) -> bool:
+    return (canary.spec.service.app_protocol or "").lower() == "tcp"
 
 
 class IstioTraffic:
@@ -221,4 +194,14 @@ class IstioTraffic:
 
 def router(kube: Kube, services: Services, *, provider: str = "istio") -> MeshRouter:
     """The istio provider's router."""
-    return MeshRouter(services, IstioTraffic(kube, provider=provider), provider=provider)
+    return MeshRouter(
+        services,
+        IstioTraffic(kube, provider=provider),
+        provider=provider,
+        capabilities=capabilities,
+    )
+
+
+def capabilities(canary: Canary) -> Capabilities:
+    """Everything Istio routes for HTTP; weights only for a TCP service."""
+    return TCP if _tcp(canary) else CAPABILITIES

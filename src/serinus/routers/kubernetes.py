@@ -1,10 +1,11 @@
 """The ``kubernetes`` provider: no mesh, the apex Service's selector is the only switch.
 
-Without a mesh nothing can split traffic by weight, so the controller runs every release of this
-provider as blue/green (and says so). Routes are all-or-nothing: 100/0 points the apex at the
-primary's pods, 0/100 at the canary's (the target's) pods, and any split in between is refused
-with a RouterError instead of being pretended. The controller moves the apex to the canary only
-when a promotion fails and the canary, which runs the new revision, must keep the traffic
+Without a mesh nothing can split traffic by weight (:data:`CAPABILITIES`), so the controller runs
+every release of this provider as blue/green (and says so). Routes are all-or-nothing: 100/0
+points the apex at the primary's pods, 0/100 at the canary's (the target's) pods, and any split in
+between is refused with a RouterError instead of being pretended (see
+:class:`~serinus.routers.services.ServiceBlueprint`). The controller moves the apex to the canary
+only when a promotion fails and the canary, which runs the new revision, must keep the traffic
 (Flagger 1.44, #1898); ``reconcile`` then leaves it there until routes move it back.
 
 Flagger's no-op router reports 100/0 or 0/100 from the status' iteration count; serinus reads the
@@ -14,12 +15,14 @@ apex Service, so the answer is what the cluster does.
 from __future__ import annotations
 
 from serinus.apis.canary import Canary
-from serinus.errors import RouterError
+from serinus.capabilities import Capabilities, always
 from serinus.ports import Routes
 from serinus.routers.base import MeshRouter
 from serinus.routers.services import Services
 
 PROVIDER = "kubernetes"
+CAPABILITIES = Capabilities(weights=False)
+"""All traffic to one side: no weights, no matching, no mirroring."""
 
 
 class ApexSelector:
@@ -32,17 +35,10 @@ class ApexSelector:
         """Nothing beyond the apex Service, which :class:`MeshRouter` reconciles."""
 
     async def set_routes(self, canary: Canary, routes: Routes) -> None:
-        if routes.mirrored or (routes.primary, routes.canary) not in ((100, 0), (0, 100)):
-            raise RouterError(
-                PROVIDER,
-                f"Service {canary.namespace}/{canary.spec.service_name}: the kubernetes provider "
-                f"routes all traffic to one side, found {routes.primary}/{routes.canary}"
-                f"{' mirrored' if routes.mirrored else ''}; use a mesh provider to split traffic",
-            )
-        await self.services.route_apex(canary, to_canary=routes.canary == 100)
+        await self.services.apex().set_routes(canary, routes)
 
     async def get_routes(self, canary: Canary) -> Routes:
-        return await self.services.apex_routes(canary)
+        return await self.services.apex().get_routes(canary)
 
     async def finalize(self, canary: Canary) -> None:
         """Nothing beyond the apex Service, which :class:`MeshRouter` gives back."""
@@ -50,4 +46,9 @@ class ApexSelector:
 
 def router(services: Services) -> MeshRouter:
     """The kubernetes provider's router."""
-    return MeshRouter(services, ApexSelector(services), provider=PROVIDER)
+    return MeshRouter(
+        services, ApexSelector(services), provider=PROVIDER, capabilities=capabilities
+    )
+
+
+capabilities = always(CAPABILITIES)

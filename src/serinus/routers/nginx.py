@@ -12,8 +12,8 @@ pointed at ``<apex>-canary``, and moves traffic with annotations under the contr
 * A/B testing, from ``analysis.match`` headers: ``canary-by-header`` with ``-value`` (exact) or
   ``-pattern`` (prefix, suffix and regex, as a regular expression), and ``canary-by-cookie``
   from a ``cookie`` header condition (the controller routes requests whose cookie of that name is
-  ``always``). NGINX knows one header and one cookie, and no uri or query conditions, so more is
-  an InvalidCanaryError; so is mirroring.
+  ``always``). NGINX knows one header and one cookie, and no uri or query conditions, and it
+  cannot mirror (:data:`CAPABILITIES`): a Canary asking for more is refused when it is checked.
 
 The copy's labels and other annotations follow the original Ingress, less kubectl's record of
 it. Reading the routes back: ``canary`` not ``"true"`` is 100/0, a header or cookie condition is
@@ -26,19 +26,27 @@ import copy
 
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
+from serinus.capabilities import STRING_KINDS, Capabilities, Matching, always
 from serinus.errors import InvalidCanaryError, RouterError
 from serinus.kube import Kube
 from serinus.ports import Routes
 from serinus.routers import http_matches, metadata
-from serinus.routers.base import MeshRouter, ServiceNames, where
-from serinus.routers.objects import Desired, ManagedObject
+from serinus.routers.base import MeshRouter, one_object
+from serinus.routers.names import ServiceNames, where
+from serinus.routers.objects import Blueprint, Desired
 from serinus.routers.services import Services
 
 API_VERSION = "networking.k8s.io/v1"
 DEFAULT_ANNOTATIONS_PREFIX = "nginx.ingress.kubernetes.io"
+CAPABILITIES = Capabilities(
+    matching=Matching(
+        "NGINX", fields={"headers": STRING_KINDS}, headers=1, cookie=frozenset({"exact"})
+    )
+)
+"""Weights, and A/B on one header and one cookie (by its name); no mirroring."""
 
 
-class CanaryIngressBlueprint:
+class CanaryIngressBlueprint(Blueprint):
     """``<ingress>-canary``: the referenced Ingress, pointed at the canary Service."""
 
     api_version = API_VERSION
@@ -97,9 +105,6 @@ class CanaryIngressBlueprint:
             ) from error
         return Routes(100 - weight, weight)
 
-    def check_programmed(self, canary: Canary, manifest: Manifest) -> None:
-        """Nothing to check: the object reports no status."""
-
     async def _source(self, canary: Canary) -> Manifest:
         name = _ingress_name(canary)
         found = await self.kube.get(API_VERSION, "Ingress", name, canary.namespace)
@@ -108,11 +113,6 @@ class CanaryIngressBlueprint:
         return found
 
     def _routing(self, canary: Canary, routes: Routes) -> dict[str, str]:
-        if routes.mirrored:
-            raise InvalidCanaryError(
-                "spec.analysis.mirror: traffic mirroring needs the istio or gatewayapi provider, "
-                "found provider nginx"
-            )
         analysis = canary.spec.effective_analysis
         conditions = self._conditions(analysis.match or []) if analysis is not None else {}
         if routes.canary <= 0:
@@ -193,4 +193,7 @@ def router(
 ) -> MeshRouter:
     """The nginx provider's router."""
     blueprint = CanaryIngressBlueprint(kube, provider="nginx", prefix=prefix)
-    return MeshRouter(services, ManagedObject(kube, blueprint, provider="nginx"), provider="nginx")
+    return one_object(kube, services, blueprint, provider="nginx", capabilities=capabilities)
+
+
+capabilities = always(CAPABILITIES)

@@ -1,4 +1,5 @@
-"""Which router serves a provider: :func:`router_for`, an explicit table that raises on a miss.
+"""Which router serves a provider (:func:`router_for`), what it can do (:func:`capabilities_for`)
+and what a Canary asks of it in vain (:func:`refusals`): an explicit table that raises on a miss.
 
 Flagger's factory falls back to Istio for a provider it does not know; serinus never guesses:
 a provider of Flagger's enum that has no router here (appmesh, contour, gloo, kuma, traefik,
@@ -23,10 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from serinus import capabilities
+from serinus.apis.canary import Canary
 from serinus.errors import UnknownProviderError
 from serinus.kube import Kube
 from serinus.ports import Router
 from serinus.routers import gateway_api, istio, kubernetes, nginx, smi
+from serinus.routers.base import CapabilitiesOf
 from serinus.routers.services import Services
 from serinus.routers.workload import DEFAULT_SELECTOR_LABELS
 
@@ -80,3 +84,42 @@ def _smi_version(provider: str) -> str | None:
     if family == "smi" and version in smi.VERSIONS:
         return version
     return None
+
+
+def capabilities_for(provider: str) -> CapabilitiesOf:
+    """What ``provider``'s router can do, without a cluster (``serinus validate`` asks too).
+
+    Raises:
+        UnknownProviderError: for a provider without a router.
+    """
+    if provider == "kubernetes":
+        return kubernetes.capabilities
+    if provider == "istio":
+        return istio.capabilities
+    if provider == "nginx":
+        return nginx.capabilities
+    if provider in _GATEWAY_VERSIONS:
+        return gateway_api.capabilities
+    if _smi_version(provider) is not None:
+        return smi.capabilities
+    raise UnknownProviderError("provider", provider)
+
+
+_NAMED = ("gatewayapi", "istio", "kubernetes", "linkerd", "nginx")
+"""The providers the refusals name as able, one per router."""
+
+
+def refusals(canary: Canary, provider: str) -> list[str]:
+    """What ``canary`` asks of ``provider``'s router that it cannot do, each naming the field.
+
+    Raises:
+        UnknownProviderError: for a provider without a router.
+    """
+    found = {name: capabilities_for(name)(canary) for name in _NAMED}
+    able = {
+        "matching": [name for name, can in found.items() if can.matching is not None],
+        "mirroring": [name for name, can in found.items() if can.mirroring],
+        "session affinity": [name for name, can in found.items() if can.session_affinity],
+    }
+    own = capabilities_for(provider)(canary)
+    return capabilities.refusals(canary, own, provider=provider, able=able)

@@ -11,9 +11,10 @@ written, so the version is a parameter rather than three modules:
 
 Weights are relative, so what other tools write (``"900m"``/``"100m"``) reads back as 90/10.
 
-A TrafficSplit can neither match requests nor mirror them, so a Canary asking for A/B testing
-(``analysis.match``) or mirroring is refused with a message naming the field, where Flagger would
-quietly send *all* traffic to the canary during an A/B run.
+A TrafficSplit can neither match requests nor mirror them (:data:`CAPABILITIES`: weights only),
+so a Canary asking for A/B testing (``analysis.match``) or mirroring is refused when it is
+checked, with a message naming the field, where Flagger would quietly send *all* traffic to the
+canary during an A/B run.
 """
 
 from __future__ import annotations
@@ -22,23 +23,26 @@ from fractions import Fraction
 
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
-from serinus.errors import InvalidCanaryError, RouterError
+from serinus.capabilities import Capabilities, always
+from serinus.errors import RouterError
 from serinus.kube import Kube
 from serinus.ports import Routes
-from serinus.routers import metadata, quantities
-from serinus.routers.base import MeshRouter, ServiceNames
-from serinus.routers.objects import Desired, ManagedObject
+from serinus.routers import quantities
+from serinus.routers.base import MeshRouter, one_object
+from serinus.routers.names import ServiceNames
+from serinus.routers.objects import Blueprint, Desired
 from serinus.routers.services import Services
 
 GROUP = "split.smi-spec.io"
 VERSIONS = ("v1alpha1", "v1alpha2", "v1alpha3")
+CAPABILITIES = Capabilities()
+"""A TrafficSplit splits by weight, and does nothing else."""
 
 
-class TrafficSplitBlueprint:
+class TrafficSplitBlueprint(Blueprint):
     """The TrafficSplit of one API version."""
 
     kind = "TrafficSplit"
-    owns_annotations = False
 
     def __init__(self, version: str, *, provider: str) -> None:
         if version not in VERSIONS:
@@ -51,7 +55,6 @@ class TrafficSplitBlueprint:
         return ServiceNames.of(canary).apex
 
     async def build(self, canary: Canary, routes: Routes) -> Desired:
-        self._check(canary, routes)
         names = ServiceNames.of(canary)
         hosts = canary.spec.service.hosts or []
         spec = {
@@ -61,15 +64,7 @@ class TrafficSplitBlueprint:
                 {"service": names.primary, "weight": self._weight(routes.primary)},
             ],
         }
-        apex = canary.spec.service.apex
-        return Desired(
-            body={"spec": spec},
-            labels=dict((apex.labels if apex else None) or {}),
-            annotations={
-                **((apex.annotations if apex else None) or {}),
-                **metadata.FLUX_ANNOTATIONS,
-            },
-        )
+        return Desired.with_metadata({"spec": spec}, canary.spec.service.apex)
 
     def routes(self, canary: Canary, manifest: Manifest) -> Routes:
         names = ServiceNames.of(canary)
@@ -92,30 +87,14 @@ class TrafficSplitBlueprint:
         canary_percent = quantities.percent(canary_weight, primary + canary_weight)
         return Routes(primary=100 - canary_percent, canary=canary_percent)
 
-    def check_programmed(self, canary: Canary, manifest: Manifest) -> None:
-        """Nothing to check: the object reports no status."""
-
     def _weight(self, value: int) -> int | str:
         return str(value) if self.version == "v1alpha1" else value
-
-    def _check(self, canary: Canary, routes: Routes) -> None:
-        analysis = canary.spec.effective_analysis
-        if analysis is not None and analysis.match:
-            raise InvalidCanaryError(
-                f"spec.analysis.match: A/B testing needs a provider that matches requests "
-                f"(istio, gatewayapi, nginx), found provider {self.provider}, whose TrafficSplit "
-                "can only split by weight"
-            )
-        if routes.mirrored or (analysis is not None and analysis.mirror):
-            raise InvalidCanaryError(
-                f"spec.analysis.mirror: traffic mirroring needs the istio or gatewayapi provider, "
-                f"found provider {self.provider}, whose TrafficSplit cannot mirror"
-            )
 
 
 def router(kube: Kube, services: Services, *, version: str, provider: str) -> MeshRouter:
     """The router of an SMI provider writing TrafficSplits of ``version``."""
     blueprint = TrafficSplitBlueprint(version, provider=provider)
-    return MeshRouter(
-        services, ManagedObject(kube, blueprint, provider=provider), provider=provider
-    )
+    return one_object(kube, services, blueprint, provider=provider, capabilities=capabilities)
+
+
+capabilities = always(CAPABILITIES)
