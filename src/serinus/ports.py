@@ -51,6 +51,9 @@ class Routes:
     primary: int
     canary: int
     mirrored: bool = False
+    source: object = dataclasses.field(default=None, compare=False, repr=False)
+    """What a router read these routes from (opaque to everyone else), so that routes set right
+    after they were read are written without reading the object again; None for routes made up."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,8 +132,14 @@ class Router(Protocol):
     async def reconcile(self, canary: Canary) -> None:
         """Create or update the apex Service and the traffic object, keeping current weights."""
 
-    async def set_routes(self, canary: Canary, routes: Routes) -> None:
-        """Route traffic as given (A/B match conditions come from the Canary)."""
+    async def set_routes(
+        self, canary: Canary, routes: Routes, *, current: Routes | None = None
+    ) -> None:
+        """Route traffic as given (A/B match conditions come from the Canary).
+
+        ``current``: the routes this tick read with :meth:`get_routes`, when it did; the router
+        then writes over what it read instead of reading it again.
+        """
 
     async def get_routes(self, canary: Canary) -> Routes:
         """The weights the traffic object holds now."""

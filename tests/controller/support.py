@@ -71,7 +71,8 @@ class Run:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         try:
-            await advance(self.world.ports, self.canary.namespace, self.canary.name)
+            stored = self.world.store.stored(self.canary.namespace, self.canary.name)
+            await advance(self.world.ports, stored)
         finally:
             logger.removeHandler(handler)
         self.world.clock.advance(seconds)

@@ -3,7 +3,8 @@
 Covers: a suspended Canary freezes where it is (routes untouched, said once) and resumes when
 unsuspended; a retriable error of a port is a Warning event and the next tick tries again; a
 permanent error (an unknown provider) is shown on the Promoted condition and as a Warning event;
-a Canary that is gone is skipped.
+the tick hands back the Canary as its last status write left it. (A Canary that is gone is the
+reader's to skip: ``tests/operator/test_canaries.py``.)
 """
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ async def test_a_retriable_error_is_a_warning_and_the_next_tick_retries() -> Non
     original = run.world.router.set_routes
     calls = 0
 
-    async def flaky(canary: Canary, routes: Routes) -> None:
+    async def flaky(canary: Canary, routes: Routes, *, current: Routes | None = None) -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
             raise RouterError("linkerd", "TrafficSplit podinfo: the API server answered 500")
-        await original(canary, routes)
+        await original(canary, routes, current=current)
 
     run.world.router.set_routes = flaky  # type: ignore[method-assign]
     lines = await run.tick()
@@ -68,7 +69,12 @@ async def test_a_permanent_error_is_shown_on_the_promoted_condition() -> None:
     assert run.world.events.events[-1].event_type == "Warning"
 
 
-async def test_a_canary_that_is_gone_is_skipped() -> None:
+async def test_the_tick_hands_back_the_canary_as_stored_at_its_end() -> None:
     run = Run(new_canary())
-    await advance(run.world.ports, "prod", "other")
-    assert run.world.events.events == []
+    given = run.world.store.stored("prod", "podinfo")
+    writes = run.world.store.writes
+    after = await advance(run.world.ports, given)
+    assert given.phase is None  # the caller's Canary is not changed under it
+    assert after.phase is CanaryPhase.INITIALIZED
+    assert run.world.store.writes > writes
+    assert after == run.world.store.stored("prod", "podinfo")

@@ -142,7 +142,7 @@ async def _simulate(canary: Canary, provider: str, script: list[Moment]) -> list
         before = world.store.status("prod", "podinfo").phase
         events = len(world.events.events)
         stamp = world.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
-        await advance(world.ports, "prod", "podinfo")
+        await advance(world.ports, world.store.stored("prod", "podinfo"))
         world.clock.advance(10)
         status = world.store.status("prod", "podinfo")
         said = [e.message for e in world.events.events[events:]]

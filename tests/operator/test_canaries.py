@@ -14,7 +14,8 @@ and, with MetricTemplates queried from a real Prometheus:
   testing of a Linkerd TrafficSplit) next to a valid one: each of the two gets a Promoted
   condition (False, InvalidSpec, naming ``spec.analysis.stepWeight`` or ``spec.analysis.match``)
   and one Warning event, and nothing is created for it, while the valid one initializes and runs
-  a release to the end.
+  a release to the end;
+and, in this process: the tick of a Canary that is gone (read as nothing) does nothing.
 
 The seed's Canary is used as ``examples/podinfo-canary.yaml`` holds it, with two changes: the
 analysis interval is 1 s instead of 10 s (so the 20 steps take seconds), and the load-test
@@ -27,9 +28,14 @@ from __future__ import annotations
 import asyncio
 import pathlib
 
+import httpx
 import pytest
 
-from serinus.kube import Kube
+from serinus.kube import Kube, KubeSettings
+from serinus.operator.canaries import Canaries
+from serinus.operator.selfmetrics import SelfMetrics
+from serinus.operator.settings import OperatorSettings
+from serinus.operator.wiring import Wiring
 from serinus.sandbox.prometheus import Prometheus
 from tests.operator.processes import Operator
 from tests.operator.support import (
@@ -196,3 +202,21 @@ async def promoted(kube: Kube, name: str) -> dict[str, str] | None:
     found = await status(kube, name)
     conditions = [c for c in found.get("conditions") or [] if c.get("type") == "Promoted"]
     return conditions[0] if conditions else None
+
+
+async def test_a_tick_of_a_canary_that_is_gone_does_nothing(k8s: Cluster) -> None:
+    settings = OperatorSettings(kube=KubeSettings(server=k8s.api.url), mesh_provider="linkerd")
+    async with httpx.AsyncClient() as http:
+        wiring = Wiring(settings, k8s.kube, http)
+        canaries = Canaries(
+            kube=k8s.kube,
+            wiring=wiring,
+            metrics=SelfMetrics(mesh_provider="linkerd"),
+            min_interval=1,
+        )
+        try:
+            await canaries.tick(NS, "gone")
+        finally:
+            await wiring.aclose()
+    assert await k8s.kube.list("v1", "Event", NS) == []
+    assert await k8s.kube.list(*DEPLOYMENT, NS) == []

@@ -29,9 +29,15 @@ NAMESPACE = "prod"
 
 
 class CountingKube(Kube):
-    """The real client, counting the writes (create, replace, patch, apply, delete) it sends."""
+    """The real client, counting the writes (create, replace, patch, apply, delete) it sends,
+    and the reads of one object (get)."""
 
     writes = 0
+    reads = 0
+
+    async def get(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        self.reads += 1
+        return await super().get(*args, **kwargs)
 
     async def create(self, manifest: dict[str, Any]) -> dict[str, Any]:
         self.writes += 1

@@ -57,7 +57,7 @@ async def test_split_weights_follow_the_steps_and_end_at_100_0(kube: CountingKub
     world, store, target = world_for(canary, kube, clock)
 
     async def tick() -> CanaryPhase | None:
-        await advance(world, NAMESPACE, "podinfo")
+        await advance(world, store.stored(NAMESPACE, "podinfo"))
         clock.advance(10)
         return store.status(NAMESPACE, "podinfo").phase
 

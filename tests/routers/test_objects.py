@@ -5,7 +5,9 @@ original-configuration annotation, its labels kept, no owner reference added) an
 the original back instead of deleting it; a taken-over object without our backends starts at
 100/0; annotations other controllers add to an owned object are kept while labels not asked for
 are removed, except unmanagedMetadata keys; an object of another Canary is refused; set_routes on
-a missing object is an error naming it.
+a missing object is an error naming it; routes set with the routes the tick read are written
+without reading the object again, and when another writer changed it in between (a 409) it is
+read again and written once more.
 """
 
 from __future__ import annotations
@@ -100,3 +102,23 @@ async def test_set_routes_needs_the_object(kube: CountingKube) -> None:
     with pytest.raises(RouterError) as raised:
         await router_for("linkerd", kube).set_routes(canary, Routes(90, 10))
     assert str(raised.value) == "TrafficSplit prod/podinfo: not found (not reconciled yet)"
+
+
+async def test_routes_set_over_the_routes_read_need_no_second_read(kube: CountingKube) -> None:
+    canary = await new_canary(kube)
+    router = router_for("linkerd", kube)
+    await router.reconcile(canary)
+    current = await router.get_routes(canary)
+    reads, writes = kube.reads, kube.writes
+    await router.set_routes(canary, Routes(90, 10), current=current)
+    assert (kube.reads, kube.writes) == (reads, writes + 1)
+    assert await router.get_routes(canary) == Routes(90, 10)
+
+    current = await router.get_routes(canary)
+    changed = await get(kube, SPLIT, "TrafficSplit", "podinfo")
+    changed["metadata"].setdefault("labels", {})["touched"] = "another-writer"
+    await kube.replace(changed)
+    await router.set_routes(canary, Routes(80, 20), current=current)
+    written = await get(kube, SPLIT, "TrafficSplit", "podinfo")
+    assert await router.get_routes(canary) == Routes(80, 20)
+    assert "touched" not in (written["metadata"].get("labels") or {})  # owned: labels are ours

@@ -35,7 +35,7 @@ class Release:
 
     async def tick(self) -> list[str]:
         before = len(self.world.events.events)
-        await advance(self.ports, NS, "podinfo")
+        await advance(self.ports, self.world.store.stored(NS, "podinfo"))
         self.world.clock.advance(10)
         return [event.message for event in self.world.events.events[before:]]
 

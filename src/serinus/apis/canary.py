@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 from serinus.apis.analysis import CanaryAnalysis
 from serinus.apis.base import ApiModel, ObjectMeta, problem
 from serinus.apis.service import CanaryService
-from serinus.apis.status import CanaryStatus
+from serinus.apis.status import CanaryPhase, CanaryStatus
 
 GROUP = "flagger.app"
 VERSIONS = ("v1beta1", "v1alpha3")
@@ -153,3 +153,8 @@ class Canary(ApiModel):
     def target_key(self) -> str:
         """``target.namespace``, as Flagger names the workload in its messages."""
         return f"{self.spec.target_ref.name}.{self.namespace}"
+
+    @property
+    def phase(self) -> CanaryPhase | None:
+        """The phase of its status; None before the first status write."""
+        return self.status.phase if self.status is not None else None

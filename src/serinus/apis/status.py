@@ -9,6 +9,7 @@ condition mirrors the phase with Flagger's reasons and messages (``kubectl wait
 from __future__ import annotations
 
 import enum
+from typing import TypedDict
 
 from serinus.apis.base import ApiModel, Passthrough
 
@@ -182,6 +183,25 @@ class CanaryStatus(ApiModel):
                 return condition
         return None
 
+    def with_promoted(self, status: str, reason: str, message: str, *, now: str) -> CanaryStatus:
+        """A copy whose ``Promoted`` condition says this, first of its conditions (the others
+        kept); its transition time moves only when its status does. Every writer of the
+        condition (the phases, a permanent error, an invalid spec) goes through here."""
+        previous = self.condition("Promoted")
+        transition = now
+        if previous is not None and previous.status == status and previous.last_transition_time:
+            transition = previous.last_transition_time
+        condition = CanaryCondition(
+            type="Promoted",
+            status=status,
+            reason=reason,
+            message=message,
+            last_update_time=now,
+            last_transition_time=transition,
+        )
+        others = [c for c in self.conditions or [] if c.type != "Promoted"]
+        return self.model_copy(update={"conditions": [condition, *others]})
+
 
 # reason = phase; (status, message) per phase, as Flagger's MakeStatusConditions writes them.
 _PROMOTED: dict[CanaryPhase, tuple[str, str]] = {
@@ -205,19 +225,25 @@ _PROMOTED: dict[CanaryPhase, tuple[str, str]] = {
 }
 
 
-def promoted_condition(
-    phase: CanaryPhase, *, kind: str, now: str, previous: CanaryCondition | None
-) -> CanaryCondition:
-    """The Promoted condition for a phase; the transition time moves only when the status does."""
+def phase_promoted(phase: CanaryPhase, *, kind: str) -> tuple[str, str, str]:
+    """(status, reason, message) of the Promoted condition in a phase, as Flagger writes them."""
     status, message = _PROMOTED[phase]
-    transition = now
-    if previous is not None and previous.status == status and previous.last_transition_time:
-        transition = previous.last_transition_time
-    return CanaryCondition(
-        type="Promoted",
-        status=status,
-        reason=phase.value,
-        message=message.format(kind=kind),
-        last_update_time=now,
-        last_transition_time=transition,
-    )
+    return status, phase.value, message.format(kind=kind)
+
+
+class StatusChanges(TypedDict, total=False):
+    """The fields of a :class:`CanaryStatus` that the controller changes, typed: one status write
+    changes those it names and keeps the others."""
+
+    phase: CanaryPhase
+    failed_checks: int
+    canary_weight: int
+    iterations: int
+    tracked_configs: dict[str, str] | None
+    last_applied_spec: str | None
+    last_promoted_spec: str | None
+    metrics: list[MetricStatus] | None
+    message: str | None
+    analysis_start_time: str | None
+    not_ready_since: NotReadySince | None
+    judge: JudgeStatus | None

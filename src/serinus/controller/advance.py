@@ -15,7 +15,8 @@ written to the Promoted condition, so ``kubectl describe canary`` shows it.
 from __future__ import annotations
 
 from serinus.apis.analysis import Severity
-from serinus.apis.status import ACTIVE_PHASES, CanaryCondition, CanaryPhase
+from serinus.apis.canary import Canary
+from serinus.apis.status import ACTIVE_PHASES, CanaryPhase
 from serinus.controller import checks, hooks, lifecycle, progression, readiness, revision
 from serinus.controller.tick import Tick
 from serinus.errors import SerinusError, is_retriable
@@ -25,11 +26,12 @@ _ANALYSING = (CanaryPhase.PROGRESSING, CanaryPhase.WAITING_PROMOTION)
 _SUSPENDED = "skipping canary run as object is suspended"
 
 
-async def advance(world: World, namespace: str, name: str) -> None:
-    """Run one tick of the Canary ``namespace/name``; never raises for errors of the world."""
-    canary = await world.store.get(namespace, name)
-    if canary is None:
-        return
+async def advance(world: World, canary: Canary) -> Canary:
+    """Run one tick of ``canary`` as the caller read it; the Canary as the tick left it.
+
+    Never raises for errors of the world: they are told, and a permanent one is shown on the
+    Promoted condition.
+    """
     tick = Tick(world, canary)
     try:
         await _advance(tick)
@@ -37,6 +39,7 @@ async def advance(world: World, namespace: str, name: str) -> None:
         await tick.warning(str(error))
         if not is_retriable(error):
             await _show_permanent_error(tick, str(error))
+    return tick.canary
 
 
 async def _advance(tick: Tick) -> None:
@@ -204,19 +207,7 @@ async def _suspended(tick: Tick) -> None:
 
 
 async def _show_permanent_error(tick: Tick, message: str) -> None:
-    condition = CanaryCondition(
-        type="Promoted",
-        status="False",
-        reason="InvalidCanary",
-        message=message,
-        last_update_time=tick.timestamp(),
-        last_transition_time=tick.timestamp(),
-    )
-    others = [c for c in tick.status.conditions or [] if c.type != "Promoted"]
     try:
-        await tick.world.store.write_status(
-            tick.canary,
-            tick.status.model_copy(update={"conditions": [condition, *others], "message": message}),
-        )
+        await tick.show_permanent_error(message)
     except SerinusError as error:
         tick.log.warning("Status could not be written: %s", error)

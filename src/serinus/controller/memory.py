@@ -82,6 +82,10 @@ class MemoryStore:
     def status(self, namespace: str, name: str) -> CanaryStatus:
         return self.canaries[(namespace, name)].status or CanaryStatus()
 
+    def stored(self, namespace: str, name: str) -> Canary:
+        """The Canary as stored now (a copy), as a caller of ``advance`` reads it."""
+        return self.canaries[(namespace, name)].model_copy(deep=True)
+
 
 @dataclasses.dataclass
 class MemoryTarget:
@@ -169,7 +173,9 @@ class MemoryRouter:
     async def reconcile(self, canary: Canary) -> None:
         self.reconciled = True
 
-    async def set_routes(self, canary: Canary, routes: Routes) -> None:
+    async def set_routes(
+        self, canary: Canary, routes: Routes, *, current: Routes | None = None
+    ) -> None:
         if routes != self.routes:
             self.history.append(routes)
         self.routes = routes

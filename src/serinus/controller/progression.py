@@ -24,7 +24,7 @@ async def step(tick: Tick, routes: Routes, *, early: bool = False) -> None:
     if not can.weights and tick.status.iterations == 0:
         await _blue_green_notices(tick)
     if strategy is Strategy.AB_TESTING:
-        await _ab_testing(tick, can)
+        await _ab_testing(tick, routes, can)
     elif strategy is Strategy.BLUE_GREEN:
         await _blue_green(tick, routes, can)
     else:
@@ -49,7 +49,7 @@ async def _canary(tick: Tick, routes: Routes, *, early: bool = False) -> None:
             tick.log.info(
                 "Running mirror step %d/%d/%s", target.primary, target.canary, target.mirrored
             )
-        await tick.world.router.set_routes(tick.canary, target)
+        await tick.world.router.set_routes(tick.canary, target, current=routes)
         await tick.update_status(canary_weight=target.canary)
         await tick.info(f"Advance {tick.name} canary weight {target.canary}")
         return
@@ -61,11 +61,11 @@ async def _canary(tick: Tick, routes: Routes, *, early: bool = False) -> None:
         await lifecycle.promote(tick)
 
 
-async def _ab_testing(tick: Tick, can: Capabilities) -> None:
+async def _ab_testing(tick: Tick, routes: Routes, can: Capabilities) -> None:
     total = strategies.iterations(tick.analysis, can)
     done = tick.status.iterations
     if done < total:
-        await tick.world.router.set_routes(tick.canary, strategies.all_to_canary())
+        await tick.world.router.set_routes(tick.canary, strategies.all_to_canary(), current=routes)
         await tick.update_status(iterations=done + 1)
         await tick.info(f"Advance {tick.name} canary iteration {done + 1}/{total}")
         return
@@ -80,7 +80,8 @@ async def _blue_green(tick: Tick, routes: Routes, can: Capabilities) -> None:
     if done < total:
         if shifts_traffic and tick.analysis.mirror and not routes.mirrored:
             tick.log.info("Start traffic mirroring")
-            await tick.world.router.set_routes(tick.canary, Routes(100, 0, mirrored=True))
+            mirror = Routes(100, 0, mirrored=True)
+            await tick.world.router.set_routes(tick.canary, mirror, current=routes)
         await tick.update_status(iterations=done + 1)
         await tick.info(f"Advance {tick.name} canary iteration {done + 1}/{total}")
         return
@@ -92,7 +93,8 @@ async def _blue_green(tick: Tick, routes: Routes, can: Capabilities) -> None:
                 await tick.info("Stop traffic mirroring and route all traffic to canary")
             else:
                 await tick.info("Routing all traffic to canary")
-            await tick.world.router.set_routes(tick.canary, strategies.all_to_canary())
+            all_to_canary = strategies.all_to_canary()
+            await tick.world.router.set_routes(tick.canary, all_to_canary, current=routes)
         await tick.update_status(iterations=done + 1)
         return
     await lifecycle.promote(tick)
@@ -109,7 +111,7 @@ async def route_back_to_primary(tick: Tick) -> None:
     target = strategies.next_promotion_routes(tick.analysis, routes)
     if target.primary >= strategies.FULL_WEIGHT and not tick.analysis.step_weight_promotion:
         await tick.info("Routing all traffic to primary")
-    await tick.world.router.set_routes(tick.canary, target)
+    await tick.world.router.set_routes(tick.canary, target, current=routes)
     if target.primary < strategies.FULL_WEIGHT or tick.analysis.step_weight_promotion:
         await tick.info(f"Advance {tick.name} primary weight {target.primary}")
     if target.primary >= strategies.FULL_WEIGHT:

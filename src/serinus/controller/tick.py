@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime
 import logging
-from typing import Any
+from typing import Unpack
 
 from serinus.apis.analysis import CanaryAnalysis, HookType, Severity
 from serinus.apis.canary import Canary
-from serinus.apis.status import CanaryPhase, CanaryStatus, promoted_condition
+from serinus.apis.status import CanaryPhase, CanaryStatus, StatusChanges, phase_promoted
 from serinus.errors import SerinusError
 from serinus.logs import CanaryLogger
 from serinus.ports import EventType, World
@@ -71,20 +71,22 @@ class Tick:
 
     # --- status --------------------------------------------------------------------------------
 
-    async def update_status(self, **changes: Any) -> None:
+    async def update_status(self, **changes: Unpack[StatusChanges]) -> None:
         """Write the status with ``changes`` applied; the Promoted condition follows the phase."""
-        status = self.status.model_copy(update=changes)
         now = self.timestamp()
-        status.last_transition_time = now
+        status = self.status.model_copy(update={**changes, "last_transition_time": now})
         if status.phase is not None:
-            condition = promoted_condition(
-                status.phase,
-                kind=self.canary.spec.target_ref.kind,
-                now=now,
-                previous=self.status.condition("Promoted"),
-            )
-            others = [c for c in status.conditions or [] if c.type != "Promoted"]
-            status.conditions = [condition, *others]
+            kind = self.canary.spec.target_ref.kind
+            status = status.with_promoted(*phase_promoted(status.phase, kind=kind), now=now)
+        await self.write(status)
+
+    async def show_permanent_error(self, message: str) -> None:
+        """Write ``message`` to the status and to a False Promoted condition (InvalidCanary)."""
+        status = self.status.with_promoted("False", "InvalidCanary", message, now=self.timestamp())
+        await self.write(status.model_copy(update={"message": message}))
+
+    async def write(self, status: CanaryStatus) -> None:
+        """Persist ``status``; later steps of the tick see the Canary as stored."""
         self.canary = await self.world.store.write_status(self.canary, status)
 
     # --- telling people ------------------------------------------------------------------------

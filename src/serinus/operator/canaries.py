@@ -14,13 +14,13 @@ replicas and routes before the finalizer is removed.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime
 import logging
 import time
 
+from pydantic import ValidationError
+
 from serinus.apis.base import Manifest, parse_duration
-from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryStatus
 from serinus.controller.advance import advance
 from serinus.controller.scheduler import Scheduler
@@ -28,35 +28,12 @@ from serinus.errors import InvalidCanaryError, SerinusError
 from serinus.kube.client import Kube
 from serinus.operator.selfmetrics import SelfMetrics
 from serinus.operator.wiring import Wiring
-from serinus.ports import StatusStore
 from serinus.targets import finalizer
 from serinus.targets.finalizer import FINALIZER
 
 logger = logging.getLogger(__name__)
 
 API_VERSION = "flagger.app/v1beta1"
-
-
-class _Prefetched:
-    """The status store, answering the tick's first read with the Canary just fetched, and
-    remembering the last Canary it saw (for the self-metrics, without another read)."""
-
-    def __init__(self, store: StatusStore, canary: Canary) -> None:
-        self._store = store
-        self._next: Canary | None = canary
-        self.last = canary
-
-    async def get(self, namespace: str, name: str) -> Canary | None:
-        canary, self._next = self._next, None
-        if canary is None:
-            canary = await self._store.get(namespace, name)
-        if canary is not None:
-            self.last = canary
-        return canary
-
-    async def write_status(self, canary: Canary, status: CanaryStatus) -> Canary:
-        self.last = await self._store.write_status(canary, status)
-        return self.last
 
 
 class Canaries:
@@ -111,12 +88,9 @@ class Canaries:
             await self._report_invalid(namespace, name, "; ".join(refusals))
             return
         await finalizer.sync(self.kube, canary)
-        before = canary.status.phase if canary.status else None
-        store = _Prefetched(self.wiring.store, canary)
-        world = dataclasses.replace(self.wiring.world(canary), store=store)
         started = time.perf_counter()
-        await advance(world, namespace, name)
-        self.metrics.record(store.last, before=before, seconds=time.perf_counter() - started)
+        after = await advance(self.wiring.world(canary), canary)
+        self.metrics.record(after, before=canary.phase, seconds=time.perf_counter() - started)
 
     def _interval(self, manifest: Manifest) -> float:
         spec = manifest.get("spec") or {}
@@ -137,17 +111,9 @@ class Canaries:
         if current and current[0].get("message") == message:
             return
         logger.warning("Canary %s.%s is invalid: %s", name, namespace, message)
-        now = _now()
-        condition = {
-            "type": "Promoted",
-            "status": "False",
-            "reason": "InvalidSpec",
-            "message": message,
-            "lastUpdateTime": now,
-            "lastTransitionTime": now,
-        }
-        others = [c for c in status.get("conditions") or [] if c.get("type") != "Promoted"]
-        patch = {"status": {"conditions": [condition, *others], "message": message}}
+        written = _status(status).with_promoted("False", "InvalidSpec", message, now=_now())
+        conditions = [condition.dump() for condition in written.conditions or []]
+        patch = {"status": {"conditions": conditions, "message": message}}
         try:
             # the event first: when it fails, the condition is not written either, and the
             # next tick tries both again
@@ -171,6 +137,14 @@ class Canaries:
             logger.warning("could not revert %s.%s on deletion: %s", name, namespace, error)
             return
         logger.info("Terminated canary %s.%s", name, namespace)
+
+
+def _status(raw: Manifest) -> CanaryStatus:
+    """The stored status' conditions (none when they are what does not parse)."""
+    try:
+        return CanaryStatus.model_validate({"conditions": raw.get("conditions") or []})
+    except ValidationError:
+        return CanaryStatus()
 
 
 def _now() -> str:

@@ -91,8 +91,9 @@ async def play(canary: Canary, timeline: Timeline) -> Rehearsal:
                 _apply(world, moment)
                 traffic.update(moment.traffic)
                 pending.remove(moment)
-            await advance(world.ports, canary.namespace, canary.name)
-            phase = world.store.status(canary.namespace, canary.name).phase
+            stored = await world.store.get(canary.namespace, canary.name)
+            assert stored is not None  # the rehearsal's own store: nothing deletes it
+            phase = (await advance(world.ports, stored)).phase
             ran = ran or phase in ACTIVE_PHASES
             ended = ran and phase in (CanaryPhase.SUCCEEDED, CanaryPhase.FAILED)
             if ended and not any(m.revision or m.configs for m in pending):

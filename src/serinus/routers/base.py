@@ -35,8 +35,11 @@ class TrafficObject(Protocol):
         Idempotent: nothing is written when the object already is as it should be.
         """
 
-    async def set_routes(self, canary: Canary, routes: Routes) -> None:
-        """Write the weights (and the mirror); the A/B match conditions come from the Canary."""
+    async def set_routes(
+        self, canary: Canary, routes: Routes, *, current: Routes | None = None
+    ) -> None:
+        """Write the weights (and the mirror); the A/B match conditions come from the Canary.
+        ``current``, when given, is what :meth:`get_routes` returned this tick."""
 
     async def get_routes(self, canary: Canary) -> Routes:
         """The weights the object holds now; RouterError when it is absent or unreadable."""
@@ -76,8 +79,10 @@ class MeshRouter:
         await self.services.reconcile_apex(canary)
         await self.traffic.reconcile(canary)
 
-    async def set_routes(self, canary: Canary, routes: Routes) -> None:
-        await self.traffic.set_routes(canary, routes)
+    async def set_routes(
+        self, canary: Canary, routes: Routes, *, current: Routes | None = None
+    ) -> None:
+        await self.traffic.set_routes(canary, routes, current=current)
 
     async def get_routes(self, canary: Canary) -> Routes:
         return await self.traffic.get_routes(canary)

@@ -180,8 +180,10 @@ class IstioTraffic:
             await rule.reconcile(canary)
         await self.virtual_service.reconcile(canary)
 
-    async def set_routes(self, canary: Canary, routes: Routes) -> None:
-        await self.virtual_service.set_routes(canary, routes)
+    async def set_routes(
+        self, canary: Canary, routes: Routes, *, current: Routes | None = None
+    ) -> None:
+        await self.virtual_service.set_routes(canary, routes, current=current)
 
     async def get_routes(self, canary: Canary) -> Routes:
         return await self.virtual_service.get_routes(canary)

@@ -34,8 +34,10 @@ class ApexSelector:
     async def reconcile(self, canary: Canary) -> None:
         """Nothing beyond the apex Service, which :class:`MeshRouter` reconciles."""
 
-    async def set_routes(self, canary: Canary, routes: Routes) -> None:
-        await self.services.apex().set_routes(canary, routes)
+    async def set_routes(
+        self, canary: Canary, routes: Routes, *, current: Routes | None = None
+    ) -> None:
+        await self.services.apex().set_routes(canary, routes, current=current)
 
     async def get_routes(self, canary: Canary) -> Routes:
         return await self.services.apex().get_routes(canary)

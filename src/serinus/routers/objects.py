@@ -32,7 +32,7 @@ import logging
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
 from serinus.apis.service import CustomMetadata
-from serinus.errors import RouterError
+from serinus.errors import ConflictError, RouterError
 from serinus.kube import Kube
 from serinus.logs import CanaryLogger
 from serinus.ports import Routes
@@ -134,14 +134,24 @@ class ManagedObject:
             routes = ALL_TO_PRIMARY  # a taken-over object that does not split yet
         await self._update(canary, existing, await self.blueprint.build(canary, routes))
 
-    async def set_routes(self, canary: Canary, routes: Routes) -> None:
-        existing = await self._require(canary)
-        await self._update(canary, existing, await self.blueprint.build(canary, routes))
+    async def set_routes(
+        self, canary: Canary, routes: Routes, *, current: Routes | None = None
+    ) -> None:
+        """Write ``routes`` over the object ``current`` was read from (else over the object as
+        read now); when it changed since, read it again and write once more."""
+        desired = await self.blueprint.build(canary, routes)
+        read = self._read_with(canary, current)
+        try:
+            await self._update(canary, read or await self._require(canary), desired)
+        except ConflictError:
+            if read is None:
+                raise
+            await self._update(canary, await self._require(canary), desired)
 
     async def get_routes(self, canary: Canary) -> Routes:
         found = await self._require(canary)
         self.blueprint.check_programmed(canary, found)
-        return self.blueprint.routes(canary, found)
+        return dataclasses.replace(self.blueprint.routes(canary, found), source=found)
 
     async def finalize(self, canary: Canary) -> None:
         existing = await self._get(canary)
@@ -166,6 +176,18 @@ class ManagedObject:
             log.info("%s deleted", self._title(canary))
 
     # internals
+
+    def _read_with(self, canary: Canary, current: Routes | None) -> Manifest | None:
+        """The object ``current`` was read from, if it is this object."""
+        source = current.source if current is not None else None
+        if not isinstance(source, dict):
+            return None
+        meta = source.get("metadata") or {}
+        ours = (source.get("kind"), meta.get("name")) == (
+            self.blueprint.kind,
+            self.blueprint.name(canary),
+        )
+        return source if ours else None
 
     def _title(self, canary: Canary) -> str:
         """``Kind name.namespace``, as Flagger's log lines name an object."""
