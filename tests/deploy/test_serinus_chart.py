@@ -204,10 +204,9 @@ def test_serinus_operator_reads_every_value_as_meant() -> None:
 EXPECTED_PARAMS = {
     "mesh_provider": "linkerd",
     "metrics_server": "http://prometheus.linkerd-viz:9090",
-    "namespace": "prod,staging",
-    "track_secrets": True,
-    "selector_labels": "app,name,app.kubernetes.io/name,team.example.com/app",
-    "include_label_prefix": "app.kubernetes.io,team.example.com",
+    "namespaces": ("prod", "staging"),
+    "selector_labels": ("app", "name", "app.kubernetes.io/name", "team.example.com/app"),
+    "include_label_prefixes": ("app.kubernetes.io", "team.example.com"),
     "leader_election": True,
     "leader_election_namespace": "serinus-system",
     "leader_election_name": "serinus-leader-election",
@@ -282,7 +281,7 @@ def test_namespaced_install_grants_the_same_rules_in_each_watched_namespace_only
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": "serinus", "namespace": "serinus-system"}
         ]
-    assert parse_operator_args(args_of(manifests))["namespace"] == "prod,staging"
+    assert parse_operator_args(args_of(manifests))["namespaces"] == ("prod", "staging")
 
 
 def test_flaggers_single_namespace_value_still_scopes_the_install() -> None:

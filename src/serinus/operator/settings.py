@@ -1,56 +1,190 @@
-"""What the operator is told to do: :class:`OperatorSettings`, built by ``serinus operator``.
+"""What the operator is told to do: :class:`OperatorSettings`, the one source of its flags.
 
-The fields mirror Flagger's flags and defaults (``-mesh-provider istio``, ``-metrics-server
-http://prometheus:9090``, ``-selector-labels app,name,app.kubernetes.io/name``, ...) so a Flagger
-deployment's arguments keep their meaning.
+Each field that a flag sets says so in its metadata (:func:`flag`): the flag's name as Flagger
+spells it, its help, and, for Flagger's Slack and Teams settings, the environment variable that
+may set it. ``serinus operator`` builds its options from these fields, defaults included, so a
+default is written once, here, and the fields mirror Flagger's flags and defaults
+(``-mesh-provider istio``, ``-metrics-server http://prometheus:9090``, ``-selector-labels
+app,name,app.kubernetes.io/name``, ...): a Flagger deployment's arguments keep their meaning.
+(This module names flags but parses none: only ``serinus.cli`` does.)
+
+Flagger's ``-threadiness`` and ``-control-loop-interval`` have no field: serinus ticks each Canary
+on its own task at its own interval and follows the watch at once, so neither has anything to
+tune; the command accepts them and says it ignores them (:data:`IGNORED_FLAGS`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, Literal
 
 from serinus.kube.config import KubeSettings
+
+Kind = Literal["text", "list", "switch", "flag", "port", "duration"]
+"""How a flag's value reads: a text, a comma-separated list, ``--x/--no-x``, a bare flag, a port
+number, a duration (``10s``)."""
+
+
+def flag(
+    name: str,
+    text: str,
+    *,
+    kind: Kind = "text",
+    off: str = "",
+    env: str | None = None,
+) -> dict[str, Any]:
+    """Field metadata naming the flag that sets the field.
+
+    Args:
+        name: the flag without dashes, as Flagger spells it (``mesh-provider``).
+        text: its help.
+        kind: how its value reads (:data:`Kind`).
+        off: for a ``switch``, the flag that turns it off (``disable-config-tracking``).
+        env: an environment variable that sets it when the flag is absent (Flagger's).
+    """
+    return {"flag": {"name": name, "help": text, "kind": kind, "off": off, "env": env}}
+
+
+IGNORED_FLAGS = {
+    "threadiness": "serinus runs one task per Canary",
+    "control-loop-interval": "serinus follows the watch of Canaries at once",
+}
+"""Flagger's flags that serinus accepts for compatibility and ignores, with why."""
 
 
 @dataclasses.dataclass(frozen=True)
 class NotifierSettings:
     """The global notifier, used for Canaries without ``analysis.alerts``."""
 
-    slack_url: str = ""
-    slack_token: str = ""
-    slack_channel: str = "general"
-    slack_user: str = "serinus"
-    slack_proxy_url: str = ""
-    msteams_url: str = ""
-    msteams_proxy_url: str = ""
-    cluster_name: str = ""
-    event_webhook: str = ""
+    slack_url: str = dataclasses.field(
+        default="",
+        metadata=flag("slack-url", "Global Slack webhook (no analysis.alerts).", env="SLACK_URL"),
+    )
+    slack_token: str = dataclasses.field(
+        default="", metadata=flag("slack-token", "Slack bot token.", env="SLACK_TOKEN")
+    )
+    slack_channel: str = dataclasses.field(
+        default="general", metadata=flag("slack-channel", "Slack channel.", env="SLACK_CHANNEL")
+    )
+    slack_user: str = dataclasses.field(
+        default="serinus", metadata=flag("slack-user", "Slack user name.", env="SLACK_USER")
+    )
+    slack_proxy_url: str = dataclasses.field(
+        default="",
+        metadata=flag("slack-proxy-url", "Proxy for Slack.", env="SLACK_PROXY_URL"),
+    )
+    msteams_url: str = dataclasses.field(
+        default="",
+        metadata=flag("msteams-url", "Global Microsoft Teams webhook.", env="MSTEAMS_URL"),
+    )
+    msteams_proxy_url: str = dataclasses.field(
+        default="",
+        metadata=flag("msteams-proxy-url", "Proxy for Teams.", env="MSTEAMS_PROXY_URL"),
+    )
+    cluster_name: str = dataclasses.field(
+        default="", metadata=flag("cluster-name", "Shown in alerts.", env="CLUSTER_NAME")
+    )
+    event_webhook: str = dataclasses.field(
+        default="",
+        metadata=flag(
+            "event-webhook",
+            "Receives every event (Canaries without event hooks).",
+            env="EVENT_WEBHOOK_URL",
+        ),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
 class OperatorSettings:
     kube: KubeSettings
-    namespaces: tuple[str, ...] = ()
-    """Watch Canaries of these namespaces only; all namespaces when empty."""
-    mesh_provider: str = "istio"
-    metrics_server: str = "http://prometheus:9090"
-    selector_labels: tuple[str, ...] = ("app", "name", "app.kubernetes.io/name")
-    include_label_prefixes: tuple[str, ...] = ("*",)
-    config_tracking: bool = True
-    track_secrets: bool = True
-    """Track (checksum, copy to ``-primary``) Secrets too, which needs write access to Secrets."""
-    ingress_class: str = ""
-    ingress_annotations_prefix: str = "nginx.ingress.kubernetes.io"
-    port: int = 8080
-    host: str = "0.0.0.0"
-    leader_election: bool = False
-    leader_election_namespace: str = "default"
-    leader_election_name: str = "serinus-leader-election"
-    identity: str = ""
+    namespaces: tuple[str, ...] = dataclasses.field(
+        default=(),
+        metadata=flag(
+            "namespace",
+            "Watch Canaries in these namespaces only, comma-separated (default: all).",
+            kind="list",
+        ),
+    )
+    mesh_provider: str = dataclasses.field(
+        default="istio",
+        metadata=flag("mesh-provider", "Default service mesh or ingress provider."),
+    )
+    metrics_server: str = dataclasses.field(
+        default="http://prometheus:9090",
+        metadata=flag("metrics-server", "Default Prometheus address."),
+    )
+    selector_labels: tuple[str, ...] = dataclasses.field(
+        default=("app", "name", "app.kubernetes.io/name"),
+        metadata=flag(
+            "selector-labels", "Labels that select the target's pods, in order.", kind="list"
+        ),
+    )
+    include_label_prefixes: tuple[str, ...] = dataclasses.field(
+        default=("*",),
+        metadata=flag(
+            "include-label-prefix",
+            "Label prefixes copied to the primary (comma-separated).",
+            kind="list",
+        ),
+    )
+    config_tracking: bool = dataclasses.field(
+        default=True,
+        metadata=flag(
+            "enable-config-tracking",
+            "Track ConfigMaps and Secrets of the target.",
+            kind="switch",
+            off="disable-config-tracking",
+        ),
+    )
+    track_secrets: bool = dataclasses.field(
+        default=True,
+        metadata=flag(
+            "track-secrets",
+            "Track the target's Secrets too (copies them to -primary: needs write access to "
+            "Secrets). Off, the operator never writes a Secret and Secrets are used as they are.",
+            kind="switch",
+            off="no-track-secrets",
+        ),
+    )
+    ingress_class: str = dataclasses.field(
+        default="", metadata=flag("ingress-class", "Ingress class for contour/nginx routers.")
+    )
+    ingress_annotations_prefix: str = dataclasses.field(
+        default="nginx.ingress.kubernetes.io",
+        metadata=flag("ingress-annotations-prefix", "Prefix of the NGINX canary annotations."),
+    )
+    port: int = dataclasses.field(
+        default=8080, metadata=flag("port", "Port of /metrics, /healthz, /readyz.", kind="port")
+    )
+    host: str = dataclasses.field(
+        default="0.0.0.0", metadata=flag("host", "Address of /metrics, /healthz, /readyz.")
+    )
+    leader_election: bool = dataclasses.field(
+        default=False,
+        metadata=flag(
+            "enable-leader-election", "Elect a leader among replicas (a Lease).", kind="flag"
+        ),
+    )
+    leader_election_namespace: str = dataclasses.field(
+        default="default",
+        metadata=flag("leader-election-namespace", "Namespace of the leader election Lease."),
+    )
+    leader_election_name: str = dataclasses.field(
+        default="serinus-leader-election",
+        metadata=flag("leader-election-name", "Name of the leader election Lease."),
+    )
+    identity: str = dataclasses.field(
+        default="",
+        metadata=flag("identity", "This replica's name in the Lease (default: host name and pid)."),
+    )
     notifier: NotifierSettings = dataclasses.field(default_factory=NotifierSettings)
-    control_loop_seconds: float = 10.0
-    """How often the set of Canaries is re-listed besides the watch (Flagger: 10s)."""
     grace_seconds: float = 30.0
     """How long ticks in flight may take to finish on shutdown."""
-    min_interval_seconds: float = 10.0
-    """The shortest analysis interval (Flagger clamps to 10s; the sandbox's demo may lower it)."""
+    min_interval_seconds: float = dataclasses.field(
+        default=10.0,
+        metadata=flag(
+            "min-interval",
+            "Shortest analysis interval (Flagger clamps to 10s; the sandbox's demo goes lower).",
+            kind="duration",
+        ),
+    )
