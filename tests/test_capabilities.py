@@ -43,9 +43,15 @@ def test_a_plain_canary_is_refused_by_no_router() -> None:
         assert refused(can) == []
 
 
-def test_a_router_without_weights_ignores_match_and_mirror_but_not_session_affinity() -> None:
+def test_a_router_without_weights_is_held_to_match_mirror_and_session_affinity() -> None:
     match = [{"headers": {"x": {"exact": "1"}}}]
-    assert refused(Capabilities(weights=False), match=match, mirror=True) == []
+    switch = Capabilities(weights=False, limitation="switches all traffic at once")
+    assert refused(switch, match=match, mirror=True) == [
+        "spec.analysis.match: A/B testing needs a provider that matches requests (istio), found "
+        "provider mesh, which switches all traffic at once",
+        "spec.analysis.mirror: traffic mirroring needs a provider that mirrors requests (istio), "
+        "found provider mesh, which switches all traffic at once",
+    ]
     assert refused(Capabilities(weights=False), sessionAffinity={"cookieName": "c"}) == [
         "spec.analysis.sessionAffinity: not supported by serinus's mesh router yet"
     ]

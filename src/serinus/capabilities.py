@@ -15,9 +15,9 @@ Canary: Istio routes a TCP service by weight only):
 
 :func:`refusals` holds a Canary against them and names every field the Canary asks for in vain.
 The operator shows them on the Canary before any tick acts on it and ``serinus validate`` prints
-them, so no router has to refuse on every tick. A router without weights is not held to
-``match`` and ``mirror``: as Flagger does, the controller runs its releases as blue/green and says
-that it ignores them.
+them, so no router has to refuse on every tick. A router without weights is held to ``match``
+and ``mirror`` too: Flagger quietly runs such a Canary as plain blue/green, where serinus names the
+field and the provider, since the A/B test or the mirror the user asked for would never happen.
 
 One value fits each router Flagger has: Istio (anything; mirrors), Gateway API (uri, headers,
 query parameters, method; mirrors), NGINX (one header and one cookie by name), Contour (headers,
@@ -169,7 +169,7 @@ def refusals(canary: Canary, capabilities: Capabilities, *, provider: str, able:
     if analysis is None:
         return []
     found: list[str] = []
-    if analysis.match and capabilities.weights:
+    if analysis.match:
         if capabilities.matching is None:
             found.append(
                 "spec.analysis.match: A/B testing needs a provider that matches requests "
@@ -178,7 +178,7 @@ def refusals(canary: Canary, capabilities: Capabilities, *, provider: str, able:
             )
         else:
             found += capabilities.matching.problems(analysis.match, field="spec.analysis.match")
-    if analysis.mirror and capabilities.weights and not capabilities.mirroring:
+    if analysis.mirror and not capabilities.mirroring:
         found.append(
             "spec.analysis.mirror: traffic mirroring needs a provider that mirrors requests "
             f"({_names(able, 'mirroring')}), found provider {provider}, which "

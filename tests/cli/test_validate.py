@@ -75,18 +75,19 @@ def test_a_canary_is_held_to_what_its_router_can_do(tmp_path: pathlib.Path) -> N
     canaries.write_text(
         f"{header}metadata: {{name: ab, namespace: prod}}\nspec:\n  provider: linkerd\n{body}"
         f"---\n{header}metadata: {{name: default, namespace: prod}}\nspec:\n{body}"
-        f"---\n{header}metadata: {{name: other, namespace: prod}}\nspec:\n  provider: contour\n"
+        f"---\n{header}metadata: {{name: other, namespace: prod}}\nspec:\n  provider: traefik\n"
         f"{body}"
     )
     result = _run(str(canaries))
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         f"{canaries}: document 1: Canary prod/ab: spec.analysis.match: A/B testing needs a "
-        "provider that matches requests (gatewayapi, istio, nginx), found provider linkerd, "
-        "which splits traffic by weight only",
+        "provider that matches requests (appmesh, contour, gatewayapi, gloo, istio, nginx), found "
+        "provider linkerd, which splits traffic by weight only",
         f"{canaries}: document 2: Canary prod/default: valid",
-        f"{canaries}: document 3: Canary prod/other: spec.provider: provider contour is not "
-        "supported",
+        f"{canaries}: document 3: Canary prod/other: spec.analysis.match: A/B testing needs a "
+        "provider that matches requests (appmesh, contour, gatewayapi, gloo, istio, nginx), found "
+        "provider traefik, which splits traffic by weight only",
     ]
     smi_default = _run("--mesh-provider", "osm", "--quiet", str(canaries))
     assert f"{canaries}: document 2: Canary prod/default: spec.analysis.match" in smi_default.stdout

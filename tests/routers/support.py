@@ -9,6 +9,7 @@ sent, which is how the tests prove that a second reconcile writes nothing.
 from __future__ import annotations
 
 import copy
+import functools
 import pathlib
 from typing import Any
 
@@ -24,6 +25,13 @@ CRD_FILES = (
     HERE / "crds" / "trafficsplits.yaml",
     HERE / "crds" / "httproutes.yaml",
     HERE / "crds" / "istio.yaml",
+    HERE / "crds" / "contour.yaml",
+    HERE / "crds" / "gloo.yaml",
+    HERE / "crds" / "traefik.yaml",
+    HERE / "crds" / "apisix.yaml",
+    HERE / "crds" / "kuma.yaml",
+    HERE / "crds" / "appmesh.yaml",
+    HERE / "crds" / "knative.yaml",
 )
 NAMESPACE = "prod"
 
@@ -61,6 +69,12 @@ class CountingKube(Kube):
 
 
 def crds() -> list[dict[str, Any]]:
+    """The CRDs every router test's API server gets (parsed once per session)."""
+    return copy.deepcopy(_parsed_crds())
+
+
+@functools.cache
+def _parsed_crds() -> list[dict[str, Any]]:
     documents: list[dict[str, Any]] = []
     for path in CRD_FILES:
         documents += [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
@@ -105,6 +119,7 @@ def canary_manifest(
     name: str = "podinfo",
     service: dict[str, Any] | None = None,
     analysis: dict[str, Any] | None = None,
+    annotations: dict[str, str] | None = None,
     **spec: Any,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
@@ -114,12 +129,11 @@ def canary_manifest(
         "analysis": {"interval": "10s", "threshold": 5, "stepWeight": 10, **(analysis or {})},
         **spec,
     }
-    return {
-        "apiVersion": "flagger.app/v1beta1",
-        "kind": "Canary",
-        "metadata": {"name": name, "namespace": NAMESPACE},
-        "spec": body,
-    }
+    body = {key: value for key, value in body.items() if value is not None}
+    meta: dict[str, Any] = {"name": name, "namespace": NAMESPACE}
+    if annotations:
+        meta["annotations"] = annotations
+    return {"apiVersion": "flagger.app/v1beta1", "kind": "Canary", "metadata": meta, "spec": body}
 
 
 async def new_canary(kube: Kube, **fields: Any) -> Canary:

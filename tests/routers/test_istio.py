@@ -148,8 +148,9 @@ def test_a_tcp_service_refuses_ab_testing_and_mirroring_when_the_canary_is_check
         analysis={"iterations": 2, "match": match, "mirror": True},
     )
     assert refusals(tcp, "istio") == [
-        "spec.analysis.match: A/B testing needs a provider that matches requests (gatewayapi, "
-        "nginx), found provider istio, which routes spec.service.appProtocol tcp by weight only",
+        "spec.analysis.match: A/B testing needs a provider that matches requests (appmesh, "
+        "contour, gatewayapi, gloo, nginx), found provider istio, which routes "
+        "spec.service.appProtocol tcp by weight only",
         "spec.analysis.mirror: traffic mirroring needs a provider that mirrors requests "
         "(gatewayapi), found provider istio, which routes spec.service.appProtocol tcp by "
         "weight only",

@@ -168,7 +168,8 @@ async def test_what_nginx_cannot_do_is_refused(kube: CountingKube) -> None:
 
 def test_what_nginx_cannot_match_or_mirror_is_refused_when_the_canary_is_checked() -> None:
     def refused(**analysis: object) -> list[str]:
-        return refusals(canary(provider="nginx", analysis=analysis), "nginx")
+        written = canary(provider="nginx", analysis=analysis, ingressRef={"name": "podinfo"})
+        return refusals(written, "nginx")
 
     two = [{"headers": {"x-a": {"exact": "1"}, "x-b": {"exact": "2"}}}]
     assert refused(iterations=2, match=two) == [
@@ -191,6 +192,10 @@ def test_what_nginx_cannot_match_or_mirror_is_refused_when_the_canary_is_checked
         {"headers": {"x-canary": {"prefix": "insider"}}},
     ]
     assert refused(iterations=2, match=header_and_cookie) == []
+    assert refusals(canary(provider="nginx"), "nginx") == [
+        "spec.ingressRef: expected the Ingress of the apex Service for the nginx provider, "
+        "found none"
+    ]
 
 
 async def test_a_missing_ingress_or_apex_backend_is_an_error(kube: CountingKube) -> None:

@@ -1,9 +1,9 @@
 """Which router serves which provider, and the error for the providers serinus does not route.
 
-Covers: every implemented provider name of Flagger's enum (and smi's ``:<mesh>`` suffix) gets a
-router writing the right kind and version, and says what it can do (weights, matching,
-mirroring), as the registry says without a cluster; the providers without a router, and names
-outside the enum, raise UnknownProviderError with the message users see on the Canary.
+Covers: every provider name of Flagger's enum (and smi's ``:<mesh>`` suffix) gets a router
+writing the right kind and version, and says what it can do (weights, matching, mirroring), as
+the registry says without a cluster; names outside the enum raise UnknownProviderError with the
+message users see on the Canary.
 """
 
 from __future__ import annotations
@@ -30,13 +30,20 @@ GAMMA = [{"group": "core", "kind": "Service", "name": "podinfo", "port": 9898}]
         ("gatewayapi:v1", "gateway.networking.k8s.io/v1", "HTTPRoute"),
         ("gatewayapi:v1beta1", "gateway.networking.k8s.io/v1beta1", "HTTPRoute"),
         ("istio", "networking.istio.io/v1beta1", "VirtualService"),
+        ("contour", "projectcontour.io/v1", "HTTPProxy"),
+        ("gloo", "gateway.solo.io/v1", "RouteTable"),
+        ("traefik", "traefik.io/v1alpha1", "TraefikService"),
+        ("appmesh", "appmesh.k8s.aws/v1beta2", "VirtualRouter"),
+        ("appmesh:v1beta2", "appmesh.k8s.aws/v1beta2", "VirtualRouter"),
     ],
 )
 async def test_providers_write_their_object(
     kube: CountingKube, provider: str, api_version: str, kind: str
 ) -> None:
     canary = await new_canary(kube, provider=provider, service={"gatewayRefs": GAMMA})
-    await router_for(provider, kube).reconcile(canary)
+    router = router_for(provider, kube)
+    await router.initialize(canary)
+    await router.reconcile(canary)
     written = await kube.get(api_version, kind, "podinfo", NAMESPACE)
     assert written is not None
     assert written["apiVersion"] == api_version
@@ -45,15 +52,8 @@ async def test_providers_write_their_object(
 @pytest.mark.parametrize(
     "provider",
     [
-        "appmesh",
-        "appmesh:v1beta2",
-        "contour",
-        "gloo",
-        "kuma",
-        "traefik",
-        "apisix",
-        "skipper",
-        "knative",
+        "consul",
+        "appmesh:v1beta1",
         "smi:v1alpha4",
         "smi",
         "gatewayapi:v2",
@@ -79,6 +79,14 @@ async def test_providers_without_a_router(provider: str) -> None:
         ("gatewayapi", True, True, True),
         ("gatewayapi:v1beta1", True, True, True),
         ("istio", True, True, True),
+        ("contour", True, True, False),
+        ("gloo", True, True, False),
+        ("appmesh", True, True, False),
+        ("appmesh:v1beta2", True, True, False),
+        ("traefik", True, False, False),
+        ("apisix", True, False, False),
+        ("skipper", True, False, False),
+        ("kuma", True, False, False),
     ],
 )
 async def test_every_router_says_what_it_can_do(
@@ -92,5 +100,5 @@ async def test_every_router_says_what_it_can_do(
 
 
 def test_capabilities_of_a_provider_without_a_router_are_an_error() -> None:
-    with pytest.raises(UnknownProviderError, match=r"^provider contour is not supported$"):
-        capabilities_for("contour")
+    with pytest.raises(UnknownProviderError, match=r"^provider consul is not supported$"):
+        capabilities_for("consul")

@@ -141,8 +141,9 @@ def test_ab_testing_and_mirroring_are_refused_when_the_canary_is_checked() -> No
     match = [{"headers": {"x-canary": {"exact": "insider"}}}]
     ab = canary(analysis={"iterations": 5, "match": match})
     assert refusals(ab, "linkerd") == [
-        "spec.analysis.match: A/B testing needs a provider that matches requests (gatewayapi, "
-        "istio, nginx), found provider linkerd, which splits traffic by weight only"
+        "spec.analysis.match: A/B testing needs a provider that matches requests (appmesh, "
+        "contour, gatewayapi, gloo, istio, nginx), found provider linkerd, which splits "
+        "traffic by weight only"
     ]
     mirrored = canary(provider="smi:v1alpha3", analysis={"iterations": 5, "mirror": True})
     assert refusals(mirrored, "smi:v1alpha3") == [

@@ -9,14 +9,17 @@ whichever way it was written (``analysis`` wins when both are present, as in Fla
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from serinus.apis.analysis import CanaryAnalysis
 from serinus.apis.base import ApiModel, ObjectMeta, problem
 from serinus.apis.service import CanaryService
 from serinus.apis.status import CanaryPhase, CanaryStatus
+from serinus.errors import InvalidCanaryError
 
 GROUP = "flagger.app"
 VERSIONS = ("v1beta1", "v1alpha3")
@@ -46,6 +49,10 @@ PROVIDERS = (
 """Every provider Flagger's CRD accepts (plus plain gatewayapi); not every one has a router yet."""
 
 DEFAULT_PROGRESS_DEADLINE_SECONDS = 600
+KNATIVE_API_VERSION = "serving.knative.dev/v1"
+"""A ``targetRef`` of kind Service in this API version is a Knative Service."""
+PRIMARY_REVISION_ANNOTATION = "flagger.app/primary-revision"
+"""On a Knative Service target: the revision that serves as the primary (Flagger's annotation)."""
 
 
 class TargetRef(ApiModel):
@@ -54,6 +61,11 @@ class TargetRef(ApiModel):
     api_version: str | None = None
     kind: Literal["Deployment", "DaemonSet", "Service"]
     name: Annotated[str, Field(min_length=1)]
+
+    @property
+    def is_knative_service(self) -> bool:
+        """Whether the target is a Knative Service (``serving.knative.dev/v1``), as in Flagger."""
+        return self.kind == "Service" and self.api_version == KNATIVE_API_VERSION
 
 
 class LocalRef(ApiModel):
@@ -92,7 +104,8 @@ class CanarySpec(ApiModel):
     ingress_ref: LocalRef | None = None
     route_ref: LocalRef | None = None
     upstream_ref: CrossNamespaceRef | None = None
-    service: CanaryService
+    service_spec: CanaryService | None = Field(default=None, alias="service")
+    """The Services to generate (required, except for a Knative Service target)."""
     analysis: CanaryAnalysis | None = None
     canary_analysis: CanaryAnalysis | None = None
     """v1alpha3 name of analysis."""
@@ -104,6 +117,35 @@ class CanarySpec(ApiModel):
     """On deletion of the Canary, give the target back its replicas and routes."""
     suspend: bool | None = None
     """Skip every step while set; a run in progress is frozen where it is."""
+
+    @classmethod
+    def check(cls, raw: Mapping[str, Any]) -> Iterator[PydanticCustomError]:
+        target = raw.get("targetRef")
+        knative = (
+            isinstance(target, Mapping)
+            and target.get("kind") == "Service"
+            and target.get("apiVersion") == KNATIVE_API_VERSION
+        )
+        if raw.get("service") is None and not knative:
+            yield problem("service", "a value (the field is required)", None, found_text="nothing")
+        provider = raw.get("provider")
+        if knative and provider not in (None, "knative"):
+            yield problem("provider", "knative for a Knative Service target", provider)
+        if provider == "knative" and not knative and isinstance(target, Mapping):
+            yield problem(
+                "targetRef",
+                f"a Knative Service (kind Service, apiVersion {KNATIVE_API_VERSION}) for "
+                "provider knative",
+                None,
+                found_text=f"{target.get('kind')} {target.get('apiVersion') or ''}".strip(),
+            )
+        if knative and raw.get("autoscalerRef") is not None:
+            yield problem(
+                "autoscalerRef",
+                "none for a Knative Service (Knative scales it)",
+                None,
+                found_text="an autoscaler",
+            )
 
     @field_validator("provider")
     @classmethod
@@ -123,8 +165,21 @@ class CanarySpec(ApiModel):
         return self.progress_deadline_seconds
 
     @property
+    def service(self) -> CanaryService:
+        """``spec.service``; InvalidCanaryError for a Knative Canary, which has none."""
+        if self.service_spec is None:
+            raise InvalidCanaryError(
+                "spec.service: expected a value (the field is required unless the target is a "
+                f"Knative Service), found nothing (targetRef {self.target_ref.kind} "
+                f"{self.target_ref.api_version or ''})"
+            )
+        return self.service_spec
+
+    @property
     def service_name(self) -> str:
-        return self.service.name or self.target_ref.name
+        """The apex Service's name: ``spec.service.name``, else the target's."""
+        named = self.service_spec.name if self.service_spec is not None else None
+        return named or self.target_ref.name
 
 
 class Canary(ApiModel):

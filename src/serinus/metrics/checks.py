@@ -19,10 +19,15 @@ follow-up query (:mod:`serinus.metrics.diagnosis`). Its opening words stay Flagg
 controller prefixes with "Halt advancement ": ``no values found for linkerd metric
 request-success-rate probably podinfo.prod is not receiving traffic: ...`` for built-ins and
 ``no values found for custom metric: <name>: ...`` for templates.
+
+For a Knative Service target the queries' ``route`` is the latest revision Knative created (the
+canary) and the primary side's revision is the one in ``flagger.app/primary-revision``, both read
+from the Service, as Flagger's scheduler does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import itertools
 import logging
@@ -32,8 +37,8 @@ from collections.abc import Mapping, Sequence
 import httpx
 
 from serinus.apis.analysis import BUILTIN_METRICS, CanaryMetric, ObjectRef
-from serinus.apis.canary import Canary
-from serinus.errors import InvalidCanaryError, NoValuesFoundError
+from serinus.apis.canary import KNATIVE_API_VERSION, PRIMARY_REVISION_ANNOTATION, Canary
+from serinus.errors import InvalidCanaryError, NotFoundError, NoValuesFoundError
 from serinus.kube import Kube
 from serinus.metrics import diagnosis, observers, templating
 from serinus.metrics.providers import registry
@@ -95,8 +100,27 @@ class MetricChecks:
         self._timeout = timeout
         self._clock = clock
 
-    async def measure(self, canary: Canary, metric: CanaryMetric) -> float:
+    async def _model(self, canary: Canary, metric: CanaryMetric) -> QueryModel:
+        """The template values; a Knative target's revisions are read from its Service."""
         model = templating.model_for(canary, metric)
+        target = canary.spec.target_ref
+        if self._kube is None or not target.is_knative_service:
+            return model
+        service = await self._kube.get(
+            KNATIVE_API_VERSION, "Service", target.name, canary.namespace
+        )
+        if service is None:
+            raise NotFoundError(f"Knative Service {canary.namespace}/{target.name} not found")
+        latest = (service.get("status") or {}).get("latestCreatedRevisionName")
+        annotations = (service.get("metadata") or {}).get("annotations") or {}
+        return dataclasses.replace(
+            model,
+            route=str(latest or model.route),
+            primary_revision=annotations.get(PRIMARY_REVISION_ANNOTATION),
+        )
+
+    async def measure(self, canary: Canary, metric: CanaryMetric) -> float:
+        model = await self._model(canary, metric)
         if metric.template_ref is not None:
             value = await self._measure_template(canary, metric, model)
         elif metric.query:
@@ -127,7 +151,7 @@ class MetricChecks:
         provider = observers.metrics_provider(canary, self._mesh_provider)
         queries = observers.count_queries(
             provider,
-            templating.model_for(canary, metric),
+            await self._model(canary, metric),
             window=_window((until - since).total_seconds()),
             at=until.timestamp(),
         )
@@ -158,7 +182,7 @@ class MetricChecks:
         provider = observers.metrics_provider(canary, self._mesh_provider)
         queries = observers.histogram_queries(
             provider,
-            templating.model_for(canary, metric),
+            await self._model(canary, metric),
             window=_window((until - since).total_seconds()),
             at=until.timestamp(),
         )
@@ -180,7 +204,7 @@ class MetricChecks:
     ) -> History:
         """The primary's counters before ``until``, one range query per counter, differenced."""
         provider = observers.metrics_provider(canary, self._mesh_provider)
-        queries = observers.history_queries(provider, templating.model_for(canary, metric))
+        queries = observers.history_queries(provider, await self._model(canary, metric))
         server = self._server(canary)
         end = until.timestamp()
         start = end - math.floor(seconds / step) * step

@@ -15,7 +15,8 @@ is an :class:`~serinus.errors.UnknownProviderError` where Flagger silently measu
   series; ``appmesh[:v1beta2]`` and ``gloo[:...]`` match by prefix;
 - ``smi:*`` reads Istio's series, as Flagger's default gives SMI providers;
 - a ``Service`` target appends ``:service`` (Flagger does, then falls into the Istio default): only
-  ``istio:service`` keeps Istio's queries, any other is unknown, since its series cannot match.
+  ``istio:service`` keeps Istio's queries, any other is unknown, since its series cannot match. A
+  Knative Service target is not a plain Service and keeps its provider (``knative``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def metrics_provider(canary: Canary, default_provider: str) -> str:
     provider = default_provider
     if canary.spec.provider:
         provider = "linkerd" if "linkerd" in default_provider else canary.spec.provider
-    if canary.spec.target_ref.kind == "Service":
+    target = canary.spec.target_ref
+    if target.kind == "Service" and not target.is_knative_service:
         provider += SERVICE_SUFFIX
     return provider
 

@@ -132,6 +132,7 @@ class Wiring:
             return targets.target_for(
                 canary.spec.target_ref.kind,
                 self.kube,
+                api_version=canary.spec.target_ref.api_version,
                 selector_labels=self.settings.selector_labels,
                 include_label_prefixes=self.settings.include_label_prefixes,
                 config_tracking=self.settings.config_tracking,

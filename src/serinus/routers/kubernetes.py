@@ -21,7 +21,9 @@ from serinus.routers.base import MeshRouter
 from serinus.routers.services import Services
 
 PROVIDER = "kubernetes"
-CAPABILITIES = Capabilities(weights=False)
+CAPABILITIES = Capabilities(
+    weights=False, limitation="switches all traffic at once through the apex Service (blue/green)"
+)
 """All traffic to one side: no weights, no matching, no mirroring."""
 
 

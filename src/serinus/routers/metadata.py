@@ -6,6 +6,9 @@ Three rules decide the metadata of a Service or mesh object (Flagger's, with one
   Canary deletes it. serinus owns its metadata: labels and annotations not asked for are removed,
   except annotations on mesh objects, where other controllers (a Gateway API implementation, an
   ingress controller) write their own and must keep them.
+  A cluster-scoped object (Kuma's TrafficRoute) cannot be owned by a namespaced Canary, so it
+  names its Canary in the :data:`OWNER_ANNOTATION` annotation instead; it is serinus's all the
+  same, and deleting the Canary leaves it behind, as in Flagger.
 * An object serinus found (a user's apex Service, a VirtualService applied by hand) is taken over:
   it gets the requested labels and annotations, nothing is removed, and no owner reference is
   added, so deleting the Canary never deletes a user's object.
@@ -34,6 +37,9 @@ FLUX_ANNOTATIONS = {
 ORIGINAL_CONFIGURATION = "flagger.kubernetes.io/original-configuration"
 """Annotation keeping the spec of a taken-over mesh object, restored on finalize (Flagger's)."""
 
+OWNER_ANNOTATION = "serinus.io/canary"
+"""``<namespace>/<name>`` of the Canary that created a cluster-scoped object."""
+
 KUBECTL_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 CANARY_API_VERSION = f"{GROUP}/v1beta1"
@@ -57,6 +63,17 @@ def owner_reference(canary: Canary, *, provider: str) -> Manifest:
     }
 
 
+def owner_annotation(canary: Canary) -> str:
+    """The :data:`OWNER_ANNOTATION` value naming ``canary``."""
+    return f"{canary.namespace}/{canary.name}"
+
+
+def _annotated_owner(manifest: Manifest) -> str | None:
+    annotations = (manifest.get("metadata") or {}).get("annotations") or {}
+    value = annotations.get(OWNER_ANNOTATION)
+    return value if isinstance(value, str) else None
+
+
 def controller_of(manifest: Manifest) -> Manifest | None:
     """The owner reference marked ``controller``, if any."""
     for reference in (manifest.get("metadata") or {}).get("ownerReferences") or []:
@@ -66,7 +83,10 @@ def controller_of(manifest: Manifest) -> Manifest | None:
 
 
 def controlled_by(manifest: Manifest, canary: Canary) -> bool:
-    """Whether this Canary created the object (its controller reference names the Canary)."""
+    """Whether this Canary created the object (its controller reference, or for a
+    cluster-scoped object its :data:`OWNER_ANNOTATION`, names the Canary)."""
+    if _annotated_owner(manifest) == owner_annotation(canary):
+        return True
     reference = controller_of(manifest)
     if reference is None or reference.get("kind") != "Canary":
         return False
@@ -78,6 +98,13 @@ def controlled_by(manifest: Manifest, canary: Canary) -> bool:
 
 def check_not_foreign(manifest: Manifest, canary: Canary, *, provider: str, what: str) -> None:
     """RouterError when another Canary controls the object: two releases would fight over it."""
+    annotated = _annotated_owner(manifest)
+    if annotated is not None and annotated != owner_annotation(canary):
+        raise RouterError(
+            provider,
+            f"{what}: belongs to Canary {annotated}, not to {owner_annotation(canary)}; "
+            "give this Canary another spec.service.name",
+        )
     reference = controller_of(manifest)
     if reference is None or reference.get("kind") != "Canary":
         return

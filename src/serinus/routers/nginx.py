@@ -172,6 +172,15 @@ def _ingress_name(canary: Canary) -> str:
     return ref.name
 
 
+def problems(canary: Canary) -> list[str]:
+    """What the Canary lacks for this provider."""
+    try:
+        _ingress_name(canary)
+    except InvalidCanaryError as error:
+        return [str(error)]
+    return []
+
+
 def _point_at(spec: Manifest, apex: str, canary: str) -> bool:
     """Rename every backend Service ``apex`` to ``canary``; whether there was one."""
     backends = [spec.get("defaultBackend") or {}]

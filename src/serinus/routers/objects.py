@@ -19,6 +19,11 @@ clusterIP), how the wanted content lands on what exists (:meth:`Blueprint.merge`
   ``finalize``; an object serinus created is deleted by ``finalize``. A blueprint that
   :attr:`~Blueprint.gives_back` its object (the apex Service, which must outlive the Canary)
   says instead what it looks like once given back.
+
+A cluster-scoped object (Kuma's TrafficRoute, :attr:`Blueprint.namespaced` False) cannot have a
+namespaced owner, so it carries no owner reference; the annotation
+:data:`~serinus.routers.metadata.OWNER_ANNOTATION` says which Canary created it instead, and the
+rules above follow that.
 """
 
 from __future__ import annotations
@@ -77,6 +82,9 @@ class Blueprint(abc.ABC):
     owns_annotations = False
     """Whether serinus owns every annotation of an object it created (Services, the NGINX copy)
     or other controllers may add their own, which are then kept."""
+    namespaced = True
+    """Whether the object lives in the Canary's namespace; a cluster-scoped one has no owner
+    reference (see the module docstring)."""
     gives_back = False
     """Whether ``finalize`` gives the object back (:meth:`given_back`) instead of restoring or
     deleting it; such an object records no original configuration when taken over."""
@@ -120,6 +128,8 @@ class ManagedObject:
         self.provider = provider
 
     def what(self, canary: Canary) -> str:
+        if not self.blueprint.namespaced:
+            return f"{self.blueprint.kind} {self.blueprint.name(canary)}"
         return where(self.blueprint.kind, canary, self.blueprint.name(canary))
 
     async def reconcile(self, canary: Canary) -> None:
@@ -171,7 +181,7 @@ class ManagedObject:
                 self.blueprint.api_version,
                 self.blueprint.kind,
                 self.blueprint.name(canary),
-                canary.namespace,
+                self._namespace(canary),
             )
             log.info("%s deleted", self._title(canary))
 
@@ -190,15 +200,21 @@ class ManagedObject:
         return source if ours else None
 
     def _title(self, canary: Canary) -> str:
-        """``Kind name.namespace``, as Flagger's log lines name an object."""
+        """``Kind name.namespace`` (``Kind name`` when cluster-scoped), as Flagger's log lines
+        name an object."""
+        if not self.blueprint.namespaced:
+            return f"{self.blueprint.kind} {self.blueprint.name(canary)}"
         return f"{self.blueprint.kind} {self.blueprint.name(canary)}.{canary.namespace}"
+
+    def _namespace(self, canary: Canary) -> str | None:
+        return canary.namespace if self.blueprint.namespaced else None
 
     async def _get(self, canary: Canary) -> Manifest | None:
         return await self.kube.get(
             self.blueprint.api_version,
             self.blueprint.kind,
             self.blueprint.name(canary),
-            canary.namespace,
+            self._namespace(canary),
         )
 
     async def _require(self, canary: Canary) -> Manifest:
@@ -209,15 +225,15 @@ class ManagedObject:
 
     async def _create(self, canary: Canary, desired: Desired) -> None:
         label_keys, annotation_keys = metadata.unmanaged_keys(canary)
-        meta: Manifest = {
-            "name": self.blueprint.name(canary),
-            "namespace": canary.namespace,
-            "ownerReferences": [metadata.owner_reference(canary, provider=self.provider)],
-        }
+        meta: Manifest = {"name": self.blueprint.name(canary)}
+        owner = dict(desired.annotations)
+        if self.blueprint.namespaced:
+            meta["namespace"] = canary.namespace
+            meta["ownerReferences"] = [metadata.owner_reference(canary, provider=self.provider)]
+        else:
+            owner[metadata.OWNER_ANNOTATION] = metadata.owner_annotation(canary)
         labels = metadata.merge(None, desired.labels, unmanaged=label_keys, keep_others=False)
-        annotations = metadata.merge(
-            None, desired.annotations, unmanaged=annotation_keys, keep_others=False
-        )
+        annotations = metadata.merge(None, owner, unmanaged=annotation_keys, keep_others=False)
         metadata.set_or_drop(meta, "labels", labels)
         metadata.set_or_drop(meta, "annotations", annotations)
         manifest = {
@@ -237,9 +253,12 @@ class ManagedObject:
         labels = metadata.merge(
             meta.get("labels"), desired.labels, unmanaged=label_keys, keep_others=not owned
         )
+        wanted = dict(desired.annotations)
+        if owned and not self.blueprint.namespaced:
+            wanted[metadata.OWNER_ANNOTATION] = metadata.owner_annotation(canary)
         annotations = metadata.merge(
             meta.get("annotations"),
-            desired.annotations,
+            wanted,
             unmanaged=annotation_keys,
             keep_others=not (owned and self.blueprint.owns_annotations),
         )

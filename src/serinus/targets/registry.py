@@ -3,7 +3,8 @@
 Flagger treats an unknown kind as a Deployment; serinus raises
 :class:`~serinus.errors.UnknownProviderError` ("target kind StatefulSet is not supported"), which
 the controller shows on the Canary, so a typo or an unported kind is seen at once instead of
-surfacing as a confusing "Deployment not found". A plain ``Service`` target (Flagger's
+surfacing as a confusing "Deployment not found". A ``Service`` of ``serving.knative.dev/v1`` is
+a Knative Service (:mod:`serinus.targets.knative`); a plain ``Service`` target (Flagger's
 ``ServiceController``) is not implemented yet and raises the same way. Adding a kind is one
 module and one line here.
 """
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from serinus.apis.canary import KNATIVE_API_VERSION
 from serinus.errors import UnknownProviderError
 from serinus.kube import Kube
 from serinus.ports import Clock, Target
 from serinus.targets import labels
 from serinus.targets.daemonset import DaemonSetTarget
 from serinus.targets.deployment import DeploymentTarget
+from serinus.targets.knative import KnativeTarget
 from serinus.targets.workload import WorkloadTarget
 
 KINDS: dict[str, type[WorkloadTarget]] = {
@@ -30,13 +33,17 @@ def target_for(
     kind: str,
     kube: Kube,
     *,
+    api_version: str | None = None,
     selector_labels: Iterable[str] = labels.DEFAULT_SELECTOR_LABELS,
     include_label_prefixes: Iterable[str] = labels.DEFAULT_INCLUDE_PREFIXES,
     config_tracking: bool = True,
     track_secrets: bool = True,
     clock: Clock | None = None,
 ) -> Target:
-    """The controller for ``kind``; UnknownProviderError when serinus has none."""
+    """The controller for ``kind`` (of ``api_version``); UnknownProviderError when serinus has
+    none."""
+    if kind == "Service" and api_version == KNATIVE_API_VERSION:
+        return KnativeTarget(kube)
     if kind not in KINDS:
         raise UnknownProviderError("target kind", kind)
     return KINDS[kind](
