@@ -91,3 +91,72 @@ def test_a_canary_is_held_to_what_its_router_can_do(tmp_path: pathlib.Path) -> N
     ]
     smi_default = _run("--mesh-provider", "osm", "--quiet", str(canaries))
     assert f"{canaries}: document 2: Canary prod/default: spec.analysis.match" in smi_default.stdout
+    unknown = _run("--mesh-provider", "consul", "--quiet", str(canaries))
+    assert (
+        f"{canaries}: document 2: Canary prod/default: --mesh-provider: provider consul is not "
+        "supported"
+    ) in unknown.stdout.splitlines()
+
+
+def _canary(name: str, spec: str) -> str:
+    return (
+        f"---\napiVersion: flagger.app/v1beta1\nkind: Canary\n"
+        f"metadata: {{name: {name}, namespace: prod}}\nspec:\n{spec}"
+    )
+
+
+def test_a_feature_the_router_lacks_is_an_error_naming_feature_and_provider(
+    tmp_path: pathlib.Path,
+) -> None:
+    target = "  targetRef: {kind: Deployment, name: podinfo}\n  service: {port: 9898}\n"
+    canaries = tmp_path / "canaries.yaml"
+    canaries.write_text(
+        _canary(
+            "mirror",
+            f"  provider: nginx\n  ingressRef: {{name: podinfo}}\n{target}"
+            "  analysis: {interval: 10s, iterations: 5, mirror: true}\n",
+        )
+        + _canary(
+            "ab",
+            f"  provider: kubernetes\n{target}"
+            "  analysis: {interval: 10s, iterations: 5, match: [{headers: {x: {exact: '1'}}}]}\n",
+        )
+    )
+    result = _run("--quiet", str(canaries))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{canaries}: document 1: Canary prod/mirror: spec.analysis.mirror: traffic mirroring "
+        "needs a provider that mirrors requests (gatewayapi, istio), found provider nginx, which "
+        "cannot mirror",
+        f"{canaries}: document 2: Canary prod/ab: spec.analysis.match: A/B testing needs a "
+        "provider that matches requests (appmesh, contour, gatewayapi, gloo, istio, nginx), found "
+        "provider kubernetes, which switches all traffic at once through the apex Service "
+        "(blue/green)",
+    ]
+
+
+def test_deliberate_differences_from_flagger_are_notes(tmp_path: pathlib.Path) -> None:
+    canaries = tmp_path / "canaries.yaml"
+    canaries.write_text(
+        _canary(
+            "capped",
+            "  provider: contour\n  targetRef: {kind: Deployment, name: podinfo}\n"
+            "  service: {port: 9898}\n  analysis: {interval: 10s, maxWeight: 50, stepWeight: 20}\n",
+        )
+        + _canary(
+            "knative",
+            "  provider: knative\n"
+            "  targetRef: {apiVersion: serving.knative.dev/v1, kind: Service, name: podinfo}\n"
+            "  analysis: {interval: 15s, maxWeight: 50, stepWeight: 10}\n",
+        )
+    )
+    result = _run(str(canaries))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines() == [
+        f"{canaries}: document 1: Canary prod/capped: valid",
+        f"{canaries}: document 1: Canary prod/capped: note: spec.analysis.maxWeight: 50 is not a "
+        "multiple of stepWeight 20; serinus's last step routes 50/50 (primary/canary), where "
+        "Flagger steps past the maximum to 40/60",
+        f"{canaries}: document 2: Canary prod/knative: valid",
+    ]
+    assert "note:" not in _run("--quiet", str(canaries)).stdout

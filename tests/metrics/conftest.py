@@ -13,7 +13,9 @@ namespace label value, which is how tests stay apart while sharing one server:
   ``reporter="source"`` series the queries must ignore.
 - ``nginx``: canary 8:2 with a mean latency of 250 ms, primary 10:0 at 100 ms.
 - ``http``: podinfo-style ``http_request_duration_seconds``: canary 19:1 with latency in
-  (0.5, 1] s, primary 10:0 in (0.05, 0.1] s.
+  (0.5, 1] s, primary 10:0 in (0.05, 0.1] s;
+- ``contour``, ``gloo``, ``kuma``, ``knative``, ``appmesh``, ``osm``, ``traefik``, ``apisix``,
+  ``skipper``: each mesh's own series (:mod:`tests.metrics.meshes`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from tests.metrics import meshes
 from tests.support import loopback
 from tests.support.prometheus import (
     SPAN,
@@ -59,6 +62,7 @@ def _datasets(data: OpenMetrics) -> None:
     _istio(data)
     _nginx(data)
     _http(data)
+    meshes.add(data)
 
 
 def _istio(data: OpenMetrics) -> None:

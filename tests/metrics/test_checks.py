@@ -8,7 +8,8 @@ built-ins, templates and inline queries; MetricTemplates with variables, in the 
 or their own, with credentials from their Secret, and with ``insecureSkipVerify`` against a TLS
 server with a self-signed certificate; a SaaS backend's empty answer explained under Flagger's
 opening words in the metric's status (verdict nodata); the template's region reaching CloudWatch;
-``check_online`` checks every backend once and fails on the first that does not answer.
+``check_online`` checks every backend once and fails on the first that does not answer; a
+Knative target is measured by its revisions, read from its Service.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ import subprocess
 
 import pytest
 from aiohttp import web
+from tests.routers.support import crds
+from tests.support import manifests
+from tests.support.knative import SERVICE, KnativeServing, knative_service
 
 from serinus.analysis.verdict import Verdict
 from serinus.apis.analysis import CanaryMetric
+from serinus.apis.canary import Canary
 from serinus.controller.checks import measure_with
 from serinus.errors import (
     MultipleValuesError,
@@ -29,6 +34,7 @@ from serinus.errors import (
     ProviderUnavailableError,
     UnknownProviderError,
 )
+from serinus.kube import Kube, KubeSettings
 from serinus.metrics.checks import MetricChecks
 
 LINKERD_RATE = (
@@ -364,3 +370,50 @@ async def test_insecure_skip_verify_reaches_a_self_signed_server(
         await checker.aclose()
     finally:
         await runner.cleanup()
+
+
+async def test_a_knative_target_is_measured_by_its_revisions(api, prometheus, resources, http):
+    """The canary's revision (the queries' route) and the primary's come from the Service."""
+
+    async with Kube(KubeSettings.for_server(api.url, namespace="knative")) as kube:
+        await manifests.create_all(kube, crds=crds(), namespaces=["knative"])
+        service = await kube.create(knative_service("podinfo", "knative", "podinfo:6.0.0"))
+        serving = KnativeServing(kube, "knative")
+        await serving.reconcile("podinfo")
+        service = await kube.get(*SERVICE, "podinfo", "knative")
+        service["spec"]["template"]["metadata"] = {"annotations": {"release": "2"}}
+        service["metadata"]["annotations"] = {"flagger.app/primary-revision": "podinfo-00001"}
+        await kube.replace(service)
+        await serving.reconcile("podinfo")  # podinfo-00002, the canary
+        canary = Canary.model_validate(
+            {
+                "metadata": {"name": "podinfo", "namespace": "knative"},
+                "spec": {
+                    "provider": "knative",
+                    "targetRef": {
+                        "apiVersion": "serving.knative.dev/v1",
+                        "kind": "Service",
+                        "name": "podinfo",
+                    },
+                    "analysis": {"interval": "1m", "stepWeight": 10},
+                },
+            }
+        )
+        checks = MetricChecks(
+            metrics_server=prometheus.address,
+            mesh_provider="knative",
+            resources=resources,
+            http=http,
+            clock=prometheus.clock,
+            kube=kube,
+        )
+        assert await checks.measure(canary, metric("request-success-rate")) == pytest.approx(90.0)
+        assert await checks.measure(canary, metric("request-duration")) == pytest.approx(497.5)
+        history = await checks.primary_history(
+            canary,
+            metric("request-success-rate"),
+            until=prometheus.clock.now(),
+            seconds=60,
+            step=30,
+        )
+        assert [round(c.requests) for c in history.counts] == [600, 600]  # podinfo-00001: 20/s

@@ -280,11 +280,10 @@ class CanaryAnalysis(ApiModel):
     def _increasing(cls, weights: list[int] | None) -> list[int] | None:
         if weights is None:
             return None
+        # Like Flagger, a last step above 100 is allowed: it routes all traffic to the canary.
         rising = all(high > low for low, high in zip([0, *weights], weights, strict=False))
-        if not rising or (weights and weights[-1] > 100):
-            raise problem(
-                None, "weights that increase step by step, from above 0 to at most 100", weights
-            )
+        if not rising:
+            raise problem(None, "weights that increase step by step, from above 0", weights)
         return weights
 
     @classmethod

@@ -3,7 +3,10 @@
 Prints one line per problem (file, document number, kind namespace/name, field path, what was
 expected, what was found) and goes on to the end of every file. Exit 1 when anything is wrong.
 A Canary is also held against what its provider's router can do (``spec.provider``, else
-``--mesh-provider``, the operator's default), as the operator holds it before acting on it.
+``--mesh-provider``, the operator's default), as the operator holds it before acting on it. Where
+serinus knowingly behaves differently from Flagger for a Canary (its last step stops at
+``maxWeight``; a router writes an object differently), a ``note:`` line says so; notes are not
+problems and do not change the exit code.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import click
 
 from serinus.apis import documents
 from serinus.apis.canary import Canary
+from serinus.controller import strategies
 from serinus.errors import UnknownProviderError
 from serinus.operator.settings import OperatorSettings
 from serinus.routers import registry as routers
@@ -23,7 +27,7 @@ from serinus.routers import registry as routers
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
 @click.option(
-    "--quiet", "-q", is_flag=True, help="Print problems only, not the documents that passed."
+    "--quiet", "-q", is_flag=True, help="Print problems only: no notes, no documents that passed."
 )
 @click.option(
     "--mesh-provider",
@@ -53,6 +57,8 @@ def validate(files: tuple[pathlib.Path, ...], quiet: bool, mesh_provider: str) -
                 problems += 1
             if not found and not quiet:
                 click.echo(f"{path}: document {document.index}: {document.title}: valid")
+            for note in [] if quiet else _notes(document.model, mesh_provider):
+                click.echo(f"{path}: document {document.index}: {document.title}: note: {note}")
         if checked == 0 and not quiet:
             click.echo(f"{path}: no flagger.app documents")
     if problems:
@@ -69,3 +75,15 @@ def _router_refusals(model: object, default_provider: str) -> list[str]:
     except UnknownProviderError as error:
         field = "spec.provider" if model.spec.provider else "--mesh-provider"
         return [f"{field}: {error}"]
+
+
+def _notes(model: object, default_provider: str) -> list[str]:
+    """Where serinus knowingly differs from Flagger for a Canary (its steps, its router)."""
+    if not isinstance(model, Canary):
+        return []
+    found = strategies.notes(model.spec.effective_analysis)
+    try:
+        found += routers.notes(model, model.spec.provider or default_provider)
+    except UnknownProviderError:
+        pass  # reported as a problem already
+    return found

@@ -20,6 +20,24 @@ EARLY_PROMOTION_WEIGHT = 50
 """From this canary weight on, a clear pass of every judged metric promotes at once."""
 
 
+def notes(analysis: CanaryAnalysis | None) -> list[str]:
+    """Where serinus's steps knowingly differ from Flagger's for this analysis (for ``validate``).
+
+    The one difference: the last progressive step never overshoots ``maxWeight``.
+    """
+    if analysis is None or analysis.iterations or analysis.step_weights or not analysis.step_weight:
+        return []
+    step, maximum = analysis.step_weight, analysis.effective_max_weight
+    if step <= 0 or maximum >= FULL_WEIGHT or maximum % step == 0:
+        return []
+    flagger = min(FULL_WEIGHT, (maximum // step + 1) * step)
+    return [
+        f"spec.analysis.maxWeight: {maximum} is not a multiple of stepWeight {step}; serinus's "
+        f"last step routes {FULL_WEIGHT - maximum}/{maximum} (primary/canary), where Flagger "
+        f"steps past the maximum to {FULL_WEIGHT - flagger}/{flagger}"
+    ]
+
+
 def strategy(analysis: CanaryAnalysis, can: Capabilities) -> Strategy:
     if not can.weights:
         return Strategy.BLUE_GREEN
