@@ -94,6 +94,15 @@ NEEDED = (
     | grants("gateway.networking.k8s.io", "httproutes", OWNED)
     | grants("networking.istio.io", "virtualservices destinationrules", OWNED)
     | grants("networking.k8s.io", "ingresses", OWNED)
+    | grants("projectcontour.io", "httpproxies", OWNED)
+    | grants("gateway.solo.io", "routetables", OWNED)
+    | grants("gloo.solo.io", "upstreams", OWNED)
+    | grants("traefik.io", "traefikservices", OWNED)
+    | grants("apisix.apache.org", "apisixroutes", OWNED)
+    | grants("kuma.io", "trafficroutes", OWNED)
+    | grants("appmesh.k8s.aws", "virtualnodes virtualrouters virtualservices", OWNED)
+    | grants("serving.knative.dev", "services", "get list watch update patch")
+    | grants("serving.knative.dev", "revisions", "get list watch")
 )
 """What the operator does: watch Canaries and write their status and finalizer, read templates and
 alert providers, manage the -primary/-canary copies and the one routing object per Canary, copy

@@ -40,11 +40,19 @@ INTERVALS = (5.0, 60.0)
     "other values patch the Canary, and the demo says so.",
 )
 @click.option(
+    "--mesh-provider",
+    type=click.Choice(["linkerd", "contour"]),
+    default="linkerd",
+    show_default=True,
+    help="The operator's mesh provider: the seed's linkerd (SMI TrafficSplit), or contour "
+    "(HTTPProxy, Envoy's statistics); the demo sets the sandbox's operator to it.",
+)
+@click.option(
     "--keep",
     is_flag=True,
     help="Leave a sandbox the demo started running at the end (for kubectl).",
 )
-def demo(directory: pathlib.Path, interval: float, keep: bool) -> None:
+def demo(directory: pathlib.Path, interval: float, mesh_provider: str, keep: bool) -> None:
     """Play the seed's canary releases in the sandbox: a promotion, then a rollback.
 
     Deploys podinfo 2.1.0, the load tester and the seed's Canary; releases 2.1.1, which is
@@ -66,6 +74,7 @@ def demo(directory: pathlib.Path, interval: float, keep: bool) -> None:
                 play.run(
                     directory,
                     interval=interval,
+                    mesh_provider=mesh_provider,
                     console=console,
                     environment=dict(os.environ),
                     keep=keep,

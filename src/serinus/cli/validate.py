@@ -11,6 +11,7 @@ problems and do not change the exit code.
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 import sys
 
@@ -82,8 +83,6 @@ def _notes(model: object, default_provider: str) -> list[str]:
     if not isinstance(model, Canary):
         return []
     found = strategies.notes(model.spec.effective_analysis)
-    try:
+    with contextlib.suppress(UnknownProviderError):  # reported as a problem already
         found += routers.notes(model, model.spec.provider or default_provider)
-    except UnknownProviderError:
-        pass  # reported as a problem already
     return found

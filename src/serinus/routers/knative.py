@@ -73,19 +73,21 @@ class KnativeRouter:
                 f"{_where(canary)}: Knative has not served generation {generation} yet "
                 f"(observed {observed})",
             )
-        canary_percent = primary_percent = None
-        for target in status.get("traffic") or []:
-            if target.get("latestRevision") and canary_percent is None:
-                canary_percent = target.get("percent")
-            elif target.get("revisionName") == primary and primary_percent is None:
-                primary_percent = target.get("percent")
-        if not isinstance(canary_percent, int) or not isinstance(primary_percent, int):
+        traffic = status.get("traffic") or []
+        latest = [t.get("percent") for t in traffic if t.get("latestRevision")]
+        pinned = [
+            t.get("percent")
+            for t in traffic
+            if not t.get("latestRevision") and t.get("revisionName") == primary
+        ]
+        if not latest or not isinstance(latest[0], int):
             raise RouterError(
-                PROVIDER,
-                f"{_where(canary)}: status.traffic has no percent for the latest revision and "
-                f"the primary revision {primary}",
+                PROVIDER, f"{_where(canary)}: status.traffic has no percent for the latest revision"
             )
-        return Routes(primary=primary_percent, canary=canary_percent)
+        if pinned and isinstance(pinned[0], int):
+            return Routes(primary=pinned[0], canary=latest[0])
+        # Just promoted: the latest revision is the primary, traffic not yet pinned to it.
+        return Routes(primary=100 - latest[0], canary=latest[0])
 
     async def finalize(self, canary: Canary) -> None:
         service = await self.kube.get(*SERVICE, canary.spec.target_ref.name, canary.namespace)

@@ -201,13 +201,15 @@ class Cluster:
         return await self.send("DELETE", self._path(api_version, plural, name))
 
     async def install_crds(self) -> None:
-        """The CRDs of SMI TrafficSplit and Gateway API HTTPRoute (schemas keep any field)."""
+        """The CRDs of SMI TrafficSplit, Gateway API HTTPRoute and Contour's HTTPProxy (schemas
+        keep any field)."""
         versions = ("v1alpha1", "v1alpha2", "v1alpha3")
         split = simple_crd("split.smi-spec.io", "TrafficSplit", "trafficsplits", versions)
         route = simple_crd(
             "gateway.networking.k8s.io", "HTTPRoute", "httproutes", ("v1", "v1beta1")
         )
-        for crd in (split, route):
+        proxy = simple_crd("projectcontour.io", "HTTPProxy", "httpproxies", ("v1",))
+        for crd in (split, route, proxy):
             await self.send("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
 
     async def service(self, name: str, *, port: int = SERVICE_PORT, app: str | None = None) -> str:
@@ -308,6 +310,18 @@ class Cluster:
                     "service": apex,
                     "backends": [{"service": s, "weight": w} for s, w in weights.items()],
                 },
+            },
+        )
+
+    async def http_proxy(self, routes: list[dict[str, Any]], *, apex: str = "podinfo") -> Any:
+        return await self.create(
+            "projectcontour.io/v1",
+            "httpproxies",
+            {
+                "apiVersion": "projectcontour.io/v1",
+                "kind": "HTTPProxy",
+                "metadata": {"name": apex},
+                "spec": {"routes": routes},
             },
         )
 

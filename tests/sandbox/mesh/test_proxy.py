@@ -250,3 +250,60 @@ async def test_an_unreachable_pod_gets_502_and_a_service_without_ready_pods_503(
     assert gone.ip in unreachable.headers["l5d-proxy-error"]
     assert empty.status_code == 503
     assert "no ready endpoints" in empty.headers["l5d-proxy-error"]
+
+
+def contour_service(name: str, weight: int = 0) -> dict[str, object]:
+    found: dict[str, object] = {"name": name, "port": SERVICE_PORT}
+    if weight:
+        found["weight"] = weight
+    return found
+
+
+async def test_an_http_proxy_splits_the_apex_and_counts_envoy_cluster_stats(
+    cluster: Cluster, podinfo: Podinfo, proxy: MeshProxy, client: httpx.AsyncClient
+) -> None:
+    await serving(proxy, podinfo)
+    routes = [
+        {
+            "conditions": [{"prefix": "/", "header": {"name": "x-canary", "exact": "insider"}}],
+            "services": [
+                contour_service("podinfo-primary"),
+                contour_service("podinfo-canary", 100),
+            ],
+        },
+        {
+            "conditions": [{"prefix": "/"}],
+            "services": [
+                contour_service("podinfo-primary", 70),
+                contour_service("podinfo-canary", 30),
+            ],
+        },
+    ]
+    await caught_up(proxy, "HTTPProxy", await cluster.http_proxy(routes))
+    primary, canary = podinfo.primary_pods[0].name, podinfo.canary_pods[0].name
+
+    assert tally(await bodies(client, podinfo.apex_url, 100)) == {primary: 70, canary: 30}
+    assert tally(await bodies(client, podinfo.apex_url, 5, **{"x-canary": "insider"})) == {
+        canary: 5
+    }
+    errors = await client.get(f"{podinfo.apex_url}/status/500", headers={"x-canary": "insider"})
+    assert errors.status_code == 500
+
+    exported = (await client.get(proxy.metrics_url)).text
+    namespace = cluster.namespace
+    canary_cluster = f'envoy_cluster_name="{namespace}_podinfo-canary_{SERVICE_PORT}"'
+    assert "# TYPE envoy_cluster_upstream_rq counter" in exported
+    assert f'envoy_cluster_upstream_rq{{envoy_response_code="200",{canary_cluster}}} 35' in exported
+    assert f'envoy_cluster_upstream_rq{{envoy_response_code="500",{canary_cluster}}} 1' in exported
+    primary_cluster = f'envoy_cluster_name="{namespace}_podinfo-primary_{SERVICE_PORT}"'
+    assert (
+        f'envoy_cluster_upstream_rq{{envoy_response_code="200",{primary_cluster}}} 70' in exported
+    )
+    assert f"envoy_cluster_upstream_rq_time_count{{{canary_cluster}}} 36" in exported
+    assert re.search(
+        rf'envoy_cluster_upstream_rq_time_bucket{{{canary_cluster},le="\+Inf"}} 36', exported
+    )
+    # requests sent to the canary Service itself pass no HTTPProxy: no Envoy statistics
+    await bodies(client, podinfo.canary_url, 3)
+    again = (await client.get(proxy.metrics_url)).text
+    assert f'envoy_cluster_upstream_rq{{envoy_response_code="200",{canary_cluster}}} 35' in again

@@ -1,10 +1,11 @@
-"""What the demo watches while a release runs: the Canary, the TrafficSplit, the operator's log.
+"""What the demo watches while a release runs: the Canary, its traffic object, the operator's log.
 
 :class:`Observer` keeps three background tasks, all reading the sandbox the way a user would:
 
 * a watch on the Canary ``prod/podinfo``: its latest status (phase, weight, failed checks, each
   metric's last value and bounds), and the times its phase changed;
-* a watch on the TrafficSplit ``prod/podinfo``: every canary weight it was set to, in order;
+* a watch on the traffic object ``prod/podinfo`` of the operator's mesh provider (Linkerd's
+  TrafficSplit, Contour's HTTPProxy): every canary weight it was set to, in order;
 * the operator's log, as ``kubectl logs -f deployment/serinus -n serinus-system`` shows it,
   read from the pod's log file in the sandbox directory, one JSON line at a time.
 
@@ -30,6 +31,7 @@ from serinus.sandbox.workloads import SandboxDir
 
 CANARY = ("flagger.app/v1beta1", "Canary")
 SPLIT = ("split.smi-spec.io/v1alpha1", "TrafficSplit")
+PROXY = ("projectcontour.io/v1", "HTTPProxy")
 OPERATOR = ("serinus-system", "app.kubernetes.io/name=serinus", "operator")
 
 
@@ -47,7 +49,7 @@ class DemoTimeout(SerinusError):
 
 
 class Observer:
-    """The Canary, its TrafficSplit and the operator's log, kept current."""
+    """The Canary, its traffic object and the operator's log, kept current."""
 
     def __init__(
         self,
@@ -56,9 +58,11 @@ class Observer:
         *,
         namespace: str = "prod",
         name: str = "podinfo",
+        mesh_provider: str = "linkerd",
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.kube = kube
+        self.mesh_provider = mesh_provider
         self.layout = SandboxDir(directory)
         self.namespace = namespace
         self.name = name
@@ -115,10 +119,12 @@ class Observer:
             self.on_change()
 
     async def _watch_split(self) -> None:
-        async for event, obj in self.kube.watch(*SPLIT, namespace=self.namespace):
+        contour = self.mesh_provider == "contour"
+        kind, read = (PROXY, proxy_weight) if contour else (SPLIT, canary_weight)
+        async for event, obj in self.kube.watch(*kind, namespace=self.namespace):
             if event == "DELETED" or (obj.get("metadata") or {}).get("name") != self.name:
                 continue
-            weight = canary_weight(obj, f"{self.name}-canary")
+            weight = read(obj, f"{self.name}-canary")
             if weight is not None and (not self.weights or self.weights[-1] != weight):
                 self.weights.append(weight)
                 self.on_change()
@@ -185,6 +191,18 @@ def canary_weight(split: Manifest, backend: str) -> int | None:
     if backend not in weights or total <= 0:
         return None
     return round(100 * weights[backend] / total)
+
+
+def proxy_weight(proxy: Manifest, service: str) -> int | None:
+    """The weight an HTTPProxy's first route gives ``service``, as a percentage (a service
+    without a weight has 0 beside one with a weight)."""
+    routes = (proxy.get("spec") or {}).get("routes") or []
+    services = (routes[0].get("services") or []) if routes else []
+    weights = {str(s.get("name")): float(s.get("weight") or 0) for s in services}
+    total = sum(weights.values())
+    if service not in weights or total <= 0:
+        return None
+    return round(100 * weights[service] / total)
 
 
 def _quantity(value: object) -> float:

@@ -28,6 +28,7 @@ async def run(
     *,
     interval: float,
     console: Console,
+    mesh_provider: str = "linkerd",
     environment: Mapping[str, str],
     keep: bool = False,
 ) -> bool:
@@ -49,6 +50,7 @@ async def run(
             directory,
             interval,
             prometheus=recorded.details.get("prometheus", ""),
+            mesh_provider=mesh_provider,
             environment=dict(environment),
         )
         releases, primary, deviations = await _play(recorded.kubeconfig, settings, console)

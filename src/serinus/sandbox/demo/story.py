@@ -9,6 +9,13 @@
    ``hey -z 1m -c 5 -q 5 http://podinfo-canary:9898/status/500`` runs in the sandbox, then its
    ``.../delay/1``; the operator halts, and rolls back when the failed checks reach the threshold.
 
+With ``--mesh-provider contour`` the operator runs with Contour's router (the demo sets the
+operator Deployment's ``--mesh-provider`` argument, as a user would reconfigure Flagger): traffic
+moves through ``HTTPProxy prod/podinfo``, which the sandbox's proxy serves at the apex Service,
+and the built-in metrics are Contour's Envoy statistics. As in Flagger's Contour tutorial, the
+faults are then sent through the proxy (``http://podinfo:9898/...``), where the canary gets its
+share of them; sent to ``podinfo-canary`` directly they would pass no Envoy and be counted nowhere.
+
 Two things differ from the seed, and the demo says so on screen when it does them:
 
 * ``--interval`` other than the seed's 10s patches ``canaryAnalysis.interval`` (the sandbox's
@@ -34,6 +41,7 @@ from serinus import __version__
 from serinus.apis.base import format_duration
 from serinus.kube import Kube
 from serinus.sandbox import manifests
+from serinus.sandbox.demo import meshes
 from serinus.sandbox.demo.clients import (
     Counts,
     Injection,
@@ -48,6 +56,7 @@ NAMESPACE = "prod"
 IMAGE = "stefanprodan/podinfo"
 SEED_INTERVAL = 10.0
 FAULTS = "http://podinfo-canary:9898"
+INGRESS_FAULTS = "http://podinfo:9898"
 MANAGER = "serinus-demo"
 
 
@@ -57,6 +66,7 @@ class Settings:
     interval: float = SEED_INTERVAL
     prometheus: str = ""
     probe_rate: float = 20.0
+    mesh_provider: str = "linkerd"
     environment: dict[str, str] = dataclasses.field(default_factory=dict)
     """The environment the fault injection's commands start from (the CLI's own)."""
 
@@ -77,7 +87,9 @@ class Story:
         self.settings = settings
         self.say = say
         self.note = note
-        self.observer = Observer(kube, settings.directory, on_change=on_change)
+        self.observer = Observer(
+            kube, settings.directory, mesh_provider=settings.mesh_provider, on_change=on_change
+        )
         self.releases = [
             Release("2.1.1", "2.1.0", "Succeeded"),
             Release("2.1.2", "2.1.1", "Failed"),
@@ -120,6 +132,7 @@ class Story:
 
     async def _bootstrap(self) -> None:
         await self._reset()
+        await self._use_mesh_provider()
         self.say("Deploy podinfo 2.1.0 (the seed's HelmRelease, image updates off, no Service)")
         await self._apply("podinfo.yaml")
         await self._available("podinfo")
@@ -148,6 +161,12 @@ class Story:
             f"podinfo's users: {self.settings.probe_rate:g} requests/s to http://podinfo:9898/ "
             "through the mesh, every answer counted"
         )
+
+    async def _use_mesh_provider(self) -> None:
+        wanted = self.settings.mesh_provider
+        if wanted != "linkerd":
+            self._deviate(f"the operator runs with --mesh-provider={wanted} (the seed's: linkerd)")
+        await meshes.use(self.kube, wanted, say=self.say)
 
     async def _reset(self) -> None:
         if await self.kube.get(*CANARY, "podinfo", NAMESPACE) is None:
@@ -241,7 +260,8 @@ class Story:
         return dict(spec.get("canaryAnalysis") or spec.get("analysis") or {})
 
     async def _inject(self, path: str) -> None:
-        words = ["hey", "-z", "1m", "-c", "5", "-q", "5", f"{FAULTS}/{path}"]
+        faults = INGRESS_FAULTS if self.settings.mesh_provider == "contour" else FAULTS
+        words = ["hey", "-z", "1m", "-c", "5", "-q", "5", f"{faults}/{path}"]
         self.injection = Injection(
             self.settings.directory,
             words,

@@ -1,11 +1,12 @@
 """The objects the sandbox applies, as YAML files shipped with serinus.
 
 ``serinus sandbox up`` applies the CRDs (Flagger's three, generated from :mod:`serinus.apis`
-like ``deploy/crds/``, plus the SMI TrafficSplit and Gateway API HTTPRoute CRDs the mesh proxy
-routes by), ``namespaces.yaml``, ``operator.yaml`` and ``loadtester.yaml``; ``serinus demo``
-applies ``podinfo.yaml`` and the seed's ``canary.yaml``. The files are plain manifests a user can
-read and ``kubectl apply`` by hand; a few hold ``${name}`` fields that only the sandbox knows
-(its kubeconfig path, its Prometheus URL, serinus' version), filled in by :func:`load`.
+like ``deploy/crds/``, plus the SMI TrafficSplit, Gateway API HTTPRoute and Contour HTTPProxy
+CRDs the mesh proxy routes by), ``namespaces.yaml``, ``operator.yaml`` and ``loadtester.yaml``;
+``serinus demo`` applies ``podinfo.yaml`` and the seed's ``canary.yaml``. The files are plain
+manifests a user can read and ``kubectl apply`` by hand; a few hold ``${name}`` fields that only
+the sandbox knows (its kubeconfig path, its Prometheus URL, serinus' version), filled in by
+:func:`load`.
 Kubernetes' own ``$(VAR)`` references are left alone.
 """
 
@@ -22,7 +23,7 @@ from serinus.apis.base import Manifest
 from serinus.apis.crds import custom_resource_definitions
 from serinus.errors import SerinusError
 
-MESH_CRDS = ("trafficsplits.yaml", "httproutes.yaml")
+MESH_CRDS = ("trafficsplits.yaml", "httproutes.yaml", "httpproxies.yaml")
 _FIELD = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 

@@ -19,7 +19,9 @@ Metrics are counted on the destination's inbound side (:mod:`serinus.sandbox.mes
 time to its first byte in ``response_latency_ms``. A pod that never answered counts as a failure
 without ``status_code``. A caller that hangs up mid-response is not counted as a response: the
 backend did nothing wrong. Requests the proxy answers itself reach no pod and count nowhere, as
-in Linkerd, whose inbound proxy never sees them.
+in Linkerd, whose inbound proxy never sees them. A request routed by an ingress rule (Contour's
+HTTPProxy) is also counted in Envoy's statistics of the chosen Service's cluster, a request that
+got no response with Envoy's 503.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from serinus.sandbox.mesh.envoy import cluster_name
 from serinus.sandbox.mesh.metrics import ProxyMetrics, inbound_labels
 from serinus.sandbox.mesh.table import Decision, RoutingTable
 from serinus.sandbox.mesh.workloads import Endpoint
@@ -124,7 +127,7 @@ class Forwarder:
                     retries -= 1
                     endpoint = decision.target.pick()
                     continue
-                self._count_no_response(request, endpoint, failure)
+                self._count_no_response(request, decision, endpoint, failure)
                 return _proxy_error(failure.status, f"{endpoint.address}: {failure}")
         return _proxy_error(503, f"no ready endpoints for {decision.target}")
 
@@ -182,6 +185,7 @@ class Forwarder:
                 break
             await response.write(chunk)  # a caller hanging up raises here: not counted
         self._metrics.response(labels, status=upstream.status, latency_ms=latency_ms, error=broken)
+        self._count_envoy(decision, status=upstream.status, latency_ms=latency_ms)
         if broken and request.transport is not None:
             request.transport.close()  # the caller must see a cut response, not a complete one
             return response
@@ -189,12 +193,26 @@ class Forwarder:
         return response
 
     def _count_no_response(
-        self, request: web.BaseRequest, endpoint: Endpoint, failure: _NoResponse
+        self,
+        request: web.BaseRequest,
+        decision: Decision,
+        endpoint: Endpoint,
+        failure: _NoResponse,
     ) -> None:
         labels = inbound_labels(endpoint, request.host or endpoint.address)
         self._metrics.request(labels)
         self._metrics.response(labels, status=None, latency_ms=None, error=failure.error)
+        self._count_envoy(decision, status=None, latency_ms=None)
         logger.info("no response from %s: %s", endpoint.address, failure)
+
+    def _count_envoy(
+        self, decision: Decision, *, status: int | None, latency_ms: int | None
+    ) -> None:
+        if decision.rule is None or not decision.rule.envoy_stats or decision.target is None:
+            return
+        (namespace, service), port = decision.target.service, decision.target.port
+        cluster = cluster_name(namespace, service, port)
+        self._metrics.envoy.response(cluster, status=status, latency_ms=latency_ms)
 
 
 def _proxy_error(status: int, reason: str) -> web.Response:

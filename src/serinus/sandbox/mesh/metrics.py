@@ -22,6 +22,9 @@ way.
 
 Each proxy owns a :class:`ProxyMetrics` with its own ``CollectorRegistry``, so two proxies in one
 process (tests) never share series, and no ``*_created`` series are exported (Linkerd has none).
+Requests an ingress rule routed (Contour's HTTPProxy) are also counted in Envoy's cluster
+statistics (:attr:`ProxyMetrics.envoy`, :mod:`serinus.sandbox.mesh.envoy`), exported on the same
+``/metrics``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from serinus.sandbox.mesh.envoy import EnvoyStats
 from serinus.sandbox.mesh.workloads import Endpoint
 
 LATENCY_BUCKETS_MS: tuple[int, ...] = (
@@ -120,6 +124,7 @@ class ProxyMetrics(Collector):
         self._requests: dict[Labels, int] = {}
         self._responses: dict[Labels, int] = {}
         self._latency: dict[Labels, _Histogram] = {}
+        self.envoy = EnvoyStats()
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self)
 
@@ -139,8 +144,8 @@ class ProxyMetrics(Collector):
             histogram.observe(latency_ms)
 
     def exposition(self) -> bytes:
-        """The ``/metrics`` body (see :data:`CONTENT_TYPE`)."""
-        return generate_latest(self.registry)
+        """The ``/metrics`` body (see :data:`CONTENT_TYPE`): Linkerd's, then Envoy's."""
+        return generate_latest(self.registry) + self.envoy.exposition().encode()
 
     def collect(self) -> Iterator[Metric]:
         requests = CounterMetricFamily(

@@ -69,6 +69,8 @@ class Rule:
     request_headers: HeaderChanges = HeaderChanges()
     response_headers: HeaderChanges = HeaderChanges()
     unsupported_filters: tuple[str, ...] = ()
+    envoy_stats: bool = False
+    """Count the requests it routes in Envoy's cluster statistics (an ingress's rule)."""
 
 
 @dataclasses.dataclass(frozen=True)

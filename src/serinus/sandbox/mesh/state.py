@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from serinus.apis.base import Manifest
 from serinus.sandbox.mesh.objects import Key, key_of
 
-KINDS = ("Service", "Endpoints", "Pod", "ReplicaSet", "TrafficSplit", "HTTPRoute")
+KINDS = ("Service", "Endpoints", "Pod", "ReplicaSet", "TrafficSplit", "HTTPRoute", "HTTPProxy")
 """The kinds the routing table reads (any API version of each)."""
 
 

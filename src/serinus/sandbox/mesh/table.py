@@ -4,10 +4,11 @@
 :class:`RoutingTable`. Every Service with a loopback cluster IP gets one :class:`Listener` per TCP
 port. A listener sends requests straight to its Service's ready endpoints, unless traffic objects
 steer it: HTTPRoutes attached to the Service port win (as in Linkerd 2.14+, where an HTTPRoute
-overrides other policy); else the oldest TrafficSplit whose apex is the Service. A split sends
-each request to one backend Service by smooth weighted round-robin, then to one of that
-Service's endpoints by round-robin. Backends are resolved one level deep: a backend that is itself
-an apex is reached directly, as Linkerd does.
+overrides other policy); else the routes of the HTTPProxy named after the Service (Contour's,
+see :mod:`serinus.sandbox.mesh.contour`); else the oldest TrafficSplit whose apex is the Service.
+A split sends each request to one backend Service by smooth weighted round-robin, then to one of
+that Service's endpoints by round-robin. Backends are resolved one level deep: a backend that is
+itself an apex is reached directly, as Linkerd does.
 
 Because a table never changes once built, swapping in a new one cannot disturb a request: the
 request decided on the old table finishes on the backend it picked, the next one uses the new table.
@@ -27,6 +28,7 @@ import ipaddress
 from collections.abc import Callable, Iterator
 
 from serinus.apis.base import Manifest
+from serinus.sandbox.mesh import contour
 from serinus.sandbox.mesh.balancer import BalancerCache, SmoothWeighted
 from serinus.sandbox.mesh.matching import Match, RequestView
 from serinus.sandbox.mesh.objects import Key, as_list, as_map, dig, integer_weights, key_of
@@ -151,6 +153,7 @@ class _Builder:
 
     def listeners(self) -> Iterator[Listener]:
         attached = self._attached_routes()
+        proxies = self._proxies()
         splits = self._splits()
         for key, service in sorted(self.state.objects("Service").items()):
             ip = _listen_ip(service, self.warn)
@@ -168,6 +171,10 @@ class _Builder:
                     for parent, order, rule in attached.get(key, [])
                     if parent.covers(port, name)
                 ]
+                if not candidates and key in proxies:
+                    candidates = [
+                        (("", "", index), rule) for index, rule in enumerate(proxies[key])
+                    ]
                 if not candidates and key in splits:
                     candidates = [(("", "", 0), splits[key])]
                 routes = self._routes((ip, port), candidates)
@@ -237,6 +244,15 @@ class _Builder:
                     order = (created, f"{key[0]}/{key[1]}", index)
                     attached.setdefault(parent.service, []).append((parent, order, rule))
         return attached
+
+    def _proxies(self) -> dict[Key, list[Rule]]:
+        found: dict[Key, list[Rule]] = {}
+        for proxy in self.state.objects("HTTPProxy").values():
+            try:
+                found[contour.proxy_service(proxy)] = contour.proxy_rules(proxy)
+            except ValueError as error:
+                self.warn(f"{error}; HTTPProxy ignored")
+        return found
 
     def _splits(self) -> dict[Key, Rule]:
         found: dict[Key, list[tuple[tuple[str, str], Rule]]] = {}

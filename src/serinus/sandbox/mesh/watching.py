@@ -36,6 +36,7 @@ WATCHED: dict[str, tuple[str, ...]] = {
     "ReplicaSet": ("apps/v1",),
     "TrafficSplit": tuple(f"split.smi-spec.io/v1alpha{n}" for n in (1, 2, 3, 4)),
     "HTTPRoute": ("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"),
+    "HTTPProxy": ("projectcontour.io/v1",),
 }
 """Kind -> API versions to try, in order of preference."""
 
