@@ -2,9 +2,12 @@
 
 Covers: confirm-rollout holding a new revision in Waiting (no failed check, one warning, one
 alert) until it opens; pre-rollout and rollout failures counting failed checks; a closed
-confirm-traffic-increase gate holding the weight; a closed confirm-promotion gate holding the run in
+confirm-traffic-increase gate holding the weight, and holding the run at the maximum weight, each
+open gate saying "Confirm-traffic-increase check NAME passed" as in Flagger; a closed
+confirm-promotion gate holding the run in
 WaitingPromotion while the analysis keeps running (and can still fail it); post-rollout hooks called
-with the final phase; a rollback hook answering 2xx rolling back; event hooks receiving every event;
+with the final phase; a rollback hook not signaling a rollback on each tick, and one answering 2xx
+rolling back ("Rollback check NAME passed"); event hooks receiving every event;
 muteAlert silencing gate alerts.
 """
 
@@ -74,7 +77,34 @@ async def test_confirm_traffic_increase_holds_the_weight_without_failing() -> No
     ]
     assert (run.routes, run.status.failed_checks) == ((90, 10), 0)
     run.world.webhooks.answers["more"] = True
-    assert await run.tick() == ["Advance podinfo.prod canary weight 20"]
+    assert await run.tick() == [
+        "Confirm-traffic-increase check more passed",
+        "Advance podinfo.prod canary weight 20",
+    ]
+
+
+async def test_a_traffic_gate_closed_at_the_maximum_weight_holds_the_run() -> None:
+    gates = [hook("first", "confirm-traffic-increase"), hook("more", "confirm-traffic-increase")]
+    run = Run(new_canary(stepWeight=25, maxWeight=50, webhooks=gates))
+    await run.release()
+    await run.ticks(2)  # weights 25, 50
+    assert run.routes == (50, 50)
+    run.world.webhooks.answers["more"] = False
+    for _ in range(3):
+        assert await run.tick() == [
+            "Confirm-traffic-increase check first passed",
+            "Halt podinfo.prod advancement waiting for traffic increase approval more",
+        ]
+    assert run.status.phase is CanaryPhase.PROGRESSING
+    assert run.routes == (50, 50)
+    assert run.world.target.promotions == 0
+    run.world.webhooks.answers["more"] = True
+    assert await run.tick() == [
+        "Confirm-traffic-increase check first passed",
+        "Confirm-traffic-increase check more passed",
+        "Copying podinfo.prod template spec to podinfo-primary.prod",
+    ]
+    assert run.status.phase is CanaryPhase.PROMOTING
 
 
 async def test_confirm_promotion_waits_while_the_analysis_keeps_running() -> None:
@@ -134,9 +164,14 @@ async def test_post_rollout_hooks_get_the_final_phase() -> None:
 async def test_a_rollback_hook_that_answers_ok_rolls_back() -> None:
     run = Run(new_canary(webhooks=[hook("abort", "rollback")]))
     await run.release()
-    await run.tick()
+    assert await run.tick() == [
+        "Rollback hook abort not signaling a rollback",
+        "Starting canary analysis for podinfo.prod",
+        "Advance podinfo.prod canary weight 10",
+    ]
     run.world.webhooks.answers["abort"] = True
     assert await run.tick() == [
+        "Rollback check abort passed",
         "Rolling back podinfo.prod manual webhook invoked",
         "Canary failed! Scaling down podinfo.prod",
     ]

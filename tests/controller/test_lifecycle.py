@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase
-from tests.controller.support import Run, new_canary
+from tests.controller.support import Run, metric, new_canary
 
 
 async def test_initialization_creates_primary_and_scales_target_to_zero() -> None:
@@ -137,6 +137,23 @@ async def test_seed_rollback_log_and_cumulative_failed_checks(seed_canary: Canar
     assert run.world.target.canary_replicas == 0
     assert run.world.target.primary_hash == "rev-1"
     assert [a.message for a in run.world.notifier.alerts][-1] == "Failed checks threshold reached 5"
+    # as in Flagger, the finished run's status starts from zero
+    status = run.status
+    assert (status.canary_weight, status.failed_checks, status.iterations) == (0, 0, 0)
+
+
+async def test_a_rolled_back_ab_run_resets_its_iterations() -> None:
+    match = [{"headers": {"x-canary": {"exact": "insider"}}}]
+    success = [metric("request-success-rate", thresholdRange={"min": 99})]
+    canary = new_canary(stepWeight=None, iterations=5, threshold=2, match=match, metrics=success)
+    run = Run(canary, provider="istio")
+    await run.release()
+    await run.ticks(3)
+    assert run.status.iterations == 3
+    run.world.metrics.values["request-success-rate"] = 50
+    await run.until(CanaryPhase.FAILED)
+    status = run.status
+    assert (status.canary_weight, status.failed_checks, status.iterations) == (0, 0, 0)
 
 
 async def test_skip_analysis_promotes_a_ready_canary_at_once() -> None:
@@ -157,7 +174,7 @@ async def test_skip_analysis_still_rolls_back_a_stuck_canary() -> None:
     await run.release("rev-2")
     run.world.target.canary_stuck = True
     lines = await run.tick()
-    assert lines[0].startswith("Rolling back podinfo.prod progress deadline exceeded")
+    assert lines[0].startswith("canary deployment podinfo.prod not ready: ")
     assert run.status.phase is CanaryPhase.FAILED
     assert run.world.target.primary_hash == "rev-1"
 

@@ -1,6 +1,8 @@
 """Scenarios of traffic movement: canary weights, A/B testing, blue/green, mirroring, promotion.
 
-Covers: stepWeight up to maxWeight (never beyond it); stepWeights; stepWeightPromotion stepping the
+Covers: stepWeight up to maxWeight (never beyond it, a deliberate difference from Flagger that
+``serinus validate`` notes); stepWeights, including Flagger's last step above 100, which routes
+everything to the canary; stepWeightPromotion stepping the
 primary back; A/B testing (match + iterations: routes 0/100 under the match, one iteration per
 step); blue/green (iterations, then all traffic to the canary, then promotion); the kubernetes
 provider forcing blue/green with 10 iterations and saying so; mirroring before shifting.
@@ -33,6 +35,20 @@ async def test_step_weights_are_followed_and_the_last_is_the_maximum() -> None:
         Routes(98, 2),
         Routes(90, 10),
         Routes(20, 80),
+    ]
+
+
+async def test_a_last_step_weight_above_100_routes_all_traffic_to_the_canary() -> None:
+    run = Run(new_canary(stepWeight=None, stepWeights=[1, 2, 10, 200]))
+    await run.release()
+    lines = await run.until(CanaryPhase.PROMOTING)
+    weights = [line.rsplit(" ", 1)[1] for line in lines if line.startswith("Advance")]
+    assert weights == ["1", "2", "10", "100"]
+    assert run.world.router.history[:4] == [
+        Routes(99, 1),
+        Routes(98, 2),
+        Routes(90, 10),
+        Routes(0, 100),
     ]
 
 

@@ -1,7 +1,8 @@
 """Scenarios of waiting for workloads, and the progress deadline serinus enforces itself.
 
 Covers: a canary that is not ready yet holds the run (no failed check); a canary whose rollout
-Kubernetes declared stuck is rolled back at once; a canary that never becomes ready is rolled back
+Kubernetes declared stuck is rolled back at once, the log saying why in the workload's words, as
+Flagger's does; a canary that never becomes ready is rolled back
 once it waited longer than progressDeadlineSeconds (Flagger waits for ever: #523, #1247); the wait
 is measured from the status, so it survives restarts; a primary that does not come back during
 promotion fails the promotion while the ready canary keeps the traffic; a primary never ready at
@@ -32,10 +33,11 @@ async def test_a_stuck_canary_is_rolled_back_at_once() -> None:
     await run.tick()
     run.world.target.canary_stuck = True
     lines = await run.tick()
-    assert lines[0] == (
-        'Rolling back podinfo.prod progress deadline exceeded deployment "podinfo" '
-        "exceeded its progress deadline"
-    )
+    assert lines == [
+        'canary deployment podinfo.prod not ready: deployment "podinfo" exceeded its progress '
+        "deadline",
+        "Canary failed! Scaling down podinfo.prod",
+    ]
     assert run.status.phase is CanaryPhase.FAILED
     assert run.routes == (100, 0)
 
@@ -48,7 +50,7 @@ async def test_a_canary_never_ready_is_rolled_back_after_the_progress_deadline()
         await run.tick()
         assert run.status.phase is CanaryPhase.PROGRESSING
     lines = await run.tick()  # 70 s
-    assert lines[0].startswith("Rolling back podinfo.prod progress deadline exceeded canary ")
+    assert lines[0].startswith("canary deployment podinfo.prod not ready: ")
     assert lines[0].endswith("(not ready for 70s, progressDeadlineSeconds is 60)")
     assert run.status.phase is CanaryPhase.FAILED
     assert run.world.target.canary_replicas == 0

@@ -339,7 +339,7 @@ async def test_ab_testing_routes_matching_requests_to_the_canary(
     assert "x-canary" not in str(held[1])
 
 
-def test_the_module_covers_every_router_of_the_issue() -> None:
+async def test_the_module_covers_every_router_of_the_issue() -> None:
     assert {case.provider for case in CASES} == {
         "contour",
         "gloo",

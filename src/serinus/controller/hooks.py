@@ -43,8 +43,15 @@ async def confirm_rollout(tick: Tick) -> bool:
 
 
 async def confirm_traffic_increase(tick: Tick) -> bool:
-    """Gate before each weight increase; a closed gate holds the weight."""
+    """Gate before each weight increase (and the promotion step); a closed gate holds the weight.
+
+    As in Flagger, each hook that lets the traffic grow says so, up to the first that does not.
+    """
     failure = await _first_failure(tick, HookType.CONFIRM_TRAFFIC_INCREASE, CanaryPhase.PROGRESSING)
+    for hook in tick.analysis.hooks(HookType.CONFIRM_TRAFFIC_INCREASE):
+        if failure is not None and hook is failure[0]:
+            break
+        await tick.info(f"Confirm-traffic-increase check {hook.name} passed")
     if failure is None:
         return True
     hook, _ = failure
@@ -99,13 +106,16 @@ async def _checks(tick: Tick, hook_type: HookType, what: str, passed: str | None
 
 
 async def rollback_requested(tick: Tick) -> bool:
-    """Whether a rollback hook answered with success, which asks for a rollback."""
+    """Whether a rollback hook answered with success, which asks for a rollback (each hook's
+    answer is said in Flagger's words)."""
     phase = tick.phase or CanaryPhase.PROGRESSING
     for hook in tick.analysis.hooks(HookType.ROLLBACK):
         try:
             await tick.world.webhooks.call(tick.canary, hook, phase)
         except SerinusError:
-            continue  # not signalling a rollback
+            await tick.info(f"Rollback hook {hook.name} not signaling a rollback")
+            continue
+        await tick.warning(f"Rollback check {hook.name} passed")
         return True
     return False
 

@@ -124,13 +124,21 @@ async def rollback(tick: Tick) -> None:
     await tick.world.router.set_routes(tick.canary, strategies.all_to_primary())
     await tick.warning(f"Canary failed! Scaling down {tick.name}")
     await tick.world.target.scale_to_zero(tick.canary)
-    await tick.update_status(phase=CanaryPhase.FAILED, canary_weight=0, not_ready_since=None)
+    # Flagger's failed status starts from zero: no weight, no failed checks, no iterations.
+    await tick.update_status(
+        phase=CanaryPhase.FAILED,
+        canary_weight=0,
+        failed_checks=0,
+        iterations=0,
+        not_ready_since=None,
+    )
     await hooks.post_rollout(tick)
 
 
 async def roll_back_stuck(tick: Tick, message: str) -> None:
-    """The canary (or the primary) never became ready within the progress deadline."""
-    await tick.warning(f"Rolling back {tick.name} progress deadline exceeded {message}")
+    """The canary (or the primary) never became ready within the progress deadline: say why in
+    the workload's own words, as Flagger does, then roll back."""
+    await tick.warning(message)
     await tick.alert(f"Progress deadline exceeded {message}", severity=Severity.ERROR)
     await rollback(tick)
 

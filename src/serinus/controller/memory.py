@@ -125,11 +125,8 @@ class MemoryTarget:
         name = f"{canary.spec.target_ref.name}.{canary.namespace}"
         kind = canary.spec.target_ref.kind.lower()
         if self.canary_stuck:
-            return Readiness(
-                False,
-                f'{kind} "{canary.spec.target_ref.name}" exceeded its progress deadline',
-                False,
-            )
+            stuck = f'{kind} "{canary.spec.target_ref.name}" exceeded its progress deadline'
+            return Readiness(False, f"canary {kind} {name} not ready: {stuck}", False)
         return Readiness(False, f"canary {kind} {name} not ready: waiting for rollout to finish")
 
     async def promote(self, canary: Canary) -> None:

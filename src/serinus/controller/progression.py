@@ -57,6 +57,11 @@ async def _canary(tick: Tick, routes: Routes, *, early: bool = False) -> None:
         # The judge reads each interval after a lag; promote once it has read them all.
         tick.log.info("Waiting for the judge to read the last intervals before promotion")
         return
+    # As in Flagger, the traffic gate is asked before the promotion step too: a closed gate at
+    # the maximum weight holds the run there.
+    gated = not routes.mirrored and tick.phase is CanaryPhase.PROGRESSING
+    if gated and not await hooks.confirm_traffic_increase(tick):
+        return
     if await hooks.confirm_promotion(tick):
         await lifecycle.promote(tick)
 

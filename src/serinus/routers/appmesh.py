@@ -302,8 +302,10 @@ class AppMeshTraffic:
         for managed in self.objects:
             await managed.reconcile(canary)
 
-    async def set_routes(self, canary: Canary, routes: Routes) -> None:
-        await self.apex.set_routes(canary, routes)
+    async def set_routes(
+        self, canary: Canary, routes: Routes, *, current: Routes | None = None
+    ) -> None:
+        await self.apex.set_routes(canary, routes, current=current)
 
     async def get_routes(self, canary: Canary) -> Routes:
         return await self.apex.get_routes(canary)

@@ -213,8 +213,10 @@ class GlooTraffic:
             await upstream.reconcile(canary)
         await self.route_table.reconcile(canary)
 
-    async def set_routes(self, canary: Canary, routes: Routes) -> None:
-        await self.route_table.set_routes(canary, routes)
+    async def set_routes(
+        self, canary: Canary, routes: Routes, *, current: Routes | None = None
+    ) -> None:
+        await self.route_table.set_routes(canary, routes, current=current)
 
     async def get_routes(self, canary: Canary) -> Routes:
         return await self.route_table.get_routes(canary)

@@ -53,7 +53,10 @@ class KnativeRouter:
             canary, {"metadata": {"annotations": {PRIMARY_REVISION_ANNOTATION: latest}}}
         )
 
-    async def set_routes(self, canary: Canary, routes: Routes) -> None:
+    async def set_routes(
+        self, canary: Canary, routes: Routes, *, current: Routes | None = None
+    ) -> None:
+        """Patch ``spec.traffic`` (a merge patch: ``current`` is not needed to write it)."""
         primary = _primary(canary, await self._service(canary))
         traffic = [
             {"latestRevision": True, "percent": routes.canary},
