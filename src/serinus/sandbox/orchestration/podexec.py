@@ -8,9 +8,9 @@ The seed generates its faults from inside the load tester's pod::
 :class:`PodExec` makes that work: the ``apiserver`` part plugs it into the API server, which
 carries the streams over kubectl's WebSocket protocol. A pod's "container" is a local process, so
 the command runs where that process runs: in the pod's directory, behind the private
-``/etc/hosts`` of the pod's namespace (Service names resolve as in the pod) and the container's
-volumes at their mount paths, with the pod's name as ``HOSTNAME``, the sandbox's kubeconfig and
-its marker (``down`` ends it too). With
+``/etc/hosts`` of the pod's namespace (Service names resolve as in the pod), with the container's
+volumes and ServiceAccount token at their mount paths, the pod's name as ``HOSTNAME``, the
+sandbox's kubeconfig and its marker (``down`` ends it too). With
 ``-t`` it gets a pseudo-terminal (echo, prompts, Ctrl-C, resizes), as ``bash`` needs.
 
 Only pods the sandbox runs qualify (their directory exists and they are Running); for others
@@ -31,10 +31,11 @@ import struct
 import sys
 import termios
 
+from serinus.apis.base import Manifest
 from serinus.sandbox import names
 from serinus.sandbox.apiserver import ExecProcess, ExecRequest
 from serinus.sandbox.orchestration.state import MARKER
-from serinus.sandbox.workloads import SandboxDir, volumes
+from serinus.sandbox.workloads import SandboxDir, serviceaccount, volumes
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -54,9 +55,7 @@ class PodExec:
             return None
         isolation = await names.detect()
         hosts = self.layout.hosts(request.namespace)
-        mounts = await asyncio.to_thread(
-            volumes.mounts, self.layout, pod, request.container or None
-        )
+        mounts = await asyncio.to_thread(_mounts, self.layout, pod, request.container or None)
         command = isolation.wrap(list(request.command), hosts, own_pids=False, mounts=mounts)
         env = {
             "PATH": f"{pathlib.Path(sys.executable).parent}:{SYSTEM_PATH}",
@@ -69,6 +68,17 @@ class PodExec:
         if request.tty:
             return await TerminalProcess.start(command, env=env, cwd=home)
         return await _GroupProcess.start(command, env=env, cwd=home, stdin=request.stdin)
+
+
+def _mounts(layout: SandboxDir, pod: Manifest, container: str | None) -> list[volumes.Mount]:
+    """The container's mounts as its process has them: its volumes and, when the pod was given
+    one, its ServiceAccount token, ordered so that none hides the source of another."""
+    found = volumes.mounts(layout, pod, container)
+    meta = pod.get("metadata") or {}
+    account = layout.pod(str(meta.get("namespace")), str(meta.get("name"))) / "serviceaccount"
+    if account.is_dir():
+        found = [(account.resolve(), serviceaccount.MOUNT), *found]
+    return volumes.ordered(found)
 
 
 class _GroupProcess:

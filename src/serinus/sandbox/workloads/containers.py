@@ -58,17 +58,11 @@ class ContainerWorker:
 
     def _mounts(self) -> list[volumes.Mount]:
         """The container's volume mounts (the service account's token, claims, emptyDirs) as
-        bind mounts; one over a folder holding the sources of others (an emptyDir at /tmp
-        while the sandbox lives in /tmp) goes last, so it hides none of them."""
+        bind mounts, in an order where none hides the source of another."""
         found = volumes.mounts(self.node.layout, self.pod, self.name)
         if self._account is not None:
             found = [self._account, *found]
-
-        def hides(mount: volumes.Mount) -> bool:
-            point = mount[1].rstrip("/") + "/"
-            return any(str(source).startswith(point) for source, _ in found)
-
-        return sorted(found, key=hides)
+        return volumes.ordered(found)
 
     @property
     def meta(self) -> Manifest:

@@ -9,14 +9,16 @@ provisioner). An ``emptyDir`` lives in the pod's directory and goes with the pod
 Each container sees its ``volumeMounts`` at their ``mountPath`` through bind mounts made in the
 private mount namespace its command already runs in (:meth:`serinus.sandbox.names.Isolation.wrap`),
 so the machine's own filesystem never shows them; a missing mount point is created on the machine
-(an empty directory) because a bind mount needs one. ``kubectl exec`` gets the same mounts. Other
-volume types (configMap, secret, projected, hostPath) are not mounted.
+(an empty directory) because a bind mount needs one. ``kubectl exec`` gets the same mounts, in
+the same order (:func:`ordered`). Other volume types (configMap, secret, projected, hostPath) are
+not mounted.
 """
 
 from __future__ import annotations
 
 import pathlib
 import shutil
+from collections.abc import Sequence
 
 from serinus.apis.base import Manifest
 from serinus.sandbox.workloads.layout import SandboxDir
@@ -67,3 +69,15 @@ def mounts(layout: SandboxDir, pod: Manifest, container: str | None) -> list[Mou
                 source.mkdir(parents=True, exist_ok=True)
             found.append((source.resolve(), str(mount["mountPath"])))
     return found
+
+
+def ordered(found: Sequence[Mount]) -> list[Mount]:
+    """``found`` in an order that lets every bind mount succeed: a mount over a folder that holds
+    the source of another (an emptyDir at ``/tmp`` while the sandbox lives in ``/tmp``) goes
+    last, or the later ``mount --bind`` would no longer find its source."""
+
+    def hides(mount: Mount) -> bool:
+        point = mount[1].rstrip("/") + "/"
+        return any(str(source).startswith(point) for source, _ in found)
+
+    return sorted(found, key=hides)
