@@ -109,6 +109,10 @@ class Target(Protocol):
     async def promote(self, canary: Canary) -> None:
         """Copy the target's pod template (and configs) to the primary. Idempotent."""
 
+    async def promotion_stops_primary(self, canary: Canary) -> bool:
+        """Whether promoting takes every pod of the primary down at once (a StatefulSet promoted
+        from zero), so that the controller must route all traffic to the canary first."""
+
     async def scale_to_zero(self, canary: Canary) -> None:
         """Scale the target to zero replicas (and pause its autoscaler). Idempotent."""
 

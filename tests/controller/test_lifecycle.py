@@ -2,7 +2,9 @@
 
 Covers: initialization (primary, routes, target scaled to zero, no analysis on first deploy);
 a new revision starting a run; a healthy run promoting (weights, Promoting, Finalising,
-Succeeded, lastPromotedSpec); the seed's rollback (Flagger's texts, cumulative failed checks);
+Succeeded, lastPromotedSpec); a primary that stops while promoted (a StatefulSet promoted from zero)
+getting all traffic moved to the canary first, and one that keeps serving keeping its share; the
+seed's rollback (Flagger's texts, cumulative failed checks);
 skipAnalysis; a new revision mid-run restarting the analysis; the Promoted condition following
 the phase; a restarted operator resuming from the status alone.
 """
@@ -99,6 +101,31 @@ async def test_promotion_passes_through_promoting_and_finalising(seed_canary: Ca
     assert run.world.target.canary_replicas == 1  # scaled down only once traffic moved
     await run.tick()
     assert run.status.phase is CanaryPhase.SUCCEEDED
+
+
+async def test_a_primary_that_stops_while_promoted_gets_no_traffic_meanwhile() -> None:
+    run = Run(new_canary(stepWeight=25, maxWeight=50))
+    run.world.target.stops_primary = True
+    await run.release()
+    await run.until(CanaryPhase.PROMOTING)
+    assert run.log[-2:] == [
+        "Routing all traffic to canary",
+        "Copying podinfo.prod template spec to podinfo-primary.prod",
+    ]
+    assert run.routes == (0, 100)
+    assert run.status.canary_weight == 100
+    await run.tick()
+    assert run.routes == (100, 0)
+    await run.tick()
+    assert run.status.phase is CanaryPhase.SUCCEEDED
+
+
+async def test_a_primary_that_keeps_serving_keeps_its_share_while_promoted() -> None:
+    run = Run(new_canary(stepWeight=25, maxWeight=50))
+    await run.release()
+    await run.until(CanaryPhase.PROMOTING)
+    assert "Routing all traffic to canary" not in run.log
+    assert run.routes == (50, 50)
 
 
 async def test_seed_rollback_log_and_cumulative_failed_checks(seed_canary: Canary) -> None:

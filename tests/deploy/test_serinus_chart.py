@@ -83,8 +83,11 @@ NEEDED = (
     | grants("flagger.app", "canaries/status", "get update patch")
     | grants("flagger.app", "canaries/finalizers", "update")
     | grants("flagger.app", "metrictemplates alertproviders", "get list watch")
-    | grants("apps", "deployments daemonsets", OWNED)
-    | grants("apps", "deployments/scale", "get update patch")
+    | grants("apps", "deployments daemonsets statefulsets", OWNED)
+    | grants("apps", "deployments/scale statefulsets/scale", "get update patch")
+    | grants("", "pods", "list delete")
+    | grants("metrics.keptn.sh", "keptnmetrics", "get")
+    | grants("metrics.keptn.sh", "analyses", "get create delete")
     | grants("", "services", OWNED)
     | grants("", "configmaps", "get create update patch")
     | grants("", "secrets", "get")
@@ -106,7 +109,8 @@ NEEDED = (
 )
 """What the operator does: watch Canaries and write their status and finalizer, read templates and
 alert providers, manage the -primary/-canary copies and the one routing object per Canary, copy
-the ConfigMaps a target mounts (fetched by name), read Secrets by name, and record Events."""
+the ConfigMaps a target mounts (fetched by name), read Secrets by name, record Events, delete a
+StatefulSet's pods that are unready at an old revision, and read Keptn's metrics."""
 
 
 def test_chart_passes_helm_lint_strict() -> None:

@@ -4,7 +4,8 @@ Covers: Flagger's choice of provider (the Canary's, the operator's, the Linkerd 
 ``:service`` suffix of Service targets); unknown providers are errors, never Istio; the primary-side
 twins (rendered, and their values on real data for Linkerd, Istio, NGINX and the generic HTTP
 metrics); providers whose metrics cannot tell the primary apart; the count form (total and failed
-requests of each side) and the latency histogram form, rendered and measured.
+requests of each side) and the latency histogram form, rendered and measured; Linkerd's queries
+select a StatefulSet target's pods by the ``statefulset`` label Linkerd gives them.
 """
 
 from __future__ import annotations
@@ -218,3 +219,14 @@ async def test_nginx_histogram_form_exists_although_its_duration_is_a_mean(prom)
     assert canary["0.1"] == 0
     assert canary["0.25"] == pytest.approx(600)
     assert histograms.le_ms == 1000.0
+
+
+def test_linkerd_selects_a_statefulsets_pods_by_their_statefulset_label():
+    counts = observers.count_queries(
+        "linkerd", model("prod", target_kind="StatefulSet"), window="1m"
+    )
+    assert 'namespace="prod",statefulset=~"podinfo",direction="inbound"' in counts.canary_total
+    assert 'statefulset=~"podinfo-primary"' in counts.primary_total
+    query = observers.success_rate_query("linkerd", model("prod", target_kind="StatefulSet"))
+    assert "deployment=~" not in query
+    assert 'statefulset=~"podinfo",classification!="failure"' in query

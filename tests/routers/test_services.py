@@ -347,3 +347,19 @@ async def test_daemonset_targets_and_traffic_distribution(kube: CountingKube) ->
     assert apex["spec"]["selector"] == {"app": "agent-primary"}
     assert apex["spec"]["trafficDistribution"] == "PreferClose"
     assert (await service(kube, "agent-canary"))["spec"]["selector"] == {"app": "agent"}
+
+
+async def test_statefulset_targets_get_the_same_services(kube: CountingKube) -> None:
+    statefulset = deployment("db")
+    statefulset["kind"] = "StatefulSet"
+    statefulset["spec"]["serviceName"] = "db"
+    await kube.create(statefulset)
+    canary = await new_canary(
+        kube, targetRef={"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db"}
+    )
+    router = services(kube)
+    await router.initialize(canary)
+    await router.reconcile_apex(canary)
+    assert (await service(kube, "db"))["spec"]["selector"] == {"app": "db-primary"}
+    assert (await service(kube, "db-primary"))["spec"]["selector"] == {"app": "db-primary"}
+    assert (await service(kube, "db-canary"))["spec"]["selector"] == {"app": "db"}

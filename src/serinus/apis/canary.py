@@ -59,13 +59,29 @@ class TargetRef(ApiModel):
     """The workload being released."""
 
     api_version: str | None = None
-    kind: Literal["Deployment", "DaemonSet", "Service"]
+    kind: Literal["Deployment", "DaemonSet", "StatefulSet", "Service"]
+    """Deployment, DaemonSet, StatefulSet (serinus; Flagger has none) or Service."""
     name: Annotated[str, Field(min_length=1)]
 
     @property
     def is_knative_service(self) -> bool:
         """Whether the target is a Knative Service (``serving.knative.dev/v1``), as in Flagger."""
         return self.kind == "Service" and self.api_version == KNATIVE_API_VERSION
+
+
+class StatefulSetOptions(ApiModel):
+    """serinus: how a StatefulSet target's pods are replaced (docs/statefulsets.md)."""
+
+    unready_pods: Literal["delete", "scaleFromZero"] | None = None
+    """What keeps a pod that never becomes ready from stopping a rollout for ever.
+    delete (the default): serinus deletes the pods that are not ready and not at the
+    StatefulSet's update revision, so its ordered rolling update can go on.
+    scaleFromZero: on promotion the primary is scaled to zero, updated, and scaled back up in
+    order, after all traffic was routed to the canary."""
+
+    @property
+    def effective_unready_pods(self) -> str:
+        return self.unready_pods or "delete"
 
 
 class LocalRef(ApiModel):
@@ -117,6 +133,8 @@ class CanarySpec(ApiModel):
     """On deletion of the Canary, give the target back its replicas and routes."""
     suspend: bool | None = None
     """Skip every step while set; a run in progress is frozen where it is."""
+    stateful_set: StatefulSetOptions | None = None
+    """serinus: options of a StatefulSet target."""
 
     @classmethod
     def check(cls, raw: Mapping[str, Any]) -> Iterator[PydanticCustomError]:

@@ -198,14 +198,14 @@ def podinfo(
     unhealthy: bool,
     log_level: str,
 ) -> None:
-    """Answer as stefanprodan/podinfo does, until SIGTERM or SIGINT.
+    """Answer as stefanprodan/podinfo does, until SIGTERM or SIGINT (then 3 s more, unready).
 
     Routes: / (info JSON), /version, /status/{code}, /delay/{seconds}, /healthz, /readyz
     (POST /readyz/enable|disable), /token, /env, /headers, /metrics. One JSON line per request
     goes to stdout; PODINFO_* variables set the flags, as with podinfo.
     """
     from serinus.sandbox.podinfo import Podinfo, serve
-    from serinus.sandbox.podinfo.server import configure_access_log
+    from serinus.sandbox.podinfo.server import DRAIN_SECONDS, configure_access_log
 
     logs.configure(level=log_level, fmt="json")  # podinfo's own flag and format
     configure_access_log(sys.stdout)
@@ -222,7 +222,10 @@ def podinfo(
         healthy=not unhealthy,
     )
     with common.click_errors(listening=f"cannot listen on {host}:{port}"):
-        common.run_until_signal(lambda stop: serve(settings, host=host, port=port, stop=stop))
+        drain = 0.0 if log_level == "debug" else DRAIN_SECONDS  # podinfo's own rule
+        common.run_until_signal(
+            lambda stop: serve(settings, host=host, port=port, stop=stop, drain=drain)
+        )
 
 
 @click.command(short_help="Run the mesh proxy (plays Linkerd) for an API server's Services.")

@@ -72,7 +72,17 @@ async def _reset_run(tick: Tick, revision: Revision) -> None:
 
 
 async def promote(tick: Tick) -> None:
-    """Copy the canary's template to the primary; the primary's rollout starts."""
+    """Copy the canary's template to the primary; the primary's rollout starts.
+
+    A primary that stops serving while it is promoted (a StatefulSet promoted from zero) first
+    hands all traffic to the canary, which runs the same revision.
+    """
+    if await tick.world.target.promotion_stops_primary(tick.canary):
+        routes = await tick.world.router.get_routes(tick.canary)
+        if routes.canary < strategies.FULL_WEIGHT:
+            await tick.info("Routing all traffic to canary")
+            await tick.world.router.set_routes(tick.canary, strategies.all_to_canary())
+            await tick.update_status(canary_weight=strategies.FULL_WEIGHT)
     await _copy_to_primary(tick)
     await tick.update_status(phase=CanaryPhase.PROMOTING)
 

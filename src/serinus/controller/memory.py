@@ -103,6 +103,8 @@ class MemoryTarget:
     canary_stuck: bool = False
     """The canary's rollout exceeded its deadline (Kubernetes' ProgressDeadlineExceeded)."""
     promotions: int = 0
+    stops_primary: bool = False
+    """Promotion takes the primary down (a StatefulSet promoted from zero)."""
 
     async def initialize(self, canary: Canary) -> None:
         if not self.primary_exists:
@@ -132,6 +134,9 @@ class MemoryTarget:
     async def promote(self, canary: Canary) -> None:
         self.primary_hash = self.spec_hash
         self.promotions += 1
+
+    async def promotion_stops_primary(self, canary: Canary) -> bool:
+        return self.stops_primary
 
     async def scale_to_zero(self, canary: Canary) -> None:
         self.canary_replicas = 0

@@ -32,7 +32,7 @@ from lightkube import AsyncClient
 from lightkube.config import client_adapter
 from lightkube.core.client import FieldSelector, LabelSelector
 from lightkube.core.exceptions import ApiError, ConfigError, NotReadyError
-from lightkube.types import PatchType
+from lightkube.types import CascadeType, PatchType
 
 from serinus import errors
 from serinus.apis.base import Manifest
@@ -47,6 +47,12 @@ PatchKind = Literal["merge", "json", "strategic"]
 Patch = Manifest | list[Manifest]
 """A merge or strategic-merge patch (a mapping) or a JSON patch (a list of operations)."""
 Manifests = list[Manifest]
+
+_CASCADES: dict[str, CascadeType] = {
+    "background": CascadeType.BACKGROUND,
+    "foreground": CascadeType.FOREGROUND,
+    "orphan": CascadeType.ORPHAN,
+}
 
 _PATCH_TYPES: dict[str, PatchType] = {
     "merge": PatchType.MERGE,
@@ -253,16 +259,27 @@ class Kube:
         return await self._patch(api_version, kind, name, namespace, patch, patch_type, status=True)
 
     async def delete(
-        self, api_version: str, kind: str, name: str, namespace: str | None = None
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        cascade: Literal["background", "foreground", "orphan"] | None = None,
     ) -> None:
-        """Delete the object; nothing happens when it is already gone."""
+        """Delete the object; nothing happens when it is already gone.
+
+        ``cascade`` is the propagation policy (``orphan`` leaves the object's dependents alone,
+        without their owner reference); the server's default when None.
+        """
         found = await self.kinds.resolve(api_version, kind)
         ns = self._namespace(found, namespace)
         res = kinds.resource_class(found)
+        policy = _CASCADES[cascade] if cascade is not None else None
         try:
             await self._call(
                 f"delete {_where(found, name, ns)}",
-                lambda: self._client.delete(res, name, namespace=ns),
+                lambda: self._client.delete(res, name, namespace=ns, cascade=policy),
             )
         except errors.NotFoundError:
             logger.debug("%s was already gone", _where(found, name, ns))

@@ -82,6 +82,7 @@ def side_values(model: QueryModel, side: Side) -> dict[str, str]:
     values = model.values()
     canary = side == "canary"
     values["workload"] = model.target if canary else f"{model.target}-primary"
+    values["workload_label"] = "statefulset" if model.target_kind == "StatefulSet" else "deployment"
     values["role"] = side
     values["nginx_canary"] = 'canary!=""' if canary else 'canary=""'
     revision = model.route if canary else model.primary_revision

@@ -11,6 +11,8 @@ A row's selectors are templates (:mod:`serinus.metrics.templating`) over Flagger
 side (canary or primary) by :func:`serinus.metrics.observers.side_values`:
 
 - ``workload``: the target (canary side) or ``<target>-primary``;
+- ``workload_label``: the label Linkerd names the workload with: ``deployment`` (Flagger's), or
+  ``statefulset`` for a StatefulSet target;
 - ``role``: ``canary`` or ``primary``, where a mesh names its objects ``<svc>-canary``/``-primary``;
 - ``nginx_canary``: ``canary!=""`` or ``canary=""`` (NGINX labels canary traffic by upstream);
 - ``revision``: the Knative revision of the side;
@@ -82,7 +84,7 @@ _ISTIO = (
     'reporter="destination",destination_workload_namespace="{{ namespace }}",'
     'destination_workload=~"{{ workload }}"'
 )
-_LINKERD = 'namespace="{{ namespace }}",deployment=~"{{ workload }}"'
+_LINKERD = 'namespace="{{ namespace }}",{{ workload_label }}=~"{{ workload }}"'
 _NGINX = 'namespace="{{ namespace }}",ingress="{{ ingress }}",{{ nginx_canary }}'
 _NGINX_LATENCY = "nginx_ingress_controller_response_duration_seconds"
 _OSM = (

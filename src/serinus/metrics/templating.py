@@ -48,6 +48,8 @@ class QueryModel:
     variables: Mapping[str, str] = dataclasses.field(default_factory=dict)
     primary_revision: str | None = None
     """Knative only: the revision the primary side serves (for the primary-side queries)."""
+    target_kind: str = "Deployment"
+    """The ``targetRef.kind``: meshes label a StatefulSet's pods differently (Linkerd)."""
 
     def values(self) -> dict[str, str]:
         """Every template value by the name a template writes it with."""
@@ -76,6 +78,7 @@ def model_for(canary: Canary, metric: CanaryMetric) -> QueryModel:
         ingress=spec.ingress_ref.name if spec.ingress_ref else target,
         route=spec.route_ref.name if spec.route_ref else target,
         interval=metric.effective_interval,
+        target_kind=spec.target_ref.kind,
         variables=dict(metric.template_variables or {}),
     )
 

@@ -28,7 +28,7 @@ DEFAULT_SELECTOR_LABELS = ("app", "name", "app.kubernetes.io/name")
 PROXY_CONTAINERS = frozenset({"istio-proxy", "envoy", "linkerd-proxy"})
 """Sidecars whose ports belong to the mesh, not to the application."""
 
-_KINDS = {"Deployment": "apps/v1", "DaemonSet": "apps/v1"}
+_KINDS = {"Deployment": "apps/v1", "DaemonSet": "apps/v1", "StatefulSet": "apps/v1"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -48,12 +48,12 @@ class DeploymentTarget(WorkloadTarget):
 
     def primary_spec(self, canary: Canary, target_spec: Manifest) -> Manifest:
         spec = {f: copy.deepcopy(target_spec[f]) for f in ROLLOUT_FIELDS if f in target_spec}
-        spec["replicas"] = _positive(target_spec.get("replicas")) or 1
+        spec["replicas"] = positive(target_spec.get("replicas")) or 1
         return spec
 
     def promote_spec(self, canary: Canary, primary_spec: Manifest, target_spec: Manifest) -> None:
         copy_fields(ROLLOUT_FIELDS, target_spec, primary_spec)
-        replicas = _positive(target_spec.get("replicas"))
+        replicas = positive(target_spec.get("replicas"))
         if canary.spec.autoscaler_ref is None and replicas:
             primary_spec["replicas"] = replicas
 
@@ -128,7 +128,7 @@ class DeploymentTarget(WorkloadTarget):
             )
             return
         primary = await self.primary(canary)
-        replicas = _positive((primary or {}).get("spec", {}).get("replicas"))
+        replicas = positive((primary or {}).get("spec", {}).get("replicas"))
         if not replicas:
             await self.scale_from_zero(canary)
             return
@@ -138,13 +138,13 @@ class DeploymentTarget(WorkloadTarget):
         await self._scale(canary, target, replicas)
 
     async def _replicas_from_zero(self, canary: Canary, target: Manifest) -> int:
-        own = _positive(target.get("spec", {}).get("replicas"))
+        own = positive(target.get("spec", {}).get("replicas"))
         if own:
             return own
         scaler = self._autoscaler(canary)
         if scaler is None:
             primary = await self.primary(canary)
-            return _positive((primary or {}).get("spec", {}).get("replicas")) or 1
+            return positive((primary or {}).get("spec", {}).get("replicas")) or 1
         minimum = await scaler.min_replicas()
         return minimum if minimum is not None and minimum > 1 else 1
 
@@ -171,5 +171,6 @@ def _name(canary: Canary) -> str:
     return canary.spec.target_ref.name
 
 
-def _positive(value: object) -> int | None:
+def positive(value: object) -> int | None:
+    """``value`` when it is an int above zero, else None (replica counts)."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

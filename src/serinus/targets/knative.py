@@ -75,6 +75,10 @@ class KnativeTarget:
         patch = {"metadata": {"annotations": {PRIMARY_REVISION_ANNOTATION: latest}}}
         await self.kube.patch(*SERVICE, canary.spec.target_ref.name, canary.namespace, patch)
 
+    async def promotion_stops_primary(self, canary: Canary) -> bool:
+        """Promotion moves an annotation: the primary revision keeps serving."""
+        return False
+
     async def scale_to_zero(self, canary: Canary) -> None:
         """Nothing: Knative scales a revision that gets no traffic down by itself."""
 

@@ -1,4 +1,5 @@
-"""Is a workload's rollout done? Pure functions of a Deployment's or DaemonSet's status.
+"""Is a workload's rollout done? Pure functions of a Deployment's, DaemonSet's or StatefulSet's
+status.
 
 The controllers call these with the object as read and prefix the reason with the workload
 (``podinfo-primary.prod not ready: ...``, ``canary deployment podinfo.prod not ready: ...``).
@@ -16,6 +17,9 @@ caught too.
 A DaemonSet has no deadline condition; its readiness compares the scheduled, updated and
 available daemon pods. (Flagger measures a DaemonSet's deadline from the Canary's
 ``lastTransitionTime``, which every status write moves; serinus leaves that to the controller.)
+A StatefulSet is ready, as ``kubectl rollout status`` judges it, when its controller has seen the
+latest spec, every replica runs the update revision (``currentRevision == updateRevision``) and
+``readyThreshold`` percent of them are ready.
 """
 
 from __future__ import annotations
@@ -105,6 +109,34 @@ def daemonset(obj: Manifest, *, threshold: int) -> Readiness:
             False,
             f"{WAITING}: {available} of {required} (readyThreshold {threshold}%) updated pods "
             f"are available ({unavailable} unavailable)",
+        )
+    return Readiness(True)
+
+
+def statefulset(obj: Manifest, *, threshold: int) -> Readiness:
+    """Readiness of a StatefulSet; the message is the reason only, without the workload's name."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    if _int(obj.get("metadata", {}).get("generation")) > _int(status.get("observedGeneration")):
+        return Readiness(
+            False, f"{WAITING}: observed statefulset generation less than desired generation"
+        )
+    desired = spec.get("replicas", 1)
+    desired = desired if isinstance(desired, int) else 1
+    updated = _int(status.get("updatedReplicas"))
+    update = status.get("updateRevision")
+    if updated < desired:
+        return Readiness(
+            False, f"{WAITING}: {updated} out of {desired} pods are at revision {update}"
+        )
+    required = required_available(desired, threshold)
+    ready = _int(status.get("readyReplicas"))
+    if ready < required:
+        return Readiness(
+            False, f"{WAITING}: {ready} of {required} (readyThreshold {threshold}%) pods are ready"
+        )
+    if _int(status.get("replicas")) > desired or status.get("currentRevision") != update:
+        return Readiness(
+            False, f"{WAITING}: statefulset rolling update to revision {update} is not complete"
         )
     return Readiness(True)
 

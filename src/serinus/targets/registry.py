@@ -1,8 +1,8 @@
 """Which controller releases a ``targetRef.kind``: an explicit table, no fallback.
 
 Flagger treats an unknown kind as a Deployment; serinus raises
-:class:`~serinus.errors.UnknownProviderError` ("target kind StatefulSet is not supported"), which
-the controller shows on the Canary, so a typo or an unported kind is seen at once instead of
+:class:`~serinus.errors.UnknownProviderError` ("target kind Job is not supported"), which the
+controller shows on the Canary, so a typo or an unported kind is seen at once instead of
 surfacing as a confusing "Deployment not found". A ``Service`` of ``serving.knative.dev/v1`` is
 a Knative Service (:mod:`serinus.targets.knative`); a plain ``Service`` target (Flagger's
 ``ServiceController``) is not implemented yet and raises the same way. Adding a kind is one
@@ -11,7 +11,7 @@ module and one line here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from serinus.apis.canary import KNATIVE_API_VERSION
 from serinus.errors import UnknownProviderError
@@ -21,12 +21,14 @@ from serinus.targets import labels
 from serinus.targets.daemonset import DaemonSetTarget
 from serinus.targets.deployment import DeploymentTarget
 from serinus.targets.knative import KnativeTarget
-from serinus.targets.workload import WorkloadTarget
+from serinus.targets.statefulset import StatefulSetTarget
 
-KINDS: dict[str, type[WorkloadTarget]] = {
+KINDS: dict[str, Callable[..., Target]] = {
     "Deployment": DeploymentTarget,
     "DaemonSet": DaemonSetTarget,
+    "StatefulSet": StatefulSetTarget,
 }
+"""Each kind's controller, built with the same keyword options."""
 
 
 def target_for(

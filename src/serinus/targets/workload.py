@@ -149,6 +149,10 @@ class WorkloadTarget(abc.ABC):
         )
         await self.promoted(canary)
 
+    async def promotion_stops_primary(self, canary: Canary) -> bool:
+        """The primary rolls its pods in its own way: it keeps serving while promoted."""
+        return False
+
     # --- building the primary ------------------------------------------------------------------
 
     async def _create_primary(

@@ -5,7 +5,9 @@ Covers:
 - the bound address is logged (``--port 0``); ``HOSTNAME`` and ``PODINFO_UI_*`` variables set the
   hostname, colour and message, as with podinfo;
 - every request is one JSON line on stdout with method, uri, status and duration;
-- SIGTERM ends it with exit code 0; a port already in use exits 1 naming the address.
+- SIGTERM ends it with exit code 0, after 3 seconds of answering (unready) as podinfo does, so a
+  pod being replaced still serves what the mesh sends it; ``--level debug`` stops at once; a port
+  already in use exits 1 naming the address.
 """
 
 from __future__ import annotations
@@ -68,6 +70,33 @@ async def test_process_serves_logs_requests_and_stops_on_sigterm() -> None:
         ("GET", "/status/500", 500),
     ]
     assert all(line["duration"] >= 0 and line["msg"] == "request completed" for line in lines)
+
+
+async def test_sigterm_drains_for_three_seconds_then_stops() -> None:
+    process = await _start("--port", "0", env={})
+    url = await _bound_url(process)
+    async with httpx.AsyncClient(base_url=url) as client:
+        process.send_signal(signal.SIGTERM)
+        # it cannot close before 3 s after handling the signal, which comes after sending it
+        await asyncio.sleep(1.0)
+        assert (await client.get("/readyz")).status_code == 503
+        assert (await client.get("/")).status_code == 200  # still answers while unready
+        await asyncio.wait_for(process.wait(), timeout=20)
+    assert process.returncode == 0
+
+
+async def test_debug_level_stops_without_draining() -> None:
+    process = await _start("--port", "0", "--level", "debug", env={})
+    url = await _bound_url(process)
+    process.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(process.wait(), timeout=20)
+    async with httpx.AsyncClient(base_url=url) as client:
+        try:
+            await client.get("/")
+        except httpx.ConnectError:
+            pass
+        else:
+            raise AssertionError("still listening after SIGTERM at --level debug")
 
 
 async def test_port_in_use_exits_1_naming_the_address() -> None:

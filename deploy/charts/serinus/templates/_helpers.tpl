@@ -64,8 +64,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 What the operator does with each resource, and so what it may do:
 - Canaries: watch them, add and remove its finalizer, write their status. MetricTemplates and
   AlertProviders: read only.
-- Deployments, DaemonSets, Services, HorizontalPodAutoscalers: read the target and create, update,
-  scale and delete the -primary/-canary copies it owns.
+- Deployments, DaemonSets, StatefulSets, Services, HorizontalPodAutoscalers: read the target and
+  create, update, scale and delete the -primary/-canary copies it owns.
+- Pods: list a StatefulSet's pods and delete those that are not ready at an old revision (they
+  would hold its rolling update for ever). Never PersistentVolumeClaims.
+- Keptn's KeptnMetrics and Analyses: the keptn metric provider. (The externalmetrics provider
+  needs get on the metric names it reads; grant those yourself, they are yours to name.)
 - ConfigMaps: read the ones a target mounts (by name, never listed) and write their -primary copies.
 - Secrets: read by name (never listed) the ones webhooks, alert providers and metric templates
   name. Written only with trackSecrets, for the -primary copies of a target's Secrets.
@@ -86,11 +90,20 @@ What the operator does with each resource, and so what it may do:
   resources: ["metrictemplates", "alertproviders"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["apps"]
-  resources: ["deployments", "daemonsets"]
+  resources: ["deployments", "daemonsets", "statefulsets"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: ["apps"]
-  resources: ["deployments/scale"]
+  resources: ["deployments/scale", "statefulsets/scale"]
   verbs: ["get", "update", "patch"]
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["list", "delete"]
+- apiGroups: ["metrics.keptn.sh"]
+  resources: ["keptnmetrics"]
+  verbs: ["get"]
+- apiGroups: ["metrics.keptn.sh"]
+  resources: ["analyses"]
+  verbs: ["get", "create", "delete"]
 - apiGroups: [""]
   resources: ["services"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]

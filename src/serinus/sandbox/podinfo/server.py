@@ -2,7 +2,12 @@
 
 :func:`serve` listens, reports the bound address (``--port 0`` picks a free one), and when ``stop``
 is set (the CLI sets it on SIGTERM or SIGINT) turns readiness and liveness off first, as podinfo
-does, then closes. Each request becomes one JSON line on the ``serinus.sandbox.podinfo.access``
+does, keeps serving for ``drain`` seconds, then closes. Real podinfo waits 3 seconds there (none
+at ``--level debug``) "for Kubernetes readiness probe to remove this instance from the load
+balancer": a pod deleted in a rolling update still answers the requests the mesh sends it before
+its Endpoints update arrives, so replacing pods loses no request. The CLI does the same.
+
+Each request becomes one JSON line on the ``serinus.sandbox.podinfo.access``
 logger with the request's ``method``, ``uri``, ``status``, ``duration`` (seconds), ``remote`` and
 ``proto``; :func:`configure_access_log` gives that logger its own handler so the fields survive
 (the project's JSON formatter keeps only its own keys).
@@ -27,6 +32,8 @@ logger = logging.getLogger(__name__)
 ACCESS_LOGGER = "serinus.sandbox.podinfo.access"
 _FIELDS = ("method", "uri", "status", "duration", "remote", "proto", "size")
 _SHUTDOWN_SECONDS = 2.0
+DRAIN_SECONDS = 3.0
+"""What real podinfo waits between SIGTERM and closing its listener (unless --level debug)."""
 
 
 class AccessFormatter(logs.JsonFormatter):
@@ -76,8 +83,12 @@ async def serve(
     port: int,
     stop: asyncio.Event,
     on_ready: Callable[[str], None] | None = None,
+    drain: float = 0.0,
 ) -> None:
-    """Serve on ``host:port`` until ``stop`` is set; ``on_ready`` gets the URL once bound."""
+    """Serve on ``host:port`` until ``stop`` is set, then ``drain`` seconds more, unready.
+
+    ``on_ready`` gets the URL once bound.
+    """
     app = create_app(settings)
     runner = web.AppRunner(
         app,
@@ -100,5 +111,7 @@ async def serve(
         api.ready = False
         api.healthy = False
         logger.info("Shutting down podinfo on %s", url)
+        if drain > 0:
+            await asyncio.sleep(drain)
     finally:
         await runner.cleanup()

@@ -21,8 +21,11 @@ one step, as the upstream controller does:
   replaces pods only when they are deleted.
 
 A name is reused only once the old pod's processes have stopped (``running``), so two pods of one
-name never share a volume. Status: replicas, ready, available (Ready for ``minReadySeconds``),
-current and updated replicas, ``currentRevision``/``updateRevision``, ``observedGeneration``.
+name never share a volume. Pods without a controller that match the selector and the name pattern
+are adopted (what ``kubectl delete sts --cascade=orphan`` and a new StatefulSet rely on).
+
+Status: replicas, ready, available (Ready for ``minReadySeconds``), current and updated replicas,
+``currentRevision``/``updateRevision``, ``observedGeneration``.
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ class StatefulSetController:
         if sts is None or (sts.get("metadata") or {}).get("deletionTimestamp"):
             return None
         listed = await self.kube.list("v1", "Pod", namespace)
+        listed = [await self._adopt(sts, pod) for pod in listed]
         pods = {
             number: pod
             for pod in listed
@@ -111,6 +115,27 @@ class StatefulSetController:
         available_in = await self._write_status(sts, list(pods.values()), update)
         waits = [w for w in (again, available_in) if w is not None]
         return min(waits) if waits else None
+
+    async def _adopt(self, sts: Manifest, pod: Manifest) -> Manifest:
+        """An orphan pod that matches the selector and the name pattern becomes this set's."""
+        meta = pod.get("metadata") or {}
+        if any(ref.get("controller") for ref in meta.get("ownerReferences") or []):
+            return pod
+        selector = ((sts.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        labels = _labels(pod)
+        if not selector or any(labels.get(k) != v for k, v in selector.items()):
+            return pod
+        if ordinal(pod, sts["metadata"]["name"]) is None or meta.get("deletionTimestamp"):
+            return pod
+        references = [*(meta.get("ownerReferences") or []), owner_reference(sts)]
+        logger.info("StatefulSet %s adopts pod %s", sts["metadata"]["name"], meta.get("name"))
+        return await self.kube.patch(
+            "v1",
+            "Pod",
+            meta["name"],
+            meta["namespace"],
+            {"metadata": {"ownerReferences": references}},
+        )
 
     async def _claims(self, sts: Manifest, replicas: int) -> None:
         meta, spec = sts["metadata"], sts.get("spec") or {}

@@ -1,0 +1,257 @@
+"""A StatefulSet released through a Canary in the sandbox, with the real operator, under load.
+
+Covers: ``kubectl apply`` of a podinfo StatefulSet (two replicas, a claim template mounted at a
+path of the test) and a Canary whose ``targetRef`` is that StatefulSet; initialisation creates
+``podinfo-primary`` with pods ``podinfo-primary-0`` and ``-1`` and their claims; files written into
+the primary's volumes with ``kubectl exec``; ``kubectl set image`` of 2.1.1 is analysed on the
+Linkerd success rate (the ``statefulset`` label) and promoted, the primary's pods replaced one by
+one at the new revision, and the files are still there, read through the new pods; 2.1.2 with
+HTTP 500s sent to ``podinfo-canary`` is rolled back, the primary's pods untouched; a client
+sending ``GET /`` to ``podinfo`` through the whole story (hey, 10 requests per second) sees no
+failed request; no claim is ever deleted or replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from serinus.loadtester.hey import parse_reports
+from tests.e2e.support import Sandbox, sandbox
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+
+
+def statefulset(mount: pathlib.Path) -> dict[str, Any]:
+    container = {
+        "name": "podinfo",
+        "image": "stefanprodan/podinfo:2.1.0",
+        "command": ["./podinfo", "--port=9898"],
+        "ports": [{"name": "http", "containerPort": 9898}],
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 1},
+        "volumeMounts": [{"name": "data", "mountPath": str(mount)}],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "podinfo", "namespace": "prod", "labels": {"app": "podinfo"}},
+        "spec": {
+            "replicas": 2,
+            "serviceName": "podinfo",
+            "selector": {"matchLabels": {"app": "podinfo"}},
+            "template": {
+                "metadata": {"labels": {"app": "podinfo"}},
+                "spec": {"terminationGracePeriodSeconds": 5, "containers": [container]},
+            },
+            "volumeClaimTemplates": [
+                {
+                    "metadata": {"name": "data"},
+                    "spec": {
+                        "accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": "1Gi"}},
+                    },
+                }
+            ],
+        },
+    }
+
+
+CANARY = {
+    "apiVersion": "flagger.app/v1beta1",
+    "kind": "Canary",
+    "metadata": {"name": "podinfo", "namespace": "prod"},
+    "spec": {
+        "targetRef": {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "podinfo"},
+        "service": {"port": 9898},
+        "analysis": {
+            "interval": "3s",
+            "threshold": 2,
+            "stepWeight": 25,
+            "maxWeight": 50,
+            "metrics": [
+                {"name": "request-success-rate", "thresholdRange": {"min": 99}, "interval": "15s"}
+            ],
+            "webhooks": [
+                {
+                    "name": "load-test",
+                    "url": "http://load-tester.prod/",
+                    "metadata": {"cmd": "hey -z 1m -q 10 -c 2 http://podinfo-canary.prod:9898/"},
+                }
+            ],
+        },
+    },
+}
+
+
+def wait_for(what: str, check: Any, within: float = 120) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"{what}: not within {within}s"
+        time.sleep(0.5)
+
+
+def apply(box: Sandbox, manifest: dict[str, Any], directory: pathlib.Path) -> None:
+    path = directory / f"{manifest['kind'].lower()}.json"
+    path.write_text(json.dumps(manifest))
+    box.kubectl("apply", "-f", str(path))
+
+
+def get(box: Sandbox, *what: str) -> dict[str, Any]:
+    return json.loads(box.kubectl("-n", "prod", "get", *what, "-o", "json"))
+
+
+def phase(box: Sandbox) -> str:
+    return box.kubectl("-n", "prod", "get", "canary", "podinfo", "-o", "jsonpath={.status.phase}")
+
+
+def pods(box: Sandbox, prefix: str) -> dict[str, dict[str, Any]]:
+    found = get(box, "pods")["items"]
+    return {
+        p["metadata"]["name"]: p for p in found if p["metadata"]["name"].rsplit("-", 1)[0] == prefix
+    }
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def primary_ready_at(box: Sandbox, image: str) -> dict[str, dict[str, Any]] | None:
+    found = pods(box, "podinfo-primary")
+    images = {p["spec"]["containers"][0]["image"] for p in found.values()}
+    if sorted(found) == ["podinfo-primary-0", "podinfo-primary-1"] and images == {image}:
+        return found if all(ready(p) for p in found.values()) else None
+    return None
+
+
+def claims(box: Sandbox) -> dict[str, str]:
+    return {c["metadata"]["name"]: c["metadata"]["uid"] for c in get(box, "pvc")["items"]}
+
+
+class Client:
+    """hey sending GET / to podinfo through the mesh for as long as the story lasts."""
+
+    def __init__(self, box: Sandbox) -> None:
+        words = ["hey", "-z", "10m", "-q", "10", "-c", "1", "http://podinfo.prod:9898/"]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "serinus", "sandbox", "shell", "--dir", str(box.directory),
+             "--", *words],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+        output, _ = self.process.communicate(timeout=30)
+        return output
+
+
+def inject(box: Sandbox, seconds: int) -> subprocess.CompletedProcess[str]:
+    url = "http://podinfo-canary.prod:9898/status/500"
+    words = ["hey", "-z", f"{seconds}s", "-q", "10", "-c", "2", url]
+    return box.serinus("sandbox", "shell", "--", *words, timeout=seconds + 60)
+
+
+def test_statefulset_canary_promoted_and_rolled_back_under_load(tmp_path: pathlib.Path) -> None:
+    mount = tmp_path / "data"
+    with sandbox(tmp_path / "sandbox") as box:
+        apply(box, statefulset(mount), tmp_path)
+        wait_for(
+            "podinfo-0 and -1",
+            lambda: len([p for p in pods(box, "podinfo").values() if ready(p)]) == 2,
+        )
+        apply(box, CANARY, tmp_path)
+        wait_for("Initialized", lambda: phase(box) == "Initialized")
+        initial = wait_for(
+            "the primary", lambda: primary_ready_at(box, "stefanprodan/podinfo:2.1.0")
+        )
+        for name in initial:
+            box.kubectl(
+                "-n",
+                "prod",
+                "exec",
+                name,
+                "--",
+                "sh",
+                "-c",
+                f"echo written-by-$HOSTNAME > {mount}/marker",
+            )
+        before = claims(box)
+        assert set(before) == {
+            "data-podinfo-0",
+            "data-podinfo-1",
+            "data-podinfo-primary-0",
+            "data-podinfo-primary-1",
+        }
+
+        client = Client(box)
+        try:
+            time.sleep(3)
+            box.kubectl(
+                "-n",
+                "prod",
+                "set",
+                "image",
+                "statefulset/podinfo",
+                "podinfo=stefanprodan/podinfo:2.1.1",
+            )
+            wait_for("Succeeded", lambda: phase(box) == "Succeeded", within=180)
+            promoted = wait_for(
+                "the primary at 2.1.1", lambda: primary_ready_at(box, "stefanprodan/podinfo:2.1.1")
+            )
+            for name, pod in promoted.items():
+                assert pod["metadata"]["uid"] != initial[name]["metadata"]["uid"], (
+                    f"{name} was not replaced"
+                )
+                kept = box.kubectl("-n", "prod", "exec", name, "--", "cat", f"{mount}/marker")
+                assert kept.strip() == f"written-by-{name}"
+
+            box.kubectl(
+                "-n",
+                "prod",
+                "set",
+                "image",
+                "statefulset/podinfo",
+                "podinfo=stefanprodan/podinfo:2.1.2",
+            )
+            wait_for("Progressing", lambda: phase(box) == "Progressing", within=60)
+            for _ in range(12):  # 5 s of 500s at a time until the rollback
+                if phase(box) != "Progressing":
+                    break
+                inject(box, 5)
+            assert phase(box) == "Failed"
+            after_rollback = primary_ready_at(box, "stefanprodan/podinfo:2.1.1")
+            assert after_rollback is not None
+            assert {n: p["metadata"]["uid"] for n, p in after_rollback.items()} == {
+                n: p["metadata"]["uid"] for n, p in promoted.items()
+            }, "the rollback touched the primary's pods"
+            wait_for("the canary scaled to zero", lambda: pods(box, "podinfo") == {})
+            time.sleep(3)
+        finally:
+            output = client.stop()
+        (report,) = parse_reports(output)
+        print(
+            f"client: {report.requests} requests, codes {report.status_codes},"
+            f" failed {report.failed_requests}"
+        )
+        assert report.requests > 300, output
+        assert report.failed_requests == 0, output
+        assert set(report.status_codes) == {200}, output
+
+        assert claims(box) == before, "a claim was deleted or replaced"
+        log = [line["msg"] for line in box.json_log("deployment/serinus", "-n", "serinus-system")]
+        assert "Copying podinfo.prod template spec to podinfo-primary.prod" in log
+        assert "Promotion completed! Scaling down podinfo.prod" in log
+        assert "Rolling back podinfo.prod failed checks threshold reached 2" in log
+        assert any(m.startswith("Halt podinfo.prod advancement success rate") for m in log)
