@@ -8,7 +8,8 @@ an unknown provider, stepWeight out of range without stepWeights/iterations, ste
 increasing or above 100, a metric with no source, thresholdRange min > max) names the field path and
 what was expected and found; several problems of one document are all reported; MetricTemplates
 name what their backend needs (CloudWatch's region, Dynatrace's and Splunk's address, the Secrets
-of Google, Dynatrace and Splunk).
+of Google, Dynatrace and Splunk); targets: StatefulSet and Service pass, an unknown kind and
+statefulSet options on another kind are refused naming the field.
 """
 
 from __future__ import annotations
@@ -266,3 +267,40 @@ def test_templates_name_what_their_backend_needs(provider: str, expected: list[s
 )
 def test_complete_templates_pass(provider: str) -> None:
     assert _problems(_template(provider)) == []
+
+
+@pytest.mark.parametrize(
+    ("target", "extra", "expected"),
+    [
+        (
+            "{kind: Deployment, name: podinfo}",
+            "  statefulSet: {unreadyPods: delete}\n",
+            "spec.statefulSet: expected no statefulSet options for a target that is not a",
+        ),
+        (
+            "{kind: StatefulSet, name: podinfo}",
+            "  statefulSet: {unreadyPods: sometimes}\n",
+            "spec.statefulSet.unreadyPods: expected one of 'delete' or 'scaleFromZero'",
+        ),
+        ("{kind: Job, name: podinfo}", "", "spec.targetRef.kind: expected one of 'Deployment'"),
+    ],
+)
+def test_targets_name_what_is_wrong(target: str, extra: str, expected: str) -> None:
+    text = (
+        _canary()
+        .replace("{kind: Deployment, name: podinfo}", target)
+        .replace("  service:", extra + "  service:")
+    )
+    problems = _problems(text)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "{apiVersion: apps/v1, kind: StatefulSet, name: podinfo}",
+        "{apiVersion: v1, kind: Service, name: podinfo}",
+    ],
+)
+def test_statefulset_and_service_targets_pass(target: str) -> None:
+    assert _problems(_canary().replace("{kind: Deployment, name: podinfo}", target)) == []

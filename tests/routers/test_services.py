@@ -11,7 +11,9 @@ annotations kept, no owner reference) and only its selector and ports change; th
 is found among app, name, app.kubernetes.io/name, and its absence or a missing target is an error
 naming the object; a Service of another Canary is refused; finalize gives the apex back to the
 target (selector, owner reference, kubectl's recorded selector) so it outlives the Canary, while
-deleting the Canary garbage-collects -primary and -canary; Service targets are unsupported.
+deleting the Canary garbage-collects -primary and -canary; a Service target gets no Services
+from the router (it is its own apex) and its routes stay on the primary; StatefulSet targets get
+the same Services as Deployments.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from typing import Any
 
 import pytest
 
-from serinus.errors import RouterError, UnknownProviderError
+from serinus.errors import RouterError
+from serinus.ports import Routes
+from serinus.routers import kubernetes
 from serinus.routers.services import Services
 from tests.routers.support import (
     NAMESPACE,
@@ -324,10 +328,17 @@ async def test_finalize_gives_the_apex_back_and_it_outlives_the_canary(kube: Cou
     assert await kube.get("v1", "Service", "podinfo-canary", NAMESPACE) is None
 
 
-async def test_service_targets_are_not_supported(kube: CountingKube) -> None:
+async def test_service_targets_get_no_services_from_the_router(kube: CountingKube) -> None:
     canary = await new_canary(kube, targetRef={"apiVersion": "v1", "kind": "Service", "name": "x"})
-    with pytest.raises(UnknownProviderError, match=r"^target kind Service is not supported$"):
-        await services(kube).initialize(canary)
+    router = kubernetes.router(services(kube))
+    writes = kube.writes
+    await router.initialize(canary)
+    await router.reconcile(canary)
+    await router.set_routes(canary, Routes(0, 100))
+    await router.finalize(canary)
+    assert kube.writes == writes
+    assert await router.get_routes(canary) == Routes(100, 0)
+    assert await kube.list("v1", "Service", NAMESPACE) == []
 
 
 async def test_daemonset_targets_and_traffic_distribution(kube: CountingKube) -> None:

@@ -164,6 +164,11 @@ class CanarySpec(ApiModel):
                 None,
                 found_text="an autoscaler",
             )
+        kind = target.get("kind") if isinstance(target, Mapping) else None
+        if raw.get("statefulSet") is not None and kind != "StatefulSet":
+            yield problem(
+                "statefulSet", "no statefulSet options for a target that is not a StatefulSet", kind
+            )
 
     @field_validator("provider")
     @classmethod

@@ -9,7 +9,8 @@ only when a promotion fails and the canary, which runs the new revision, must ke
 (Flagger 1.44, #1898); ``reconcile`` then leaves it there until routes move it back.
 
 Flagger's no-op router reports 100/0 or 0/100 from the status' iteration count; serinus reads the
-apex Service, so the answer is what the cluster does.
+apex Service, so the answer is what the cluster does. A plain Service target has no apex of
+serinus's: its routes stay 100/0 and are never written.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from serinus.apis.canary import Canary
 from serinus.capabilities import Capabilities, always
 from serinus.ports import Routes
 from serinus.routers.base import MeshRouter
-from serinus.routers.services import Services
+from serinus.routers.objects import ALL_TO_PRIMARY
+from serinus.routers.services import Services, service_target
 
 PROVIDER = "kubernetes"
 CAPABILITIES = Capabilities(
@@ -39,9 +41,13 @@ class ApexSelector:
     async def set_routes(
         self, canary: Canary, routes: Routes, *, current: Routes | None = None
     ) -> None:
+        if service_target(canary):
+            return  # the target Service is the user's: nothing here switches it
         await self.services.apex().set_routes(canary, routes, current=current)
 
     async def get_routes(self, canary: Canary) -> Routes:
+        if service_target(canary):
+            return ALL_TO_PRIMARY
         return await self.services.apex().get_routes(canary)
 
     async def finalize(self, canary: Canary) -> None:

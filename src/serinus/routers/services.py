@@ -19,6 +19,10 @@ routes move it back, as Flagger leaves it. ``finalize`` gives the apex back to t
 selects the target's pods again and loses its owner reference, so the Service outlives the Canary
 (Flagger would let the garbage collector delete an apex it created, leaving the workload without
 its Service).
+
+A Canary whose target is a plain Service (Flagger's ``KubernetesNoopRouter``) gets none of this:
+its target is the apex, and :mod:`serinus.targets.service` keeps its ``-primary`` and ``-canary``
+copies; with the kubernetes provider its routes stay where they are (all on the primary).
 """
 
 from __future__ import annotations
@@ -181,17 +185,21 @@ class Services:
 
     async def initialize(self, canary: Canary) -> None:
         """Create or update ``<apex>-canary`` and ``<apex>-primary``. Idempotent."""
+        if service_target(canary):
+            return
         target = Target(self._workload)
         await self.service("canary", target).reconcile(canary)
         await self.service("primary", target).reconcile(canary)
 
     async def reconcile_apex(self, canary: Canary) -> None:
         """Create or update the apex Service, keeping the side routes sent it to. Idempotent."""
-        await self.apex().reconcile(canary)
+        if not service_target(canary):
+            await self.apex().reconcile(canary)
 
     async def finalize(self, canary: Canary) -> None:
         """Give the apex back to the target: its selector, no owner reference. Idempotent."""
-        await self.apex().finalize(canary)
+        if not service_target(canary):
+            await self.apex().finalize(canary)
 
     def apex(self) -> ManagedObject:
         """The apex Service (the kubernetes provider's routes are its selector)."""
@@ -205,6 +213,12 @@ class Services:
         return await workload.read(
             self.kube, canary, provider=self.provider, selector_labels=self.selector_labels
         )
+
+
+def service_target(canary: Canary) -> bool:
+    """A plain Service target is its own apex; its target controller makes its copies."""
+    ref = canary.spec.target_ref
+    return ref.kind == "Service" and not ref.is_knative_service
 
 
 def service_spec(canary: Canary, target: workload.Workload, value: str) -> Manifest:

@@ -4,8 +4,8 @@ Flagger treats an unknown kind as a Deployment; serinus raises
 :class:`~serinus.errors.UnknownProviderError` ("target kind Job is not supported"), which the
 controller shows on the Canary, so a typo or an unported kind is seen at once instead of
 surfacing as a confusing "Deployment not found". A ``Service`` of ``serving.knative.dev/v1`` is
-a Knative Service (:mod:`serinus.targets.knative`); a plain ``Service`` target (Flagger's
-``ServiceController``) is not implemented yet and raises the same way. Adding a kind is one
+a Knative Service (:mod:`serinus.targets.knative`); any other ``Service`` is a plain Service
+target (Flagger's ``ServiceController``, :mod:`serinus.targets.service`). Adding a kind is one
 module and one line here.
 """
 
@@ -21,12 +21,14 @@ from serinus.targets import labels
 from serinus.targets.daemonset import DaemonSetTarget
 from serinus.targets.deployment import DeploymentTarget
 from serinus.targets.knative import KnativeTarget
+from serinus.targets.service import ServiceTarget
 from serinus.targets.statefulset import StatefulSetTarget
 
 KINDS: dict[str, Callable[..., Target]] = {
     "Deployment": DeploymentTarget,
     "DaemonSet": DaemonSetTarget,
     "StatefulSet": StatefulSetTarget,
+    "Service": ServiceTarget,
 }
 """Each kind's controller, built with the same keyword options."""
 
