@@ -32,7 +32,7 @@ from botocore.model import OperationModel, ServiceModel
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
-from serinus.errors import InvalidCanaryError, ProviderUnavailableError, QueryError
+from serinus.errors import BODY_LIMIT, InvalidCanaryError, ProviderUnavailableError, QueryError
 from serinus.metrics.providers import base
 from serinus.metrics.providers.base import ProviderSettings
 
@@ -193,7 +193,7 @@ class Api:
         code, message = str(error.get("Code") or ""), str(error.get("Message") or "")
         status = response.status_code
         where = f"{self._settings.kind} at {self.endpoint}"
-        answer = f"HTTP {status} {code}: {message}"[: base.BODY_LIMIT]
+        answer = f"HTTP {status} {code}: {message}"[:BODY_LIMIT]
         if code in THROTTLING_CODES or status == 429:
             return ProviderUnavailableError(base.throttled_message(where, answer))
         if code in AUTH_CODES or status in (401, 403):

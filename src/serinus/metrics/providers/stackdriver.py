@@ -34,6 +34,7 @@ import urllib3
 from google.oauth2 import service_account
 
 from serinus.errors import (
+    BODY_LIMIT,
     InvalidCanaryError,
     MultipleValuesError,
     NoValuesFoundError,
@@ -97,7 +98,7 @@ def _service_account(settings: ProviderSettings, key: str) -> google.auth.creden
     except (json.JSONDecodeError, ValueError, TypeError, KeyError) as err:
         raise InvalidCanaryError(
             f"{where}: expected a service account key (JSON with client_email, private_key and"
-            f" token_uri): {str(err)[:200]}"
+            f" token_uri): {str(err)[:BODY_LIMIT]}"
         ) from err
 
 
@@ -119,16 +120,16 @@ def _token(settings: ProviderSettings, key: str | None) -> str:
                 credentials.refresh(transport)  # type: ignore[no-untyped-call]
         except google.auth.exceptions.TransportError as err:
             raise ProviderUnavailableError(
-                f"stackdriver: could not reach Google's token endpoint: {str(err)[:200]}"
+                f"stackdriver: could not reach Google's token endpoint: {str(err)[:BODY_LIMIT]}"
             ) from err
         except google.auth.exceptions.DefaultCredentialsError as err:
             raise QueryError(
                 "stackdriver: no Google credentials found: set spec.provider.secretRef with"
-                f" {KEY_KEY}, or give the operator Workload Identity ({str(err)[:200]})"
+                f" {KEY_KEY}, or give the operator Workload Identity ({str(err)[:BODY_LIMIT]})"
             ) from err
         except google.auth.exceptions.RefreshError as err:
             raise QueryError(
-                f"stackdriver: Google refused the credentials: {str(err)[:200]}; check the"
+                f"stackdriver: Google refused the credentials: {str(err)[:BODY_LIMIT]}; check the"
                 f" {KEY_KEY} in the provider's Secret"
             ) from err
         return str(credentials.token)
