@@ -6,7 +6,9 @@ path of the test) and a Canary whose ``targetRef`` is that StatefulSet; initiali
 the primary's volumes with ``kubectl exec``; ``kubectl set image`` of 2.1.1 is analysed on the
 Linkerd success rate (the ``statefulset`` label) and promoted, the primary's pods replaced one by
 one at the new revision, and the files are still there, read through the new pods; 2.1.2 with
-HTTP 500s sent to ``podinfo-canary`` is rolled back, the primary's pods untouched; a client
+HTTP 500s sent to ``podinfo-canary`` is rolled back, the primary's pods untouched; with
+``podinfo-primary-0`` made unready, 2.1.3 is promoted all the same (``unreadyPods: delete``: serinus
+deletes the pod the StatefulSet's rolling update would wait for, its claim stays); a client
 sending ``GET /`` to ``podinfo`` through the whole story (hey, 10 requests per second) sees no
 failed request; no claim is ever deleted or replaced.
 """
@@ -237,6 +239,7 @@ def test_statefulset_canary_promoted_and_rolled_back_under_load(tmp_path: pathli
                 n: p["metadata"]["uid"] for n, p in promoted.items()
             }, "the rollback touched the primary's pods"
             wait_for("the canary scaled to zero", lambda: pods(box, "podinfo") == {})
+            unready_primary_pod_does_not_hold_promotion(box, mount, promoted)
             time.sleep(3)
         finally:
             output = client.stop()
@@ -255,3 +258,37 @@ def test_statefulset_canary_promoted_and_rolled_back_under_load(tmp_path: pathli
         assert "Promotion completed! Scaling down podinfo.prod" in log
         assert "Rolling back podinfo.prod failed checks threshold reached 2" in log
         assert any(m.startswith("Halt podinfo.prod advancement success rate") for m in log)
+        assert any(
+            m.startswith("Deleted pod podinfo-primary-0.prod: not ready at revision") for m in log
+        ), log
+
+
+def unready_primary_pod_does_not_hold_promotion(
+    box: Sandbox, mount: pathlib.Path, primary: dict[str, dict[str, Any]]
+) -> None:
+    """unreadyPods: delete. podinfo-primary-0 turns unready; Kubernetes would hold the primary's
+    rolling update for it for ever; serinus deletes it and the promotion completes."""
+    patch = '{"spec":{"analysis":{"primaryReadyThreshold":50}}}'
+    box.kubectl("-n", "prod", "patch", "canary", "podinfo", "--type", "merge", "-p", patch)
+    ip = primary["podinfo-primary-0"]["status"]["podIP"]
+    box.serinus(
+        "sandbox", "shell", "--", "curl", "-s", "-X", "POST", f"http://{ip}:9898/readyz/disable"
+    )
+    wait_for(
+        "podinfo-primary-0 unready",
+        lambda: not ready(pods(box, "podinfo-primary")["podinfo-primary-0"]),
+    )
+    box.kubectl(
+        "-n", "prod", "set", "image", "statefulset/podinfo", "podinfo=stefanprodan/podinfo:2.1.3"
+    )
+    wait_for("Progressing", lambda: phase(box) == "Progressing", within=60)
+    wait_for("Succeeded", lambda: phase(box) == "Succeeded", within=180)
+    promoted = wait_for(
+        "the primary at 2.1.3", lambda: primary_ready_at(box, "stefanprodan/podinfo:2.1.3")
+    )
+    kept = box.kubectl("-n", "prod", "exec", "podinfo-primary-0", "--", "cat", f"{mount}/marker")
+    assert kept.strip() == "written-by-podinfo-primary-0"
+    assert (
+        promoted["podinfo-primary-0"]["metadata"]["uid"]
+        != primary["podinfo-primary-0"]["metadata"]["uid"]
+    )

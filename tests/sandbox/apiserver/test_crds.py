@@ -95,7 +95,7 @@ async def test_canary_crd_prunes_defaults_and_validates(http: httpx.AsyncClient)
     assert bad.status_code == 422
     assert bad.json()["message"] == (
         'Canary.flagger.app "podinfo" is invalid: spec.targetRef.kind: Unsupported value: "Job": '
-        'supported values: "Deployment", "DaemonSet", "Service"'
+        'supported values: "Deployment", "DaemonSet", "StatefulSet", "Service"'
     )
     strict = await http.post(
         f"{canaries}?fieldValidation=Strict", json=canary(analysis={"stepWeigth": 5})
