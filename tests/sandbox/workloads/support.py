@@ -45,6 +45,9 @@ def podinfo(
         "name": "podinfod",
         "image": f"stefanprodan/podinfo:{tag}",
         "ports": [{"name": "http", "containerPort": 9898}],
+        # podinfo drains for 3 s on SIGTERM except at debug level (tests/sandbox/podinfo covers
+        # the drain); these pods stop within their 2 s grace period, as the runner tests expect
+        "env": [{"name": "PODINFO_LEVEL", "value": "debug"}],
     }
     if probe:
         container["readinessProbe"] = {

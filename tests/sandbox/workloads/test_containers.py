@@ -58,7 +58,7 @@ async def test_failing_readiness_keeps_the_pod_unready(
 ) -> None:
     unready = podinfo(replicas=1)
     container = unready["spec"]["template"]["spec"]["containers"][0]
-    container["env"] = [{"name": "PODINFO_UNREADY", "value": "true"}]
+    container["env"].append({"name": "PODINFO_UNREADY", "value": "true"})
     await kube.create(unready)
     pod = await eventually(lambda: one_pod(kube, "podinfo"), what="a pod with an address")
     address = pod["status"]["podIP"]

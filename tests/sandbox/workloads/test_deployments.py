@@ -38,8 +38,9 @@ async def versions(kube: Kube) -> list[str]:
             if ready(pod):
                 try:
                     answer = await http.get(f"http://{pod['status']['podIP']}:9898/version")
-                except httpx.ConnectError:
-                    # listed as ready a moment before the rollout stopped it: ask again
+                except (httpx.ConnectError, httpx.RemoteProtocolError):
+                    # listed as ready a moment before the rollout stopped it (refused, or closed
+                    # while answering): ask again
                     found.append("stopping")
                     continue
                 found.append(answer.json()["version"])
@@ -156,7 +157,7 @@ async def test_rollout_that_never_gets_ready_exceeds_its_deadline(
 async def test_unavailable_minimum_is_reported(kube: Kube, runner: WorkloadRunner) -> None:
     deployment = podinfo(replicas=1, progressDeadlineSeconds=2)
     container = deployment["spec"]["template"]["spec"]["containers"][0]
-    container["env"] = [{"name": "PODINFO_UNREADY", "value": "true"}]
+    container["env"].append({"name": "PODINFO_UNREADY", "value": "true"})
     await kube.create(deployment)
 
     async def reported() -> dict | None:
