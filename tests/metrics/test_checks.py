@@ -258,7 +258,7 @@ async def test_templates_of_the_saas_types_explain_no_values_in_the_metric_statu
     assert (result.verdict, result.value, result.max) == (Verdict.NO_DATA, None, 500)
     assert result.message.startswith(
         "Halt advancement no values found for custom metric: latency: the series exists but had"
-        " no data points from "
+        " no data points between "
     )
     assert server.requests[0].headers["Authorization"] == "Api-Token dt0c01.x"
 

@@ -94,8 +94,8 @@ async def test_query_request_and_value(serve, http, clock_at):
         ),
         (
             lambda _: result([None]),
-            f"the series exists but had no data points from {NOW * 1000 - 600_000} to"
-            f" {NOW * 1000} (ms): no traffic in the window?",
+            "the series exists but had no data points between 2027-01-15T07:50:00Z and"
+            " 2027-01-15T08:00:00Z: no traffic in the window?",
         ),
     ],
 )

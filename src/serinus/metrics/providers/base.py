@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import json
 import logging
 import time
@@ -120,6 +121,16 @@ class ProviderSettings:
         if self.clock is not None:
             return self.clock.now().timestamp()
         return time.time()
+
+
+def window_text(start_ms: int, stop_ms: int) -> str:
+    """A query's time window as a message shows it: UTC times, not epoch milliseconds."""
+
+    def utc(ms: int) -> str:
+        moment = datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return f"between {utc(start_ms)} and {utc(stop_ms)}"
 
 
 def collapse_whitespace(query: str) -> str:

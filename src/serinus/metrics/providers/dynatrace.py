@@ -58,7 +58,7 @@ class DynatraceProvider:
         )
         base.check_status(self._settings, response, query=selector)
         body = base.json_body(self._settings, response)
-        return _value(body, selector, window=f"from {params['from']} to {params['to']} (ms)")
+        return _value(body, selector, window=base.window_text(now - self._window_ms, now))
 
     async def check_online(self) -> None:
         response = await base.send(

@@ -60,7 +60,7 @@ class SplunkProvider:
             headers={**self._headers, "Content-Type": "text/plain"},
         )
         base.check_status(self._settings, response, query=program)
-        window = f"between {params['start']} and {params['stop']} (ms)"
+        window = base.window_text(stop - self._window_ms, stop)
         return _value(list(_events(response.text)), program, window=window)
 
     async def check_online(self) -> None:
