@@ -19,6 +19,7 @@ from serinus.sandbox.apiserver import (
     deletion,
     discovery,
     identity,
+    impersonation,
     listing,
     openapi,
     patching,
@@ -81,6 +82,7 @@ class Api:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
             user = identity.authenticate(self.tokens, request.headers.get("Authorization"))
+            user = impersonation.impersonate(self.cluster, user, request.headers)
             response = await self._route(request, user)
         except ApiError as error:
             response = error_response(error)
