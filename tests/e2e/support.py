@@ -2,7 +2,8 @@
 
 :func:`sandbox` runs ``serinus sandbox up --detach`` in a temporary directory and ``serinus
 sandbox down`` afterwards, as a user would; :class:`Sandbox` runs kubectl with the sandbox's
-kubeconfig and ``serinus`` commands against the same directory.
+kubeconfig and ``serinus`` commands against the same directory; :class:`Client` keeps a ``hey``
+sending requests through the sandbox for as long as a story lasts.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import dataclasses
 import json
 import os
 import pathlib
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -108,3 +111,45 @@ def json_stream(text: str) -> list[dict[str, Any]]:
             return found
         document, index = decoder.raw_decode(text, index)
         found.append(document)
+
+
+def wait_for(what: str, check: Any, within: float = 120) -> Any:
+    """Poll ``check`` every half second until it returns something true, and return that."""
+    deadline = time.monotonic() + within
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"{what}: not within {within}s"
+        time.sleep(0.5)
+
+
+def apply(box: Sandbox, manifest: dict[str, Any], directory: pathlib.Path) -> None:
+    """``kubectl apply -f`` of one manifest, written as JSON into ``directory``."""
+    path = directory / f"{manifest['kind'].lower()}.json"
+    path.write_text(json.dumps(manifest))
+    box.kubectl("apply", "-f", str(path))
+
+
+def get(box: Sandbox, *what: str) -> dict[str, Any]:
+    """``kubectl -n prod get WHAT -o json``."""
+    return json.loads(box.kubectl("-n", "prod", "get", *what, "-o", "json"))
+
+
+class Client:
+    """hey sending GET ``url`` (10 requests per second) for as long as the story lasts."""
+
+    def __init__(self, box: Sandbox, url: str = "http://podinfo.prod:9898/") -> None:
+        words = ["hey", "-z", "10m", "-q", "10", "-c", "1", url]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "serinus", "sandbox", "shell", "--dir", str(box.directory),
+             "--", *words],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+
+    def stop(self) -> str:
+        """Stop hey (SIGINT, so it prints its report) and return what it printed."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+        output, _ = self.process.communicate(timeout=30)
+        return output

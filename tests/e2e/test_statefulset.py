@@ -15,19 +15,15 @@ failed request; no claim is ever deleted or replaced.
 
 from __future__ import annotations
 
-import json
-import os
 import pathlib
-import signal
 import subprocess
-import sys
 import time
 from typing import Any
 
 import pytest
 
 from serinus.loadtester.hey import parse_reports
-from tests.e2e.support import Sandbox, sandbox
+from tests.e2e.support import Client, Sandbox, apply, get, sandbox, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -93,26 +89,6 @@ CANARY = {
 }
 
 
-def wait_for(what: str, check: Any, within: float = 120) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what}: not within {within}s"
-        time.sleep(0.5)
-
-
-def apply(box: Sandbox, manifest: dict[str, Any], directory: pathlib.Path) -> None:
-    path = directory / f"{manifest['kind'].lower()}.json"
-    path.write_text(json.dumps(manifest))
-    box.kubectl("apply", "-f", str(path))
-
-
-def get(box: Sandbox, *what: str) -> dict[str, Any]:
-    return json.loads(box.kubectl("-n", "prod", "get", *what, "-o", "json"))
-
-
 def phase(box: Sandbox) -> str:
     return box.kubectl("-n", "prod", "get", "canary", "podinfo", "-o", "jsonpath={.status.phase}")
 
@@ -139,24 +115,6 @@ def primary_ready_at(box: Sandbox, image: str) -> dict[str, dict[str, Any]] | No
 
 def claims(box: Sandbox) -> dict[str, str]:
     return {c["metadata"]["name"]: c["metadata"]["uid"] for c in get(box, "pvc")["items"]}
-
-
-class Client:
-    """hey sending GET / to podinfo through the mesh for as long as the story lasts."""
-
-    def __init__(self, box: Sandbox) -> None:
-        words = ["hey", "-z", "10m", "-q", "10", "-c", "1", "http://podinfo.prod:9898/"]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "serinus", "sandbox", "shell", "--dir", str(box.directory),
-             "--", *words],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        )  # fmt: skip
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-        output, _ = self.process.communicate(timeout=30)
-        return output
 
 
 def inject(box: Sandbox, seconds: int) -> subprocess.CompletedProcess[str]:
