@@ -12,6 +12,7 @@ import enum
 from typing import TypedDict
 
 from serinus.apis.base import ApiModel, Passthrough
+from serinus.apis.control import ControlStatus
 
 
 class CanaryPhase(enum.StrEnum):
@@ -176,6 +177,9 @@ class CanaryStatus(ApiModel):
     """serinus: when each workload was first seen not ready, to enforce progressDeadlineSeconds."""
     judge: JudgeStatus | None = None
     """serinus: the sequential judge's timeline for the current release."""
+    control: ControlStatus | None = None
+    """serinus: requests made by hand (promote, abort, pause...), who made them, what came of
+    them."""
 
     def condition(self, condition_type: str = "Promoted") -> CanaryCondition | None:
         for condition in self.conditions or []:

@@ -26,6 +26,7 @@ from serinus.controller.advance import advance
 from serinus.controller.scheduler import Scheduler
 from serinus.errors import InvalidCanaryError, SerinusError
 from serinus.kube.client import Kube
+from serinus.operator.history import HistoryRecorder
 from serinus.operator.selfmetrics import SelfMetrics
 from serinus.operator.wiring import Wiring
 from serinus.targets import finalizer
@@ -40,11 +41,18 @@ class Canaries:
     """The operator's view of the cluster's Canaries, feeding the scheduler."""
 
     def __init__(
-        self, *, kube: Kube, wiring: Wiring, metrics: SelfMetrics, min_interval: float
+        self,
+        *,
+        kube: Kube,
+        wiring: Wiring,
+        metrics: SelfMetrics,
+        min_interval: float,
+        history: HistoryRecorder | None = None,
     ) -> None:
         self.kube = kube
         self.wiring = wiring
         self.metrics = metrics
+        self.history = history
         self.min_interval = min_interval
         self.scheduler = Scheduler(self.tick, grace_seconds=wiring.settings.grace_seconds)
         self.synced = asyncio.Event()
@@ -61,6 +69,9 @@ class Canaries:
         if event_type == "DELETED":
             self.scheduler.remove(key)
             self._namespaces.pop(key, None)
+            self.metrics.forget(*key)
+            if self.history is not None:
+                self.history.forget(key)
         elif meta.get("deletionTimestamp"):
             self.scheduler.remove(key)
             if FINALIZER in (meta.get("finalizers") or []):
@@ -90,7 +101,12 @@ class Canaries:
         await finalizer.sync(self.kube, canary)
         started = time.perf_counter()
         after = await advance(self.wiring.world(canary), canary)
-        self.metrics.record(after, before=canary.phase, seconds=time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        analysis = canary.spec.effective_analysis
+        interval = analysis.interval_at_least(self.min_interval) if analysis else 60.0
+        self.metrics.record(after, before=canary.phase, seconds=seconds, interval=interval)
+        if self.history is not None:
+            await self.history.record(after, before=canary.phase)
 
     def _interval(self, manifest: Manifest) -> float:
         spec = manifest.get("spec") or {}

@@ -20,8 +20,10 @@ import httpx
 from serinus.errors import SerinusError
 from serinus.kube.client import Kube
 from serinus.kube.errors import LeadershipLostError
+from serinus.kube.history import HistoryStore
 from serinus.kube.leader import LeaderElector
 from serinus.operator.canaries import Canaries
+from serinus.operator.history import Changes, HistoryRecorder
 from serinus.operator.selfmetrics import SelfMetrics
 from serinus.operator.server import Endpoints
 from serinus.operator.settings import OperatorSettings
@@ -59,7 +61,7 @@ async def run(settings: OperatorSettings, *, stop: asyncio.Event) -> None:
             endpoints.ready.set()
             wiring = Wiring(settings, kube, http)
             try:
-                await _control_loop(settings, kube, wiring, metrics, endpoints, stop)
+                await _control_loop(settings, kube, wiring, metrics, endpoints, stop, Changes())
             finally:
                 await wiring.aclose()
     finally:
@@ -74,10 +76,15 @@ async def _control_loop(
     metrics: SelfMetrics,
     endpoints: Endpoints,
     stop: asyncio.Event,
+    changes: Changes,
 ) -> None:
     def control() -> Coroutine[Any, Any, None]:
         canaries = Canaries(
-            kube=kube, wiring=wiring, metrics=metrics, min_interval=settings.min_interval_seconds
+            kube=kube,
+            wiring=wiring,
+            metrics=metrics,
+            min_interval=settings.min_interval_seconds,
+            history=HistoryRecorder(HistoryStore(kube), clock=wiring.clock, changes=changes),
         )
         return _control(canaries, settings.namespaces)
 

@@ -7,21 +7,32 @@ any other phase), ``flagger_canary_weight`` (per workload: ``<target>-primary`` 
 metric's last value) and ``flagger_canary_successes_total`` / ``flagger_canary_failures_total``.
 They are recorded from the Canary's status after each tick, so the controller itself knows nothing
 of them.
+
+serinus adds three per Canary, for the alerts in ``deploy/monitoring``:
+``serinus_canary_last_tick_timestamp_seconds`` and ``serinus_canary_interval_seconds`` (a Canary
+whose last tick is several intervals old is not being ticked: the operator is stuck or gone),
+``serinus_canary_deadline_timestamp_seconds`` (when the current run should have ended at the
+latest, :func:`serinus.operating.progress.deadline`; 0 when none applies) and
+``serinus_canary_paused`` (1 while a person holds the run).
 """
 
 from __future__ import annotations
+
+import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from serinus import __version__
 from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase
+from serinus.operating import progress
 
 
 class SelfMetrics:
     """Flagger's self-metrics in a registry of their own."""
 
     def __init__(self, *, mesh_provider: str) -> None:
+        self.mesh_provider = mesh_provider
         self.registry = CollectorRegistry()
         info = Gauge(
             "flagger_info",
@@ -64,17 +75,68 @@ class SelfMetrics:
         self.failures = Counter(
             "flagger_canary_failures", "Rollbacks", labels, registry=self.registry
         )
+        per_canary = ["name", "namespace"]
+        self.last_tick = Gauge(
+            "serinus_canary_last_tick_timestamp_seconds",
+            "When the Canary was last ticked (Unix time)",
+            per_canary,
+            registry=self.registry,
+        )
+        self.interval = Gauge(
+            "serinus_canary_interval_seconds",
+            "Seconds between two ticks of the Canary",
+            per_canary,
+            registry=self.registry,
+        )
+        self.deadline = Gauge(
+            "serinus_canary_deadline_timestamp_seconds",
+            "When the current run should have ended at the latest (Unix time; 0: no deadline)",
+            per_canary,
+            registry=self.registry,
+        )
+        self.paused = Gauge(
+            "serinus_canary_paused",
+            "1 while the run is paused by hand",
+            per_canary,
+            registry=self.registry,
+        )
+        self._per_canary = (
+            self.status, self.duration, self.last_tick, self.interval, self.deadline, self.paused
+        )  # fmt: skip
 
     def count(self, per_namespace: dict[str, int]) -> None:
         for namespace, count in per_namespace.items():
             self.total.labels(namespace).set(count)
 
-    def record(self, canary: Canary, *, before: CanaryPhase | None, seconds: float) -> None:
+    def forget(self, namespace: str, name: str) -> None:
+        """The Canary is gone: drop its series."""
+        for family in self._per_canary:
+            try:
+                family.remove(name, namespace)
+            except KeyError:
+                continue
+
+    def record(
+        self,
+        canary: Canary,
+        *,
+        before: CanaryPhase | None,
+        seconds: float,
+        interval: float | None = None,
+    ) -> None:
         """Record one tick of a Canary from the status it left behind."""
+        name, namespace = canary.name, canary.namespace
+        self.last_tick.labels(name, namespace).set(time.time())
+        if interval is not None:
+            self.interval.labels(name, namespace).set(interval)
         status = canary.status
         if status is None or status.phase is None:
             return
-        name, namespace = canary.name, canary.namespace
+        provider = canary.spec.provider or self.mesh_provider
+        deadline = progress.deadline(canary, provider=provider)
+        self.deadline.labels(name, namespace).set(deadline.timestamp() if deadline else 0)
+        paused = status.control is not None and status.control.paused is not None
+        self.paused.labels(name, namespace).set(1 if paused else 0)
         self.duration.labels(name, namespace).observe(seconds)
         value = {CanaryPhase.PROGRESSING: 0, CanaryPhase.FAILED: 2}.get(status.phase, 1)
         self.status.labels(name, namespace).set(value)

@@ -1,0 +1,111 @@
+"""``HistoryStore``: each Canary's run history in a ConfigMap of its own, beside the Canary.
+
+The history (:mod:`serinus.apis.history`) cannot live in the Canary's status, which must stay
+small, and must outlive the operator process, so it is an API object: a ConfigMap named
+:func:`configmap_name` in the Canary's namespace, owned by the Canary (deleting the Canary
+deletes it), holding the history as compact JSON under ``history.json``. The operator needs
+nothing beyond what config tracking already asks of it (get, create and update ConfigMaps).
+
+Whoever may edit ConfigMaps in the namespace may edit this one too, so a read that does not
+parse is reported as None with a warning (the operator then starts a new history): it is a
+record for people, never an input to a decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import pydantic
+
+from serinus import errors
+from serinus.apis.base import Manifest
+from serinus.apis.canary import Canary
+from serinus.apis.history import History
+from serinus.kube.client import Kube
+
+logger = logging.getLogger(__name__)
+
+KEY = "history.json"
+SUFFIX = "-serinus-history"
+LABEL = "serinus.io/history"
+_MAX_NAME = 253
+
+
+def configmap_name(canary_name: str) -> str:
+    """``<canary>-serinus-history``, shortened with a hash when that would be too long."""
+    name = f"{canary_name}{SUFFIX}"
+    if len(name) <= _MAX_NAME:
+        return name
+    digest = hashlib.sha256(canary_name.encode()).hexdigest()[:10]
+    keep = _MAX_NAME - len(SUFFIX) - len(digest) - 1
+    return f"{canary_name[:keep].rstrip('.-')}-{digest}{SUFFIX}"
+
+
+def parse(manifest: Manifest | None) -> History | None:
+    """The history a ConfigMap holds, None when it holds none that parses."""
+    if manifest is None:
+        return None
+    text = (manifest.get("data") or {}).get(KEY)
+    if not isinstance(text, str):
+        return None
+    try:
+        return History.model_validate_json(text)
+    except pydantic.ValidationError as error:
+        where = (manifest.get("metadata") or {}).get("name", "")
+        logger.warning("ConfigMap %s: %s is not a run history: %s", where, KEY, str(error)[:200])
+        return None
+
+
+class HistoryStore:
+    """Reads and writes run histories through the API."""
+
+    def __init__(self, kube: Kube) -> None:
+        self._kube = kube
+
+    async def read(self, namespace: str, canary_name: str) -> History | None:
+        """The Canary's history; None when it has none (or none that can be read)."""
+        manifest = await self._kube.get("v1", "ConfigMap", configmap_name(canary_name), namespace)
+        return parse(manifest)
+
+    async def write(self, canary: Canary, history: History) -> None:
+        """Create or replace the Canary's history ConfigMap."""
+        name = configmap_name(canary.name)
+        body = json.dumps(history.dump(), separators=(",", ":"))
+        manifest: Manifest = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": name,
+                "namespace": canary.namespace,
+                "labels": {LABEL: "true", "app.kubernetes.io/managed-by": "serinus"},
+                "ownerReferences": _owner(canary),
+            },
+            "data": {KEY: body},
+        }
+        current = await self._kube.get("v1", "ConfigMap", name, canary.namespace)
+        if current is None:
+            try:
+                await self._kube.create(manifest)
+                return
+            except errors.ConflictError:  # created meanwhile: replace it below
+                current = await self._kube.get("v1", "ConfigMap", name, canary.namespace)
+                if current is None:
+                    raise
+        version = (current.get("metadata") or {}).get("resourceVersion")
+        manifest["metadata"]["resourceVersion"] = version
+        await self._kube.replace(manifest)
+
+
+def _owner(canary: Canary) -> list[Manifest]:
+    if not canary.metadata.uid:
+        return []
+    return [
+        {
+            "apiVersion": canary.api_version,
+            "kind": "Canary",
+            "name": canary.name,
+            "uid": canary.metadata.uid,
+        }
+    ]

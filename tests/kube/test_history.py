@@ -1,0 +1,104 @@
+"""Covers: the run history ConfigMap against a real API server: written and read back, owned by
+the Canary, replaced on later writes; a ConfigMap whose data is not a history (edited by hand,
+or hostile) reads as none; a 253-character Canary name still gets a valid ConfigMap name; the
+recorder writes during a run only, and a new recorder (a restarted operator) continues the same
+history instead of starting another."""
+
+from __future__ import annotations
+
+import datetime
+
+from serinus.apis.history import History, Point, Run
+from serinus.controller.memory import VirtualClock
+from serinus.kube import Kube
+from serinus.kube.history import HistoryStore, configmap_name
+from serinus.kube.status import canary_from
+from serinus.operator.history import HistoryRecorder
+
+CANARY = {
+    "apiVersion": "flagger.app/v1beta1",
+    "kind": "Canary",
+    "metadata": {"name": "podinfo", "namespace": "prod"},
+    "spec": {
+        "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "podinfo"},
+        "service": {"port": 9898},
+        "analysis": {"interval": "10s", "threshold": 2, "stepWeight": 50},
+    },
+}
+
+
+async def stored_canary(kube: Kube, **status):
+    manifest = await kube.get("flagger.app/v1beta1", "Canary", "podinfo", "prod")
+    if status:
+        manifest = await kube.patch_status(
+            "flagger.app/v1beta1", "Canary", "podinfo", "prod", {"status": status}
+        )
+    return canary_from(manifest)
+
+
+async def test_a_history_is_written_owned_by_the_canary_and_read_back(kube: Kube, flagger_crds):
+    await kube.create(CANARY)
+    canary = await stored_canary(kube)
+    store = HistoryStore(kube)
+    assert await store.read("prod", "podinfo") is None
+    run = Run(revision="abc", started="2030-01-01T00:00:00Z", points=[
+        Point(at="2030-01-01T00:00:10Z", phase="Progressing", weight=50)
+    ])  # fmt: skip
+    await store.write(canary, History(canary="podinfo.prod", runs=[run]))
+    await store.write(canary, History(canary="podinfo.prod", runs=[run, run]))
+    found = await store.read("prod", "podinfo")
+    assert found is not None and len(found.runs) == 2
+    configmap = await kube.get("v1", "ConfigMap", "podinfo-serinus-history", "prod")
+    owner = configmap["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["name"], owner["uid"]) == (
+        "Canary",
+        "podinfo",
+        canary.metadata.uid,
+    )
+
+
+async def test_a_configmap_that_holds_no_history_reads_as_none(kube: Kube, flagger_crds):
+    for data in ("not json", '{"runs": "nope"}', '{"runs": [{"revision": "' + "x" * 400 + '"}]}'):
+        configmap = {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "podinfo-serinus-history", "namespace": "prod"},
+            "data": {"history.json": data},
+        }  # fmt: skip
+        await kube.apply(configmap)
+        assert await HistoryStore(kube).read("prod", "podinfo") is None
+
+
+def test_long_canary_names_get_valid_configmap_names():
+    long = "a" * 253
+    name = configmap_name(long)
+    assert len(name) <= 253 and name.endswith("-serinus-history")
+    assert configmap_name("a" * 252 + "b") != name  # still one per Canary
+    assert configmap_name("podinfo") == "podinfo-serinus-history"
+
+
+async def test_the_recorder_writes_during_runs_and_a_new_one_continues(kube: Kube, flagger_crds):
+    await kube.create(CANARY)
+    clock = VirtualClock(datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC))
+    store = HistoryStore(kube)
+    idle = await stored_canary(kube, phase="Initialized", lastAppliedSpec="r1")
+    recorder = HistoryRecorder(store, clock=clock)
+    await recorder.record(idle, before=None)
+    await recorder.record(idle, before=idle.status.phase)
+    assert await store.read("prod", "podinfo") is None  # nothing to keep between runs
+
+    start = {
+        "phase": "Progressing",
+        "lastAppliedSpec": "r2",
+        "analysisStartTime": "2030-01-01T00:00:00Z",
+    }
+    running = await stored_canary(kube, **start, canaryWeight=50)
+    await recorder.record(running, before=idle.status.phase)
+    clock.advance(10)
+    restarted = HistoryRecorder(store, clock=clock)  # the operator restarted
+    ended = await stored_canary(kube, phase="Succeeded", canaryWeight=0)
+    await restarted.record(ended, before=running.status.phase)
+    history = await store.read("prod", "podinfo")
+    assert history is not None and len(history.runs) == 1
+    run = history.runs[0]
+    assert [(p.phase, p.weight) for p in run.points] == [("Progressing", 50), ("Succeeded", 0)]
+    assert (run.revision, run.outcome, run.ended) == ("r2", "Succeeded", "2030-01-01T00:00:10Z")
