@@ -47,7 +47,8 @@ async def test_a_history_is_written_owned_by_the_canary_and_read_back(kube: Kube
     await store.write(canary, History(canary="podinfo.prod", runs=[run]))
     await store.write(canary, History(canary="podinfo.prod", runs=[run, run]))
     found = await store.read("prod", "podinfo")
-    assert found is not None and len(found.runs) == 2
+    assert found is not None
+    assert len(found.runs) == 2
     configmap = await kube.get("v1", "ConfigMap", "podinfo-serinus-history", "prod")
     owner = configmap["metadata"]["ownerReferences"][0]
     assert (owner["kind"], owner["name"], owner["uid"]) == (
@@ -71,7 +72,8 @@ async def test_a_configmap_that_holds_no_history_reads_as_none(kube: Kube, flagg
 def test_long_canary_names_get_valid_configmap_names():
     long = "a" * 253
     name = configmap_name(long)
-    assert len(name) <= 253 and name.endswith("-serinus-history")
+    assert len(name) <= 253
+    assert name.endswith("-serinus-history")
     assert configmap_name("a" * 252 + "b") != name  # still one per Canary
     assert configmap_name("podinfo") == "podinfo-serinus-history"
 
@@ -98,7 +100,8 @@ async def test_the_recorder_writes_during_runs_and_a_new_one_continues(kube: Kub
     ended = await stored_canary(kube, phase="Succeeded", canaryWeight=0)
     await restarted.record(ended, before=running.status.phase)
     history = await store.read("prod", "podinfo")
-    assert history is not None and len(history.runs) == 1
+    assert history is not None
+    assert len(history.runs) == 1
     run = history.runs[0]
     assert [(p.phase, p.weight) for p in run.points] == [("Progressing", 50), ("Succeeded", 0)]
     assert (run.revision, run.outcome, run.ended) == ("r2", "Succeeded", "2030-01-01T00:00:10Z")
