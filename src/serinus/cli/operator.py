@@ -125,5 +125,6 @@ def _settings(params: dict[str, Any]) -> OperatorSettings:
 @settings_options
 def operator(settings: OperatorSettings) -> None:
     """Watch Canaries and run their canary releases (Flagger-compatible flags)."""
-    with contextlib.suppress(KeyboardInterrupt):  # SIGINT before the loop handles signals
+    with contextlib.suppress(KeyboardInterrupt), common.click_errors():
+        # (KeyboardInterrupt: SIGINT before the loop handles signals)
         common.run_until_signal(lambda stop: runner.run(settings, stop=stop))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Coroutine
 from typing import Any
 
@@ -23,6 +24,7 @@ from serinus.kube.errors import LeadershipLostError
 from serinus.kube.history import HistoryStore
 from serinus.kube.leader import LeaderElector
 from serinus.operator.canaries import Canaries
+from serinus.operator.dashboard.app import Dashboard
 from serinus.operator.history import Changes, HistoryRecorder
 from serinus.operator.selfmetrics import SelfMetrics
 from serinus.operator.server import Endpoints
@@ -60,9 +62,13 @@ async def run(settings: OperatorSettings, *, stop: asyncio.Event) -> None:
                 return
             endpoints.ready.set()
             wiring = Wiring(settings, kube, http)
+            changes = Changes()
+            dashboard = await _dashboard(settings, kube, changes)
             try:
-                await _control_loop(settings, kube, wiring, metrics, endpoints, stop, Changes())
+                await _control_loop(settings, kube, wiring, metrics, endpoints, stop, changes)
             finally:
+                if dashboard is not None:
+                    await dashboard.stop()
                 await wiring.aclose()
     finally:
         await endpoints.stop()
@@ -132,6 +138,27 @@ async def _control(canaries: Canaries, namespaces: tuple[str, ...]) -> None:
                     group.create_task(canaries.follow(namespace))
     finally:
         await canaries.scheduler.stop()
+
+
+async def _dashboard(settings: OperatorSettings, kube: Kube, changes: Changes) -> Dashboard | None:
+    """The dashboard, started, when ``--dashboard-port`` asks for it."""
+    if settings.dashboard_port is None:
+        return None
+    tls = None
+    if settings.dashboard_tls_cert and settings.dashboard_tls_key:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(settings.dashboard_tls_cert, settings.dashboard_tls_key)
+    dashboard = Dashboard(
+        kube,
+        changes,
+        host=settings.dashboard_host or settings.host,
+        port=settings.dashboard_port,
+        provider=settings.mesh_provider,
+        tls=tls,
+        namespaces=settings.namespaces,
+    )
+    await dashboard.start()
+    return dashboard
 
 
 async def _reach(kube: Kube) -> None:

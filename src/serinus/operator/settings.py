@@ -188,3 +188,26 @@ class OperatorSettings:
             kind="duration",
         ),
     )
+    dashboard_port: int | None = dataclasses.field(
+        default=None,
+        metadata=flag(
+            "dashboard-port",
+            "Serve the dashboard on this port (off unless given; 0 picks a free port). Callers "
+            "sign in with a Kubernetes token and see and act where RBAC lets them.",
+            kind="port",
+        ),
+    )
+    dashboard_host: str | None = dataclasses.field(
+        default=None, metadata=flag("dashboard-host", "The dashboard's address (default: --host).")
+    )
+    dashboard_tls_cert: str | None = dataclasses.field(
+        default=None,
+        metadata=flag(
+            "dashboard-tls-cert",
+            "PEM certificate file: serve the dashboard over HTTPS (with --dashboard-tls-key).",
+        ),
+    )
+    dashboard_tls_key: str | None = dataclasses.field(
+        default=None,
+        metadata=flag("dashboard-tls-key", "PEM private key of --dashboard-tls-cert."),
+    )
