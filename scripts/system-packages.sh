@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system programs the tests and the demo run for real: Prometheus (with promtool),
-# hey and helm. kubectl is expected on the machine already (any recent version).
+# hey, helm, and Chromium (the dashboard's browser tests drive it headless through playwright). kubectl is expected on the machine already (any recent version).
 # As root it installs them; otherwise it names what is missing and fails.
 set -euo pipefail
 
 declare -A package_of=(
   [prometheus]=prometheus [promtool]=prometheus [hey]=hey [curl]=curl [openssl]=openssl
+  [chromium]=chromium
 )
 missing=()
 for program in "${!package_of[@]}"; do

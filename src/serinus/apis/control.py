@@ -89,7 +89,8 @@ def read_request(annotations: dict[str, str] | None) -> ControlRequest | str | N
 class ControlRecord(ApiModel):
     """A request and what became of it."""
 
-    action: Action
+    action: Action | None = None
+    """None when the annotation could not be read at all."""
     id: str
     by: str = ""
     at: str = ""
@@ -100,14 +101,27 @@ class ControlRecord(ApiModel):
     message: str | None = None
 
 
+class Intent(ApiModel):
+    """What a request asked for, kept until it is done: for which revision, asked by whom."""
+
+    revision: str
+    """The target's pod template hash (``lastAppliedSpec``) the request is about."""
+    by: str = ""
+
+
 class ControlStatus(ApiModel):
-    """serinus: requests made by hand, in the Canary's status."""
+    """serinus: requests made by hand, in the Canary's status.
+
+    Handling a request is one status write: the record in ``last`` and what it asks for, as an
+    intent for the revision it is about. Each tick then acts on the intents, so a request is done
+    even if the operator dies between the two, and an intent for an older revision is ignored.
+    """
 
     last: ControlRecord | None = None
     """The last request handled (its id is never handled twice)."""
     paused: ControlRecord | None = None
     """Set while the run is held: who paused it and when."""
-    skip_analysis: str | None = None
-    """The revision (pod template hash) to promote without analysis."""
-    retry: str | None = None
-    """The failed revision (pod template hash) to run again."""
+    promote: Intent | None = None
+    abort: Intent | None = None
+    retry: Intent | None = None
+    skip_analysis: Intent | None = None

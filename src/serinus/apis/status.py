@@ -251,3 +251,4 @@ class StatusChanges(TypedDict, total=False):
     analysis_start_time: str | None
     not_ready_since: NotReadySince | None
     judge: JudgeStatus | None
+    control: ControlStatus | None

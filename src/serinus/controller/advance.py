@@ -17,7 +17,16 @@ from __future__ import annotations
 from serinus.apis.analysis import Severity
 from serinus.apis.canary import Canary
 from serinus.apis.status import ACTIVE_PHASES, CanaryPhase
-from serinus.controller import checks, hooks, lifecycle, progression, readiness, revision
+from serinus.controller import (
+    checks,
+    control,
+    hooks,
+    lifecycle,
+    manual,
+    progression,
+    readiness,
+    revision,
+)
 from serinus.controller.tick import Tick
 from serinus.errors import SerinusError, is_retriable
 from serinus.ports import Revision, World
@@ -51,6 +60,8 @@ async def _advance(tick: Tick) -> None:
     # create the -canary/-primary Services, then the primary workload
     if not await _initialize(tick):
         return
+    # a request made by hand (serinus promote, abort, pause...): refused, or recorded
+    await control.take_request(tick)
     # nothing to do unless a run is under way or the target changed
     current = await tick.world.target.revision(tick.canary)
     if not await _should_advance(tick, current):
@@ -58,6 +69,9 @@ async def _advance(tick: Tick) -> None:
     # the target changed during the analysis: start over
     if tick.phase in _ANALYSING and revision.changed(tick.status, current):
         await lifecycle.restart_run(tick, current)
+        return
+    # asked by hand: roll back or promote now, or hold the run where it is
+    if await control.act(tick):
         return
     # too many failed checks: roll back at once, without waiting for any workload
     if tick.phase in _ANALYSING and tick.status.failed_checks >= tick.analysis.effective_threshold:
@@ -164,7 +178,7 @@ async def _check_metric_providers(tick: Tick) -> None:
 async def _should_advance(tick: Tick, current: Revision) -> bool:
     if tick.phase in ACTIVE_PHASES:
         return True
-    if revision.changed(tick.status, current):
+    if revision.changed(tick.status, current) or manual.rerun(tick.status, current.spec_hash):
         return True
     if tick.phase is CanaryPhase.FAILED and tick.status.last_applied_spec != current.spec_hash:
         # follow the target, so that re-applying the failed revision later starts a new run

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from serinus.apis.analysis import Severity
 from serinus.apis.status import CanaryPhase
-from serinus.controller import hooks, strategies
+from serinus.controller import hooks, manual, strategies
 from serinus.controller.tick import Tick
 from serinus.ports import Revision
 
@@ -57,6 +57,7 @@ async def restart_run(tick: Tick, revision: Revision) -> None:
 
 async def _reset_run(tick: Tick, revision: Revision) -> None:
     await tick.update_status(
+        control=manual.for_new_run(tick.status, revision.spec_hash),
         phase=CanaryPhase.PROGRESSING,
         canary_weight=0,
         failed_checks=0,

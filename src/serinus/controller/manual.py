@@ -5,8 +5,9 @@ does). It is pure, so the CLI and the dashboard ask it before writing a request 
 once, without a round trip), and the operator asks it again when it handles the request, because
 the run may have moved meanwhile.
 
-The effects, applied by :func:`handle` at the start of a tick (after the primary and the routes
-are in place, before anything is judged):
+The effects, applied by :mod:`serinus.controller.control` at the start of a tick (after the
+primary and the routes are in place, before anything is judged); the rest of this module are the
+pure rules that decide them:
 
 * ``promote``: Flagger's promotion steps, now: the canary's template is copied to the primary
   (Promoting), traffic goes back to it (Finalising), the canary is scaled down (Succeeded). The
@@ -24,7 +25,7 @@ are in place, before anything is judged):
 
 from __future__ import annotations
 
-from serinus.apis.control import Action, ControlStatus
+from serinus.apis.control import Action, ControlStatus, Intent
 from serinus.apis.status import CanaryPhase, CanaryStatus
 
 UNDER_WAY = (CanaryPhase.PROGRESSING, CanaryPhase.WAITING, CanaryPhase.WAITING_PROMOTION)
@@ -82,3 +83,37 @@ def _idle(phase: CanaryPhase, action: Action) -> str | None:
 
 def _is(phase: CanaryPhase) -> str:
     return f"the Canary is {phase.value}"
+
+
+def control_of(status: CanaryStatus) -> ControlStatus:
+    return status.control or ControlStatus()
+
+
+def wanted(intent: Intent | None, revision: str | None) -> bool:
+    """Whether an intent is about this revision."""
+    return intent is not None and revision is not None and intent.revision == revision
+
+
+def rerun(status: CanaryStatus, revision: str) -> bool:
+    """A Failed run of ``revision`` is asked to run again (retry, or skip-analysis)."""
+    control = control_of(status)
+    return status.phase is CanaryPhase.FAILED and (
+        wanted(control.retry, revision) or wanted(control.skip_analysis, revision)
+    )
+
+
+def skips_analysis(status: CanaryStatus) -> bool:
+    """The current revision is to be promoted without analysis."""
+    return wanted(control_of(status).skip_analysis, status.last_applied_spec)
+
+
+def for_new_run(status: CanaryStatus, revision: str) -> ControlStatus | None:
+    """The control status a new run of ``revision`` starts with: the requests about earlier
+    runs are done, a skip-analysis for this revision still holds."""
+    control = status.control
+    if control is None:
+        return None
+    skip = control.skip_analysis if wanted(control.skip_analysis, revision) else None
+    if control.last is None and skip is None:
+        return None
+    return ControlStatus(last=control.last, skip_analysis=skip)

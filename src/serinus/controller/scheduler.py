@@ -29,6 +29,7 @@ class _Job:
     interval: float
     target: str
     task: asyncio.Task[None]
+    poked: asyncio.Event
 
 
 class Scheduler:
@@ -54,9 +55,19 @@ class Scheduler:
             return
         if job is not None:
             job.task.cancel()
-        task = asyncio.create_task(self._run(key, interval), name=f"canary {key[1]}.{key[0]}")
-        self._jobs[key] = _Job(interval, target, task)
+        poked = asyncio.Event()
+        task = asyncio.create_task(
+            self._run(key, interval, poked), name=f"canary {key[1]}.{key[0]}"
+        )
+        self._jobs[key] = _Job(interval, target, task, poked)
         self._warn_duplicates(key, target)
+
+    def poke(self, key: Key) -> None:
+        """Tick the Canary now rather than at the end of its interval (a request made by hand
+        is waiting); the interval starts again from this tick."""
+        job = self._jobs.get(key)
+        if job is not None:
+            job.poked.set()
 
     def remove(self, key: Key) -> None:
         """Stop ticking a Canary that was deleted."""
@@ -75,19 +86,22 @@ class Scheduler:
             await asyncio.gather(*pending, return_exceptions=True)
         self._jobs.clear()
 
-    async def _run(self, key: Key, interval: float) -> None:
+    async def _run(self, key: Key, interval: float, poked: asyncio.Event) -> None:
         namespace, name = key
         while not self._stopping.is_set():
+            poked.clear()
             try:
                 await self._tick(namespace, name)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("tick of %s.%s failed", name, namespace)
+            waits = [asyncio.ensure_future(e.wait()) for e in (self._stopping, poked)]
             try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=interval)
-            except TimeoutError:
-                continue
+                await asyncio.wait(waits, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
 
     def _warn_duplicates(self, key: Key, target: str) -> None:
         namespace = key[0]

@@ -17,6 +17,7 @@ from typing import Unpack
 from serinus.apis.analysis import CanaryAnalysis, HookType, Severity
 from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase, CanaryStatus, StatusChanges, phase_promoted
+from serinus.controller import manual
 from serinus.errors import SerinusError
 from serinus.logs import CanaryLogger
 from serinus.ports import EventType, World
@@ -51,7 +52,12 @@ class Tick:
 
     @property
     def skip_analysis(self) -> bool:
-        return bool(self.canary.spec.skip_analysis) or self.canary.spec.effective_analysis is None
+        """spec.skipAnalysis, no analysis at all, or skip-analysis asked for this revision."""
+        return (
+            bool(self.canary.spec.skip_analysis)
+            or self.canary.spec.effective_analysis is None
+            or manual.skips_analysis(self.status)
+        )
 
     @property
     def name(self) -> str:

@@ -113,7 +113,7 @@ def _requests(run: Run, status: CanaryStatus) -> bool:
         return False
     request = Request(
         at=last.handled_at,
-        action=last.action.value,
+        action=last.action.value if last.action else "unreadable request",
         by=last.by[:300],
         accepted=last.accepted,
         message=(last.message or None) and (last.message or "")[:300],

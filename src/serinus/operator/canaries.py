@@ -21,6 +21,7 @@ import time
 from pydantic import ValidationError
 
 from serinus.apis.base import Manifest, parse_duration
+from serinus.apis.control import ANNOTATION
 from serinus.apis.status import CanaryStatus
 from serinus.controller.advance import advance
 from serinus.controller.scheduler import Scheduler
@@ -57,6 +58,7 @@ class Canaries:
         self.scheduler = Scheduler(self.tick, grace_seconds=wiring.settings.grace_seconds)
         self.synced = asyncio.Event()
         self._namespaces: dict[tuple[str, str], str] = {}
+        self._requests: dict[tuple[str, str], str | None] = {}
 
     async def follow(self, namespace: str | None) -> None:
         """Keep the scheduler in step with the watch, for ever."""
@@ -69,6 +71,7 @@ class Canaries:
         if event_type == "DELETED":
             self.scheduler.remove(key)
             self._namespaces.pop(key, None)
+            self._requests.pop(key, None)
             self.metrics.forget(*key)
             if self.history is not None:
                 self.history.forget(key)
@@ -80,6 +83,10 @@ class Canaries:
             target = str(((manifest.get("spec") or {}).get("targetRef") or {}).get("name", ""))
             self.scheduler.upsert(key, interval=self._interval(manifest), target=target)
             self._namespaces[key] = key[0]
+            request = (meta.get("annotations") or {}).get(ANNOTATION)
+            if request is not None and key in self._requests and self._requests[key] != request:
+                self.scheduler.poke(key)  # a request made by hand: act on it now
+            self._requests[key] = request
         counts: dict[str, int] = {}
         for ns in self._namespaces.values():
             counts[ns] = counts.get(ns, 0) + 1
