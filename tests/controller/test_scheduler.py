@@ -2,8 +2,9 @@
 
 Covers: a Canary ticks at once when scheduled and again after its interval; a failing tick is
 logged and the next one runs; removing a Canary stops its ticks; a changed interval restarts the
-job; stopping waits for the tick in flight to finish (its status write is not cut off) and then ends
-every task; two Canaries with the same target are reported as Flagger does.
+job; a poke ticks at once instead of at the end of the interval; stopping waits for the tick in
+flight to finish (its status write is not cut off) and then ends every task; two Canaries with the
+same target are reported as Flagger does.
 """
 
 from __future__ import annotations
@@ -106,3 +107,22 @@ async def test_duplicate_targets_are_reported(caplog: pytest.LogCaptureFixture) 
         in caplog.messages
     )
     await scheduler.stop()
+
+
+async def test_a_poke_ticks_a_canary_before_its_interval_ends() -> None:
+    ticks: list[float] = []
+    ticked = asyncio.Event()
+
+    async def tick(namespace: str, name: str) -> None:
+        ticks.append(asyncio.get_running_loop().time())
+        ticked.set()
+
+    scheduler = Scheduler(tick)
+    scheduler.upsert(("prod", "podinfo"), interval=3600, target="podinfo")
+    await asyncio.wait_for(ticked.wait(), LIVENESS)
+    ticked.clear()
+    scheduler.poke(("prod", "podinfo"))  # a request made by hand arrived
+    await asyncio.wait_for(ticked.wait(), LIVENESS)  # not an hour later
+    scheduler.poke(("prod", "unknown"))  # nothing to tick: no error
+    await scheduler.stop()
+    assert len(ticks) == 2
