@@ -109,6 +109,7 @@ class Dashboard:
         app = web.Application(middlewares=[_secure], client_max_size=4096)
         app.router.add_get("/", self._index)
         app.router.add_get("/static/{file}", self._file)
+        app.router.add_get("/favicon.ico", self._no_icon)
         app.router.add_get("/api/whoami", self._whoami)
         app.router.add_get("/api/canaries", self._list)
         one = "/api/canaries/{namespace}/{name}"
@@ -138,6 +139,9 @@ class Dashboard:
 
     async def _index(self, request: web.Request) -> web.Response:
         return web.Response(body=_static("index.html"), content_type="text/html")
+
+    async def _no_icon(self, request: web.Request) -> web.Response:
+        return web.Response(status=204)
 
     async def _file(self, request: web.Request) -> web.Response:
         name = request.match_info["file"]

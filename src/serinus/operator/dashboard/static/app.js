@@ -119,7 +119,8 @@ function render(document_) {
   $("weight").textContent = `canary weight ${view.weight}%`;
   let step = view.steps ? `step ${view.step} of ${view.steps}` : "";
   if (view.time_left !== null && view.time_left !== undefined) {
-    step += `, ${duration(view.in_step)} in this step, about ${duration(view.time_left)} to go`;
+    const inStep = view.in_step !== null ? `${duration(view.in_step)} in this step, ` : "";
+    step += `, ${inStep}about ${duration(view.time_left)} to go`;
   }
   $("step").textContent = step;
   $("checks").textContent = view.threshold !== null
