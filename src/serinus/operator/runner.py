@@ -63,8 +63,9 @@ async def run(settings: OperatorSettings, *, stop: asyncio.Event) -> None:
             endpoints.ready.set()
             wiring = Wiring(settings, kube, http)
             changes = Changes()
-            dashboard = await _dashboard(settings, kube, changes)
+            dashboard: Dashboard | None = None
             try:
+                dashboard = await _dashboard(settings, kube, changes)
                 await _control_loop(settings, kube, wiring, metrics, endpoints, stop, changes)
             finally:
                 if dashboard is not None:
