@@ -8,8 +8,9 @@ ticks without measuring anything or counting a failed check, ``resume`` continue
 ``retry`` of a Failed run runs the same revision again from zero; ``skip-analysis`` promotes a
 run under way without judging it, and on a Failed run starts it again and promotes it;
 ``promote`` on a Succeeded Canary is refused with the reason, in the status and a Warning event,
-and changes nothing; an unreadable annotation is reported once; an intent recorded before a
-crash is carried out by the next tick; a new revision while paused restarts the run unpaused.
+and changes nothing; a suspended Canary refuses every request; an unreadable annotation is
+reported once; an intent recorded before a crash is carried out by the next tick; a new revision
+while paused restarts the run unpaused.
 """
 
 from __future__ import annotations
@@ -204,3 +205,13 @@ async def test_a_new_revision_while_paused_restarts_the_run_unpaused():
     assert run.status.control.paused is None
     await run.ticks(2)
     assert run.routes[1] > 0
+
+
+async def test_a_suspended_canary_refuses_requests():
+    run = await running()
+    run.set_spec(suspend=True)
+    ask(run, Action.ABORT)
+    await run.tick()
+    last = run.status.control.last
+    assert (last.accepted, last.message) == (False, "the Canary is suspended (spec.suspend)")
+    assert run.status.phase is CanaryPhase.PROGRESSING

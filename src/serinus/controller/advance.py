@@ -52,6 +52,8 @@ async def advance(world: World, canary: Canary) -> Canary:
 
 
 async def _advance(tick: Tick) -> None:
+    # a request made by hand (serinus promote, abort, pause...): refused, or recorded
+    await control.take_request(tick)
     if tick.canary.spec.suspend:
         await _suspended(tick)
         return
@@ -60,8 +62,6 @@ async def _advance(tick: Tick) -> None:
     # create the -canary/-primary Services, then the primary workload
     if not await _initialize(tick):
         return
-    # a request made by hand (serinus promote, abort, pause...): refused, or recorded
-    await control.take_request(tick)
     # nothing to do unless a run is under way or the target changed
     current = await tick.world.target.revision(tick.canary)
     if not await _should_advance(tick, current):
