@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Copies the generated CRDs (deploy/crds/, written by `serinus crds -o deploy/crds`) to the two
-# places that install them: the Helm chart's crds/ folder and the kustomize base. Neither Helm nor
+# places that install them: the Helm chart's crds/ folder and the kustomize base; and the alerts
+# (deploy/monitoring/prometheus-rules.yaml) to the chart's files/. Neither Helm nor
 # kustomize can read files outside its own folder, hence the copies; tests/deploy fails when a copy
 # differs from deploy/crds/, so run this after `make crds`.
 set -euo pipefail
@@ -21,3 +22,6 @@ for target in "${targets[@]}"; do
   cp "${crds[@]}" "$target"/
   echo "copied ${#crds[@]} CRDs to $target"
 done
+mkdir -p deploy/charts/serinus/files
+cp deploy/monitoring/prometheus-rules.yaml deploy/charts/serinus/files/
+echo "copied the alerts to deploy/charts/serinus/files"

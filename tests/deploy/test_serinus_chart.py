@@ -20,7 +20,10 @@ Covers:
   name (``get``), and the operator is told not to copy them (``--no-track-secrets``); only
   ``trackSecrets`` adds the writes its copies need;
 - the PodMonitor and ServiceMonitor select the operator's pods / Service and name a real port;
-- values.schema.json rejects a misspelled value name and a wrongly typed value, naming them.
+- values.schema.json rejects a misspelled value name and a wrongly typed value, naming them;
+- the dashboard is off by default; enabled, it gets its port, TLS Secret, Service port and a
+  ClusterRole that only creates TokenReviews and SubjectAccessReviews; the PrometheusRule holds
+  the alerts of deploy/monitoring, whose copy in the chart's files/ is byte for byte the same.
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ import pathlib
 
 import click
 import pytest
+import yaml
 
 from serinus.cli import main as cli_main
 from tests.deploy.support import (
+    DEPLOY,
     SERINUS_CHART,
     Manifest,
     RenderError,
@@ -376,3 +381,41 @@ def test_values_schema_names_the_bad_value(assignment: str, named: str) -> None:
     with pytest.raises(RenderError) as refused:
         render(set_values=(assignment,))
     assert named in refused.value.message
+
+
+def test_the_dashboard_is_served_over_tls_and_may_only_ask_for_reviews() -> None:
+    manifests = render("dashboard-values.yaml")
+    params = parse_operator_args(args_of(manifests))
+    assert params["dashboard_port"] == 9443
+    assert params["dashboard_tls_cert"] == "/etc/serinus/dashboard-tls/tls.crt"
+    deployment = only(manifests, "Deployment")
+    ports = {p["name"]: p["containerPort"] for p in container(deployment)["ports"]}
+    assert ports["dashboard"] == 9443
+    mounts = {m["name"]: m["mountPath"] for m in container(deployment)["volumeMounts"]}
+    assert mounts["dashboard-tls"] == "/etc/serinus/dashboard-tls"
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["dashboard-tls"]["secret"]["secretName"] == "serinus-dashboard-tls"
+    service = only(manifests, "Service")
+    assert {"name": "dashboard", "port": 9443, "targetPort": "dashboard", "protocol": "TCP"} in (
+        service["spec"]["ports"]
+    )
+    roles = [m for m in manifests if m["kind"] == "ClusterRole"]
+    dashboard = next(r for r in roles if r["metadata"]["name"] == "serinus-dashboard")
+    assert permissions(dashboard) == {
+        ("authentication.k8s.io", "tokenreviews", "create"),
+        ("authorization.k8s.io", "subjectaccessreviews", "create"),
+    }
+    default = render()
+    assert "--dashboard-port" not in " ".join(args_of(default))  # off unless asked for
+    assert not [m for m in default if m["metadata"]["name"] == "serinus-dashboard"]
+
+
+def test_the_prometheus_rule_carries_the_alerts_of_deploy_monitoring() -> None:
+    rule = only(render("dashboard-values.yaml"), "PrometheusRule")
+    assert rule["metadata"]["labels"]["release"] == "prometheus"
+    source = yaml.safe_load((DEPLOY / "monitoring" / "prometheus-rules.yaml").read_text())
+    assert rule["spec"] == source["spec"]
+    copied = SERINUS_CHART / "files" / "prometheus-rules.yaml"
+    assert copied.read_bytes() == (DEPLOY / "monitoring" / "prometheus-rules.yaml").read_bytes(), (
+        "run scripts/sync-chart-crds.sh"
+    )

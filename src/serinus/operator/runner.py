@@ -43,6 +43,7 @@ RETRY_SECONDS = 2.0
 
 async def run(settings: OperatorSettings, *, stop: asyncio.Event) -> None:
     """Serve until ``stop`` is set (``serinus operator`` sets it on SIGTERM or SIGINT)."""
+    tls = _dashboard_tls(settings)
     metrics = SelfMetrics(mesh_provider=settings.mesh_provider)
     endpoints = Endpoints(metrics, host=settings.host, port=settings.port)
     await endpoints.start()
@@ -65,7 +66,7 @@ async def run(settings: OperatorSettings, *, stop: asyncio.Event) -> None:
             changes = Changes()
             dashboard: Dashboard | None = None
             try:
-                dashboard = await _dashboard(settings, kube, changes)
+                dashboard = await _dashboard(settings, kube, changes, tls)
                 await _control_loop(settings, kube, wiring, metrics, endpoints, stop, changes)
             finally:
                 if dashboard is not None:
@@ -141,14 +142,27 @@ async def _control(canaries: Canaries, namespaces: tuple[str, ...]) -> None:
         await canaries.scheduler.stop()
 
 
-async def _dashboard(settings: OperatorSettings, kube: Kube, changes: Changes) -> Dashboard | None:
+def _dashboard_tls(settings: OperatorSettings) -> ssl.SSLContext | None:
+    """The dashboard's TLS context, loaded before anything starts so a bad file fails at once."""
+    if not (settings.dashboard_tls_cert and settings.dashboard_tls_key):
+        return None
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        tls.load_cert_chain(settings.dashboard_tls_cert, settings.dashboard_tls_key)
+    except (OSError, ssl.SSLError) as error:  # a mounted Secret may be missing or wrong
+        raise SerinusError(
+            f"dashboard TLS: cannot load {settings.dashboard_tls_cert} and "
+            f"{settings.dashboard_tls_key}: {getattr(error, 'strerror', None) or error}"
+        ) from error
+    return tls
+
+
+async def _dashboard(
+    settings: OperatorSettings, kube: Kube, changes: Changes, tls: ssl.SSLContext | None
+) -> Dashboard | None:
     """The dashboard, started, when ``--dashboard-port`` asks for it."""
     if settings.dashboard_port is None:
         return None
-    tls = None
-    if settings.dashboard_tls_cert and settings.dashboard_tls_key:
-        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        tls.load_cert_chain(settings.dashboard_tls_cert, settings.dashboard_tls_key)
     dashboard = Dashboard(
         kube,
         changes,

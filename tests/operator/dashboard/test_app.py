@@ -8,13 +8,15 @@ one who may only ``get`` in prod sees the Canary with no control allowed and is 
 request; one who may ``patch`` gets the buttons that make sense now, a refusal (409) with the
 reason for one that does not, and writes the request annotation naming themselves as Kubernetes
 knows them; the live stream sends the view again when the Canary moves; a request body that is
-not one of the actions is a 400 naming them.
+not one of the actions is a 400 naming them; given a certificate, it serves HTTPS.
 """
 
 from __future__ import annotations
 
 import json
 import pathlib
+import ssl
+import subprocess
 
 import httpx
 import pytest
@@ -153,3 +155,29 @@ async def test_the_stream_sends_the_view_again_when_the_canary_moves(setup):
                     break
     assert weights[0] == 25
     assert weights[-1] == 50
+
+
+async def test_the_dashboard_serves_https_with_the_given_certificate(setup, tmp_path):
+    k8s, _, tokens, changes = setup
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    await asyncio.to_thread(
+        subprocess.run,
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    secure = Dashboard(k8s.kube, changes, host="127.0.0.1", port=0, provider="linkerd", tls=context)
+    await secure.start()
+    try:
+        trusted = ssl.create_default_context(cafile=str(cert))
+        async with httpx.AsyncClient(verify=trusted) as client:
+            answer = await client.get(
+                f"https://127.0.0.1:{secure.port}{PROD}", headers=bearer(tokens["viewer"])
+            )
+        assert answer.status_code == 200
+        assert answer.json()["view"]["weight"] == 25
+    finally:
+        await secure.stop()
