@@ -13,6 +13,7 @@ not one of the actions is a 400 naming them; given a certificate, it serves HTTP
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pathlib
 import ssl
