@@ -174,14 +174,10 @@ def svg(run: Run) -> str:
         parts.append(
             f'<line class="request" x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{height - GAP:.1f}"/>'
         )
-        parts.append(
-            _text(
-                x + 3,
-                top + 12,
-                f"{request.action} by {request.by or 'someone'}",
-                css="request-label",
-            )
-        )
+        label = f"{request.action} by {request.by or 'someone'}"
+        right = x > LEFT + (WIDTH - LEFT - RIGHT) * 0.7  # near the right edge: label to the left
+        anchor, shift = ("end", -3) if right else ("start", 3)
+        parts.append(_text(x + shift, top + 12, label, css="request-label", anchor=anchor))
     parts.append(_text(LEFT, height - GAP + 18, "0s"))
     parts.append(_text(WIDTH - RIGHT, height - GAP + 18, f"{span:.0f}s", anchor="end"))
     return (
