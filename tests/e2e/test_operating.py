@@ -9,7 +9,7 @@ to 50%, the seed's load test) and acts on that run. Covers:
   after the request, and the operator's log shows no step in between; a ``status --wait`` started
   with the run exits 1; ``--wait --timeout`` exits 3 while a run is under way;
 - through ``kubectl serinus``: ``abort``, then ``retry`` runs the same revision again from zero,
-  ``promote`` ends it Succeeded with the new image on the primary, a ``status --wait`` started
+  ``pause`` holds it and ``resume`` continues it, ``promote`` ends it Succeeded with the new image on the primary, a ``status --wait`` started
   with the retry exits 0, ``promote`` again is refused (exit 1, "nothing to promote"), and
   ``get canaries -A`` and ``status -o json`` read the same Canary;
 - the dashboard, in Chromium: a ServiceAccount allowed in ``prod`` signs in with its token, sees
@@ -135,7 +135,13 @@ def test_retry_and_promote_through_kubectl_serinus(box: Sandbox) -> None:
     assert again["lastAppliedSpec"] == failed["lastAppliedSpec"]  # the same revision
     assert again["analysisStartTime"] != failed["analysisStartTime"]
     waiting = background(box, "kubectl", "serinus", "status", "podinfo", "-n", "prod", "--wait")
-    eventually("weight 10 again", lambda: weight(box), lambda w: w >= 10)
+    eventually("weight 5 again", lambda: weight(box), lambda w: w >= 5)
+    assert kubectl_serinus(box, "pause", "podinfo", "-n", "prod").returncode == 0
+    held = weight(box)
+    time.sleep(2 * INTERVAL)
+    assert weight(box) == held
+    assert kubectl_serinus(box, "resume", "podinfo", "-n", "prod").returncode == 0
+    eventually("weight moves on", lambda: weight(box), lambda w: w > held)
 
     promoted = kubectl_serinus(box, "promote", "podinfo", "-n", "prod")
     assert promoted.returncode == 0, promoted.stderr
