@@ -10,8 +10,9 @@ to 50%, the seed's load test) and acts on that run. Covers:
   with the run exits 1; ``--wait --timeout`` exits 3 while a run is under way;
 - through ``kubectl serinus``: ``abort``, then ``retry`` runs the same revision again from zero,
   ``pause`` holds it and ``resume`` continues it, ``promote`` ends it Succeeded with the new image
-  on the primary, a ``status --wait`` started with the retry exits 0, ``promote`` again is refused (exit 1, "nothing to promote"), and
-  ``get canaries -A`` and ``status -o json`` read the same Canary;
+  on the primary, a ``status --wait`` started with the retry exits 0, ``promote`` again is
+  refused (exit 1, "nothing to promote"), and ``get canaries -A`` and ``status -o json`` read the
+  same Canary;
 - the dashboard, in Chromium: a ServiceAccount allowed in ``prod`` signs in with its token, sees
   the run live (two screenshots, the weight shown on the page larger in the second, the bar
   wider), presses abort, and the run is rolled back (Failed, 100% to the primary); a request
