@@ -11,6 +11,7 @@ import datetime
 
 import pytest
 
+from serinus.apis.base import parse_time
 from serinus.apis.control import Action, ControlRecord, ControlStatus
 from serinus.apis.status import CanaryPhase
 from serinus.operating import progress
@@ -65,7 +66,7 @@ async def test_the_deadline_counts_from_the_analysis_start():
     run = Run(new_canary(stepWeight=10, threshold=5, interval="10s"))
     await run.release()
     canary = run.world.store.canaries[("prod", "podinfo")]
-    started = progress.parse_time(run.status.analysis_start_time)
+    started = parse_time(run.status.analysis_start_time)
     assert started is not None
     # 10 steps + promote + back + finish = 13 ticks, + 5 failed ones, at 10 s; + 2 x 600 s
     expected = started + datetime.timedelta(seconds=18 * 10 + 1200)

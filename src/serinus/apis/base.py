@@ -13,6 +13,7 @@ what was found, so :mod:`serinus.apis.documents` can print the exact field path.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Self, TypeGuard
@@ -158,6 +159,18 @@ def format_duration(seconds: float) -> str:
         f"{secs}s" if secs else "",
     ]
     return "".join(parts)
+
+
+def parse_time(text: str | None) -> datetime.datetime | None:
+    """An RFC 3339 time as the API writes it (``2026-01-01T00:00:00Z``), timezone-aware; None
+    when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
 def _check_duration(value: str) -> str:

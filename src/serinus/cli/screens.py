@@ -12,8 +12,7 @@ import datetime
 
 from rich.text import Text
 
-from serinus.apis.base import format_duration
-from serinus.operating.progress import parse_time
+from serinus.apis.base import format_duration, parse_time
 from serinus.operating.view import CanaryView, MetricView
 
 PHASE_STYLE = {

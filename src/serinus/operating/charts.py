@@ -15,8 +15,8 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator
 
+from serinus.apis.base import parse_time
 from serinus.apis.history import MetricPoint, Point, Run
-from serinus.operating.progress import parse_time
 
 WIDTH = 900
 LEFT, RIGHT = 60, 20

@@ -17,6 +17,7 @@ import datetime
 import math
 
 from serinus.apis.analysis import CanaryAnalysis, Strategy
+from serinus.apis.base import parse_time
 from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase, CanaryStatus
 from serinus.controller import strategies
@@ -134,14 +135,3 @@ def deadline(canary: Canary, *, provider: str | None = None) -> datetime.datetim
     ticks = found.ticks + analysis.effective_threshold
     slack = 2 * canary.spec.effective_progress_deadline
     return start + datetime.timedelta(seconds=ticks * found.interval + slack)
-
-
-def parse_time(text: str | None) -> datetime.datetime | None:
-    """An RFC 3339 time as the API writes it; None when absent or unreadable."""
-    if not text:
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)

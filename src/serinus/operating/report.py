@@ -12,9 +12,9 @@ from __future__ import annotations
 import html
 
 from serinus import __version__
+from serinus.apis.base import parse_time
 from serinus.apis.history import History, Point, Run
 from serinus.operating import charts
-from serinus.operating.progress import parse_time
 
 PAGE_STYLE = """
 body { font: 14px/1.4 sans-serif; margin: 2em; color: #222; }

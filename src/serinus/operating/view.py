@@ -16,7 +16,7 @@ import datetime
 import urllib.parse
 from typing import Any
 
-from serinus.apis.base import Manifest
+from serinus.apis.base import Manifest, parse_time
 from serinus.apis.canary import Canary
 from serinus.apis.history import History
 from serinus.apis.status import CanaryStatus, MetricStatus
@@ -174,7 +174,7 @@ def _in_step(history: History | None, status: CanaryStatus, now: datetime.dateti
         if not point.same_state(last):
             break
         since = point
-    began = progress.parse_time(since.at)
+    began = parse_time(since.at)
     return max((now - began).total_seconds(), 0.0) if began else None
 
 
