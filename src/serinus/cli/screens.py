@@ -69,8 +69,9 @@ def status_lines(view: CanaryView, *, fancy: bool) -> list[Text]:
     if view.steps:
         step = f"{view.step} of {view.steps} ({view.unit})"
         if view.time_left is not None:
-            step += f", {duration(view.in_step)} in this step, about {duration(view.time_left)}"
-            step += f" to go at {duration(view.interval)} a step"
+            if view.in_step is not None:
+                step += f", {duration(view.in_step)} in this step"
+            step += f", about {duration(view.time_left)} to go at {duration(view.interval)} a step"
         lines.append(_row("Step", step))
     if view.threshold is not None:
         style = "red" if view.failed_checks else ""
