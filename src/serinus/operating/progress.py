@@ -20,7 +20,10 @@ from serinus.apis.analysis import CanaryAnalysis, Strategy
 from serinus.apis.base import parse_time
 from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase, CanaryStatus
+from serinus.capabilities import Capabilities
 from serinus.controller import strategies
+from serinus.errors import UnknownProviderError
+from serinus.routers import registry
 
 MIN_INTERVAL = 1.0
 """The shortest interval assumed (the operator's --min-interval may be 10s, the sandbox's 1s)."""
@@ -56,6 +59,17 @@ def weights(analysis: CanaryAnalysis) -> list[int]:
         current = following
 
 
+def _capabilities(canary: Canary, provider: str | None) -> Capabilities:
+    """What the Canary's router can do (the operator's default provider when it names none; a
+    router that splits by weight when neither is known)."""
+    if not provider:
+        return Capabilities()
+    try:
+        return registry.capabilities_for(provider)(canary)
+    except UnknownProviderError:
+        return Capabilities()
+
+
 def _promotion_ticks(analysis: CanaryAnalysis, weight: int) -> int:
     """Ticks from Promoting to Finalising: the steps of traffic back to the primary."""
     step = analysis.step_weight_promotion or 0
@@ -68,8 +82,8 @@ def progress(canary: Canary, *, provider: str | None = None) -> Progress | None:
     if analysis is None:
         return None
     status = canary.status or CanaryStatus()
-    provider = provider or canary.spec.provider or ""
-    strategy = strategies.strategy(analysis, provider=provider)
+    can = _capabilities(canary, canary.spec.provider or provider)
+    strategy = strategies.strategy(analysis, can)
     interval = analysis.interval_at_least(MIN_INTERVAL)
     phase = status.phase
     if strategy is Strategy.CANARY:
@@ -82,7 +96,7 @@ def progress(canary: Canary, *, provider: str | None = None) -> Progress | None:
         if phase is CanaryPhase.PROMOTING:  # part of the way back already
             back = _promotion_ticks(analysis, status.canary_weight)
     else:
-        steps = strategies.iterations(analysis, provider=provider)
+        steps = strategies.iterations(analysis, can)
         # blue/green takes one more tick: all traffic to the canary before promotion
         extra = 1 if strategy is Strategy.BLUE_GREEN else 0
         ticked = min(status.iterations, steps + extra)

@@ -144,6 +144,8 @@ async def _control(canaries: Canaries, namespaces: tuple[str, ...]) -> None:
 
 def _dashboard_tls(settings: OperatorSettings) -> ssl.SSLContext | None:
     """The dashboard's TLS context, loaded before anything starts so a bad file fails at once."""
+    if bool(settings.dashboard_tls_cert) != bool(settings.dashboard_tls_key):
+        raise SerinusError("--dashboard-tls-cert and --dashboard-tls-key go together")
     if not (settings.dashboard_tls_cert and settings.dashboard_tls_key):
         return None
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
