@@ -201,15 +201,17 @@ def test_the_dashboard_in_chromium(box: Sandbox, tmp_path: pathlib.Path) -> None
             page.wait_for_selector("#canaries td a")
             assert "system:serviceaccount:prod:deployer" in page.inner_text("#who")
             page.click("#canaries td a")
-            page.wait_for_function("document.querySelector('#weight').textContent.includes('%')")
+            # the page's CSP forbids eval, so its state is read from here, not awaited inside it
+            eventually("a weight shown", lambda: page.inner_text("#weight"), lambda t: "%" in t)
             page.wait_for_selector("#timeline svg polyline.weight")
             first = _shown_weight(page)
-            first_bar = page.eval_on_selector("#bar-fill", "e => e.getBoundingClientRect().width")
+            first_bar = _width(page, "#bar-fill")
             page.screenshot(path=str(tmp_path / "dashboard-1.png"), full_page=True)
-            shown = "parseInt(document.querySelector('#weight').textContent.split(' ').pop())"
-            page.wait_for_function(f"{shown} > {first}", timeout=60_000)
+            eventually("the weight moves on the page", lambda: _shown_weight(page),
+                       lambda w: w > first, within=60)  # fmt: skip
             second = _shown_weight(page)
-            second_bar = page.eval_on_selector("#bar-fill", "e => e.getBoundingClientRect().width")
+            second_bar = eventually("the bar grows", lambda: _width(page, "#bar-fill"),
+                                    lambda w: w > first_bar, within=5)  # fmt: skip
             page.screenshot(path=str(tmp_path / "dashboard-2.png"), full_page=True)
             assert second > first
             assert second_bar > first_bar
@@ -218,9 +220,8 @@ def test_the_dashboard_in_chromium(box: Sandbox, tmp_path: pathlib.Path) -> None
 
             page.on("dialog", lambda dialog: dialog.accept())
             page.click("#controls button[data-action=abort]")
-            page.wait_for_function(
-                "document.querySelector('#phase').textContent === 'Failed'", timeout=30_000
-            )
+            eventually("Failed on the page", lambda: page.inner_text("#phase"),
+                       lambda phase: phase == "Failed", within=30)  # fmt: skip
             assert "abort requested by system:serviceaccount:prod:deployer" in page.inner_text(
                 "#control-result"
             )
@@ -236,11 +237,16 @@ def test_the_dashboard_in_chromium(box: Sandbox, tmp_path: pathlib.Path) -> None
             other.wait_for_timeout(500)
             assert "podinfo" not in other.content()
             other.goto(f"{url}/#/prod/podinfo")
-            other.wait_for_function("document.querySelector('#error').textContent.length > 0")
+            eventually("a refusal on the page", lambda: other.inner_text("#error"), bool)
             assert other.inner_text("#error") == "You may not see this Canary."
             assert "podinfo" not in other.inner_text("main")
         finally:
             browser.close()
+
+
+def _width(page: object, selector: str) -> float:
+    box = page.locator(selector).bounding_box()  # type: ignore[attr-defined]
+    return float(box["width"]) if box else 0.0
 
 
 def _shown_weight(page: object) -> int:
