@@ -5,7 +5,8 @@ has, and linkerd-viz's Prometheus). Then, as a platform engineer would:
 
 1. the README's two ``helm upgrade --install`` commands, verbatim (read from the README), install
    the operator in ``linkerd`` and the load tester in ``prod``; the operator runs in-cluster as
-   its chart's ServiceAccount, so the chart's RBAC is what lets it work, and the load tester runs
+   its chart's ServiceAccount, so the chart's RBAC is what lets it work (a missing permission
+   shows in its log as the API server's "is forbidden" and fails the test), and the load tester runs
    locked down as the chart installs it, so the seed's ``hey`` must pass its rules;
 2. podinfo and the seed's Canary are applied; 2.1.1 is promoted by the chart-installed operator
    with the chart-installed load tester's ``hey``; 2.1.2, with the seed's HTTP 500s sent from a
@@ -229,6 +230,7 @@ def with_helm(box: Sandbox, tmp_path: pathlib.Path) -> None:
     assert "Promotion completed! Scaling down podinfo.prod" in said
     assert "Rolling back podinfo.prod failed checks threshold reached 2" in said
     assert "Canary failed! Scaling down podinfo.prod" in said
+    assert "forbidden" not in said, "the chart's RBAC misses a permission the operator uses"
     listed = json.loads(shell(box, "helm list -A -o json"))
     assert {(r["name"], r["namespace"], r["status"]) for r in listed} == {
         ("serinus", "linkerd", "deployed"),
@@ -263,6 +265,7 @@ def with_kustomize(box: Sandbox, tmp_path: pathlib.Path) -> None:
     said = box.kubectl("-n", "linkerd", "logs", "deployment/serinus")
     assert said.count("Promotion completed! Scaling down podinfo.prod") == 1
     assert said.count("Canary failed! Scaling down podinfo.prod") == 1
+    assert "forbidden" not in said, "the tree's RBAC misses a permission the operator uses"
 
     created = []
     for line in lines:
