@@ -97,6 +97,8 @@ def test_allow_command_needs_a_full_match_and_does_not_list_the_rules():
         (["/bin/sh", "-c", "id"], [r".*"], False),
         (["env", "sh", "-c", "id"], [r".*"], False),
         (["python3", "-c", "print(1)"], [r".*"], False),
+        (["/usr/bin/python3.11", "-c", "print(1)"], [r".*"], False),
+        (["bash5", "-c", "id"], [r".*"], False),
         (["bash", "-c", "./smoke.sh"], [r"bash -c \./smoke\.sh", r".*"], True),
         (["bash", "-c", "./smoke.sh; id"], [r"bash -c \./smoke\.sh", r".*"], False),
         (["curl", "-sf", "http://x/"], [r".*"], True),

@@ -35,13 +35,20 @@ from serinus.loadtester.payload import quote
 RUNNERS = frozenset(
     {
         # shells
-        "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox",
+        "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "busybox",
         # programs whose arguments are another program or a script
-        "env", "xargs", "nohup", "setsid", "timeout", "nice", "stdbuf", "chroot", "su", "sudo",
-        "python", "python3", "perl", "ruby", "node", "awk", "gawk", "mawk", "find",
+        "env", "xargs", "nohup", "setsid", "timeout", "nice", "ionice", "stdbuf", "chroot",
+        "unshare", "nsenter", "flock", "watch", "script", "strace", "su", "sudo", "doas",
+        "runuser", "python", "perl", "ruby", "node", "php", "lua", "tclsh", "awk", "gawk",
+        "mawk", "find", "parallel", "make",
     }
 )  # fmt: skip
-"""Programs that run other programs: allowed only by a rule that names them first."""
+"""Programs that run other programs: allowed only by a rule that names them first. A version
+suffix does not hide one (``python3.11``, ``bash5``). The list stops a careless rule such as ``.*``
+from handing out a shell; it cannot make a broad rule narrow (``tar``, ``git`` or GNU ``sed`` can
+run programs too), so write each rule for the exact command you mean."""
+
+_VERSION = re.compile(r"[\d.]+$")
 
 
 def command_line(argv: Sequence[str]) -> str:
@@ -82,7 +89,7 @@ class Policy:
         line = command_line(argv)
         program = argv[0] if argv else ""
         rules = self.allowed_commands
-        if program.rsplit("/", 1)[-1] in RUNNERS:
+        if _VERSION.sub("", program.rsplit("/", 1)[-1]) in RUNNERS:
             rules = tuple(rule for rule in rules if _names_first(rule, program))
             if not rules:
                 return (
