@@ -4,6 +4,11 @@ Flagger's zap encoder writes ``ts``, ``level``, ``logger``, ``caller`` and ``msg
 as ``name.namespace``. Users pipe these logs through ``jq .msg`` and grep for the messages, so
 serinus keeps the keys and the wording. Only the CLI calls :func:`configure`; every module logs
 through ``logging.getLogger(__name__)``, and per-canary lines go through :class:`CanaryLogger`.
+
+Both formats pass every message and traceback through :func:`serinus.redaction.clean`, whatever
+logged it: credentials in URLs never reach the log, and no line is longer than
+:data:`LINE_LIMIT` characters (container runtimes split longer lines, and a 339 KB spec echoed
+into one line helps nobody).
 """
 
 from __future__ import annotations
@@ -15,8 +20,18 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
+from serinus.redaction import clean
+
 # Extra record attributes copied into the JSON line when present.
 _EXTRA_KEYS = ("canary", "provider", "metric", "phase", "weight", "verdict")
+
+LINE_LIMIT = 16 * 1024
+"""Characters of a message (and of a traceback) in one log line: Docker and containerd split
+lines at 16 KiB."""
+
+
+def _message(record: logging.LogRecord) -> str:
+    return clean(record.getMessage(), LINE_LIMIT)
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,14 +45,14 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "caller": f"{record.module}.py:{record.lineno}",
-            "msg": record.getMessage(),
+            "msg": _message(record),
         }
         for key in _EXTRA_KEYS:
             value = getattr(record, key, None)
             if value is not None:
                 line[key] = value
         if record.exc_info:
-            line["stacktrace"] = self.formatException(record.exc_info)
+            line["stacktrace"] = clean(self.formatException(record.exc_info), LINE_LIMIT)
         return json.dumps(line, default=str)
 
 
@@ -46,9 +61,9 @@ class ConsoleFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = datetime.datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
-        text = f"{stamp} {record.levelname.lower():7} {record.getMessage()}"
+        text = f"{stamp} {record.levelname.lower():7} {_message(record)}"
         if record.exc_info:
-            text += "\n" + self.formatException(record.exc_info)
+            text += "\n" + clean(self.formatException(record.exc_info), LINE_LIMIT)
         return text
 
 

@@ -6,7 +6,9 @@ component serinus, or the configured one; first/last timestamps; count 1); ``kub
 canary`` lists it; the same message again within the window increments ``count`` and moves
 ``lastTimestamp`` on that Event instead of creating another; a different message, type or
 Canary makes a new Event; after the window a repeat starts a new Event; if the Event was deleted
-meanwhile a repeat creates a new one; an over-long message is cut to what the API accepts.
+meanwhile a repeat creates a new one; an over-long message is cut to what the API accepts;
+credentials in a message's URLs never reach the Event; a Canary with a 253-character name gets
+its Events (issue 10, rows 7 and 12).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
 from serinus.kube import Kube, KubeEventSink, KubeStatusStore
+from serinus.kube.events import event_name
 from serinus.sandbox.apiserver import ApiServer
 from tests.kube.support import podinfo_canary
 from tests.sandbox.apiserver.support import Kubectl
@@ -157,3 +160,42 @@ async def test_an_over_long_message_is_cut(kube: Kube) -> None:
     await sink.record(canary, event_type="Warning", message="x" * 5000)
     [event] = await events_of(kube)
     assert len(event["message"]) == 1024
+
+
+async def test_credentials_in_a_message_never_reach_the_event(kube: Kube) -> None:
+    canary = await stored_canary(kube)
+    sink = KubeEventSink(kube, clock=Clock())
+    message = "webhook http://admin:hunter2@gate.prod/approve?token=t0k3n unreachable: refused"
+    await sink.record(canary, event_type="Warning", message=message)
+    [event] = await events_of(kube)
+    assert event["message"] == "webhook http://***@gate.prod/approve?token=*** unreachable: refused"
+
+
+async def test_a_canary_with_the_longest_name_gets_its_events(kube: Kube) -> None:
+    name = ("a" * 62 + ".") * 4 + "b"  # 253 characters, a valid DNS subdomain
+    assert len(name) == 253
+    manifest = podinfo_canary()
+    manifest["metadata"]["name"] = name
+    await kube.create(manifest)
+    canary = await KubeStatusStore(kube).get("prod", name)
+    assert canary is not None
+    sink = KubeEventSink(kube, clock=Clock())
+    await sink.record(canary, event_type="Normal", message="Initialization done!")
+    await sink.record(canary, event_type="Warning", message="Halt advancement")
+    events = await events_of(kube, name)
+    assert [e["message"] for e in events] == ["Initialization done!", "Halt advancement"]
+    assert all(len(e["metadata"]["name"]) <= 253 for e in events)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("podinfo", "podinfo.17f0a1b2c3d4e5f6"),
+        ("a" * 236, "a" * 236 + ".17f0a1b2c3d4e5f6"),
+        ("a" * 253, "a" * 236 + ".17f0a1b2c3d4e5f6"),
+        ("a" * 235 + "-b", "a" * 235 + ".17f0a1b2c3d4e5f6"),  # no label ends with "-"
+        ("a" * 234 + ".-b", "a" * 234 + ".17f0a1b2c3d4e5f6"),
+    ],
+)
+def test_event_names_are_valid_names_for_any_canary_name(name: str, expected: str) -> None:
+    assert event_name(name, nanoseconds=0x17F0A1B2C3D4E5F6) == expected

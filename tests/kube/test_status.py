@@ -6,7 +6,10 @@ the spec (and metadata) are never touched by a status write, even when the Canar
 a different spec; a concurrent change between read and write (a real 409) is answered by
 reading again and writing again, keeping the other writer's change; a write that changes
 nothing makes no new resourceVersion; a missing Canary reads as None and writing its status is
-NotFoundError; a malformed Canary is InvalidCanaryError listing each problem with its field path.
+NotFoundError; a malformed Canary is InvalidCanaryError listing each problem with its field path,
+bounded however large the Canary (issue 10, row 11). Every write fits (issue 10, row 5): a
+status with 10,000 metrics is written with 50 of them and a count of the rest, and a write the
+server still refuses as too large is written again as phase and counters with the reason.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import pytest
 
 from serinus import errors
-from serinus.apis.status import CanaryCondition, CanaryPhase, CanaryStatus
+from serinus.apis.status import CanaryCondition, CanaryPhase, CanaryStatus, MetricStatus
 from serinus.kube import Kube, KubeStatusStore
 from tests.kube.support import FaultProxy, podinfo_canary
 
@@ -162,3 +165,59 @@ async def test_a_malformed_canary_lists_its_problems_with_field_paths(kube: Kube
     assert "spec.canaryAnalysis.stepWeight: expected a number between 1 and 100" in message
     assert "found 150" in message
     assert "spec.canaryAnalysis.metrics[1].templateRef: expected a built-in metric" in message
+
+
+async def test_a_canary_with_fifty_thousand_step_weights_is_reported_briefly(kube: Kube) -> None:
+    manifest = podinfo_canary()
+    manifest["spec"]["canaryAnalysis"]["stepWeights"] = list(range(1, 50_001))
+    await kube.create(manifest)
+    with pytest.raises(errors.InvalidCanaryError) as caught:
+        await KubeStatusStore(kube).get("prod", "podinfo")
+    message = str(caught.value)
+    assert "spec.canaryAnalysis.stepWeights: expected weights that increase" in message
+    assert "(50,000 items)" in message
+    assert len(message) < 400
+
+
+async def test_a_status_with_ten_thousand_metrics_is_written_with_fifty(kube: Kube) -> None:
+    await kube.create(podinfo_canary())
+    store = KubeStatusStore(kube)
+    canary = await store.get("prod", "podinfo")
+    assert canary is not None
+    why = "Metric query failed for m{0}: expected a built-in metric, a templateRef or a query " * 4
+    metrics = [
+        MetricStatus(name=f"m{i}", verdict="error", message=why.format(i)) for i in range(10_000)
+    ]
+    status = progressing().model_copy(update={"metrics": metrics})
+    assert len(status.model_dump_json()) > 3 * 1024 * 1024  # the server takes no more
+
+    stored = await store.write_status(canary, status)
+    assert stored.status is not None
+    assert stored.status.canary_weight == 10
+    assert stored.status.metrics is not None
+    assert [m.name for m in stored.status.metrics[:2]] == ["m0", "m1"]
+    assert stored.status.metrics[-1].name == "(9,950 more)"
+    assert stored.status.metrics[-1].verdict == "error"
+
+
+async def test_a_status_the_server_refuses_is_written_as_phase_and_counters(
+    kube: Kube, proxy: FaultProxy, proxied: Kube
+) -> None:
+    await kube.create(podinfo_canary())
+    store = KubeStatusStore(proxied)
+    canary = await store.get("prod", "podinfo")
+    assert canary is not None
+    status = progressing().model_copy(
+        update={"metrics": [MetricStatus(name="m", verdict="fail", message="x")]}
+    )
+    proxy.fail(413, reason="RequestEntityTooLarge", message="request is too large", method="PUT")
+    stored = await store.write_status(canary, status)
+
+    assert len(proxy.seen("PUT", STATUS_PATH)) == 2
+    assert stored.status is not None
+    assert stored.status.phase is CanaryPhase.PROGRESSING
+    assert (stored.status.canary_weight, stored.status.failed_checks) == (10, 1)
+    assert stored.status.metrics is None
+    assert stored.status.message is not None
+    assert stored.status.message.startswith("the status could not be written whole: ")
+    assert "request is too large (413 RequestEntityTooLarge)" in stored.status.message

@@ -31,6 +31,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from serinus.redaction import clean, redact
+
 Manifest = dict[str, Any]
 """A Kubernetes object as the API returns it. The one place ``Any`` is allowed."""
 
@@ -122,13 +124,23 @@ def is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+FOUND_LIMIT = 120
+"""Characters of a found value an error quotes: a 50,000-item list is not echoed whole."""
+
+
 def describe(value: object) -> str:
-    """How a found value is shown in an error: strings quoted, None as 'nothing'."""
+    """How a found value is shown in an error: strings quoted, None as 'nothing', at most
+    :data:`FOUND_LIMIT` characters, credentials in URLs hidden."""
     if value is None:
         return "nothing"
     if isinstance(value, str):
-        return repr(value)
-    return str(value)
+        return clean(repr(value[: FOUND_LIMIT * 4]), FOUND_LIMIT)
+    text = str(value)
+    if isinstance(value, list | dict) and len(text) > FOUND_LIMIT:
+        kind = "items" if isinstance(value, list) else "keys"
+        shown = redact(text[: FOUND_LIMIT * 4])[: FOUND_LIMIT // 2]
+        return f"{shown}... ({len(value):,} {kind})"
+    return clean(text, FOUND_LIMIT)
 
 
 # Go's time.ParseDuration grammar, which Kubernetes uses for durations: "10s", "1m30s", "1.5h".

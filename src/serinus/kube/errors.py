@@ -6,7 +6,8 @@ Every call of :class:`serinus.kube.client.Kube` goes through :func:`translate`, 
     401, 403        ForbiddenError          permanent: RBAC or credentials
     404             NotFoundError           (``Kube.get`` and ``Kube.delete`` turn it into None)
     409             ConflictError           retriable: stale resourceVersion or AlreadyExists
-    400, 415, 422   InvalidError            permanent: the object or patch was rejected
+    400, 413,       InvalidError            permanent: the object or patch was rejected
+      415, 422                                (413: larger than the server takes)
     429             TooManyRequestsError    retriable, after the server's Retry-After
     5xx             ServerError             retriable
     no answer       UnreachableError        retriable (a ServerError): refused, reset, timeout
@@ -55,6 +56,7 @@ _BY_STATUS: dict[int, type[errors.KubeError]] = {
     403: errors.ForbiddenError,
     404: errors.NotFoundError,
     409: errors.ConflictError,
+    413: errors.InvalidError,
     415: errors.InvalidError,
     422: errors.InvalidError,
     429: errors.TooManyRequestsError,

@@ -11,6 +11,11 @@ identical event (same object, type, reason, message and source) seen again withi
 seconds increments ``count`` and moves ``lastTimestamp`` on the existing Event instead. The
 memory of recent events is per process and bounded (least recently used first out): after a
 restart the next occurrence simply starts a new Event, as with client-go.
+
+Messages pass through :func:`serinus.redaction.clean` (no credentials, at most 1,024 characters),
+and names through :func:`event_name`, which keeps them within the 253 characters of an object
+name for a Canary of any name (client-go's ``<object>.<nanoseconds>`` does not, and the API
+server refuses every Event of a Canary whose name is longer than 236 characters).
 """
 
 from __future__ import annotations
@@ -26,12 +31,21 @@ from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
 from serinus.kube.client import Kube
 from serinus.ports import Clock, EventType, SystemClock
+from serinus.redaction import MESSAGE_LIMIT, clean
 
 logger = logging.getLogger(__name__)
 
 REASON = "Synced"
-MESSAGE_LIMIT = 1024
-"""The API server rejects longer Event messages."""
+NAME_LIMIT = 253
+"""Longest object name the API server takes (a DNS subdomain)."""
+
+
+def event_name(object_name: str, nanoseconds: int | None = None) -> str:
+    """``<object>.<nanoseconds, hex>`` as client-go names Events (unique, and sortable), with the
+    object's part shortened so that the whole stays a valid name of at most 253 characters."""
+    suffix = f".{nanoseconds if nanoseconds is not None else time.time_ns():x}"
+    prefix = object_name[: NAME_LIMIT - len(suffix)].rstrip("-.")
+    return f"{prefix}{suffix}"
 
 
 def timestamp(moment: datetime.datetime) -> str:
@@ -80,7 +94,7 @@ class KubeEventSink:
     async def record(self, canary: Canary, *, event_type: EventType, message: str) -> None:
         """Record one Event (reason Synced); raise KubeError when the API refuses it."""
         now = self._clock.now()
-        message = message[:MESSAGE_LIMIT]
+        message = clean(message, MESSAGE_LIMIT)
         key = self._key(canary, event_type, message)
         if await self._increment(self._seen.get(key), now):
             self._seen.move_to_end(key)
@@ -147,8 +161,7 @@ class KubeEventSink:
             "apiVersion": "v1",
             "kind": "Event",
             "metadata": {
-                # client-go names an Event <object>.<nanoseconds, hex>: unique, and sortable.
-                "name": f"{canary.name}.{time.time_ns():x}",
+                "name": event_name(canary.name),
                 "namespace": canary.namespace,
             },
             "involvedObject": involved,

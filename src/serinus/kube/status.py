@@ -11,6 +11,13 @@ never change the spec, and a concurrent change (a user editing the Canary, anoth
 re-applying the status, as Flagger's status updates do. The status is written whole, camelCase,
 without empty fields (``CanaryStatus.dump()``): it is serinus's own record of the run, and a
 field that is no longer set must disappear rather than linger from an earlier write.
+
+Every write is :func:`serinus.apis.bounded.bounded` first (messages cut and redacted, at most 50
+metrics listed), so its size does not grow with the Canary's spec. Should the API server still
+refuse it as too large or invalid (413, 422), the store writes :func:`~serinus.apis.bounded.minimal`
+instead (phase and counters, the reason as the message), so the run keeps moving and can fail or
+roll back. A Canary too malformed to read is reported with at most :data:`PROBLEM_LIMIT` of its
+problems.
 """
 
 from __future__ import annotations
@@ -19,16 +26,21 @@ import logging
 
 from serinus import errors
 from serinus.apis.base import Manifest
+from serinus.apis.bounded import bounded, minimal
 from serinus.apis.canary import Canary
 from serinus.apis.documents import parse_canary
 from serinus.apis.status import CanaryStatus
 from serinus.kube.client import Kube
 from serinus.kube.retry import retry_on_conflict
+from serinus.redaction import clean
 
 logger = logging.getLogger(__name__)
 
 API_VERSION = "flagger.app/v1beta1"
 KIND = "Canary"
+PROBLEM_LIMIT = 10
+"""Problems of an invalid Canary named in its error; the others are counted."""
+REASON_LIMIT = 300
 
 
 def canary_from(manifest: Manifest) -> Canary:
@@ -37,7 +49,9 @@ def canary_from(manifest: Manifest) -> Canary:
     if canary is None:
         metadata = manifest.get("metadata") or {}
         where = f"{metadata.get('namespace', '')}/{metadata.get('name', '')}"
-        listed = "; ".join(str(problem) for problem in problems)
+        listed = "; ".join(str(problem) for problem in problems[:PROBLEM_LIMIT])
+        if len(problems) > PROBLEM_LIMIT:
+            listed += f"; and {len(problems) - PROBLEM_LIMIT:,} more problems"
         raise errors.InvalidCanaryError(f"Canary {where} is invalid: {listed}")
     return canary
 
@@ -55,7 +69,26 @@ class KubeStatusStore:
         return None if manifest is None else canary_from(manifest)
 
     async def write_status(self, canary: Canary, status: CanaryStatus) -> Canary:
-        """Replace the status (re-reading and retrying on conflict); the Canary as stored."""
+        """Replace the status (re-reading and retrying on conflict); the Canary as stored.
+
+        The status is bounded first; one the API server refuses as too large or invalid is
+        written again as the run's phase and counters with the reason as its message.
+        """
+        try:
+            return await self._write(canary, bounded(status))
+        except errors.InvalidError as error:
+            reason = clean(str(error), REASON_LIMIT)
+            logger.warning(
+                "status of Canary %s/%s refused, writing its phase and counters only: %s",
+                canary.namespace,
+                canary.name,
+                reason,
+            )
+            return await self._write(
+                canary, minimal(status, f"the status could not be written whole: {reason}")
+            )
+
+    async def _write(self, canary: Canary, status: CanaryStatus) -> Canary:
         namespace, name = canary.namespace, canary.name
         wanted = status.dump()
         last_read: dict[str, Manifest] = {}

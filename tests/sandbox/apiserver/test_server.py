@@ -3,7 +3,7 @@
 Covers: port 0 picks a free port, reported in `port` and `url`; a fresh server has the four
 initial namespaces; the kubeconfig it writes points at it; in-process access through `cluster`
 sees what HTTP clients wrote; a fixed port is honoured; starting on a busy port fails with
-OSError.
+OSError; a body over 3 MiB is refused with 413 RequestEntityTooLarge, as the real server does.
 """
 
 from __future__ import annotations
@@ -45,3 +45,20 @@ async def test_fixed_and_busy_ports() -> None:
         assert api.url.endswith(f":{port}")
         with pytest.raises(OSError, match="address already in use"):
             await ApiServer(port=port).start()
+
+
+async def test_a_body_over_three_mebibytes_is_413() -> None:
+    async with ApiServer(port=0) as api, httpx.AsyncClient(base_url=api.url) as http:
+        big = configmap("big", "default")
+        big["data"] = {"key": "x" * (3 * 1024 * 1024)}
+        answer = await http.post("/api/v1/namespaces/default/configmaps", json=big)
+    assert answer.status_code == 413
+    assert answer.json() == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": "Request entity too large: limit is 3145728",
+        "reason": "RequestEntityTooLarge",
+        "code": 413,
+    }

@@ -50,6 +50,7 @@ from serinus.sandbox.apiserver.status import (
     internal,
     method_not_allowed,
     no_such_path,
+    too_large,
 )
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ class Api:
             response = await self._route(request, user)
         except ApiError as error:
             response = error_response(error)
+        except web.HTTPRequestEntityTooLarge:  # past the application's client_max_size
+            response = error_response(too_large())
         except Exception as error:
             logger.exception("%s %s failed", request.method, request.path_qs)
             response = error_response(internal(repr(error)))

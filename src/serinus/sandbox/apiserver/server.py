@@ -29,10 +29,9 @@ from serinus.sandbox.apiserver.kubeconfig import write_kubeconfig
 from serinus.sandbox.apiserver.logs import LogSources
 from serinus.sandbox.apiserver.persistence import StateFile
 from serinus.sandbox.apiserver.podexec import ExecSources
+from serinus.sandbox.apiserver.status import MAX_BODY_BYTES
 
 logger = logging.getLogger(__name__)
-
-_MAX_BODY = 3 * 1024 * 1024
 
 
 class ApiServer:
@@ -97,7 +96,7 @@ class ApiServer:
             bookmark_interval=self._bookmark_interval,
             address=lambda: f"{self.host}:{self.port}",
         )
-        app = web.Application(client_max_size=_MAX_BODY)
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_route("*", "/{path:.*}", api.handle)
         app.on_shutdown.append(self._end_streams)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)

@@ -159,6 +159,17 @@ def gone(requested: int, oldest: int) -> ApiError:
     return ApiError(410, "Expired", f"too old resource version: {requested} ({oldest})")
 
 
+MAX_BODY_BYTES = 3 * 1024 * 1024
+"""The largest request body the server reads, as the real API server's."""
+
+
+def too_large() -> ApiError:
+    """A request body past :data:`MAX_BODY_BYTES`, answered as the real API server does."""
+    return ApiError(
+        413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_BODY_BYTES}"
+    )
+
+
 def internal(message: str) -> ApiError:
     return ApiError(500, "InternalError", f"Internal error occurred: {message}", details={})
 
