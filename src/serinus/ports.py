@@ -120,7 +120,8 @@ class Target(Protocol):
         """Give the target its replicas back (and resume its autoscaler). Idempotent."""
 
     async def finalize(self, canary: Canary) -> None:
-        """Undo what serinus changed on the target (revertOnDeletion). Idempotent."""
+        """Undo what serinus changed on the target (revertOnDeletion). Idempotent.
+        TargetNotFoundError when the target is gone (there is nothing to give back)."""
 
 
 class Router(Protocol):
@@ -250,6 +251,10 @@ class Resources(Protocol):
 
     async def secret(self, namespace: str, name: str) -> dict[str, str]:
         """The Secret's data, decoded; NotFoundError when absent."""
+
+    async def signing_secret(self, namespace: str, name: str) -> dict[str, str]:
+        """The data of a Secret labelled for signing (:data:`serinus.signing.SIGNING_LABEL`);
+        NotFoundError when absent, InvalidCanaryError when it lacks the label."""
 
 
 class Clock(Protocol):

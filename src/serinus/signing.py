@@ -17,6 +17,12 @@ receiver checks that the signed URL is the one it was called on. The timestamp b
 the very same request to a short window. Newlines cannot occur in a timestamp, a type or a URL, so
 the material has one reading only. ``docs/webhooks.md`` shows a receiver; :func:`verify` is the
 load tester's. Nothing here does I/O.
+
+The key must come from a Secret labelled :data:`SIGNING_LABEL` ``: "true"`` (in the Canary's
+namespace). Otherwise anyone who may create a Canary could name any Secret of the namespace (a
+database password, say) and have the operator sign bodies with it towards an address of their
+choosing: an offline guessing oracle for Secrets they may not read. The label is the Secret
+owner's consent that its value serves as a signing key.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ TIMESTAMP_HEADER = "X-Serinus-Timestamp"
 TYPE_HEADER = "X-Serinus-Webhook-Type"
 URL_HEADER = "X-Serinus-Webhook-URL"
 DEFAULT_SECRET_KEY = "key"
+SIGNING_LABEL = "serinus.io/signing"
+"""The label (value ``"true"``) a Secret needs before serinus signs webhook requests with it."""
 DEFAULT_MAX_AGE_SECONDS = 300
 """How far a signed timestamp may be from the receiver's clock (either way) by default."""
 

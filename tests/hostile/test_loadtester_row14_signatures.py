@@ -41,7 +41,7 @@ class OneSecret:
     def __init__(self, value: str) -> None:
         self.value = value
 
-    async def secret(self, namespace: str, name: str) -> dict[str, str]:
+    async def signing_secret(self, namespace: str, name: str) -> dict[str, str]:
         return {"key": self.value}
 
     async def metric_template(self, namespace: str, name: str) -> object:

@@ -4,7 +4,9 @@ Covers: a MetricTemplate and an AlertProvider are parsed into their models; a mi
 NotFoundError naming kind and namespace/name; one the models reject is InvalidCanaryError with
 the field path; a status on the object does not get in the way; Secret ``data`` is decoded from
 base64 to text, ``stringData`` wins for its keys; a missing Secret is NotFoundError; a value that
-is not base64 UTF-8 text is InvalidCanaryError naming the key.
+is not base64 UTF-8 text is InvalidCanaryError naming the key; a signing key is read only from a
+Secret labelled ``serinus.io/signing: "true"`` (issue 10, row 6), any other is
+InvalidCanaryError saying which label is missing.
 """
 
 from __future__ import annotations
@@ -117,6 +119,27 @@ async def test_secret_data_is_decoded_and_string_data_wins(kube: Kube) -> None:
 
     merged = decode_secret(secret({"address": "old", "token": "t"}, {"address": "new"}))
     assert merged == {"address": "new", "token": "t"}
+
+
+async def test_a_signing_key_comes_only_from_a_labelled_secret(kube: Kube) -> None:
+    resources = KubeResources(kube)
+    unlabelled = secret({"password": "hunter2"})
+    unlabelled["metadata"]["name"] = "db-creds"
+    await kube.create(unlabelled)
+    with pytest.raises(errors.InvalidCanaryError) as caught:
+        await resources.signing_secret("prod", "db-creds")
+    assert str(caught.value) == (
+        "Secret prod/db-creds is not labelled serinus.io/signing=true; serinus signs only with "
+        "Secrets made for it (label the Secret if its value is a signing key)"
+    )
+    assert "hunter2" not in str(caught.value)
+
+    labelled = secret({"key": "k3y"})
+    labelled["metadata"].update(name="hook-key", labels={"serinus.io/signing": "true"})
+    await kube.create(labelled)
+    assert await resources.signing_secret("prod", "hook-key") == {"key": "k3y"}
+    with pytest.raises(errors.NotFoundError, match="Secret prod/absent not found"):
+        await resources.signing_secret("prod", "absent")
 
 
 async def _crd_metadata(kube: Kube) -> dict[str, Any]:

@@ -28,6 +28,9 @@ class _NoSecrets:
     async def secret(self, namespace: str, name: str) -> dict[str, str]:
         raise AssertionError("not used")
 
+    async def signing_secret(self, namespace: str, name: str) -> dict[str, str]:
+        raise AssertionError("not used")
+
 
 def _run(canary: Canary, http: httpx.AsyncClient) -> Run:
     run = Run(canary)

@@ -40,7 +40,7 @@ class Secrets:
     def __init__(self, value: str) -> None:
         self.value = value
 
-    async def secret(self, namespace: str, name: str) -> dict[str, str]:
+    async def signing_secret(self, namespace: str, name: str) -> dict[str, str]:
         if (namespace, name) != ("test", "loadtester-signing"):
             raise NotFoundError(f"Secret {namespace}/{name} not found")
         return {"key": self.value}

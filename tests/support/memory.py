@@ -12,7 +12,7 @@ from typing import Any
 
 from serinus.apis.alert_provider import AlertProvider
 from serinus.apis.metric_template import MetricTemplate
-from serinus.errors import NotFoundError
+from serinus.errors import InvalidCanaryError, NotFoundError
 
 
 class MemoryResources:
@@ -22,6 +22,8 @@ class MemoryResources:
         self.templates: dict[tuple[str, str], MetricTemplate] = {}
         self.providers: dict[tuple[str, str], AlertProvider] = {}
         self.secrets: dict[tuple[str, str], dict[str, str]] = {}
+        self.signing: set[tuple[str, str]] = set()
+        """Secrets labelled ``serinus.io/signing: "true"``."""
 
     def add_template(self, namespace: str, name: str, provider: dict[str, Any], query: str) -> None:
         self.templates[namespace, name] = MetricTemplate.model_validate(
@@ -44,6 +46,14 @@ class MemoryResources:
 
     async def secret(self, namespace: str, name: str) -> dict[str, str]:
         return self._get(self.secrets, "Secret", namespace, name)
+
+    async def signing_secret(self, namespace: str, name: str) -> dict[str, str]:
+        data: dict[str, str] = self._get(self.secrets, "Secret", namespace, name)
+        if (namespace, name) not in self.signing:
+            from serinus.kube.resources import not_for_signing  # the real store's words
+
+            raise InvalidCanaryError(not_for_signing(namespace, name))
+        return data
 
     @staticmethod
     def _get(store: dict[tuple[str, str], Any], kind: str, namespace: str, name: str) -> Any:

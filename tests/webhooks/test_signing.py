@@ -9,6 +9,8 @@ Covers:
 - userinfo in the hook URL is neither signed nor sent in the URL header;
 - the Secret key defaults to ``key`` and can be named; every retry is signed;
 - a missing Secret or key is an InvalidCanaryError naming the Secret and the key; nothing is sent;
+- a Secret without the label ``serinus.io/signing: "true"`` is never used as a key (issue 10,
+  row 6): InvalidCanaryError naming the label; nothing is sent;
 - the receiver example in docs/webhooks.md accepts serinus's requests and refuses a wrong key, a
   request signed for another URL, and a stale one.
 """
@@ -51,6 +53,7 @@ def signed_hook(url: str, hook_type: str = "confirm-promotion", **ref) -> Canary
 
 @pytest.fixture
 def webhooks(http, resources, clock):
+    resources.signing.add(("test", "hook-key"))  # labelled serinus.io/signing: "true"
     return WebhookClient(http, resources=resources, clock=clock, backoff=0.01)
 
 
@@ -134,6 +137,28 @@ async def test_missing_key_names_secret_and_key(webhooks, resources, receiver, m
     assert receiver.received == []
 
 
+async def test_a_secret_not_labelled_for_signing_is_never_used(
+    webhooks, resources, receiver, make_canary
+):
+    resources.secrets[("test", "db-creds")] = {"password": "hunter2"}
+    hook = CanaryWebhook.model_validate(
+        {
+            "name": "oracle",
+            "type": "event",
+            "url": receiver.url,
+            "signingSecretRef": {"name": "db-creds", "key": "password"},
+        }
+    )
+    with pytest.raises(InvalidCanaryError) as caught:
+        await webhooks.call(make_canary(), hook, CanaryPhase.PROGRESSING)
+    assert str(caught.value) == (
+        "webhook oracle: signingSecretRef: Secret test/db-creds is not labelled "
+        "serinus.io/signing=true; serinus signs only with Secrets made for it (label the Secret "
+        "if its value is a signing key)"
+    )
+    assert receiver.received == []
+
+
 def documented_receiver() -> dict:
     """Run the Python receiver shown in docs/webhooks.md and return its names."""
     text = (Path(__file__).parents[2] / "docs" / "webhooks.md").read_text()
@@ -156,6 +181,7 @@ async def test_the_documented_receiver_accepts_serinus_and_rejects_others(
     url = f"http://127.0.0.1:{runner.addresses[0][1]}/approve"
     names["URL"] = url  # the receiver knows the URL its hooks call
     webhooks = WebhookClient(http, resources=resources)  # the real clock: the receiver checks it
+    resources.signing.add(("test", "hook-key"))
     try:
         resources.secrets[("test", "hook-key")] = {"key": names["KEY"].decode()}
         await webhooks.call(make_canary(), signed_hook(url), CanaryPhase.PROGRESSING)

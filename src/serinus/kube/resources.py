@@ -10,7 +10,9 @@ namespace/name the Canary asked for.
 Secrets are decoded here so that nothing else handles base64: ``data`` values are decoded as
 UTF-8 text (credentials and URLs are text); ``stringData``, which a Secret only carries when a
 client wrote it that way and the server did not fold it into ``data``, wins for its keys, as the
-API server's own merge does.
+API server's own merge does. A signing key is only read from a Secret labelled
+``serinus.io/signing: "true"`` (:meth:`KubeResources.signing_secret`; :mod:`serinus.signing`
+says why).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from serinus import errors
+from serinus import errors, signing
 from serinus.apis.alert_provider import AlertProvider
 from serinus.apis.base import Manifest
 from serinus.apis.documents import parse
@@ -55,6 +57,17 @@ class KubeResources:
             raise errors.NotFoundError(f"Secret {namespace}/{name} not found")
         return decode_secret(manifest)
 
+    async def signing_secret(self, namespace: str, name: str) -> dict[str, str]:
+        """The data of a Secret labelled for signing; NotFoundError when absent,
+        InvalidCanaryError (read nothing) when the label is missing."""
+        manifest = await self._kube.get("v1", "Secret", name, namespace)
+        if manifest is None:
+            raise errors.NotFoundError(f"Secret {namespace}/{name} not found")
+        labels = (manifest.get("metadata") or {}).get("labels") or {}
+        if labels.get(signing.SIGNING_LABEL) != "true":
+            raise errors.InvalidCanaryError(not_for_signing(namespace, name))
+        return decode_secret(manifest)
+
     async def _parsed(self, kind: str, namespace: str, name: str) -> object:
         manifest = await self._kube.get(API_VERSION, kind, name, namespace)
         if manifest is None:
@@ -66,6 +79,14 @@ class KubeResources:
             listed = "; ".join(str(problem) for problem in problems)
             raise errors.InvalidCanaryError(f"{kind} {namespace}/{name} is invalid: {listed}")
         return model
+
+
+def not_for_signing(namespace: str, name: str) -> str:
+    """Why a Secret without the signing label is refused, and how to allow it."""
+    return (
+        f"Secret {namespace}/{name} is not labelled {signing.SIGNING_LABEL}=true; serinus signs "
+        "only with Secrets made for it (label the Secret if its value is a signing key)"
+    )
 
 
 def decode_secret(manifest: Manifest) -> dict[str, str]:

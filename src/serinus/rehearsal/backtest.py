@@ -44,6 +44,9 @@ class _NoCluster:
     async def secret(self, namespace: str, name: str) -> dict[str, str]:
         raise NotFoundError(f"Secret {namespace}/{name}: a backtest reads no cluster")
 
+    async def signing_secret(self, namespace: str, name: str) -> dict[str, str]:
+        raise NotFoundError(f"Secret {namespace}/{name}: a backtest reads no cluster")
+
 
 @dataclasses.dataclass(frozen=True)
 class Step:

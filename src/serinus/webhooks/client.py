@@ -15,7 +15,9 @@ The shared ``httpx.AsyncClient`` is injected. A hook with ``disableTLS`` needs a
 certificate checks, and httpx fixes verification per client, so one such client is made on first
 need (or injected) and closed by :meth:`WebhookClient.aclose`. Hooks with ``signingSecretRef`` are
 signed (:mod:`serinus.signing`: the body, the hook's type and its URL) with a key read through the
-:class:`~serinus.ports.Resources` port on every call, so a rotated Secret takes effect at once.
+:class:`~serinus.ports.Resources` port on every call, so a rotated Secret takes effect at once;
+only a Secret labelled ``serinus.io/signing: "true"`` is used, and a hook naming any other is not
+sent at all (:class:`~serinus.errors.InvalidCanaryError`).
 """
 
 from __future__ import annotations
@@ -126,11 +128,13 @@ class WebhookClient:
         key = ref.key or signing.DEFAULT_SECRET_KEY
         where = f"webhook {hook.name}: signingSecretRef"
         try:
-            data = await self._resources.secret(canary.namespace, ref.name)
+            data = await self._resources.signing_secret(canary.namespace, ref.name)
         except NotFoundError as error:
             raise InvalidCanaryError(
                 f"{where}: Secret {canary.namespace}/{ref.name} (key {key}) not found"
             ) from error
+        except InvalidCanaryError as error:
+            raise InvalidCanaryError(f"{where}: {error}") from error
         if key not in data:
             raise InvalidCanaryError(
                 f"{where}: Secret {canary.namespace}/{ref.name} has no key {key!r}"
