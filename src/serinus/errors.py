@@ -13,6 +13,7 @@ tick, a permanent one is shown on the Canary until its spec changes.
     ├── UnknownProviderError        a provider/kind/type serinus does not implement  permanent
     ├── KubeError                   the Kubernetes API said no                       by status
     │   ├── NotFoundError (404)     ConflictError (409)     ForbiddenError (401/403)
+    │   │   └── TargetNotFoundError  the Canary's target workload does not exist
     │   ├── InvalidError (422)      TooManyRequestsError (429)     ServerError (5xx)
     │   └── (serinus.kube.errors) KubeConfigError  UnreachableError  LeadershipLostError
     ├── TargetError                 the workload cannot be set up, promoted, scaled  retriable
@@ -71,6 +72,15 @@ class KubeError(SerinusError):
 class NotFoundError(KubeError):
     status = 404
     retriable = False
+
+
+class TargetNotFoundError(NotFoundError):
+    """The Canary's target workload does not exist (never created, or deleted).
+
+    Raised by whatever reads the target (its controller, the Services that select its pods), so
+    the controller can tell a missing target from other missing objects: mid-run it waits for it
+    until the progress deadline, then rolls back; on deletion there is nothing to give back.
+    """
 
 
 class ConflictError(KubeError):

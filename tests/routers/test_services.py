@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from serinus.errors import RouterError
+from serinus.errors import RouterError, TargetNotFoundError
 from serinus.ports import Routes
 from serinus.routers import kubernetes
 from serinus.routers.services import Services
@@ -295,7 +295,7 @@ async def test_missing_selector_label_names_the_target(kube: CountingKube) -> No
 async def test_missing_target_is_an_error(kube: CountingKube) -> None:
     await kube.delete("apps/v1", "Deployment", "podinfo", NAMESPACE)
     canary = await new_canary(kube)
-    with pytest.raises(RouterError, match=r"^Deployment prod/podinfo: not found"):
+    with pytest.raises(TargetNotFoundError, match=r"^Deployment prod/podinfo not found"):
         await services(kube).initialize(canary)
 
 

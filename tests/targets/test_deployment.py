@@ -7,7 +7,8 @@ deleting the Canary deletes the primary; a target without a selector label and a
 are errors that name what is wrong; readiness messages of the primary and the canary; promote
 copies the image, env, rollout settings and metadata and rolls the pods with a new flagger-id;
 replicas are copied on promotion only without an autoscaler; scale to zero and from zero (own
-replicas, the primary's, 1); finalize gives the target the primary's replicas back.
+replicas, the primary's, 1); finalize gives the target the primary's replicas back, and says
+when the target is gone.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import uuid
 
 import pytest
 
-from serinus.errors import NotFoundError, TargetError
+from serinus.errors import NotFoundError, TargetError, TargetNotFoundError
 from serinus.kube import Kube
 from serinus.targets.deployment import DeploymentTarget
 from tests.targets.support import (
@@ -326,9 +327,10 @@ async def test_finalize_without_a_primary_scales_the_target_up(
     assert (await get(kube, "Deployment", "podinfo"))["spec"]["replicas"] == 1
 
 
-async def test_finalize_of_a_deleted_target_has_nothing_to_do(
+async def test_finalize_of_a_deleted_target_says_it_is_gone(
     kube: Kube, deployments: DeploymentTarget
 ) -> None:
     canary = await create_canary(kube, revertOnDeletion=True)
-    await deployments.finalize(canary)
+    with pytest.raises(TargetNotFoundError, match=r"^Deployment prod/podinfo not found$"):
+        await deployments.finalize(canary)
     assert await kube.get("apps/v1", "Deployment", "podinfo", "prod") is None

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
-from serinus.errors import RouterError, UnknownProviderError
+from serinus.errors import RouterError, TargetNotFoundError, UnknownProviderError
 from serinus.kube import Kube
 from serinus.routers.names import where
 
@@ -63,7 +63,8 @@ async def read(
 
     Raises:
         UnknownProviderError: for a target kind without generated Services (Service targets).
-        RouterError: when the target is absent or has none of the selector labels.
+        TargetNotFoundError: when the target is absent.
+        RouterError: when the target has none of the selector labels.
     """
     ref = canary.spec.target_ref
     api_version = _KINDS.get(ref.kind)
@@ -72,7 +73,7 @@ async def read(
     what = where(ref.kind, canary, ref.name)
     manifest = await kube.get(ref.api_version or api_version, ref.kind, ref.name, canary.namespace)
     if manifest is None:
-        raise RouterError(provider, f"{what}: not found; its Services select its pods by label")
+        raise TargetNotFoundError(f"{what} not found; its Services select its pods by label")
     spec = manifest.get("spec") or {}
     match_labels = (spec.get("selector") or {}).get("matchLabels") or {}
     for label in selector_labels:

@@ -20,8 +20,7 @@ import logging
 
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
-from serinus.errors import NotFoundError, TargetError
-from serinus.logs import CanaryLogger
+from serinus.errors import TargetError
 from serinus.ports import Readiness
 from serinus.targets import naming, readiness
 from serinus.targets.workload import WorkloadTarget, copy_fields
@@ -97,14 +96,8 @@ class DaemonSetTarget(WorkloadTarget):
         await self._node_selector(canary, await self.target(canary), None)
 
     async def finalize(self, canary: Canary) -> None:
-        """revertOnDeletion: the target's pods run again."""
-        try:
-            target = await self.target(canary)
-        except NotFoundError:
-            log = CanaryLogger(logger, canary=canary.key)
-            log.info("%s is gone, nothing to revert", canary.target_key)
-            return
-        await self._node_selector(canary, target, None)
+        """revertOnDeletion: the target's pods run again (TargetNotFoundError when it is gone)."""
+        await self._node_selector(canary, await self.target(canary), None)
 
     async def _node_selector(self, canary: Canary, target: Manifest, value: str | None) -> None:
         pod_spec = (target.get("spec", {}).get("template") or {}).get("spec") or {}

@@ -27,7 +27,6 @@ import logging
 
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
-from serinus.errors import NotFoundError
 from serinus.logs import CanaryLogger
 from serinus.ports import Readiness
 from serinus.targets import autoscaler, naming, readiness
@@ -118,15 +117,9 @@ class DeploymentTarget(WorkloadTarget):
         await self._scale(canary, target, replicas)
 
     async def finalize(self, canary: Canary) -> None:
-        """revertOnDeletion: the target gets the primary's replicas and its autoscaler back."""
-        log = CanaryLogger(logger, canary=canary.key)
-        try:
-            target = await self.target(canary)
-        except NotFoundError:
-            log.info(
-                "%s is gone, nothing to revert", naming.dotted(_name(canary), canary.namespace)
-            )
-            return
+        """revertOnDeletion: the target gets the primary's replicas and its autoscaler back
+        (TargetNotFoundError when it is gone: there is nothing to give back)."""
+        target = await self.target(canary)
         primary = await self.primary(canary)
         replicas = positive((primary or {}).get("spec", {}).get("replicas"))
         if not replicas:

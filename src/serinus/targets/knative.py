@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from serinus.apis.base import Manifest
 from serinus.apis.canary import KNATIVE_API_VERSION, PRIMARY_REVISION_ANNOTATION, Canary
-from serinus.errors import NotFoundError, TargetError
+from serinus.errors import TargetError, TargetNotFoundError
 from serinus.kube import Kube
 from serinus.ports import Readiness, Revision
 from serinus.targets import naming
@@ -96,7 +96,7 @@ class KnativeTarget:
     async def _service(self, canary: Canary) -> Manifest:
         found = await self.kube.get(*SERVICE, canary.spec.target_ref.name, canary.namespace)
         if found is None:
-            raise NotFoundError(f"{self._where(canary)} not found")
+            raise TargetNotFoundError(f"{self._where(canary)} not found")
         return found
 
     async def _ready(self, canary: Canary, name: str) -> Readiness:

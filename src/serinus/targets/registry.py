@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from serinus.apis.canary import KNATIVE_API_VERSION
+from serinus.apis.canary import KNATIVE_API_VERSION, Canary
 from serinus.errors import UnknownProviderError
 from serinus.kube import Kube
 from serinus.ports import Clock, Target
-from serinus.targets import labels
+from serinus.targets import labels, ownership
 from serinus.targets.daemonset import DaemonSetTarget
 from serinus.targets.deployment import DeploymentTarget
 from serinus.targets.knative import KnativeTarget
@@ -58,3 +58,17 @@ def target_for(
         track_secrets=track_secrets,
         clock=clock,
     )
+
+
+async def refusal(kube: Kube, canary: Canary) -> str | None:
+    """Why the Canary may not release its target: another Canary or controller owns the target
+    or its primary (:mod:`serinus.targets.ownership`); None when it may, or when the kind has no
+    controller (every tick says so)."""
+    ref = canary.spec.target_ref
+    if ref.kind == "Service" and ref.api_version == KNATIVE_API_VERSION:
+        api_version = KNATIVE_API_VERSION  # no -primary copy: only the target's owner counts
+    elif ref.kind in KINDS:
+        api_version = KINDS[ref.kind].api_version
+    else:
+        return None
+    return await ownership.refusal(kube, canary, api_version=api_version, kind=ref.kind)

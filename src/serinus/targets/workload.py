@@ -26,11 +26,11 @@ from typing import ClassVar
 
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
-from serinus.errors import ConflictError
+from serinus.errors import ConflictError, TargetNotFoundError
 from serinus.kube import Kube, retry_on_conflict
 from serinus.logs import CanaryLogger
 from serinus.ports import Clock, Readiness, Revision, SystemClock
-from serinus.targets import base, configs, labels, naming, revision
+from serinus.targets import base, configs, labels, naming, ownership, revision
 from serinus.targets.configs import ConfigTracker, Tracked
 
 logger = logging.getLogger(__name__)
@@ -78,10 +78,13 @@ class WorkloadTarget(abc.ABC):
     # --- reading -------------------------------------------------------------------------------
 
     async def target(self, canary: Canary) -> Manifest:
-        """The target workload; NotFoundError naming it when absent."""
-        return await base.require(
-            self.kube, self.api_version, self.kind, canary.namespace, canary.spec.target_ref.name
-        )
+        """The target workload; TargetNotFoundError naming it when absent."""
+        name = canary.spec.target_ref.name
+        found = await self.kube.get(self.api_version, self.kind, name, canary.namespace)
+        if found is None:
+            what = naming.where(self.kind, canary.namespace, name)
+            raise TargetNotFoundError(f"{what} not found")
+        return found
 
     async def primary(self, canary: Canary) -> Manifest | None:
         name = naming.primary(canary.spec.target_ref.name)
@@ -94,11 +97,19 @@ class WorkloadTarget(abc.ABC):
     # --- the Target port (kind-independent half) -----------------------------------------------
 
     async def initialize(self, canary: Canary) -> None:
-        """Create ``<target>-primary`` and its configs when absent. Idempotent."""
+        """Create ``<target>-primary`` and its configs when absent. Idempotent.
+
+        Refuses (TargetError, permanent) a target another controller keeps, and a primary that
+        is not this Canary's (:mod:`serinus.targets.ownership`).
+        """
         target = await self.target(canary)
+        ownership.check_target(canary, target, kind=self.kind)
         self.check(canary, target)
         key, value = labels.selector_label(target, self.selector_labels)
-        if await self.primary(canary) is None:
+        primary = await self.primary(canary)
+        if primary is not None:
+            ownership.check_primary(canary, primary, kind=self.kind)
+        else:
             tracked = await self.configs.tracked(canary.namespace, base.pod_spec(target))
             await self.configs.copy_to_primary(canary, tracked)
             await self._create_primary(canary, target, key, value, tracked)
