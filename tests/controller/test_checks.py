@@ -3,7 +3,8 @@
 Covers: thresholdRange min and max (and the legacy v1alpha3 threshold); "no values found" failing
 the check by default, as in Flagger; ``onNoData: wait`` holding the step without a failed check; a
 failing query reported as Flagger reports it; every metric measured at every step, with its last
-value, bounds and verdict kept in the status (the last value survives a step without data).
+value, bounds and verdict kept in the status (the last value survives a step without data); a step
+with many metrics that did not pass tells five of them and counts the rest in one message.
 """
 
 from __future__ import annotations
@@ -107,3 +108,23 @@ async def test_the_status_keeps_every_metric_value_bounds_and_verdict() -> None:
     await run.tick()
     rate = {m.name: m for m in run.status.metrics or []}["request-success-rate"]
     assert (rate.value, rate.verdict) == (97.25, "nodata")  # the last value read is kept
+
+
+async def test_a_step_tells_five_failing_metrics_and_counts_the_rest() -> None:
+    canary = new_canary(
+        metrics=[
+            metric(f"m{i}", thresholdRange={"max": 5}, templateRef={"name": "t"}) for i in range(40)
+        ]
+    )
+    run = Run(canary)
+    run.world.metrics.values.update({f"m{i}": 9 for i in range(40)})
+    await run.release()
+    await run.tick()
+    before = len(run.world.events.events)
+    lines = await run.tick()
+    assert len(run.world.events.events) - before == 6  # one Event per line, not one per metric
+    assert lines == [
+        *(f"Halt podinfo.prod advancement m{i} 9.00 > 5" for i in range(5)),
+        "Halt podinfo.prod advancement: 35 more metrics did not pass (status.metrics counts them)",
+    ]
+    assert run.status.failed_checks == 1

@@ -6,7 +6,9 @@ Flagger's does; a canary that never becomes ready is rolled back
 once it waited longer than progressDeadlineSeconds (Flagger waits for ever: #523, #1247); the wait
 is measured from the status, so it survives restarts; a primary that does not come back during
 promotion fails the promotion while the ready canary keeps the traffic; a primary never ready at
-initialization is reported once the deadline passes while the target keeps serving.
+initialization is reported once the deadline passes while the target keeps serving; a target
+deleted mid-run is waited for like a canary that is not ready, then rolled back with a message
+naming it (issue 10, row 13), and one that comes back in time lets the run go on.
 """
 
 from __future__ import annotations
@@ -114,3 +116,38 @@ async def test_a_primary_never_ready_at_initialization_is_reported_once() -> Non
     run.world.target.primary_ready = True
     await run.tick()
     assert run.status.phase is CanaryPhase.INITIALIZED
+
+
+async def test_a_target_deleted_mid_run_fails_the_run_after_the_deadline() -> None:
+    run = Run(new_canary(spec={"progressDeadlineSeconds": 30}))
+    await run.release()
+    await run.tick()  # weight 10
+    run.world.target.exists = False
+    assert await run.tick() == [
+        "Deployment prod/podinfo not found; the run fails unless it is back within the deadline"
+    ]
+    await run.ticks(3)  # 10 s .. 30 s
+    assert run.status.phase is CanaryPhase.PROGRESSING
+    lines = await run.tick()  # 40 s
+    assert lines[0] == (
+        "Rolling back podinfo.prod progress deadline exceeded Deployment prod/podinfo not found "
+        "(not ready for 40s, progressDeadlineSeconds is 30)"
+    )
+    assert run.status.phase is CanaryPhase.FAILED
+    assert run.status.message == (
+        "Progress deadline exceeded: Deployment prod/podinfo not found (not ready for 40s, "
+        "progressDeadlineSeconds is 30)"
+    )
+    assert run.routes == (100, 0)
+    assert run.world.target.primary_replicas == 1  # the primary keeps serving
+
+
+async def test_a_target_back_within_the_deadline_lets_the_run_go_on() -> None:
+    run = Run(new_canary(spec={"progressDeadlineSeconds": 30}))
+    await run.release()
+    await run.tick()
+    run.world.target.exists = False
+    await run.ticks(2)
+    run.world.target.exists = True
+    assert (await run.tick())[-1] == "Advance podinfo.prod canary weight 20"
+    assert run.status.phase is CanaryPhase.PROGRESSING

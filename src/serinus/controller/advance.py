@@ -5,7 +5,8 @@ exist, decide whether there is anything to do, wait for the workloads, then move
 start it, restart it on a new revision, roll it back, promote it, or judge the current step and
 shift traffic. Two deliberate differences: the failed-checks threshold is checked before waiting for
 readiness (so a failing run is rolled back within one tick), and the controller enforces
-``progressDeadlineSeconds`` itself (:mod:`serinus.controller.readiness`).
+``progressDeadlineSeconds`` itself (:mod:`serinus.controller.readiness`), also for a target
+deleted mid-run, which fails the run with a message once the deadline has passed.
 
 Errors from the world are caught in one place (:func:`advance`): a log line and a Warning event;
 the next tick tries again. A permanent error (an unknown provider, an invalid template) is also
@@ -28,7 +29,7 @@ from serinus.controller import (
     revision,
 )
 from serinus.controller.tick import Tick
-from serinus.errors import SerinusError, is_retriable
+from serinus.errors import SerinusError, TargetNotFoundError, is_retriable
 from serinus.ports import Revision, World
 
 _ANALYSING = (CanaryPhase.PROGRESSING, CanaryPhase.WAITING_PROMOTION)
@@ -60,7 +61,15 @@ async def _advance(tick: Tick) -> None:
     if tick.status.message == _SUSPENDED:
         await tick.update_status(message=None)
     # create the -canary/-primary Services, then the primary workload
-    if not await _initialize(tick):
+    try:
+        initialized = await _initialize(tick)
+    except TargetNotFoundError as error:
+        if tick.phase not in ACTIVE_PHASES:
+            raise
+        # the target was deleted mid-run: wait for it until the deadline, then roll back
+        await _target_missing(tick, str(error))
+        return
+    if not initialized:
         return
     # nothing to do unless a run is under way or the target changed
     current = await tick.world.target.revision(tick.canary)
@@ -201,6 +210,14 @@ async def _primary_ready(tick: Tick) -> bool:
     else:
         await tick.warning(primary.message)
     return False
+
+
+async def _target_missing(tick: Tick, message: str) -> None:
+    missing = await readiness.missing(tick, message)
+    if missing.retriable:
+        await tick.warning(f"{message}; the run fails unless it is back within the deadline")
+    else:
+        await lifecycle.roll_back_stuck(tick, missing.message)
 
 
 async def _canary_ready(tick: Tick) -> bool:

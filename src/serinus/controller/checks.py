@@ -4,7 +4,8 @@ Every metric is measured on every step (Flagger stops at the first failure), so 
 holds each metric's last value, bounds and verdict, and ``kubectl get canary -o yaml`` alone
 explains a halt. A step fails when a rollout hook fails, a metric is out of bounds, a query fails,
 or a metric has no data and its ``onNoData`` is ``fail`` (the default, as in Flagger); a metric
-without data whose ``onNoData`` is ``wait`` holds the step without counting a failed check.
+without data whose ``onNoData`` is ``wait`` holds the step without counting a failed check. A step
+tells the first few metrics that did not pass one by one and counts the rest in one message.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from serinus.controller import hooks, judging
 from serinus.controller.tick import Tick
 from serinus.errors import MetricsError, NoValuesFoundError, SerinusError
 from serinus.ports import Metrics
+
+TOLD_PER_STEP = 5
+"""Metrics that did not pass which a step tells one by one (log line, Event, event webhooks);
+the others are counted in one more message, so a Canary with 10,000 failing metrics does not
+make 10,000 Events a step."""
 
 
 class StepOutcome(enum.Enum):
@@ -59,15 +65,24 @@ async def run_analysis(tick: Tick) -> StepResult:
     ]
     await _record(tick, metrics, results, comparisons, verdicts)
     outcome = StepOutcome.PASS
+    told = 0
     for metric, result in zip(metrics, results, strict=True):
         if result is None or result.passed or metric.name in guarded:
             continue
+        told += 1
         if result.verdict is Verdict.NO_DATA and metric.on_no_data == "wait":
-            await tick.info(f"Halt {tick.name} advancement waiting for data: {result.message}")
+            if told <= TOLD_PER_STEP:
+                await tick.info(f"Halt {tick.name} advancement waiting for data: {result.message}")
             outcome = StepOutcome.WAIT if outcome is StepOutcome.PASS else outcome
             continue
-        await tick.warning(result.message)
+        if told <= TOLD_PER_STEP:
+            await tick.warning(result.message)
         outcome = StepOutcome.FAIL
+    if told > TOLD_PER_STEP:
+        await tick.warning(
+            f"Halt {tick.name} advancement: {told - TOLD_PER_STEP:,} more metrics did not pass "
+            "(status.metrics counts them)"
+        )
     return await _judged(tick, metrics, comparisons, outcome, verdicts)
 
 

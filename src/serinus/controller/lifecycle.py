@@ -8,10 +8,13 @@ next tick finds the same phase and repeats the transition; every step is idempot
 
 from __future__ import annotations
 
+import contextlib
+
 from serinus.apis.analysis import Severity
-from serinus.apis.status import CanaryPhase
+from serinus.apis.status import CanaryPhase, StatusChanges
 from serinus.controller import hooks, manual, strategies
 from serinus.controller.tick import Tick
+from serinus.errors import TargetNotFoundError
 from serinus.ports import Revision
 
 
@@ -126,23 +129,28 @@ async def _succeed(tick: Tick) -> None:
     await hooks.post_rollout(tick)
 
 
-async def rollback(tick: Tick) -> None:
-    """All traffic back to the primary, the canary scaled down, the run failed."""
+async def rollback(tick: Tick, *, message: str | None = None) -> None:
+    """All traffic back to the primary, the canary scaled down, the run failed (``message`` on
+    the status says why, when the reason is not the failed checks)."""
     threshold = tick.analysis.effective_threshold
     if tick.status.failed_checks >= threshold:
         await tick.warning(f"Rolling back {tick.name} failed checks threshold reached {threshold}")
         await tick.alert(f"Failed checks threshold reached {threshold}", severity=Severity.ERROR)
     await tick.world.router.set_routes(tick.canary, strategies.all_to_primary())
     await tick.warning(f"Canary failed! Scaling down {tick.name}")
-    await tick.world.target.scale_to_zero(tick.canary)
+    with contextlib.suppress(TargetNotFoundError):  # deleted: nothing left to scale down
+        await tick.world.target.scale_to_zero(tick.canary)
     # Flagger's failed status starts from zero: no weight, no failed checks, no iterations.
-    await tick.update_status(
-        phase=CanaryPhase.FAILED,
-        canary_weight=0,
-        failed_checks=0,
-        iterations=0,
-        not_ready_since=None,
-    )
+    changes: StatusChanges = {
+        "phase": CanaryPhase.FAILED,
+        "canary_weight": 0,
+        "failed_checks": 0,
+        "iterations": 0,
+        "not_ready_since": None,
+    }
+    if message is not None:
+        changes["message"] = message
+    await tick.update_status(**changes)
     await hooks.post_rollout(tick)
 
 
@@ -151,7 +159,7 @@ async def roll_back_stuck(tick: Tick, message: str) -> None:
     the workload's own words, as Flagger does, then roll back."""
     await tick.warning(message)
     await tick.alert(f"Progress deadline exceeded {message}", severity=Severity.ERROR)
-    await rollback(tick)
+    await rollback(tick, message=f"Progress deadline exceeded: {message}")
 
 
 async def roll_back_regression(tick: Tick, metric: str, reason: str) -> None:

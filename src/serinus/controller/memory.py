@@ -21,6 +21,7 @@ from serinus.capabilities import Capabilities, Matching
 from serinus.errors import (
     NoValuesFoundError,
     ProviderUnavailableError,
+    TargetNotFoundError,
     WebhookRejectedError,
 )
 from serinus.ports import (
@@ -105,14 +106,23 @@ class MemoryTarget:
     promotions: int = 0
     stops_primary: bool = False
     """Promotion takes the primary down (a StatefulSet promoted from zero)."""
+    exists: bool = True
+    """False once the target workload is deleted: every call then raises TargetNotFoundError."""
+
+    def _require(self, canary: Canary) -> None:
+        if not self.exists:
+            ref = canary.spec.target_ref
+            raise TargetNotFoundError(f"{ref.kind} {canary.namespace}/{ref.name} not found")
 
     async def initialize(self, canary: Canary) -> None:
+        self._require(canary)
         if not self.primary_exists:
             self.primary_exists = True
             self.primary_hash = self.spec_hash
             self.primary_replicas = self.replicas
 
     async def revision(self, canary: Canary) -> Revision:
+        self._require(canary)
         return Revision(self.spec_hash, dict(self.configs))
 
     async def is_primary_ready(self, canary: Canary) -> Readiness:
@@ -122,6 +132,7 @@ class MemoryTarget:
         return Readiness(False, f"{name} not ready: waiting for rollout to finish")
 
     async def is_canary_ready(self, canary: Canary) -> Readiness:
+        self._require(canary)
         if self.canary_ready and not self.canary_stuck:
             return Readiness(True)
         name = f"{canary.spec.target_ref.name}.{canary.namespace}"
@@ -132,6 +143,7 @@ class MemoryTarget:
         return Readiness(False, f"canary {kind} {name} not ready: waiting for rollout to finish")
 
     async def promote(self, canary: Canary) -> None:
+        self._require(canary)
         self.primary_hash = self.spec_hash
         self.promotions += 1
 
@@ -139,12 +151,15 @@ class MemoryTarget:
         return self.stops_primary
 
     async def scale_to_zero(self, canary: Canary) -> None:
+        self._require(canary)
         self.canary_replicas = 0
 
     async def scale_from_zero(self, canary: Canary) -> None:
+        self._require(canary)
         self.canary_replicas = self.replicas
 
     async def finalize(self, canary: Canary) -> None:
+        self._require(canary)
         self.canary_replicas = self.replicas
 
 

@@ -5,6 +5,8 @@ that crash-loops or never becomes ready can leave a Canary in Progressing for ev
 #1247, #1578). serinus also measures the wait itself: the status remembers when each workload was
 first seen not ready, and once that is longer ago than ``progressDeadlineSeconds`` the wait becomes
 a permanent failure. The timestamps live in the status, so a restarted operator keeps counting.
+A target deleted mid-run is waited for the same way (:func:`missing`): it may be coming back (a
+``kubectl replace --force``), but not for longer than the deadline.
 """
 
 from __future__ import annotations
@@ -26,6 +28,16 @@ async def check(tick: Tick, workload: Workload) -> Readiness:
         readiness = await target.is_primary_ready(tick.canary)
     else:
         readiness = await target.is_canary_ready(tick.canary)
+    return await _against_deadline(tick, workload, readiness)
+
+
+async def missing(tick: Tick, message: str) -> Readiness:
+    """The target was deleted mid-run: it counts as a canary that is not ready (retriable until
+    the progress deadline, permanent past it), with ``message`` saying what is missing."""
+    return await _against_deadline(tick, "canary", Readiness(False, message, True))
+
+
+async def _against_deadline(tick: Tick, workload: Workload, readiness: Readiness) -> Readiness:
     since = tick.status.not_ready_since or NotReadySince()
     started = getattr(since, workload)
     if readiness.ready:

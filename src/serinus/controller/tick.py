@@ -5,7 +5,10 @@ status through the store (and keeps the Canary it got back, so later steps see t
 and it is the one place that says things: ``info``/``warning`` write the log line, the Kubernetes
 Event and the ``event`` webhooks in one call (kopf's ObjectLogger idea, Flagger's wording), and
 ``alert`` sends to the chat providers. Telling people is best effort: a failing Event or chat call
-is logged and never stops a release.
+is logged and never stops a release. Every message goes through :func:`serinus.redaction.clean`
+first, so the log, the Event, the event webhooks and the chat alert all get it without the
+credentials of any URL it names (a MetricTemplate's, whose owner may not be this Canary's
+author) and at most 1,024 characters long.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from serinus.controller import manual
 from serinus.errors import SerinusError
 from serinus.logs import CanaryLogger
 from serinus.ports import EventType, World
+from serinus.redaction import clean
 
 logger = logging.getLogger("serinus.controller")
 
@@ -98,14 +102,17 @@ class Tick:
     # --- telling people ------------------------------------------------------------------------
 
     async def info(self, message: str) -> None:
+        message = clean(message)
         self.log.info(message)
         await self._record("Normal", message)
 
     async def warning(self, message: str) -> None:
+        message = clean(message)
         self.log.warning(message)
         await self._record("Warning", message)
 
     async def alert(self, message: str, *, severity: Severity, details: bool = False) -> None:
+        message = clean(message)
         try:
             await self.world.notifier.alert(
                 self.canary, message, severity=severity, details=details

@@ -7,8 +7,11 @@ A Canary that does not parse, or asks its router for what it cannot do (A/B test
 TrafficSplit, say: see :mod:`serinus.capabilities`), gets a ``Promoted`` condition (status False,
 reason InvalidSpec) that names every problem, and one Warning event per distinct problem; nothing
 acts on it, and the others keep running.
-``revertOnDeletion`` adds Flagger's finalizer; deleting such a Canary gives the target back its
-replicas and routes before the finalizer is removed.
+A Canary that reaches for what is not its own (another Canary's workload, a Secret not meant for
+signing: :mod:`serinus.operator.admission`) is refused the same way, before anything is written.
+``revertOnDeletion`` adds Flagger's finalizer; a Canary deleted with it keeps ticking until
+:mod:`serinus.operator.deletion` has given the target back what it can and removed the finalizer,
+which it always does in the end.
 """
 
 from __future__ import annotations
@@ -21,15 +24,19 @@ import time
 from pydantic import ValidationError
 
 from serinus.apis.base import Manifest, parse_duration
+from serinus.apis.canary import Canary
 from serinus.apis.control import ANNOTATION
 from serinus.apis.status import CanaryStatus
 from serinus.controller.advance import advance
 from serinus.controller.scheduler import Scheduler
 from serinus.errors import InvalidCanaryError, SerinusError
 from serinus.kube.client import Kube
+from serinus.kube.events import event_name
+from serinus.operator import deletion
 from serinus.operator.history import HistoryRecorder
 from serinus.operator.selfmetrics import SelfMetrics
 from serinus.operator.wiring import Wiring
+from serinus.redaction import clean
 from serinus.targets import finalizer
 from serinus.targets.finalizer import FINALIZER
 
@@ -75,11 +82,9 @@ class Canaries:
             self.metrics.forget(*key)
             if self.history is not None:
                 self.history.forget(key)
-        elif meta.get("deletionTimestamp"):
+        elif meta.get("deletionTimestamp") and FINALIZER not in (meta.get("finalizers") or []):
             self.scheduler.remove(key)
-            if FINALIZER in (meta.get("finalizers") or []):
-                await self._finalize(*key)
-        else:
+        else:  # a Canary being deleted with the finalizer ticks on until it is reverted
             target = str(((manifest.get("spec") or {}).get("targetRef") or {}).get("name", ""))
             self.scheduler.upsert(key, interval=self._interval(manifest), target=target)
             self._namespaces[key] = key[0]
@@ -97,12 +102,17 @@ class Canaries:
         try:
             canary = await self.wiring.store.get(namespace, name)
         except InvalidCanaryError as error:
-            await self._report_invalid(namespace, name, str(error))
+            if not await self._let_go(namespace, name, str(error)):
+                await self._report_invalid(namespace, name, str(error))
             return
         if canary is None:
             return
-        refusals = self.wiring.refusals(canary)
-        if refusals:  # asks what its router cannot do: shown once, nothing acts on it
+        if finalizer.is_terminating(canary):
+            if finalizer.has_finalizer(canary):
+                await self._finalize(canary)
+            return
+        refusals = self.wiring.refusals(canary) or await self.wiring.admission(canary)
+        if refusals:  # shown once; nothing acts on it
             await self._report_invalid(namespace, name, "; ".join(refusals))
             return
         await finalizer.sync(self.kube, canary)
@@ -115,6 +125,30 @@ class Canaries:
         if self.history is not None:
             await self.history.record(after, before=canary.phase)
 
+    async def _finalize(self, canary: Canary) -> None:
+        """revertOnDeletion: give back what can be, then let the Canary go (never on another
+        Canary's workload)."""
+        ownership = await self.wiring.ownership(canary)
+        await deletion.finalize(
+            self.kube,
+            self.wiring.world(canary),
+            canary,
+            refusals=[ownership] if ownership else [],
+            now=self.wiring.clock.now(),
+        )
+
+    async def _let_go(self, namespace: str, name: str, problem: str) -> bool:
+        """A Canary too malformed to read that is being deleted: nothing can be given back, but
+        its finalizer comes off. False when it is not being deleted."""
+        manifest = await self.kube.get(API_VERSION, "Canary", name, namespace)
+        meta = (manifest or {}).get("metadata") or {}
+        if not meta.get("deletionTimestamp") or FINALIZER not in (meta.get("finalizers") or []):
+            return False
+        message = f"Not reverting {name}.{namespace} on deletion, it cannot be read: {problem}"
+        logger.warning("%s", clean(message))
+        await finalizer.remove_from(self.kube, namespace, name)
+        return True
+
     def _interval(self, manifest: Manifest) -> float:
         spec = manifest.get("spec") or {}
         analysis = spec.get("analysis") or spec.get("canaryAnalysis") or {}
@@ -126,6 +160,7 @@ class Canaries:
 
     async def _report_invalid(self, namespace: str, name: str, message: str) -> None:
         """Show why a Canary cannot run: its Promoted condition, and a Warning event once."""
+        message = clean(message)
         manifest = await self.kube.get(API_VERSION, "Canary", name, namespace)
         if manifest is None:
             return
@@ -144,22 +179,6 @@ class Canaries:
             await self.kube.patch_status(API_VERSION, "Canary", name, namespace, patch)
         except SerinusError as error:
             logger.warning("could not report invalid Canary %s.%s: %s", name, namespace, error)
-
-    async def _finalize(self, namespace: str, name: str) -> None:
-        """revertOnDeletion: give the target its replicas and routes back, then let it go."""
-        try:
-            canary = await self.wiring.store.get(namespace, name)
-            if canary is None:
-                return
-            world = self.wiring.world(canary)
-            logger.info("Terminating canary %s.%s", name, namespace)
-            await world.target.finalize(canary)
-            await world.router.finalize(canary)
-            await finalizer.remove(self.kube, canary)
-        except SerinusError as error:
-            logger.warning("could not revert %s.%s on deletion: %s", name, namespace, error)
-            return
-        logger.info("Terminated canary %s.%s", name, namespace)
 
 
 def _status(raw: Manifest) -> CanaryStatus:
@@ -180,11 +199,7 @@ def _event(canary: Manifest, message: str) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        # named as client-go names Events: <object>.<nanoseconds, hex>
-        "metadata": {
-            "name": f"{meta['name']}.{time.time_ns():x}",
-            "namespace": meta.get("namespace"),
-        },
+        "metadata": {"name": event_name(meta["name"]), "namespace": meta.get("namespace")},
         "involvedObject": {
             "apiVersion": canary.get("apiVersion", API_VERSION),
             "kind": "Canary",

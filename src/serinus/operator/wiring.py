@@ -25,6 +25,7 @@ from serinus.kube.resources import KubeResources
 from serinus.kube.status import KubeStatusStore
 from serinus.metrics.checks import MetricChecks
 from serinus.notifiers.notifier import AlertNotifier
+from serinus.operator import admission
 from serinus.operator.settings import OperatorSettings
 from serinus.ports import EventSink, EventType, Router, SystemClock, Target, World
 from serinus.routers import registry as routers
@@ -113,6 +114,14 @@ class Wiring:
             return routers.refusals(canary, self.provider(canary))
         except UnknownProviderError:
             return []
+
+    async def admission(self, canary: Canary) -> list[str]:
+        """What the cluster says the Canary may not do (:mod:`serinus.operator.admission`)."""
+        return await admission.refusals(self.kube, self.resources, canary)
+
+    async def ownership(self, canary: Canary) -> str | None:
+        """Why the Canary may not touch its target (another Canary's or controller's)."""
+        return await targets.refusal(self.kube, canary)
 
     def world(self, canary: Canary) -> World:
         return World(

@@ -39,17 +39,24 @@ async def sync(kube: Kube, canary: Canary) -> None:
         return
     wanted = bool(canary.spec.revert_on_deletion)
     if wanted != has_finalizer(canary):
-        await _write(kube, canary, present=wanted)
+        await _write(kube, canary.api_version, canary.namespace, canary.name, present=wanted)
 
 
 async def remove(kube: Kube, canary: Canary) -> None:
     """Take the finalizer off (after the revert), letting Kubernetes delete the Canary."""
-    await _write(kube, canary, present=False)
+    await remove_from(kube, canary.namespace, canary.name, api_version=canary.api_version)
 
 
-async def _write(kube: Kube, canary: Canary, *, present: bool) -> None:
+async def remove_from(
+    kube: Kube, namespace: str, name: str, *, api_version: str = "flagger.app/v1beta1"
+) -> None:
+    """:func:`remove` for a Canary known only by name (one too malformed to read)."""
+    await _write(kube, api_version, namespace, name, present=False)
+
+
+async def _write(kube: Kube, api_version: str, namespace: str, name: str, *, present: bool) -> None:
     async def fetch() -> Manifest:
-        return await base.require(kube, canary.api_version, "Canary", canary.namespace, canary.name)
+        return await base.require(kube, api_version, "Canary", namespace, name)
 
     def change(current: Manifest) -> Manifest:
         finalizers = [f for f in current["metadata"].get("finalizers") or [] if f != FINALIZER]
