@@ -51,9 +51,7 @@ async def test_a_target_that_is_gone_is_said_and_the_canary_goes(k8s: Cluster) -
     found = await _deleted(k8s)
     world = MemoryWorld.for_canary(found)
     world.target.exists = False
-    assert await deletion.finalize(
-        k8s.kube, world.ports, found, refusals=[], now=_after(found, 1)
-    )
+    assert await deletion.finalize(k8s.kube, world.ports, found, refusals=[], now=_after(found, 1))
     assert await k8s.kube.get(*CANARY, "podinfo", NS) is None
     [event] = world.events.events
     assert event.event_type == "Warning"
@@ -76,9 +74,7 @@ async def test_an_error_that_may_pass_is_retried_until_the_deadline(k8s: Cluster
     )
     assert await k8s.kube.get(*CANARY, "podinfo", NS) is not None
     assert world.events.events == []
-    assert await deletion.finalize(
-        k8s.kube, world.ports, found, refusals=[], now=_after(found, 61)
-    )
+    assert await deletion.finalize(k8s.kube, world.ports, found, refusals=[], now=_after(found, 61))
     assert await k8s.kube.get(*CANARY, "podinfo", NS) is None
     [event] = world.events.events
     assert "the target: update Deployment prod/podinfo: etcdserver: leader changed" in (
