@@ -130,8 +130,7 @@ async def test_a_target_deleted_mid_run_fails_the_run_after_the_deadline() -> No
     assert run.status.phase is CanaryPhase.PROGRESSING
     lines = await run.tick()  # 40 s
     assert lines[0] == (
-        "Rolling back podinfo.prod progress deadline exceeded Deployment prod/podinfo not found "
-        "(not ready for 40s, progressDeadlineSeconds is 30)"
+        "Deployment prod/podinfo not found (not ready for 40s, progressDeadlineSeconds is 30)"
     )
     assert run.status.phase is CanaryPhase.FAILED
     assert run.status.message == (

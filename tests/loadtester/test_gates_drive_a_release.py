@@ -88,6 +88,7 @@ async def test_an_opened_rollback_gate_rolls_back(
     opened = await loadtester.post("/rollback/open", {"name": "podinfo", "namespace": "prod"})
     assert opened.status_code == 202
     assert await run.tick() == [
+        "Rollback check abort passed",
         "Rolling back podinfo.prod manual webhook invoked",
         "Canary failed! Scaling down podinfo.prod",
     ]
