@@ -76,6 +76,19 @@ def test_past_fifty_metrics_the_rest_are_counted() -> None:
     assert len(bounded(CanaryStatus(metrics=metrics)).model_dump_json()) < 30_000
 
 
+def test_a_bounded_status_bounded_again_keeps_its_count() -> None:
+    # the tick writes its metrics, reads the stored status back and writes failedChecks on it
+    metrics = [metric(f"m{i}", "error") for i in range(10_000)]
+    once = bounded(CanaryStatus(phase=CanaryPhase.PROGRESSING, metrics=metrics))
+    assert bounded(once) == once
+    assert bounded(once.model_copy(update={"failed_checks": 1})).metrics == once.metrics
+    # new metrics beyond the limit next to an earlier summary: the summary is folded in
+    again = bounded(CanaryStatus(metrics=[*(once.metrics or []), *metrics[:5]])).metrics
+    assert again is not None
+    assert len(again) == METRIC_LIMIT + 1
+    assert again[-1].name == "(9,955 more)"
+
+
 def test_metrics_that_did_not_pass_are_listed_before_those_that_passed() -> None:
     metrics = [metric(f"ok{i}") for i in range(60)] + [metric("bad", "fail")]
     written = bounded(CanaryStatus(metrics=metrics)).metrics

@@ -12,7 +12,8 @@ neither fail nor roll back. :func:`bounded` is applied by the status store to ev
 * at most :data:`METRIC_LIMIT` metrics are listed: those the sequential judge keeps state for
   first (losing it would lose the judge's memory), then those that did not pass, then the rest,
   in the analysis's order; one more entry, named like ``(9,950 more)``, counts the others by
-  verdict.
+  verdict. Bounding is idempotent: a status read back and written again in the same tick keeps
+  its count (the summary entry counts for the metrics it stands for, not as one).
 
 :func:`minimal` is the last resort of a store whose bounded write is still refused: the run's
 counters and phase, without metrics and the judge's state, and a message saying why.
@@ -21,6 +22,7 @@ counters and phase, without metrics and the judge's state, and a message saying 
 from __future__ import annotations
 
 import collections
+import re
 
 from serinus.apis.status import CanaryCondition, CanaryStatus, Comparison, MetricStatus
 from serinus.redaction import clean
@@ -29,6 +31,8 @@ METRIC_LIMIT = 50
 """Metrics listed in ``status.metrics``; the rest are counted in one summary entry."""
 
 NAME_LIMIT = 253
+
+_SUMMARY = re.compile(r"\(([0-9][0-9,]*) more\)")
 
 
 def bounded(status: CanaryStatus) -> CanaryStatus:
@@ -56,31 +60,43 @@ def _condition(condition: CanaryCondition) -> CanaryCondition:
 
 def _metrics(metrics: list[MetricStatus]) -> list[MetricStatus]:
     cleaned = [_metric(m) for m in metrics]
-    if len(cleaned) <= METRIC_LIMIT:
-        return cleaned
+    summaries = sum(1 for m in cleaned if _SUMMARY.fullmatch(m.name))
+    if len(cleaned) - summaries <= METRIC_LIMIT and summaries <= 1:
+        return cleaned  # within the limit, or bounded already
     ranked = sorted(range(len(cleaned)), key=lambda i: (_rank(cleaned[i]), i))
     kept = sorted(ranked[:METRIC_LIMIT])
     left_out = [cleaned[i] for i in ranked[METRIC_LIMIT:]]
     return [*(cleaned[i] for i in kept), _summary(left_out)]
 
 
+def _stands_for(metric: MetricStatus) -> int:
+    """How many metrics an entry stands for: a summary's count, else 1."""
+    summary = _SUMMARY.fullmatch(metric.name)
+    return int(summary.group(1).replace(",", "")) if summary else 1
+
+
 def _rank(metric: MetricStatus) -> int:
+    if _SUMMARY.fullmatch(metric.name):
+        return 3  # an earlier summary is folded into the new one
     if metric.comparison is not None:
         return 0
     return 2 if metric.verdict == "pass" else 1
 
 
 def _summary(left_out: list[MetricStatus]) -> MetricStatus:
-    verdicts = collections.Counter(m.verdict or "unknown" for m in left_out)
+    verdicts: collections.Counter[str] = collections.Counter()
+    for metric in left_out:
+        verdicts[metric.verdict or "unknown"] += _stands_for(metric)
+    total = verdicts.total()
     counted = ", ".join(f"{count:,} {verdict}" for verdict, count in verdicts.most_common())
     worst = next(
         (v for v in ("fail", "error", "nodata") if v in verdicts), verdicts.most_common(1)[0][0]
     )
     last = max((m.last_update_time or "" for m in left_out), default="") or None
     return MetricStatus(
-        name=f"({len(left_out):,} more)",
+        name=f"({total:,} more)",
         verdict=worst,
-        message=f"{len(left_out):,} more metrics, not listed to keep the status small: {counted}",
+        message=f"{total:,} more metrics, not listed to keep the status small: {counted}",
         last_update_time=last,
     )
 
