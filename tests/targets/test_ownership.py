@@ -111,3 +111,21 @@ async def test_a_primary_nobody_owns_is_refused(kube: Kube) -> None:
 
 async def test_nothing_to_say_without_a_target(kube: Kube) -> None:
     assert await registry.refusal(kube, await canary_named(kube, "ghost", "ghost")) is None
+
+
+async def test_a_service_target_that_is_another_canarys_primary_is_refused(kube: Kube) -> None:
+    app1 = await canary_named(kube, "app1", "app1")
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "app1-primary", "namespace": "prod"},
+        "spec": {"selector": {"app": "app1-primary"}, "ports": [{"port": 80}]},
+    }
+    await kube.create(owned_by(service, app1.model_dump(by_alias=True, mode="json")))
+    manifest = canary_manifest(name="app1-primary")
+    manifest["metadata"]["name"] = "thief"
+    manifest["spec"]["targetRef"] = {"apiVersion": "v1", "kind": "Service", "name": "app1-primary"}
+    thief = Canary.model_validate(await kube.create(manifest))
+    reason = await registry.refusal(kube, thief)
+    assert reason is not None
+    assert reason.startswith("spec.targetRef: Service prod/app1-primary is the primary copy")

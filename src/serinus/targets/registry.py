@@ -32,6 +32,14 @@ KINDS: dict[str, Callable[..., Target]] = {
 }
 """Each kind's controller, built with the same keyword options."""
 
+API_VERSIONS: dict[str, str] = {
+    "Deployment": "apps/v1",
+    "DaemonSet": "apps/v1",
+    "StatefulSet": "apps/v1",
+    "Service": "v1",
+}
+"""The apiVersion of each kind's target and primary copy, for the ownership checks."""
+
 
 def target_for(
     kind: str,
@@ -68,7 +76,7 @@ async def refusal(kube: Kube, canary: Canary) -> str | None:
     if ref.kind == "Service" and ref.api_version == KNATIVE_API_VERSION:
         api_version = KNATIVE_API_VERSION  # no -primary copy: only the target's owner counts
     elif ref.kind in KINDS:
-        api_version = KINDS[ref.kind].api_version
+        api_version = API_VERSIONS[ref.kind]
     else:
         return None
     return await ownership.refusal(kube, canary, api_version=api_version, kind=ref.kind)
