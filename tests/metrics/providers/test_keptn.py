@@ -5,21 +5,30 @@ query refused naming the format); a KeptnMetric's ``status.value`` read; a Keptn
 value explained (Keptn's errMsg, or not fetched yet); a missing KeptnMetric; an Analysis created
 with the definition, timeframe and arguments, completed by a stand-in for Keptn's operator, read
 as 1 or 0 and deleted afterwards; an Analysis Keptn never completes; the online check asking
-whether the API server serves KeptnMetric; no Kubernetes connection.
+whether the API server serves KeptnMetric; no Kubernetes connection; the operator's
+ServiceAccount refused by RBAC (the API server's own wording), then allowed by a Role with get on
+keptnmetrics; an API server throttling (429) once is asked again, throttling for good is reported.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import pathlib
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
+from tests.kube.conftest import FAST, settings
+from tests.kube.support import FaultProxy, namespace
 
 from serinus.errors import InvalidCanaryError, NoValuesFoundError, QueryError
-from serinus.kube import Kube
+from serinus.kube import Kube, KubeSettings
 from serinus.metrics.providers import keptn
 from serinus.metrics.providers.base import ProviderSettings
 from serinus.metrics.providers.keptn import KeptnProvider, KeptnQuery
+from serinus.sandbox.apiserver import ApiServer
 
 GROUP = "metrics.keptn.sh"
 
@@ -195,3 +204,90 @@ async def test_online_check_needs_keptns_crds(cluster):
 def test_without_a_cluster():
     with pytest.raises(InvalidCanaryError, match="there is no Kubernetes connection here"):
         provider(None)
+
+
+@pytest.fixture
+async def keptn_api() -> AsyncIterator[tuple[ApiServer, Kube]]:
+    """An API server with Keptn's CRDs and a KeptnMetric prod/latency of value 0.5, and its
+    admin client."""
+    async with ApiServer(port=0) as server, Kube(settings(server.url)) as admin:
+        await admin.create(namespace("prod"))
+        for manifest in (crd("KeptnMetric", "keptnmetrics"), crd("Analysis", "analyses")):
+            await admin.create(manifest)
+        await keptn_metric(admin, "latency", {"value": "0.5"})
+        yield server, admin
+
+
+async def service_account_token(server: ApiServer, admin: Kube) -> str:
+    """A token of the new ServiceAccount prod/serinus, as the operator's pod has."""
+    account = {"apiVersion": "v1", "kind": "ServiceAccount"}
+    await admin.create({**account, "metadata": {"name": "serinus", "namespace": "prod"}})
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        answer = await http.post(
+            "/api/v1/namespaces/prod/serviceaccounts/serinus/token", json=request
+        )
+    answer.raise_for_status()
+    return str(answer.json()["status"]["token"])
+
+
+def kubeconfig(path: pathlib.Path, server: str, token: str) -> pathlib.Path:
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "sandbox", "cluster": {"server": server}}],
+        "users": [{"name": "serinus", "user": {"token": token}}],
+        "contexts": [{"name": "serinus", "context": {"cluster": "sandbox", "user": "serinus"}}],
+        "current-context": "serinus",
+    }
+    path.write_text(json.dumps(config))
+    return path
+
+
+async def test_refused_by_rbac_then_allowed(keptn_api, tmp_path):
+    server, admin = keptn_api
+    token = await service_account_token(server, admin)
+    config = kubeconfig(tmp_path / "kubeconfig", server.url, token)
+    async with Kube(KubeSettings(kubeconfig=config, retry=FAST)) as operator:
+        with pytest.raises(QueryError) as caught:
+            await provider(operator).query("keptnmetric/prod/latency")
+        assert str(caught.value).startswith("keptn: KeptnMetric prod/latency: ")
+        assert (
+            'User "system:serviceaccount:prod:serinus" cannot get resource "keptnmetrics" in API'
+            ' group "metrics.keptn.sh" in the namespace "prod"'
+        ) in str(caught.value)
+        rbac = "rbac.authorization.k8s.io/v1"
+        rule = {"apiGroups": [GROUP], "resources": ["keptnmetrics"], "verbs": ["get"]}
+        meta = {"name": "keptn-reader", "namespace": "prod"}
+        await admin.create({"apiVersion": rbac, "kind": "Role", "metadata": meta, "rules": [rule]})
+        await admin.create(
+            {
+                "apiVersion": rbac,
+                "kind": "RoleBinding",
+                "metadata": meta,
+                "roleRef": {"apiGroup": rbac.split("/")[0], "kind": "Role", "name": "keptn-reader"},
+                "subjects": [{"kind": "ServiceAccount", "name": "serinus", "namespace": "prod"}],
+            }
+        )
+        assert await provider(operator).query("keptnmetric/prod/latency") == 0.5
+
+
+async def test_throttling_is_retried_then_reported(keptn_api):
+    server, _ = keptn_api
+    async with FaultProxy(server.url) as proxy, Kube(settings(proxy.url)) as operator:
+        path = f"/apis/{GROUP}/v1beta1/namespaces/prod/keptnmetrics/latency"
+        proxy.fail(429, times=1, reason="TooManyRequests", headers={"Retry-After": "0"}, path=path)
+        assert await provider(operator).query("keptnmetric/prod/latency") == 0.5
+        proxy.fail(
+            429,
+            times=10,
+            reason="TooManyRequests",
+            message="Too many requests, please try again later.",
+            headers={"Retry-After": "0"},
+            path=path,
+        )
+        with pytest.raises(QueryError) as caught:
+            await provider(operator).query("keptnmetric/prod/latency")
+    assert str(caught.value).startswith("keptn: KeptnMetric prod/latency: ")
+    assert "Too many requests, please try again later." in str(caught.value)
+    assert len(proxy.seen("GET", "keptnmetrics/latency")) == 2 + FAST.attempts
