@@ -13,10 +13,12 @@ primary carries all the traffic for 15 minutes (the judge's history).
   comes at the start of the tick after failedChecks reached 5.
 * serinus (``examples/podinfo-canary-judged.yaml``): both metrics judged against the primary and
   both thresholds as anytime-valid guards, alpha 0.05 for the release. Every tick starts a new
-  interval; interval [t, t + 10 s] is read 20 s after it ends (two 10 s scrapes, the default lag)
-  for the same explicit window on both sides; each interval's evidence is tempered by the burst
-  dispersion estimated from the primary's 15 minutes of history. A regression or a guard
-  rolls back on that tick; otherwise the schedule advances (early pass off, as in the seed).
+  interval; interval [t, t + 10 s] is read for the same explicit window on both sides at the first
+  tick when every series has a sample at or after t + 10 s (the watermark: with 10 s scrapes the
+  next tick; with exact counts, as if scraped every 10 s, the next tick too); each interval's
+  evidence is tempered by the burst dispersion estimated from the primary's 15 minutes of history.
+  A regression or a guard rolls back on that tick; otherwise the schedule advances (early pass
+  off, as in the seed).
 
 Times run from the start of the fault to the rollback. The fault starts with the canary's first
 request, except in the "seed fault" rows, where it starts when the weight reaches 15 (the seed's
@@ -50,6 +52,8 @@ from serinus.analysis import sequential
 INTERVAL, STEP, THRESHOLD, MAX_TICKS = 10, 5, 5, 32
 HISTORY_S, DEFAULT_SCRAPE_S, FLAGGER_WINDOW_S = 900, 10, 60
 SETTLE = True  # promotion waits until the intervals at maxWeight have been read
+INGEST_S = 1  # a scrape's samples are queryable a second after its timestamp
+FIXED_LAG: int | None = None  # seconds; None: read up to the scrapes' watermark
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,10 +126,14 @@ class Release:
         started = runs & (self.fault_at < 0) & (self.weight >= self.scenario.fault_at_weight)
         self.fault_at[started] = self.time(tick)
 
-    def step(self, tick: int, passed: np.ndarray, settle: int = 0) -> None:
-        """Passing runs advance, or promote ``settle`` ticks after the tick after maxWeight."""
+    def step(self, tick: int, passed: np.ndarray, read: Ints | None = None) -> None:
+        """Passing runs advance, or promote from the tick after maxWeight once the judge has
+        read every interval up to that tick (``read``: intervals read per run; None: at once)."""
         at_max = self.weight >= self.max_weight
-        self.end(tick, passed & at_max & (tick >= self.max_since + 1 + settle), 2)
+        promote = passed & at_max & (tick >= self.max_since + 1)
+        if read is not None:
+            promote &= read >= self.max_since + 1
+        self.end(tick, promote, 2)
         advance = passed & (self.done == 0) & ~at_max
         self.set_weight(tick, advance, np.minimum(self.weight + STEP, self.max_weight))
         reached = advance & (self.weight >= self.max_weight)
@@ -210,9 +218,30 @@ class SerinusJudge:
         self.duration = Guard(runs, alpha_g, 0.01, beta_guard)
         self.guard_bound = guard_bound
         scrape = release.model.scrape_s or DEFAULT_SCRAPE_S
-        self.lag_ticks = math.ceil(2 * scrape / INTERVAL)
         self.origin = anchor - 2 * scrape  # the anchored increase() windows start here
-        self.inputs: list[dict[str, Floats]] = []  # for --check
+        self.next = np.zeros(runs, dtype=np.int64)  # intervals read so far, per run
+        self.inputs: list[list[tuple[npt.NDArray[np.bool_], dict[str, Floats]]]] = []  # --check
+
+    def watermark(self, tick: int) -> Ints:
+        """Per run, the time up to which every sample the judge reads has landed, at ``tick``.
+
+        The oldest of both sides' latest samples, a second before the tick (ingestion). Without a
+        scrape model (exact counts), the worst case of a 10 s scrape: 10 s before the tick. With
+        ``FIXED_LAG`` set, ``FIXED_LAG`` seconds before the tick (a configured ``readLag``).
+        """
+        release, now = self.release, self.release.time(tick)
+        if FIXED_LAG is not None:
+            return np.full(release.runs, now - FIXED_LAG)
+        if release.scrapes is None:
+            return np.full(release.runs, now - DEFAULT_SCRAPE_S)
+        at = np.full(release.runs, now - INGEST_S)
+        mark = np.minimum(release.scrapes.last_time("c", at), release.scrapes.last_time("p", at))
+        return np.maximum(mark, now - 2 * release.model.scrape_s)  # the judge's fallback
+
+    def due(self, tick: int) -> Ints:
+        """Per run, how many intervals have ended by the watermark (and by the last tick)."""
+        ended = (self.watermark(tick) - self.release.anchor) // INTERVAL
+        return np.clip(ended, 0, tick - 1)
 
     def _history(self, name: str, edges: Ints) -> Floats:
         """The primary's counts per window before the release (query_range of sum(counter))."""
@@ -283,12 +312,14 @@ class SerinusJudge:
             counts[f"{side}_slow"] = np.minimum(at, counts[f"{side}_req"])
         return counts
 
-    def judge(self, counts: dict[str, Floats]) -> np.ndarray:
+    def judge(self, counts: dict[str, Floats]) -> None:
         c = counts
         self.errors.add(c["c_req"], c["c_err"], c["p_req"], c["p_err"], INTERVAL)
         self.latency.add(c["c_req"], c["c_slow"], c["p_req"], c["p_slow"], INTERVAL)
         self.success.add(c["c_req"], c["c_err"], c["p_req"], c["p_err"], INTERVAL)
         self.duration.add(c["c_req"], c["c_guard"], c["p_req"], c["p_guard"], INTERVAL)
+
+    def verdict(self) -> npt.NDArray[np.bool_]:
         return (
             self.errors.regression()
             | self.latency.regression()
@@ -332,20 +363,27 @@ def simulate_serinus(release: Release, check: int = 0) -> tuple[Result, SerinusJ
         running = release.done == 0
         if not running.any():
             break
-        interval = tick - 1 - judge.lag_ticks
-        regression = np.zeros(release.runs, dtype=bool)
-        if interval >= 0:
-            counts = judge.read(interval)
-            regression = judge.judge(counts) & running
+        due = judge.due(tick)
+        reads: list[tuple[npt.NDArray[np.bool_], dict[str, Floats]]] = []
+        for interval in range(int(judge.next.min()), int(due.max())):
+            now = (judge.next <= interval) & (interval < due) & running
+            if not now.any():
+                continue
+            counts = {k: np.where(now, v, 0.0) for k, v in judge.read(interval).items()}
+            judge.judge(counts)
             if check:
-                judge.inputs.append({k: v[:check].copy() for k, v in counts.items()})
+                reads.append((now[:check].copy(), {k: v[:check].copy() for k, v in counts.items()}))
+        judge.next = np.where(running, np.maximum(judge.next, due), judge.next)
+        if check:
+            judge.inputs.append(reads)
+        regression = judge.verdict() & running
         release.end(tick, regression, 1)
-        release.step(tick, release.done == 0, settle=judge.lag_ticks if SETTLE else 0)
+        release.step(tick, release.done == 0, judge.next if SETTLE else None)
     return release.result(), judge
 
 
 def replay(judge: SerinusJudge, run: int) -> int | None:
-    """The tick index (in reads) at which the shipped serinus.analysis rolls run ``run`` back.
+    """The tick at which the shipped serinus.analysis rolls run ``run`` back, if any.
 
     Feeds the recorded history and interval counts of one run through
     :mod:`serinus.analysis.sequential` exactly as the controller does.
@@ -363,12 +401,18 @@ def replay(judge: SerinusJudge, run: int) -> int | None:
     ]
     duration = sequential.estimate(guard_history, INTERVAL)
     states: dict[str, dict[str, object] | None] = dict.fromkeys(("e", "l", "s", "d"))
-    for index, counts in enumerate(judge.inputs):
-        c = {k: float(v[run]) for k, v in counts.items()}
-        canary = sequential.Counts(c["c_req"], c["c_err"])
-        primary = sequential.Counts(c["p_req"], c["p_err"])
+    for index, reads in enumerate(judge.inputs):
+        tick = [
+            {k: float(v[run]) for k, v in counts.items()} for mask, counts in reads if mask[run]
+        ]
+        if not tick:
+            continue
+        pairs = [
+            (sequential.Counts(c["c_req"], c["c_err"]), sequential.Counts(c["p_req"], c["p_err"]))
+            for c in tick
+        ]
         e = sequential.judge_counts(
-            [sequential.Interval(canary, primary, INTERVAL)],
+            [sequential.Interval(canary, primary, INTERVAL) for canary, primary in pairs],
             config=sequential.CountConfig(alpha=alpha_c),
             state=states["e"],
             dispersion=errors,
@@ -379,6 +423,7 @@ def replay(judge: SerinusJudge, run: int) -> int | None:
                 _histogram(c["p_req"], [c[f"p_bound{b}"] for b in range(len(bounds) - 1)]),
                 INTERVAL,
             )
+            for c in tick
         ]
         lat = sequential.judge_latency(
             hist,
@@ -388,7 +433,7 @@ def replay(judge: SerinusJudge, run: int) -> int | None:
             history_seconds=INTERVAL,
         )
         s = sequential.judge_guard(
-            [(canary, primary, INTERVAL)],
+            [(canary, primary, INTERVAL) for canary, primary in pairs],
             config=sequential.GuardConfig(limit=SUCCESS_LIMIT, alpha=alpha_g),
             what="error rate",
             state=states["s"],
@@ -401,6 +446,7 @@ def replay(judge: SerinusJudge, run: int) -> int | None:
                     sequential.Counts(c["p_req"], c["p_guard"]),
                     INTERVAL,
                 )
+                for c in tick
             ],
             config=sequential.GuardConfig(limit=0.01, alpha=alpha_g),
             what="share slower than 500 ms",
@@ -414,7 +460,7 @@ def replay(judge: SerinusJudge, run: int) -> int | None:
             or s.decision.violated
             or d.decision.violated
         ):
-            return index
+            return index + 1
     return None
 
 
@@ -428,12 +474,11 @@ def check(model: Model, scenario: Scenario, rps: float, runs: int, seed: int) ->
     """Replay ``runs`` runs through the shipped code; say how many disagree with the twin."""
     release = Release(model, scenario, rps, 100, max(runs, 1), seed)
     _, judge = simulate_serinus(release, check=runs)
-    lag = judge.lag_ticks
     disagree = 0
     for run in range(min(runs, release.runs)):
         shipped = replay(judge, run)
         rolled = release.done[run] == 1
-        twin = int((release.end_at[run] - release.anchor) / INTERVAL) - 1 - lag if rolled else None
+        twin = int((release.end_at[run] - release.anchor) / INTERVAL) if rolled else None
         if shipped != twin:
             disagree += 1
     return f"{model.name} {scenario.name} {rps:g} rps: {disagree} of {runs} runs disagree"
@@ -493,7 +538,7 @@ def main() -> None:
     alpha_c, alpha_g = release_alphas()
     print(
         f"serinus: release alpha {ALPHA_TEXT}; each comparison {alpha_c:.3g}, each guard "
-        f"{alpha_g:.3g}; read lag two scrape intervals (20 s without a scrape model).\n"
+        f"{alpha_g:.3g}; intervals read once every series has a sample after their end.\n"
         "A/A rows: share of healthy releases rolled back, median time to promotion.\n"
         "Regression rows: % of faulty releases rolled back, median/p90 time from the fault,\n"
         "% rolled back within 40 s of the fault.\n"

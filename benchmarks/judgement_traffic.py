@@ -247,6 +247,11 @@ class Scrapes:
         extended += np.where(to_end < threshold, to_end, average / 2)
         return np.where(ok, result * extended / sampled, 0.0)
 
+    def last_time(self, side: str, at: Ints) -> Ints:
+        """The time of the last sample of ``side`` at or before ``at``."""
+        step, offset = self.interval, self.offset[side]
+        return offset + np.floor((at - offset) / step).astype(np.int64) * step
+
     def last_value(self, cum: npt.NDArray[np.int32], side: str, at: Ints) -> Floats:
         """``sum(x)`` at ``at``: the last sample at or before it (0 before the first)."""
         step, offset = self.interval, self.offset[side]

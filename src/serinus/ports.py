@@ -201,6 +201,12 @@ class Metrics(Protocol):
         """The primary's counts in consecutive ``step``-second windows over ``seconds`` before
         ``until`` (for the judge's burst correction and latency boundary)."""
 
+    async def watermark(self, canary: Canary, metric: CanaryMetric) -> datetime.datetime | None:
+        """The time up to which every sample the judge reads for ``metric`` has landed: the
+        oldest of the latest sample times of the canary's and the primary's series (each series'
+        samples land in order, so nothing at or before it can still come). None when a side has
+        no series yet."""
+
 
 class Webhooks(Protocol):
     """Calls the Canary's webhooks."""

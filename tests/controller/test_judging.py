@@ -9,12 +9,16 @@ confidently beyond it is rolled back; promotion waits until the judge has read t
 intervals; the verdict, its numbers and the judge's timeline are kept in the status, so a
 restarted operator (the Canary read back from its JSON) resumes the same e-value; a judge whose
 state was lost mid-release gives no verdict and the thresholds count failed checks as in Flagger;
-early pass advances two steps and promotes from 50 % weight.
+early pass advances two steps and promotes from 50 % weight; an interval is read as soon as
+every series has a sample at or after its end (the watermark), or, with ``readLag`` set, that
+long after it.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import pytest
 
 from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase
@@ -51,6 +55,29 @@ def _comparison(run: Run):  # type: ignore[no-untyped-def]
     comparison = run.status.metrics[0].comparison  # type: ignore[index]
     assert comparison is not None
     return comparison
+
+
+@pytest.mark.parametrize(
+    ("delay", "judge", "ticks"),
+    [
+        (0.0, {}, 1),  # every series scraped at the tick: the faulty interval is read at once
+        (5.0, {}, 2),  # the newest samples are 5 s old: the interval waits a tick
+        (0.0, {"readLag": "10s"}, 2),  # a fixed lag ignores the sample times
+    ],
+)
+async def test_an_interval_is_read_once_every_series_has_a_sample_after_it(
+    delay: float, judge: dict[str, str], ticks: int
+) -> None:
+    run = Run(_judged(**judge))
+    run.world.metrics.scrape_delay = delay
+    await run.release()
+    await _step(run, rps=200, canary_errors=0.005, primary_errors=0.005)  # weight 10 from here
+    for _ in range(ticks):
+        assert run.status.phase is CanaryPhase.PROGRESSING
+        lines = await _step(run, rps=200, canary_errors=0.3, primary_errors=0.005)
+    assert lines[0].startswith("Halt podinfo.prod advancement request-success-rate regression")
+    assert run.status.phase is CanaryPhase.FAILED
+    assert _comparison(run).intervals == 1
 
 
 async def test_a_clear_regression_rolls_back_once_its_interval_is_read() -> None:

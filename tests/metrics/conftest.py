@@ -9,6 +9,8 @@ namespace label value, which is how tests stay apart while sharing one server:
   (100, 200] ms, primary in (20, 30] ms.
 - ``linkerd-flat``: the canary's counters exist but never move (0/0 = NaN).
 - ``linkerd-stale``: the canary's series stopped two minutes before the evaluation time.
+- ``linkerd-late``: canary and primary at 9:1, the primary's last two scrapes not in yet (its
+  newest sample is 20 s before the evaluation time).
 - ``istio``: canary 9:1 (200:503), primary 49:1; latency (250, 500] ms and (25, 50] ms; plus
   ``reporter="source"`` series the queries must ignore.
 - ``nginx``: canary 8:2 with a mean latency of 250 ms, primary 10:0 at 100 ms.
@@ -59,6 +61,12 @@ def _datasets(data: OpenMetrics) -> None:
     data.counter("response_total", {**flat, "classification": "success"}, 0)
     stale = {"namespace": "linkerd-stale", "deployment": "podinfo", "direction": "inbound"}
     data.counter("response_total", {**stale, "classification": "success"}, 5, until=SPAN - 120)
+    for deployment, until in (("podinfo", SPAN), (PRIMARY, SPAN - 20)):
+        for classification, rate in (("success", 9), ("failure", 1)):
+            labels = {"namespace": "linkerd-late", "deployment": deployment, "direction": "inbound"}
+            data.counter(
+                "response_total", {**labels, "classification": classification}, rate, until=until
+            )
     _istio(data)
     _nginx(data)
     _http(data)

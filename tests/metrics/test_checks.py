@@ -9,7 +9,8 @@ or their own, with credentials from their Secret, and with ``insecureSkipVerify`
 server with a self-signed certificate; a SaaS backend's empty answer explained under Flagger's
 opening words in the metric's status (verdict nodata); the template's region reaching CloudWatch;
 ``check_online`` checks every backend once and fails on the first that does not answer; a
-Knative target is measured by its revisions, read from its Service.
+Knative target is measured by its revisions, read from its Service; the judge's watermark is the
+oldest of both sides' newest samples (None while a side has no series).
 """
 
 from __future__ import annotations
@@ -417,3 +418,36 @@ async def test_a_knative_target_is_measured_by_its_revisions(api, prometheus, re
             step=30,
         )
         assert [round(c.requests) for c in history.counts] == [600, 600]  # podinfo-00001: 20/s
+
+
+@pytest.mark.parametrize(
+    ("namespace", "before_end", "behind"),
+    [
+        ("linkerd", 0, 0),  # both sides scraped at the evaluation time
+        ("linkerd", 5, 10),  # between two scrapes: the last one, 10 s before
+        ("linkerd-late", 0, 20),  # the primary's last two scrapes are not in yet
+    ],
+)
+async def test_the_watermark_is_the_oldest_newest_sample_of_both_sides(
+    make_canary, prometheus, clock_at, resources, http, namespace, before_end, behind
+):
+    at = prometheus.time - before_end
+    checker = MetricChecks(
+        metrics_server=prometheus.address,
+        mesh_provider="linkerd",
+        resources=resources,
+        http=http,
+        clock=clock_at(at),
+    )
+    canary = make_canary(namespace, [])
+    for name in ("request-success-rate", "request-duration"):
+        if name == "request-duration" and namespace != "linkerd":
+            continue
+        mark = await checker.watermark(canary, metric(name))
+        assert mark is not None
+        assert mark.timestamp() == prometheus.time - behind
+
+
+async def test_no_watermark_while_a_side_has_no_series(checks, make_canary):
+    canary = make_canary("linkerd-flat", [])  # no primary series at all
+    assert await checks().watermark(canary, metric("request-success-rate")) is None

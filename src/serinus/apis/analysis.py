@@ -109,10 +109,13 @@ class MetricJudge(ApiModel):
     otherwise only a clear regression ends the run early."""
     scrape_interval: Duration | None = None
     """How often Prometheus scrapes the mesh's metrics; 30s when unset (kube-prometheus-stack's
-    default; Linkerd's own Prometheus scrapes every 10s). The judge reads an interval two scrape
-    intervals after it ended, so late scrapes have landed."""
+    default; Linkerd's own Prometheus scrapes every 10s). When readLag is unset the judge reads an
+    interval once every series it reads has a sample at or after the interval's end, and at the
+    latest two scrape intervals after it ended."""
     read_lag: Duration | None = None
-    """How long after an interval ends the judge reads it; two scrape intervals when unset."""
+    """A fixed time after an interval ends at which the judge reads it, instead of waiting for
+    the series' sample times (for a Prometheus whose samples can land out of order, e.g. behind
+    remote write)."""
 
     @property
     def scrape_seconds(self) -> float:

@@ -121,10 +121,10 @@ async def _read_and_judge(
 ) -> Verdicts:
     analysis_metrics = tick.analysis.metrics or []
     _, comparison_alpha, guard_alpha = release_alphas(analysis_metrics)
-    lag = lag_seconds(analysis_metrics)
     anchor = _parse(status.anchor) or now
     origin = anchor - datetime.timedelta(seconds=2 * scrape_seconds(analysis_metrics))
-    due = [end for end in status.pending or [] if (_parse(end) or now) <= now - _td(lag)]
+    landed = await _landed(tick, metrics, status.pending or [], now)
+    due = [end for end in status.pending or [] if (_parse(end) or now) <= landed]
     comparisons: dict[str, Comparison] = {}
     violations: dict[str, str] = {}
     read_ok = True
@@ -154,6 +154,33 @@ async def _read_and_judge(
         status = status.model_copy(update={"pending": remaining, "read_until": due[-1]})
     guarded = frozenset(m.name for m in metrics if guard_limit(m) is not None)
     return Verdicts(comparisons, guarded, status, violations)
+
+
+async def _landed(
+    tick: Tick, metrics: list[CanaryMetric], pending: list[str], now: datetime.datetime
+) -> datetime.datetime:
+    """The time up to which the judge may read now.
+
+    With ``readLag`` set, ``readLag`` before now. Otherwise the watermark: the oldest of the
+    latest samples of every series the judged metrics read (an interval ending there has all its
+    samples in), but never later than now nor earlier than two scrape intervals before it (a
+    series whose target went away without a staleness marker must not hold the judge back).
+    """
+    fallback = now - _td(lag_seconds(metrics))
+    ends = [_parse(end) or now for end in pending]
+    fixed = any((m.judge or MetricJudge()).read_lag for m in metrics)
+    if fixed or not ends or max(ends) <= fallback:
+        return fallback
+    marks = []
+    for metric in metrics:
+        try:
+            mark = await tick.world.metrics.watermark(tick.canary, metric)
+        except SerinusError:
+            return fallback
+        if mark is None:
+            return fallback
+        marks.append(mark)
+    return max(fallback, min([*marks, now]))
 
 
 async def _judge_metric(

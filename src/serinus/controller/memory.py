@@ -261,6 +261,9 @@ class MemoryMetrics:
     measured: list[str] = dataclasses.field(default_factory=list)
     traffic: list[TrafficRecord] = dataclasses.field(default_factory=list)
     clock: VirtualClock = dataclasses.field(default_factory=VirtualClock)
+    scrape_delay: float | None = None
+    """Seconds between the last traffic recorded and the newest sample of every series (the
+    judge's watermark); None: no series report sample times, so the judge waits its fixed lag."""
 
     def record(self, canary: SideTraffic, primary: SideTraffic) -> None:
         """Traffic served in the interval that ends now."""
@@ -322,6 +325,11 @@ class MemoryMetrics:
             for w in windows
         ]
         return History(counts=counts, latency=[])
+
+    async def watermark(self, canary: Canary, metric: CanaryMetric) -> datetime.datetime | None:
+        if self.scrape_delay is None or not self.traffic:
+            return None
+        return self.traffic[-1].at - datetime.timedelta(seconds=self.scrape_delay)
 
     async def check_online(self, canary: Canary) -> None:
         if not self.online:

@@ -233,6 +233,21 @@ class MetricChecks:
             counts.append(Counts(requests=max(n1 - n0, 0.0), errors=max(x, 0.0)))
         return History(counts=counts, latency=[])
 
+    async def watermark(self, canary: Canary, metric: CanaryMetric) -> datetime.datetime | None:
+        """The oldest of both sides' latest sample times (``min(timestamp(...))``, at now)."""
+        provider = observers.metrics_provider(canary, self._mesh_provider)
+        queries = observers.watermark_queries(
+            provider, await self._model(canary, metric), latency=metric.name == "request-duration"
+        )
+        server = self._server(canary)
+        latest: list[float] = []
+        for query in queries:
+            values = [s.value for s in await server.vector(query) if math.isfinite(s.value)]
+            if not values:
+                return None
+            latest.append(min(values))
+        return datetime.datetime.fromtimestamp(min(latest), tz=datetime.UTC)
+
     async def _count(self, server: PrometheusProvider, query: str) -> float:
         """A count; no series at all means nothing was counted (zero)."""
         samples = await server.vector(collapse_whitespace(query))

@@ -258,6 +258,20 @@ def history_queries(provider: str, model: QueryModel) -> HistoryQueries:
     )
 
 
+def watermark_queries(provider: str, model: QueryModel, *, latency: bool) -> tuple[str, str]:
+    """``min(timestamp(<series>))`` of the canary's and the primary's series a judge reads:
+    the oldest of their latest samples (the request counters, or the latency buckets)."""
+
+    def oldest(side: Side) -> str:
+        if latency:
+            selector = latency_selector(provider, model, side=side)
+        else:
+            selector = request_selector(provider, model, side=side)
+        return f"min(timestamp({selector}))"
+
+    return oldest("canary"), oldest("primary")
+
+
 def _row(provider: str, side: Side) -> MeshQueries:
     row = observer(provider)
     if side == "primary" and not row.primary:
