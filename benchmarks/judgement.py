@@ -49,6 +49,9 @@ from judgement_traffic import BOUNDS_MS, MODELS, Floats, Ints, Model, Scrapes, T
 
 from serinus.analysis import sequential
 
+Chunk = tuple[npt.NDArray[np.bool_], dict[str, Floats], Floats]
+"""A read for --check: which runs read, their counts, and the seconds the read covers."""
+
 INTERVAL, STEP, THRESHOLD, MAX_TICKS = 10, 5, 5, 32
 HISTORY_S, DEFAULT_SCRAPE_S, FLAGGER_WINDOW_S = 900, 10, 60
 SETTLE = True  # promotion waits until the intervals at maxWeight have been read
@@ -126,13 +129,13 @@ class Release:
         started = runs & (self.fault_at < 0) & (self.weight >= self.scenario.fault_at_weight)
         self.fault_at[started] = self.time(tick)
 
-    def step(self, tick: int, passed: np.ndarray, read: Ints | None = None) -> None:
+    def step(self, tick: int, passed: np.ndarray, read_until: Ints | None = None) -> None:
         """Passing runs advance, or promote from the tick after maxWeight once the judge has
-        read every interval up to that tick (``read``: intervals read per run; None: at once)."""
+        read everything up to that tick (``read_until`` per run; None: at once)."""
         at_max = self.weight >= self.max_weight
         promote = passed & at_max & (tick >= self.max_since + 1)
-        if read is not None:
-            promote &= read >= self.max_since + 1
+        if read_until is not None:
+            promote &= read_until >= self.anchor + (self.max_since + 1) * INTERVAL
         self.end(tick, promote, 2)
         advance = passed & (self.done == 0) & ~at_max
         self.set_weight(tick, advance, np.minimum(self.weight + STEP, self.max_weight))
@@ -219,8 +222,9 @@ class SerinusJudge:
         self.guard_bound = guard_bound
         scrape = release.model.scrape_s or DEFAULT_SCRAPE_S
         self.origin = anchor - 2 * scrape  # the anchored increase() windows start here
-        self.next = np.zeros(runs, dtype=np.int64)  # intervals read so far, per run
-        self.inputs: list[list[tuple[npt.NDArray[np.bool_], dict[str, Floats]]]] = []  # --check
+        self.read_at = np.full(runs, anchor, dtype=np.int64)  # read up to here, per run
+        self.reading: dict[str, Floats] | None = None
+        self.inputs: list[list[Chunk]] = []  # for --check
 
     def watermark(self, tick: int) -> Ints:
         """Per run, the time up to which every sample the judge reads has landed, at ``tick``.
@@ -238,10 +242,10 @@ class SerinusJudge:
         mark = np.minimum(release.scrapes.last_time("c", at), release.scrapes.last_time("p", at))
         return np.maximum(mark, now - 2 * release.model.scrape_s)  # the judge's fallback
 
-    def due(self, tick: int) -> Ints:
-        """Per run, how many intervals have ended by the watermark (and by the last tick)."""
-        ended = (self.watermark(tick) - self.release.anchor) // INTERVAL
-        return np.clip(ended, 0, tick - 1)
+    def landed(self, tick: int) -> Ints:
+        """Per run, the time up to which the judge reads at ``tick``: every interval that ended
+        by the watermark, and the running one up to it."""
+        return np.minimum(self.watermark(tick), self.release.time(tick))
 
     def _history(self, name: str, edges: Ints) -> Floats:
         """The primary's counts per window before the release (query_range of sum(counter))."""
@@ -272,11 +276,11 @@ class SerinusJudge:
         )
         return np.maximum(np.diff(values, axis=1), 0.0)
 
-    def cumulative(self, at: int) -> dict[str, Floats]:
+    def cumulative(self, at: Ints) -> dict[str, Floats]:
         """Every counter the judge reads, counted from the origin to ``at`` (both sides)."""
         release, runs = self.release, self.release.runs
         start = np.full(runs, self.origin if release.scrapes else release.anchor)
-        end = np.full(runs, at)
+        end = at
         out = {
             name: release.counts(name, start, end) for name in ("c_req", "c_err", "p_req", "p_err")
         }
@@ -291,17 +295,16 @@ class SerinusJudge:
                 out[f"{side}_bound{b}"] = per_bound[:, b]
         return out
 
-    def read(self, interval: int) -> dict[str, Floats]:
-        """Counts of interval ``[t_k, t_k+1]``: the difference of two anchored reads."""
-        release = self.release
-        before = self.cumulative(release.time(interval)) if interval > 0 else None
-        after = self.cumulative(release.time(interval + 1))
-        if before is None and release.scrapes is not None:
-            before = self.cumulative(release.time(0))
-        if before is None:
-            counts = after
-        else:
-            counts = {k: np.maximum(after[k] - before[k], 0.0) for k in after}
+    def read(self, end: Ints, runs: npt.NDArray[np.bool_]) -> dict[str, Floats]:
+        """Counts since the last read up to ``end``, for ``runs``: the difference of two anchored
+        reads, each counter's last reading being the highest so far (a dip counts once)."""
+        if self.reading is None:
+            self.reading = self.cumulative(np.full(self.release.runs, self.release.anchor))
+        after = self.cumulative(end)
+        counts = {k: np.maximum(after[k] - self.reading[k], 0.0) for k in after}
+        self.reading = {
+            k: np.where(runs, np.maximum(self.reading[k], after[k]), self.reading[k]) for k in after
+        }
         # As serinus.analysis caps a histogram's buckets from the top down (increase()
         # extrapolates each le series on its own): the share slower than the boundary is the
         # largest count slower than it or any bound above, at most the requests.
@@ -312,12 +315,12 @@ class SerinusJudge:
             counts[f"{side}_slow"] = np.minimum(at, counts[f"{side}_req"])
         return counts
 
-    def judge(self, counts: dict[str, Floats]) -> None:
+    def judge(self, counts: dict[str, Floats], seconds: Floats) -> None:
         c = counts
-        self.errors.add(c["c_req"], c["c_err"], c["p_req"], c["p_err"], INTERVAL)
-        self.latency.add(c["c_req"], c["c_slow"], c["p_req"], c["p_slow"], INTERVAL)
-        self.success.add(c["c_req"], c["c_err"], c["p_req"], c["p_err"], INTERVAL)
-        self.duration.add(c["c_req"], c["c_guard"], c["p_req"], c["p_guard"], INTERVAL)
+        self.errors.add(c["c_req"], c["c_err"], c["p_req"], c["p_err"], seconds)
+        self.latency.add(c["c_req"], c["c_slow"], c["p_req"], c["p_slow"], seconds)
+        self.success.add(c["c_req"], c["c_err"], c["p_req"], c["p_err"], seconds)
+        self.duration.add(c["c_req"], c["c_guard"], c["p_req"], c["p_guard"], seconds)
 
     def verdict(self) -> npt.NDArray[np.bool_]:
         return (
@@ -363,22 +366,28 @@ def simulate_serinus(release: Release, check: int = 0) -> tuple[Result, SerinusJ
         running = release.done == 0
         if not running.any():
             break
-        due = judge.due(tick)
-        reads: list[tuple[npt.NDArray[np.bool_], dict[str, Floats]]] = []
-        for interval in range(int(judge.next.min()), int(due.max())):
-            now = (judge.next <= interval) & (interval < due) & running
+        landed = judge.landed(tick)
+        reads: list[Chunk] = []
+        while True:  # one traffic split per chunk: stop at every interval's end
+            start = judge.read_at
+            boundary = release.anchor + ((start - release.anchor) // INTERVAL + 1) * INTERVAL
+            end = np.minimum(boundary, landed)
+            now = running & (end > start)
             if not now.any():
-                continue
-            counts = {k: np.where(now, v, 0.0) for k, v in judge.read(interval).items()}
-            judge.judge(counts)
+                break
+            end = np.where(now, end, start + 1)
+            counts = {k: np.where(now, v, 0.0) for k, v in judge.read(end, now).items()}
+            seconds = (end - start).astype(float)
+            judge.judge(counts, seconds)
             if check:
-                reads.append((now[:check].copy(), {k: v[:check].copy() for k, v in counts.items()}))
-        judge.next = np.where(running, np.maximum(judge.next, due), judge.next)
+                chunk = {k: v[:check].copy() for k, v in counts.items()}
+                reads.append((now[:check].copy(), chunk, seconds[:check].copy()))
+            judge.read_at = np.where(now, end, start)
         if check:
             judge.inputs.append(reads)
         regression = judge.verdict() & running
         release.end(tick, regression, 1)
-        release.step(tick, release.done == 0, judge.next if SETTLE else None)
+        release.step(tick, release.done == 0, judge.read_at if SETTLE else None)
     return release.result(), judge
 
 
@@ -403,16 +412,22 @@ def replay(judge: SerinusJudge, run: int) -> int | None:
     states: dict[str, dict[str, object] | None] = dict.fromkeys(("e", "l", "s", "d"))
     for index, reads in enumerate(judge.inputs):
         tick = [
-            {k: float(v[run]) for k, v in counts.items()} for mask, counts in reads if mask[run]
+            {**{k: float(v[run]) for k, v in counts.items()}, "seconds": float(seconds[run])}
+            for mask, counts, seconds in reads
+            if mask[run]
         ]
         if not tick:
             continue
         pairs = [
-            (sequential.Counts(c["c_req"], c["c_err"]), sequential.Counts(c["p_req"], c["p_err"]))
+            (
+                sequential.Counts(c["c_req"], c["c_err"]),
+                sequential.Counts(c["p_req"], c["p_err"]),
+                c["seconds"],
+            )
             for c in tick
         ]
         e = sequential.judge_counts(
-            [sequential.Interval(canary, primary, INTERVAL) for canary, primary in pairs],
+            [sequential.Interval(*pair) for pair in pairs],
             config=sequential.CountConfig(alpha=alpha_c),
             state=states["e"],
             dispersion=errors,
@@ -421,7 +436,7 @@ def replay(judge: SerinusJudge, run: int) -> int | None:
             sequential.HistogramInterval(
                 _histogram(c["c_req"], [c[f"c_bound{b}"] for b in range(len(bounds) - 1)]),
                 _histogram(c["p_req"], [c[f"p_bound{b}"] for b in range(len(bounds) - 1)]),
-                INTERVAL,
+                c["seconds"],
             )
             for c in tick
         ]
@@ -433,7 +448,7 @@ def replay(judge: SerinusJudge, run: int) -> int | None:
             history_seconds=INTERVAL,
         )
         s = sequential.judge_guard(
-            [(canary, primary, INTERVAL) for canary, primary in pairs],
+            pairs,
             config=sequential.GuardConfig(limit=SUCCESS_LIMIT, alpha=alpha_g),
             what="error rate",
             state=states["s"],
@@ -444,7 +459,7 @@ def replay(judge: SerinusJudge, run: int) -> int | None:
                 (
                     sequential.Counts(c["c_req"], c["c_guard"]),
                     sequential.Counts(c["p_req"], c["p_guard"]),
-                    INTERVAL,
+                    c["seconds"],
                 )
                 for c in tick
             ],

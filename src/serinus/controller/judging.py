@@ -2,8 +2,10 @@
 
 Once the canary has weight, every analysis tick ends an **interval**: the time since the previous
 tick, with one traffic split (the first starts when the first weight was set, so the stretch
-before the canary had traffic never counts). An interval is read ``lag`` seconds after it ends
-(two scrape intervals by default, so late scrapes have landed), and both sides are read for the
+before the canary had traffic never counts). The judge reads up to the **watermark**, the oldest
+of the newest sample times of every series it reads (nothing at or before it can still land), or
+``readLag`` before now when that is set: every interval that ended by then, and the running
+interval up to it (a part of an interval has its one split too). Both sides are read for the
 same explicit window: ``increase(<counter>[<until - origin>] @ <until>)`` from a fixed origin just
 before the first interval, the interval's counts being the difference of two such reads. The
 primary's counters over the 15 minutes before the first interval give the burst correction (and
@@ -125,6 +127,9 @@ async def _read_and_judge(
     origin = anchor - datetime.timedelta(seconds=2 * scrape_seconds(analysis_metrics))
     landed = await _landed(tick, metrics, status.pending or [], now)
     due = [end for end in status.pending or [] if (_parse(end) or now) <= landed]
+    read = _parse(due[-1] if due else status.read_until) or anchor
+    if landed > read and len(due) < len(status.pending or []):
+        due.append(_stamp(landed))  # the running interval up to the watermark: one split
     comparisons: dict[str, Comparison] = {}
     violations: dict[str, str] = {}
     read_ok = True

@@ -3,12 +3,14 @@
 Who uses it: :mod:`serinus.controller.judging`, once per judged metric per tick. The reads are
 cumulative from a fixed ``origin`` to each interval's end, pinned with PromQL's ``@`` so both
 sides cover the same window however late the query runs; an interval's counts are the
-difference of two reads (a dip, from ``increase()`` extrapolating each series on its own, counts
-as zero). The first call also reads the primary's history before the release, which gives the
-burst correction (:mod:`serinus.analysis.sequential.dispersion`) and the latency boundary.
+difference of two reads. ``increase()`` extrapolates each series on its own, so a later read can
+come out lower than an earlier one: the state keeps the highest reading of every counter, so a dip
+counts as zero and the recovery after it is not counted a second time. The first call also
+reads the primary's history before the release, which gives the burst correction
+(:mod:`serinus.analysis.sequential.dispersion`) and the latency boundary.
 
 The metric's state (kept in its ``comparison.state`` in the status) holds the comparison's and
-the guard's e-processes, the last cumulative reading, and the end of the last interval read.
+the guard's e-processes, the highest cumulative reading, and the end of the last read.
 """
 
 from __future__ import annotations
@@ -60,8 +62,8 @@ async def judge_metric(
         start, until = _parse(str(state["until"])), _parse(end)
         if until <= start:  # read on an earlier tick, when another metric's read failed
             continue
-        reading = await reader.read(until)
         before = state.get("reading")
+        reading = _highest(before, await reader.read(until))
         steps.append((before, reading, (until - start).total_seconds()))
         state["reading"], state["until"] = reading, end
     case = _Case(metric, state, alphas, guard, history, step_seconds)
@@ -113,6 +115,8 @@ class _Case:
         for before, after, seconds in steps:
             old, new = _numbers(before, 4), _numbers(after, 4)
             parts = [max(b - a, 0.0) for a, b in zip(old, new, strict=True)]
+            if parts[0] + parts[2] <= 0:
+                continue  # nothing served (a read of a few seconds): nothing to count
             intervals.append(
                 sequential.Interval(
                     sequential.Counts(parts[0], parts[1]),
@@ -143,11 +147,10 @@ class _Case:
         intervals = []
         for before, after, seconds in steps:
             old, new = _sides(before), _sides(after)
-            intervals.append(
-                sequential.HistogramInterval(
-                    _minus(new[0], old[0]), _minus(new[1], old[1]), seconds
-                )
-            )
+            canary, primary = _minus(new[0], old[0]), _minus(new[1], old[1])
+            if not any(count > 0 for _, count in [*canary, *primary]):
+                continue  # nothing served (a read of a few seconds): nothing to count
+            intervals.append(sequential.HistogramInterval(canary, primary, seconds))
         history = self.history.latency if self.history is not None else []
         judgement = sequential.judge_latency(
             intervals,
@@ -214,6 +217,31 @@ class _Case:
             guard_e_value=guard_e,
             state=dict(self.state),
         )
+
+
+def _highest(before: object, after: object) -> object:
+    """``after`` with every counter raised to at least its value in ``before`` (same shapes)."""
+    if isinstance(after, list) and isinstance(before, list) and len(before) == len(after):
+        return [max(float(a), float(b)) for a, b in zip(after, before, strict=True)]
+    if isinstance(after, Mapping) and isinstance(before, Mapping):
+        return {side: _highest_buckets(before.get(side), after.get(side)) for side in after}
+    return after
+
+
+def _highest_buckets(before: object, after: object) -> object:
+    if not isinstance(after, list) or not isinstance(before, list):
+        return after
+    earlier = {
+        float(pair[0]): float(pair[1])
+        for pair in before
+        if isinstance(pair, list) and len(pair) == 2
+    }
+    return [
+        [pair[0], max(float(pair[1]), earlier.get(float(pair[0]), 0.0))]
+        if isinstance(pair, list) and len(pair) == 2
+        else pair
+        for pair in after
+    ]
 
 
 def _slower(histogram: Sequence[tuple[float, float]], bound: float) -> sequential.Counts:
