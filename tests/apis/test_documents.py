@@ -177,6 +177,12 @@ def test_a_typical_v1beta1_file_is_valid_and_other_kinds_are_skipped() -> None:
             "found metric 'error-budget' with none of them",
         ),
         (
+            _canary(metrics="[{name: error-budget, query: 'sum(x)', judge: {}}]"),
+            "spec.analysis.metrics[0].judge: expected a judge only on a built-in metric "
+            "(request-success-rate, request-duration) or on a MetricTemplate that counts bad "
+            "events (templateRef), found a judge on metric 'error-budget' without a templateRef",
+        ),
+        (
             _canary(metrics="[{name: request-duration, thresholdRange: {min: 500, max: 100}}]"),
             "spec.analysis.metrics[0].thresholdRange.min: expected a minimum not above the maximum "
             "(100), found 500",

@@ -10,11 +10,15 @@ server with a self-signed certificate; a SaaS backend's empty answer explained u
 opening words in the metric's status (verdict nodata); the template's region reaching CloudWatch;
 ``check_online`` checks every backend once and fails on the first that does not answer; a
 Knative target is measured by its revisions, read from its Service; the judge's watermark is the
-oldest of both sides' newest samples (None while a side has no series).
+oldest of both sides' newest samples (None while a side has no series); a judged MetricTemplate
+counts each side's events for the same pinned window (its ``{{ target }}`` the canary's workload or
+the primary's), the requests coming from the mesh's counter, and a template that cannot be pinned
+is refused naming the metric's templateRef.
 """
 
 from __future__ import annotations
 
+import datetime
 import ssl
 import subprocess
 
@@ -29,6 +33,7 @@ from serinus.apis.analysis import CanaryMetric
 from serinus.apis.canary import Canary
 from serinus.controller.checks import measure_with
 from serinus.errors import (
+    InvalidCanaryError,
     MultipleValuesError,
     NotFoundError,
     NoValuesFoundError,
@@ -451,3 +456,63 @@ async def test_the_watermark_is_the_oldest_newest_sample_of_both_sides(
 async def test_no_watermark_while_a_side_has_no_series(checks, make_canary):
     canary = make_canary("linkerd-flat", [])  # no primary series at all
     assert await checks().watermark(canary, metric("request-success-rate")) is None
+
+
+FAILURES = (
+    'sum(increase(response_total{namespace="{{ namespace }}",deployment="{{ target }}",'
+    'classification="failure"}[{{ interval }}]))'
+)
+
+
+async def test_a_judged_template_counts_both_sides_for_the_same_window(
+    checks, make_canary, resources, prometheus
+):
+    resources.add_template(
+        "linkerd", "failures", {"type": "prometheus", "address": prometheus.address}, FAILURES
+    )
+    canary = make_canary("linkerd", [])
+    judged = metric("failures", templateRef={"name": "failures"}, judge={})
+    now = prometheus.clock.now()
+    counts = await checks().compare_counts(
+        canary, judged, since=now - datetime.timedelta(seconds=120), until=now
+    )
+    # The dataset: canary 9 ok + 1 failed per second, primary 99 + 1.
+    assert counts.canary.requests == pytest.approx(1200)
+    assert counts.canary.errors == pytest.approx(120)
+    assert counts.primary.requests == pytest.approx(12000)
+    assert counts.primary.errors == pytest.approx(120)
+    history = await checks().primary_history(canary, judged, until=now, seconds=60, step=30)
+    assert [(round(c.requests), round(c.errors)) for c in history.counts] == [(3000, 30)] * 2
+    mark = await checks().watermark(canary, judged)
+    assert mark is not None
+    assert mark.timestamp() == prometheus.time
+
+
+async def test_a_judged_template_that_cannot_be_pinned_is_refused(
+    checks, make_canary, resources, prometheus
+):
+    resources.add_template(
+        "linkerd",
+        "failures-1m",
+        {"type": "prometheus", "address": prometheus.address},
+        FAILURES.replace("{{ interval }}", "1m"),
+    )
+    canary = make_canary("linkerd", [])
+    judged = metric("failures", templateRef={"name": "failures-1m"}, judge={})
+    now = prometheus.clock.now()
+    with pytest.raises(InvalidCanaryError) as raised:
+        await checks().compare_counts(canary, judged, since=now, until=now)
+    assert str(raised.value) == (
+        "spec.analysis.metrics[failures].templateRef: a judged metric needs a query that counts"
+        " bad events over [{{ interval }}] (e.g. sum(increase(<counter>{...}[{{ interval }}])))"
+        " and selects the workload with {{ target }}, so that the judge can read the canary and"
+        " the primary for the same explicit window; MetricTemplate linkerd/failures-1m's query"
+        " has no [{{ interval }}]"
+    )
+    with pytest.raises(InvalidCanaryError):  # at initialization already
+        await checks().check_online(
+            make_canary(
+                "linkerd",
+                [{"name": "failures", "templateRef": {"name": "failures-1m"}, "judge": {}}],
+            )
+        )

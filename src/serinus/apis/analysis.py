@@ -143,9 +143,11 @@ class CanaryMetric(ApiModel):
     template_variables: dict[str, str] | None = None
     """Values for {{ variables.<key> }} in the template's query."""
     judge: MetricJudge | None = None
-    """serinus: compare the canary with the primary sequentially (built-in metrics only); a
-    success-rate minimum or a duration maximum given too becomes an anytime-valid guard (rolls
-    back when the canary is confidently beyond it and worse than the primary)."""
+    """serinus: compare the canary with the primary sequentially: a built-in metric, or a
+    MetricTemplate counting bad events over [{{ interval }}] for the workload {{ target }} (see
+    docs/judgement.md); a built-in's success-rate minimum or duration maximum given too becomes an
+    anytime-valid guard (rolls back when the canary is confidently beyond it and worse than the
+    primary)."""
     on_no_data: Literal["fail", "wait"] | None = None
     """serinus: what a query without data means: a failed check (fail, Flagger's behaviour and the
     default) or no verdict yet (wait: the step is held without counting a failed check)."""
@@ -153,12 +155,14 @@ class CanaryMetric(ApiModel):
     @classmethod
     def check(cls, raw: Mapping[str, Any]) -> Iterator[PydanticCustomError]:
         name = raw.get("name")
-        if raw.get("judge") is not None and name not in BUILTIN_METRICS:
+        judged = raw.get("judge") is not None
+        if judged and name not in BUILTIN_METRICS and not raw.get("templateRef"):
             yield problem(
                 "judge",
-                f"a judge only on a built-in metric ({', '.join(BUILTIN_METRICS)})",
+                f"a judge only on a built-in metric ({', '.join(BUILTIN_METRICS)}) or on a"
+                " MetricTemplate that counts bad events (templateRef)",
                 None,
-                found_text=f"a judge on metric {name!r}",
+                found_text=f"a judge on metric {name!r} without a templateRef",
             )
         if name not in BUILTIN_METRICS and not raw.get("templateRef") and not raw.get("query"):
             yield problem(

@@ -55,7 +55,7 @@ def judged(metrics: list[CanaryMetric]) -> list[CanaryMetric]:
 def guard_limit(metric: CanaryMetric) -> tuple[float, float | None] | None:
     """(rate limit, latency bound in ms) of a threshold the guard can test, else None."""
     bounds = metric.effective_range
-    if metric.judge is None:
+    if metric.judge is None or metric.template_ref is not None:
         return None
     if metric.name == "request-success-rate" and bounds.min is not None and bounds.max is None:
         limit = 1 - bounds.min / 100

@@ -67,7 +67,7 @@ async def judge_metric(
         steps.append((before, reading, (until - start).total_seconds()))
         state["reading"], state["until"] = reading, end
     case = _Case(metric, state, alphas, guard, history, step_seconds)
-    if metric.name == "request-duration":
+    if _latency(metric):
         return state, case.latency(steps)
     return state, case.counts(steps)
 
@@ -81,7 +81,7 @@ class _Reader:
         self.metrics, self.canary, self.metric, self.origin = metrics, canary, metric, origin
 
     async def read(self, until: datetime.datetime) -> object:
-        if self.metric.name == "request-duration":
+        if _latency(self.metric):
             latency = await self.metrics.compare_latency(
                 self.canary, self.metric, since=self.origin, until=until
             )
@@ -217,6 +217,11 @@ class _Case:
             guard_e_value=guard_e,
             state=dict(self.state),
         )
+
+
+def _latency(metric: CanaryMetric) -> bool:
+    """The built-in latency metric (a template of that name counts events like the others)."""
+    return metric.name == "request-duration" and metric.template_ref is None
 
 
 def _highest(before: object, after: object) -> object:

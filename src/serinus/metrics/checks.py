@@ -40,7 +40,7 @@ from serinus.apis.analysis import BUILTIN_METRICS, CanaryMetric, ObjectRef
 from serinus.apis.canary import KNATIVE_API_VERSION, PRIMARY_REVISION_ANNOTATION, Canary
 from serinus.errors import InvalidCanaryError, NotFoundError, NoValuesFoundError
 from serinus.kube import Kube
-from serinus.metrics import diagnosis, observers, templating
+from serinus.metrics import diagnosis, judged_templates, observers, templating
 from serinus.metrics.providers import registry
 from serinus.metrics.providers.base import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -149,12 +149,9 @@ class MetricChecks:
         sides, wherever Prometheus' clock and the operator's stand.
         """
         provider = observers.metrics_provider(canary, self._mesh_provider)
-        queries = observers.count_queries(
-            provider,
-            await self._model(canary, metric),
-            window=_window((until - since).total_seconds()),
-            at=until.timestamp(),
-        )
+        model = await self._model(canary, metric)
+        window = _window((until - since).total_seconds())
+        queries = observers.count_queries(provider, model, window=window, at=until.timestamp())
         server = self._server(canary)
         values = [
             await self._count(server, query)
@@ -165,6 +162,18 @@ class MetricChecks:
                 queries.primary_failed,
             )
         ]
+        if metric.template_ref is not None:  # the events are the template's, pinned alike
+            backend, source, query = await self._judged_template(canary, metric)
+            for index, primary in ((1, False), (3, True)):
+                pinned = judged_templates.pinned(
+                    query,
+                    model,
+                    primary=primary,
+                    window=window,
+                    at=until.timestamp(),
+                    source=source,
+                )
+                values[index] = await self._count(backend, pinned)
         return CountComparison(
             canary=Counts(requests=values[0], errors=values[1]),
             primary=Counts(requests=values[2], errors=values[3]),
@@ -212,7 +221,7 @@ class MetricChecks:
         async def steps(query: str) -> list[tuple[Mapping[str, str], list[tuple[float, float]]]]:
             return await server.matrix(collapse_whitespace(query), start=start, end=end, step=step)
 
-        if metric.name == "request-duration":
+        if metric.name == "request-duration" and metric.template_ref is None:
             per_le = await steps(queries.buckets)
             times = sorted({t for _, points in per_le for t, _ in points})
             by_time: dict[float, list[tuple[Mapping[str, str], float]]] = {t: [] for t in times}
@@ -227,9 +236,24 @@ class MetricChecks:
             return History(counts=[], latency=windows)
         totals = _points(await steps(queries.total))
         failed = _points(await steps(queries.failed))
+        events: dict[float, float] | None = None
+        if metric.template_ref is not None:  # the template's events per step (increase)
+            backend, source, query = await self._judged_template(canary, metric)
+            window = _window(step)
+            text = judged_templates.pinned(
+                query,
+                await self._model(canary, metric),
+                primary=True,
+                window=window,
+                at=None,
+                source=source,
+            )
+            events = _points(
+                await backend.matrix(collapse_whitespace(text), start=start, end=end, step=step)
+            )
         counts = []
         for (t0, n0), (t1, n1) in itertools.pairwise(totals.items()):
-            x = failed.get(t1, 0.0) - failed.get(t0, 0.0)
+            x = failed.get(t1, 0.0) - failed.get(t0, 0.0) if events is None else events.get(t1, 0.0)
             counts.append(Counts(requests=max(n1 - n0, 0.0), errors=max(x, 0.0)))
         return History(counts=counts, latency=[])
 
@@ -237,16 +261,43 @@ class MetricChecks:
         """The oldest of both sides' latest sample times (``min(timestamp(...))``, at now)."""
         provider = observers.metrics_provider(canary, self._mesh_provider)
         queries = observers.watermark_queries(
-            provider, await self._model(canary, metric), latency=metric.name == "request-duration"
+            provider,
+            await self._model(canary, metric),
+            latency=metric.name == "request-duration" and metric.template_ref is None,
         )
-        server = self._server(canary)
+        reads: list[tuple[PrometheusProvider, str]] = [(self._server(canary), q) for q in queries]
+        if metric.template_ref is not None:  # the template's own series too
+            backend, source, query = await self._judged_template(canary, metric)
+            model = await self._model(canary, metric)
+            for primary in (False, True):
+                text = judged_templates.pinned(
+                    query, model, primary=primary, window="1s", at=None, source=source
+                )
+                reads += [(backend, f"min(timestamp({s}))") for s in diagnosis.selectors_in(text)]
         latest: list[float] = []
-        for query in queries:
-            values = [s.value for s in await server.vector(query) if math.isfinite(s.value)]
+        for server, text in reads:
+            values = [s.value for s in await server.vector(text) if math.isfinite(s.value)]
             if not values:
                 return None
             latest.append(min(values))
         return datetime.datetime.fromtimestamp(min(latest), tz=datetime.UTC)
+
+    async def _judged_template(
+        self, canary: Canary, metric: CanaryMetric
+    ) -> tuple[PrometheusProvider, str, str]:
+        """The backend, name and query of a judged metric's template, checked for the judge."""
+        ref = metric.template_ref
+        if ref is None:
+            raise InvalidCanaryError(f"spec.analysis.metrics[{metric.name}]: no templateRef")
+        source, backend, query = await self._template(canary, metric, ref)
+        if not isinstance(backend, PrometheusProvider):
+            raise InvalidCanaryError(
+                f"spec.analysis.metrics[{metric.name}].templateRef: a judged metric needs a"
+                f" prometheus MetricTemplate (its windows are pinned with PromQL's @); {source} is"
+                f" of type {backend.kind!r}"
+            )
+        judged_templates.check(metric.name, source, query)
+        return backend, source, query
 
     async def _count(self, server: PrometheusProvider, query: str) -> float:
         """A count; no series at all means nothing was counted (zero)."""
@@ -264,7 +315,10 @@ class MetricChecks:
         metrics = (analysis.metrics if analysis else None) or []
         checked: set[tuple[str, str]] = set()
         for metric in metrics:
-            if metric.template_ref is not None:
+            backend: Provider
+            if metric.template_ref is not None and metric.judge is not None:
+                backend = (await self._judged_template(canary, metric))[0]
+            elif metric.template_ref is not None:
                 backend = (await self._template(canary, metric, metric.template_ref))[1]
             else:
                 if not metric.query and metric.name in BUILTIN_METRICS:
