@@ -11,7 +11,7 @@ restarted operator (the Canary read back from its JSON) resumes the same e-value
 state was lost mid-release gives no verdict and the thresholds count failed checks as in Flagger;
 early pass advances two steps and promotes from 50 % weight; an interval is read as soon as
 every series has a sample at or after its end (the watermark), or, with ``readLag`` set, that
-long after it.
+long after it; a judged MetricTemplate is judged like a built-in, its threshold a Flagger check.
 """
 
 from __future__ import annotations
@@ -226,3 +226,16 @@ async def test_early_pass_advances_two_steps_and_promotes_from_half_weight() -> 
     assert run.status.phase is CanaryPhase.PROMOTING
     assert lines[-2].startswith("Clear pass: promoting podinfo.prod early at canary weight")
     assert any(b - a == 20 for a, b in zip([10, *weights], weights, strict=False))
+
+
+async def test_a_judged_metric_template_is_judged_and_its_threshold_stays_a_check() -> None:
+    failures = metric("failed-payments", templateRef={"name": "failed-payments"}, judge=FAST)
+    run = Run(new_canary(stepWeight=10, metrics=[{**failures, "thresholdRange": {"max": 1000}}]))
+    run.world.metrics.values["failed-payments"] = 3.0  # the template's one-minute value
+    await run.release()
+    await _step(run, rps=200, canary_errors=0.005, primary_errors=0.005)
+    await _step(run, rps=200, canary_errors=0.3, primary_errors=0.005)
+    lines = await _step(run, rps=200, canary_errors=0.3, primary_errors=0.005)
+    assert lines[0].startswith("Halt podinfo.prod advancement failed-payments regression")
+    assert run.status.phase is CanaryPhase.FAILED
+    assert "failed-payments" in run.world.metrics.measured  # the threshold, a Flagger check
