@@ -1,6 +1,9 @@
 """How the operator holds up with many Canaries: tick lateness, CPU, memory and API requests.
 
-Run: ``.venv/bin/python benchmarks/operator_scale.py [--canaries 100 1000] [--ticks 4]``.
+Run: ``.venv/bin/python benchmarks/operator_scale.py [--canaries 100 1000] [--ticks 4]
+[--cores 1|2] [--replicas R]``. ``--cores 1`` pins the operator processes to one core with
+``taskset`` (the API server, Prometheus and this script run on the other); ``--replicas R`` runs R
+operators with ``--shards auto``.
 
 For each N, on loopback: the sandbox's API server as its own process (``serinus sandbox
 apiserver``); N Deployments and N Canaries (linkerd, interval 10 s, stepWeight 1 so a run stays
@@ -16,15 +19,21 @@ tick checks the Services, the primary, the TrafficSplit and the target's revisio
 **progressing** (after a new image on every target: each tick runs the analysis, shifts the
 weight by 1, writes the status and an Event). Printed per window:
 
-* tick lateness p50 / p99 / max: a tick should start every 10 s; lateness is the time between
-  two tick starts of one Canary minus 10 s (tick starts are found in the requests the proxy saw,
-  see ``apicounter.tick_starts``). serinus waits one interval after a tick ends, so lateness
-  includes the tick itself;
+* tick lateness p50 / p99, and ticks that started more than 1 s late: how late each tick started
+  after its due time, from the operators' ``serinus_tick_lateness_seconds`` histograms (the
+  scheduler's own clock; quantiles interpolated inside the buckets, as Prometheus'
+  ``histogram_quantile`` does). The due time of a tick is one interval after the previous one
+  started, so this is the time between two tick starts of a Canary minus 10 s, when positive;
 * the mean tick duration (``flagger_canary_duration_seconds`` from the operator's /metrics);
 * operator CPU seconds per tick and the operator's share of a core (``/proc/PID/stat``); the
   API server's share of a core;
-* operator RSS and peak RSS (``/proc/PID/status`` VmRSS, VmHWM);
-* API requests per tick per Canary (requests through the proxy / ticks).
+* operator RSS and peak RSS (``/proc/PID/status`` VmRSS, VmHWM; the largest replica's);
+* API requests per tick per Canary (requests through the proxy / ticks; with replicas, their
+  Lease renewals and lists included).
+
+The operators run with ``--kube-api-qps 1000 --kube-api-burst 2000``: with every Canary
+progressing at a 10 s interval, N=1000 asks ~300 writes a second, above the default limit of 100
+(sized for Flagger's usual 1 m interval).
 """
 
 from __future__ import annotations
@@ -33,7 +42,6 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import itertools
 import os
 import pathlib
 import statistics
@@ -44,7 +52,7 @@ import time
 
 import httpx
 import yaml
-from apicounter import CountingProxy, request_kinds, tick_starts
+from apicounter import CountingProxy, request_kinds
 from scale_cluster import NS, Cluster, proc_cpu, proc_memory
 
 from serinus.sandbox.apiserver import write_kubeconfig
@@ -53,13 +61,31 @@ from serinus.sandbox.prometheus import Prometheus
 INTERVAL = 10.0
 
 
+BOUNDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, float("inf"))
+
+
+def quantile(q: float, buckets: list[float]) -> float:
+    """The q-quantile of a cumulative histogram (counts per bound of BOUNDS), interpolated."""
+    total = buckets[-1]
+    if not total:
+        return float("nan")
+    rank, lower, below = q * total, 0.0, 0.0
+    for bound, count in zip(BOUNDS, buckets, strict=True):
+        if count >= rank:
+            if bound == float("inf"):
+                return lower
+            return lower + (bound - lower) * (rank - below) / max(count - below, 1e-9)
+        lower, below = bound, count
+    return lower
+
+
 @dataclasses.dataclass
 class Window:
     name: str
     canaries: int
     seconds: float
     ticks: int
-    lateness: list[float]
+    buckets: list[float]
     tick_seconds: float
     cpu: float
     api_cpu: float
@@ -70,14 +96,13 @@ class Window:
     peak_mb: float
 
     def row(self) -> str:
-        late = sorted(self.lateness) or [float("nan")]
-        p50 = statistics.median(late)
-        p99 = late[min(len(late) - 1, int(len(late) * 0.99))]
+        p50, p99 = quantile(0.5, self.buckets), quantile(0.99, self.buckets)
+        late = self.buckets[-1] - self.buckets[BOUNDS.index(1.0)]
         per_tick = self.cpu / self.ticks if self.ticks else float("nan")
         requests = self.requests / self.ticks if self.ticks else float("nan")
         return (
-            f"{self.canaries:>6} {self.name:<12} {self.ticks:>6} {p50:>7.2f} {p99:>7.2f} "
-            f"{late[-1]:>7.2f} {self.tick_seconds * 1000:>8.1f} {per_tick * 1000:>9.2f} "
+            f"{self.canaries:>6} {self.name:<12} {self.ticks:>6} {p50:>7.3f} {p99:>7.3f} "
+            f"{late:>7.0f} {self.tick_seconds * 1000:>8.1f} {per_tick * 1000:>9.2f} "
             f"{self.cpu / self.seconds:>6.0%} {self.api_cpu / self.seconds:>6.0%} "
             f"{self.own_cpu / self.seconds:>6.0%} "
             f"{self.rss_mb:>7.0f} {self.peak_mb:>7.0f} {requests:>8.1f}"
@@ -85,56 +110,73 @@ class Window:
 
 
 HEADER = (
-    f"{'N':>6} {'window':<12} {'ticks':>6} {'late50':>7} {'late99':>7} {'lateMax':>7} "
+    f"{'N':>6} {'window':<12} {'ticks':>6} {'late50':>7} {'late99':>7} {'>1s':>7} "
     f"{'tick ms':>8} {'cpu ms/t':>9} {'op cpu':>6} {'api cpu':>6} {'bench':>6} {'RSS MB':>7} "
     f"{'peak MB':>7} {'req/t/c':>8}"
 )
 
 
-def tick_durations(port: int) -> tuple[float, float]:
-    """Sum and count of ``flagger_canary_duration_seconds`` over every Canary."""
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
-    total = count = 0.0
-    for line in text.splitlines():
-        if line.startswith("flagger_canary_duration_seconds_sum"):
-            total += float(line.rsplit(" ", 1)[1])
-        elif line.startswith("flagger_canary_duration_seconds_count"):
-            count += float(line.rsplit(" ", 1)[1])
-    return total, count
+@dataclasses.dataclass
+class Scrape:
+    duration_sum: float = 0.0
+    duration_count: float = 0.0
+    buckets: list[float] = dataclasses.field(default_factory=lambda: [0.0] * len(BOUNDS))
+
+
+def scrape(ports: list[int]) -> Scrape:
+    """Tick durations (``flagger_canary_duration_seconds``) and tick lateness
+    (``serinus_tick_lateness_seconds``), summed over the replicas."""
+    found = Scrape()
+    for port in ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=60).text
+        for line in text.splitlines():
+            value = line.rsplit(" ", 1)[-1]
+            if line.startswith("flagger_canary_duration_seconds_sum"):
+                found.duration_sum += float(value)
+            elif line.startswith("flagger_canary_duration_seconds_count"):
+                found.duration_count += float(value)
+            elif line.startswith("serinus_tick_lateness_seconds_bucket"):
+                bound = float(line.split('le="', 1)[1].split('"', 1)[0])
+                found.buckets[BOUNDS.index(bound)] += float(value)
+    return found
 
 
 async def measure(
-    name: str, n: int, ticks: int, proxy: CountingProxy, operator: int, api: int, port: int
+    name: str,
+    n: int,
+    ticks: int,
+    proxy: CountingProxy,
+    operators: list[int],
+    api: int,
+    ports: list[int],
 ) -> Window:
     seconds = ticks * INTERVAL
     started, first = time.monotonic(), len(proxy.requests)
-    cpu, api_cpu, own_cpu = proc_cpu(operator), proc_cpu(api), proc_cpu(os.getpid())
-    durations = await asyncio.to_thread(tick_durations, port)
+    cpu = sum(proc_cpu(pid) for pid in operators)
+    api_cpu, own_cpu = proc_cpu(api), proc_cpu(os.getpid())
+    before = await asyncio.to_thread(scrape, ports)
     await asyncio.sleep(seconds)
     ended, last = time.monotonic(), len(proxy.requests)
-    cpu, api_cpu = proc_cpu(operator) - cpu, proc_cpu(api) - api_cpu
-    own_cpu = proc_cpu(os.getpid()) - own_cpu
-    total, count = await asyncio.to_thread(tick_durations, port)
-    lateness, count_ticks = [], 0
-    for times in tick_starts(proxy.requests).values():
-        inside = [t for t in times if started <= t < ended]
-        count_ticks += len(inside)
-        lateness += [b - a - INTERVAL for a, b in itertools.pairwise(times) if b in inside]
-    rss, peak = proc_memory(operator)
+    cpu = sum(proc_cpu(pid) for pid in operators) - cpu
+    api_cpu, own_cpu = proc_cpu(api) - api_cpu, proc_cpu(os.getpid()) - own_cpu
+    after = await asyncio.to_thread(scrape, ports)
+    buckets = [b - a for a, b in zip(before.buckets, after.buckets, strict=True)]
+    memory = [proc_memory(pid) for pid in operators]
     return Window(
         name=name,
         canaries=n,
         seconds=ended - started,
-        ticks=count_ticks,
-        lateness=lateness,
-        tick_seconds=(total - durations[0]) / max(count - durations[1], 1),
+        ticks=int(buckets[-1]),
+        buckets=buckets,
+        tick_seconds=(after.duration_sum - before.duration_sum)
+        / max(after.duration_count - before.duration_count, 1),
         cpu=cpu,
         api_cpu=api_cpu,
         own_cpu=own_cpu,
         requests=last - first,
         kinds=request_kinds(proxy.requests[first:last]),
-        rss_mb=rss / 1024,
-        peak_mb=peak / 1024,
+        rss_mb=max(rss for rss, _ in memory) / 1024,
+        peak_mb=max(peak for _, peak in memory) / 1024,
     )
 
 
@@ -149,10 +191,11 @@ async def latency(url: str, count: int = 100) -> float:
     return statistics.median(times)
 
 
-def start_apiserver(directory: pathlib.Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_apiserver(directory: pathlib.Path, *, cores: int) -> tuple[subprocess.Popen[bytes], str]:
     kubeconfig = directory / "apiserver.kubeconfig"
     process = subprocess.Popen(
         [
+            *(["taskset", "-c", "1"] if cores == 1 else []),
             *(sys.executable, "-m", "serinus", "sandbox", "apiserver", "--port", "0"),
             *("--kubeconfig", str(kubeconfig), "--watch-window", "200000"),
             *("--log-level", "warning"),
@@ -170,15 +213,26 @@ def start_apiserver(directory: pathlib.Path) -> tuple[subprocess.Popen[bytes], s
 
 
 def start_operator(
-    directory: pathlib.Path, proxy: CountingProxy, prometheus: str
+    directory: pathlib.Path,
+    proxy: CountingProxy,
+    prometheus: str,
+    *,
+    index: int,
+    replicas: int,
+    cores: int,
 ) -> tuple[subprocess.Popen[bytes], pathlib.Path]:
     kubeconfig = write_kubeconfig(directory / "operator.kubeconfig", proxy.url)
-    log = directory / "operator.log"
+    log = directory / f"operator-{index}.log"
+    pinned = ["taskset", "-c", "0"] if cores == 1 else []
+    shards = ["--shards", "auto", "--leader-election-namespace", NS] if replicas > 1 else []
     process = subprocess.Popen(
         [
+            *pinned,
             *(sys.executable, "-m", "serinus", "operator", "--kubeconfig", str(kubeconfig)),
             *("--mesh-provider", "linkerd", "--metrics-server", prometheus),
             *("--host", "127.0.0.1", "--port", "0", "--namespace", NS),
+            *("--kube-api-qps", "1000", "--kube-api-burst", "2000"),
+            *("--identity", f"bench-{index}", *shards),
         ],
         stdout=subprocess.DEVNULL,
         stderr=log.open("w"),
@@ -196,8 +250,10 @@ async def metrics_port(log: pathlib.Path) -> int:
     raise SystemExit(f"the operator did not start, see {log}")
 
 
-async def run(n: int, ticks: int, directory: pathlib.Path) -> list[Window]:
-    api, url = start_apiserver(directory)
+async def run(
+    n: int, ticks: int, directory: pathlib.Path, *, cores: int, replicas: int
+) -> list[Window]:
+    api, url = start_apiserver(directory, cores=cores)
     proxy = CountingProxy(int(url.rsplit(":", 1)[1]))
     await proxy.start()
     direct, proxied = await latency(url), await latency(proxy.url)
@@ -205,28 +261,37 @@ async def run(n: int, ticks: int, directory: pathlib.Path) -> list[Window]:
         f"  GET /version: {direct * 1000:.2f} ms direct, {proxied * 1000:.2f} ms through the proxy"
     )
     proxy.requests.clear()
-    operator: subprocess.Popen[bytes] | None = None
+    operators: list[subprocess.Popen[bytes]] = []
     try:
         with Prometheus(directory / "prometheus") as prometheus:
             async with Cluster(url) as cluster:
                 began = time.monotonic()
                 await cluster.populate(n, prometheus.url)
                 print(f"  N={n}: {2 * n} objects created in {time.monotonic() - began:.0f}s")
-                operator, log = start_operator(directory, proxy, prometheus.url)
-                port = await metrics_port(log)
+                ports = []
+                for index in range(replicas):
+                    operator, log = start_operator(
+                        directory, proxy, prometheus.url,
+                        index=index, replicas=replicas, cores=cores,
+                    )  # fmt: skip
+                    operators.append(operator)
+                    ports.append(await metrics_port(log))
+                pids = [operator.pid for operator in operators]
                 began = time.monotonic()
                 await cluster.wait_phases(n, {"Initialized"})
                 print(f"  N={n}: all Canaries initialized in {time.monotonic() - began:.0f}s")
-                idle = await measure("idle", n, ticks, proxy, operator.pid, api.pid, port)
+                await asyncio.sleep(INTERVAL)  # the initialization's last writes settle
+                idle = await measure("idle", n, ticks, proxy, pids, api.pid, ports)
                 await cluster.new_images(n)
                 began = time.monotonic()
                 await cluster.wait_phases(n, {"Progressing"})
                 print(f"  N={n}: all Canaries progressing in {time.monotonic() - began:.0f}s")
-                busy = await measure("progressing", n, ticks, proxy, operator.pid, api.pid, port)
+                busy = await measure("progressing", n, ticks, proxy, pids, api.pid, ports)
                 return [idle, busy]
     finally:
-        if operator is not None:
+        for operator in operators:
             operator.terminate()
+        for operator in operators:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 operator.wait(timeout=60)
             operator.kill()
@@ -239,19 +304,29 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--canaries", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--ticks", type=int, default=4, help="intervals measured per window")
+    parser.add_argument(
+        "--cores", type=int, choices=(1, 2), default=2, help="1: the operators on core 0 only"
+    )
+    parser.add_argument("--replicas", type=int, default=1, help="operators (--shards auto if > 1)")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} cores; interval {INTERVAL:g}s; {args.ticks} intervals per window")
+    print(
+        f"{os.cpu_count()} cores on the machine, operators on {args.cores}; "
+        f"{args.replicas} replica(s); interval {INTERVAL:g}s; {args.ticks} intervals per window"
+    )
     windows: list[Window] = []
     for n in args.canaries:
         with tempfile.TemporaryDirectory(prefix="serinus-scale-") as directory:
-            windows += await run(n, args.ticks, pathlib.Path(directory))
+            windows += await run(
+                n, args.ticks, pathlib.Path(directory), cores=args.cores, replicas=args.replicas
+            )
     print()
     print(HEADER)
     for window in windows:
         print(window.row())
     print(
-        "\nlate = seconds between two tick starts of a Canary minus 10 s; tick ms = mean tick "
-        "duration (operator's histogram);\ncpu ms/t = operator CPU per tick; op/api cpu = share "
+        "\nlate50/99 = seconds a tick started after its due time; >1s = ticks more than 1 s "
+        "late; tick ms = mean tick duration (operator's histogram);\ncpu ms/t = operator CPU "
+        "per tick; op/api cpu = share "
         "of one core of the operator and the API server;\nbench = this script's share (proxy, "
         "kubelet); req/t/c = API requests per tick per Canary."
     )

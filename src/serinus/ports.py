@@ -282,6 +282,32 @@ class SystemClock:
 
 
 @dataclasses.dataclass(frozen=True)
+class Admission:
+    """Whether a new revision may start its run now (``--max-concurrent-runs``), and if not,
+    where it stands: runs in progress in the scope that holds it, its place in the queue."""
+
+    admitted: bool
+    in_progress: int = 0
+    position: int = 0
+    """1 for the next to start."""
+
+
+class RunSlots(Protocol):
+    """How many runs may be in progress at once, and who is next."""
+
+    async def admit(self, canary: Canary, queued: str) -> Admission:
+        """Whether ``canary`` may start its run now; ``queued`` is when it began waiting."""
+        ...
+
+
+class NoRunLimit:
+    """Every new revision starts at once (no ``--max-concurrent-runs``)."""
+
+    async def admit(self, canary: Canary, queued: str) -> Admission:
+        return Admission(admitted=True)
+
+
+@dataclasses.dataclass(frozen=True)
 class World:
     """Everything one Canary's state machine reaches, resolved for that Canary."""
 
@@ -295,3 +321,5 @@ class World:
     clock: Clock
     provider: str = "linkerd"
     """The mesh or ingress provider in effect for the Canary (its spec, or the operator default)."""
+    slots: RunSlots = dataclasses.field(default_factory=NoRunLimit)
+    """Who may start a run now (``--max-concurrent-runs``)."""

@@ -4,7 +4,9 @@ Covers: a Canary ticks at once when scheduled and again after its interval; a fa
 logged and the next one runs; removing a Canary stops its ticks; a changed interval restarts the
 job; a poke ticks at once instead of at the end of the interval; stopping waits for the tick in
 flight to finish (its status write is not cut off) and then ends every task; two Canaries with the
-same target are reported as Flagger does.
+same target are reported as Flagger does; spread Canaries tick first at their own point of the
+interval, never all at once; the pool runs at most its size of ticks and lets a run in progress in
+before idle Canaries that came due earlier; releasing a Canary lets its tick in flight finish.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 
 import pytest
 
-from serinus.controller.scheduler import Scheduler
+from serinus.controller.scheduler import Scheduler, phase_of
 
 LIVENESS = 5.0  # generous bound for "it happens at all"; not a speed claim
 
@@ -126,3 +128,77 @@ async def test_a_poke_ticks_a_canary_before_its_interval_ends() -> None:
     scheduler.poke(("prod", "unknown"))  # nothing to tick: no error
     await scheduler.stop()
     assert len(ticks) == 2
+
+
+async def test_spread_canaries_tick_first_at_their_own_point_of_the_interval() -> None:
+    firsts: dict[str, float] = {}
+    began = asyncio.get_running_loop().time()
+    all_in = asyncio.Event()
+
+    async def tick(namespace: str, name: str) -> None:
+        firsts.setdefault(name, asyncio.get_running_loop().time() - began)
+        if len(firsts) == 20:
+            all_in.set()
+
+    scheduler = Scheduler(tick)
+    for number in range(20):
+        scheduler.upsert(("prod", f"c{number}"), interval=0.5, target=f"c{number}", spread=0.5)
+    await asyncio.wait_for(all_in.wait(), LIVENESS)
+    await scheduler.stop()
+    for name, first in firsts.items():
+        assert first >= phase_of(("prod", name)) * 0.5  # never before its own point
+    assert max(firsts.values()) - min(firsts.values()) > 0.2  # not all at once
+
+
+async def test_the_pool_bounds_ticks_and_lets_runs_in_progress_in_first() -> None:
+    running = 0
+    most = 0
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def tick(namespace: str, name: str) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        order.append(name)
+        await release.wait()
+        running -= 1
+
+    urgent = {"run"}
+    scheduler = Scheduler(tick, concurrency=2, priority=lambda key: 0 if key[1] in urgent else 1)
+    for name in ("a", "b", "c", "d"):
+        scheduler.upsert(("prod", name), interval=3600, target=name)
+    await asyncio.sleep(0.05)
+    scheduler.upsert(("prod", "run"), interval=3600, target="run")
+    await asyncio.sleep(0.05)
+    assert order == ["a", "b"]  # two at once; the others wait
+    release.set()
+    for _ in range(100):
+        if len(order) == 5:
+            break
+        await asyncio.sleep(0.01)
+    await scheduler.stop()
+    assert most == 2
+    assert order[2] == "run"  # the run in progress before the idle ones that came due first
+    assert sorted(order) == ["a", "b", "c", "d", "run"]
+
+
+async def test_release_lets_the_tick_in_flight_finish() -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+    finished: list[str] = []
+
+    async def tick(namespace: str, name: str) -> None:
+        started.set()
+        await release.wait()
+        finished.append(name)
+
+    scheduler = Scheduler(tick)
+    scheduler.upsert(("prod", "a"), interval=3600, target="a")
+    await asyncio.wait_for(started.wait(), LIVENESS)
+    letting_go = asyncio.create_task(scheduler.release([("prod", "a")]))
+    await asyncio.sleep(0.01)
+    assert not letting_go.done()  # waits for the tick
+    release.set()
+    await asyncio.wait_for(letting_go, LIVENESS)
+    assert finished == ["a"]
+    assert scheduler.canaries == []

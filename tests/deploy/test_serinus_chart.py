@@ -94,7 +94,7 @@ NEEDED = (
     | grants("metrics.keptn.sh", "keptnmetrics", "get")
     | grants("metrics.keptn.sh", "analyses", "get create delete")
     | grants("", "services", OWNED)
-    | grants("", "configmaps", "get create update patch")
+    | grants("", "configmaps", "get list watch create update patch")
     | grants("", "secrets", "get")
     | grants("", "events", "create patch")
     | grants("autoscaling", "horizontalpodautoscalers", OWNED)
@@ -267,6 +267,30 @@ def test_leader_election_runs_two_replicas_holding_one_lease() -> None:
     ]
 
 
+def test_sharding_runs_three_active_replicas_each_with_its_lease() -> None:
+    manifests = render("sharding-values.yaml")
+    validate(manifests)
+    assert only(manifests, "Deployment")["spec"]["replicas"] == 3
+    params = parse_operator_args(args_of(manifests))
+    assert params["shards"] == "auto"
+    assert params["leader_election"] is False
+    assert params["leader_election_namespace"] == "serinus-system"
+    assert params["max_concurrent_runs"] == 5
+    role = only(manifests, "Role", "serinus-shards")
+    assert role["rules"] == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["get", "list", "create", "update", "delete"],
+        }
+    ]
+    binding = only(manifests, "RoleBinding", "serinus-shards")
+    assert binding["roleRef"]["name"] == "serinus-shards"
+    with pytest.raises(RenderError) as refused:
+        render("sharding-values.yaml", set_values=("leaderElection.enabled=true",))
+    assert "expected one of them" in refused.value.message
+
+
 def test_no_lease_permissions_without_leader_election() -> None:
     manifests = render()
     assert [m for m in manifests if m["kind"] in ("Role", "RoleBinding")] == []
@@ -276,7 +300,9 @@ def test_no_lease_permissions_without_leader_election() -> None:
 def test_more_than_one_replica_without_leader_election_is_refused() -> None:
     with pytest.raises(RenderError) as refused:
         render(set_values=("replicaCount=3",))
-    assert "replicaCount: 3 replicas need leaderElection.enabled=true" in refused.value.message
+    assert "replicaCount: 3 replicas need leaderElection.enabled=true or sharding" in (
+        refused.value.message
+    )
 
 
 def test_namespaced_install_grants_the_same_rules_in_each_watched_namespace_only() -> None:

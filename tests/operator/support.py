@@ -52,11 +52,12 @@ class Cluster:
 
 @contextlib.asynccontextmanager
 async def cluster(
-    directory: pathlib.Path, *, namespaces: tuple[str, ...] = (NS,)
+    directory: pathlib.Path, *, namespaces: tuple[str, ...] = (NS,), record: bool = False
 ) -> AsyncIterator[Cluster]:
-    """An API server with the CRDs and namespaces, a client, and a kubeconfig for the operator."""
+    """An API server with the CRDs and namespaces, a client, and a kubeconfig for the operator;
+    with ``record``, the server keeps its request log (``api.requests``)."""
     async with (
-        ApiServer(port=0) as api,
+        ApiServer(port=0, record_requests=record) as api,
         Kube(KubeSettings.for_server(api.url, namespace=NS)) as kube,
     ):
         split = [crd for crd in yaml.safe_load_all(TRAFFIC_SPLIT_CRD.read_text()) if crd]

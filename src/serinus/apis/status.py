@@ -180,6 +180,9 @@ class CanaryStatus(ApiModel):
     control: ControlStatus | None = None
     """serinus: requests made by hand (promote, abort, pause...), who made them, what came of
     them."""
+    queued: str | None = None
+    """serinus: when the new revision began waiting for a run slot (``--max-concurrent-runs``),
+    RFC 3339 with microseconds; the queue's order."""
 
     def condition(self, condition_type: str = "Promoted") -> CanaryCondition | None:
         for condition in self.conditions or []:
@@ -252,3 +255,4 @@ class StatusChanges(TypedDict, total=False):
     not_ready_since: NotReadySince | None
     judge: JudgeStatus | None
     control: ControlStatus | None
+    queued: str | None

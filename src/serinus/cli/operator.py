@@ -93,6 +93,9 @@ def _field_option(
     if kind == "port":
         return _option(name, field.name, text, type=click.IntRange(0, 65535), default=default,
                        show_default=True)  # fmt: skip
+    if kind == "count":
+        return _option(name, field.name, text, type=click.IntRange(min=0), default=default,
+                       show_default=True)  # fmt: skip
     if kind == "duration":
         return _option(name, field.name, text, default=format_duration(default),
                        show_default=True, callback=common.duration("10s or 1m"))  # fmt: skip
@@ -117,7 +120,10 @@ def _settings(params: dict[str, Any]) -> OperatorSettings:
     notifier = NotifierSettings(**{f.name: params.pop(f.name) for f in _flagged(NotifierSettings)})
     fields = {f.name: params.pop(f.name) for f in _flagged(OperatorSettings)}
     fields["identity"] = fields["identity"] or f"{socket.gethostname()}-{os.getpid()}"
-    return OperatorSettings(kube=kube, notifier=notifier, **fields)
+    try:
+        return OperatorSettings(kube=kube, notifier=notifier, **fields)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
 
 
 @click.command()

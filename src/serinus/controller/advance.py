@@ -25,6 +25,7 @@ from serinus.controller import (
     lifecycle,
     manual,
     progression,
+    queue,
     readiness,
     revision,
 )
@@ -91,7 +92,9 @@ async def _advance(tick: Tick) -> None:
         return
     # a new revision: gate it, scale it up, start the analysis next tick
     if tick.phase not in (*_ANALYSING, CanaryPhase.PROMOTING, CanaryPhase.FINALISING):
-        if await hooks.confirm_rollout(tick):
+        if not await hooks.confirm_rollout(tick):
+            await queue.leave(tick)
+        elif await queue.admitted(tick):  # --max-concurrent-runs: wait in order for a slot
             await lifecycle.start_run(tick, current)
         return
     await _move(tick)

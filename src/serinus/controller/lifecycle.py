@@ -72,6 +72,7 @@ async def _reset_run(tick: Tick, revision: Revision) -> None:
         analysis_start_time=tick.timestamp(),
         not_ready_since=None,
         message=None,
+        queued=None,
     )
 
 

@@ -6,6 +6,14 @@ the interval changes, as Flagger's per-canary ticker is). A tick is one call of 
 function (:func:`serinus.controller.advance.advance` bound to its world); a tick that raises is
 logged and the next one runs as planned, so one broken Canary never stops another.
 
+Many Canaries at once (the operator starting, a replica taking over a share) are *spread*: the
+first tick of each comes at a point of its interval fixed by its key (:func:`phase_of`), so a
+thousand Canaries never start together and each keeps its own slot of the interval. Ticks follow
+a fixed grid (every interval from the first, as a ticker does), not "an interval after the last
+tick ended". At most ``concurrency`` ticks run at once (a bounded pool); waiting ticks are let in
+by ``priority`` (lower first: runs in progress before idle Canaries), then in the order they came
+due. How late each tick started after its due time goes to ``observe``.
+
 Stopping is graceful: :meth:`Scheduler.stop` lets every tick in flight finish (each one ends with
 its status written), then ends the tasks, so the next leader resumes every Canary from its status.
 """
@@ -13,9 +21,13 @@ its status written), then ends the tasks, so the next leader resumes every Canar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import hashlib
+import heapq
+import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 logger = logging.getLogger(__name__)
 
@@ -24,42 +36,100 @@ Key = tuple[str, str]
 TickFunction = Callable[[str, str], Awaitable[None]]
 
 
+def phase_of(key: Key) -> float:
+    """Where in its interval a Canary's spread ticks fall, in [0, 1), the same on every replica."""
+    digest = hashlib.blake2b(f"{key[0]}/{key[1]}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest) / 2**64
+
+
+class Pool:
+    """At most ``size`` holders at once (0: no bound); waiters let in by priority, then in order."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.busy = 0
+        self._waiting: list[tuple[int, float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, priority: int, due: float) -> AsyncIterator[None]:
+        if self.size and (self.busy >= self.size or self._waiting):
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiting, (priority, due, next(self._order), future))
+            try:
+                await future
+            except asyncio.CancelledError:
+                if future.done() and not future.cancelled():
+                    self._next()  # handed a slot while being cancelled: pass it on
+                raise
+        else:
+            self.busy += 1
+        try:
+            yield
+        finally:
+            self._next()
+
+    def _next(self) -> None:
+        """Give a finished holder's slot to the first waiter (or free it)."""
+        while self._waiting:
+            future = heapq.heappop(self._waiting)[3]
+            if not future.done():
+                future.set_result(None)
+                return
+        self.busy -= 1
+
+
 @dataclasses.dataclass
 class _Job:
     interval: float
     target: str
-    task: asyncio.Task[None]
-    poked: asyncio.Event
+    task: asyncio.Task[None] | None = None
+    ticking: bool = False
+    """A tick is in flight: stopping waits for it instead of cancelling it."""
+    stopped: bool = False
+    poked: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
 
 
 class Scheduler:
     """Keeps one ticking task per Canary."""
 
-    def __init__(self, tick: TickFunction, *, grace_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        tick: TickFunction,
+        *,
+        grace_seconds: float = 30.0,
+        concurrency: int = 0,
+        priority: Callable[[Key], int] = lambda key: 1,
+        observe: Callable[[float], None] = lambda lateness: None,
+    ) -> None:
         self._tick = tick
         self._grace = grace_seconds
         self._jobs: dict[Key, _Job] = {}
-        self._stopping = asyncio.Event()
+        self._stopping = False
+        self._pool = Pool(concurrency)
+        self._priority = priority
+        self._observe = observe
 
     @property
     def canaries(self) -> list[Key]:
         return sorted(self._jobs)
 
-    def upsert(self, key: Key, *, interval: float, target: str) -> None:
-        """Schedule a Canary (or reschedule it when its interval changed)."""
-        if self._stopping.is_set():
+    def upsert(self, key: Key, *, interval: float, target: str, spread: float = 0.0) -> None:
+        """Schedule a Canary (or reschedule it when its interval changed); with ``spread``, its
+        first tick comes at its own point of the next ``min(spread, interval)`` seconds
+        instead of at once."""
+        if self._stopping:
             return
         job = self._jobs.get(key)
         if job is not None and job.interval == interval:
             job.target = target
             return
         if job is not None:
-            job.task.cancel()
-        poked = asyncio.Event()
-        task = asyncio.create_task(
-            self._run(key, interval, poked), name=f"canary {key[1]}.{key[0]}"
-        )
-        self._jobs[key] = _Job(interval, target, task, poked)
+            self._end(job)
+        delay = phase_of(key) * min(spread, interval)
+        job = _Job(interval, target)
+        job.task = asyncio.create_task(self._run(key, job, delay), name=f"canary {key[1]}.{key[0]}")
+        self._jobs[key] = job
         self._warn_duplicates(key, target)
 
     def poke(self, key: Key) -> None:
@@ -72,36 +142,69 @@ class Scheduler:
     def remove(self, key: Key) -> None:
         """Stop ticking a Canary that was deleted."""
         job = self._jobs.pop(key, None)
-        if job is not None:
+        if job is not None and job.task is not None:
+            job.stopped = True
             job.task.cancel()
+
+    async def release(self, keys: list[Key]) -> None:
+        """Stop ticking these Canaries, letting ticks in flight finish (another replica takes
+        them over once this returns)."""
+        jobs = [job for key in keys if (job := self._jobs.pop(key, None)) is not None]
+        await self._finish(jobs)
 
     async def stop(self) -> None:
         """Let ticks in flight finish, then end every task."""
-        self._stopping.set()
-        tasks = [job.task for job in self._jobs.values()]
+        self._stopping = True
+        jobs = list(self._jobs.values())
+        self._jobs.clear()
+        await self._finish(jobs)
+
+    async def _finish(self, jobs: list[_Job]) -> None:
+        for job in jobs:
+            self._end(job)
+        tasks = [job.task for job in jobs if job.task is not None]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=self._grace)
             for task in pending:
                 task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        self._jobs.clear()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self, key: Key, interval: float, poked: asyncio.Event) -> None:
+    @staticmethod
+    def _end(job: _Job) -> None:
+        """End a job at once, or after the tick in flight."""
+        job.stopped = True
+        if not job.ticking and job.task is not None:
+            job.task.cancel()
+
+    async def _run(self, key: Key, job: _Job, delay: float) -> None:
         namespace, name = key
-        while not self._stopping.is_set():
-            poked.clear()
-            try:
-                await self._tick(namespace, name)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("tick of %s.%s failed", name, namespace)
-            waits = [asyncio.ensure_future(e.wait()) for e in (self._stopping, poked)]
-            try:
-                await asyncio.wait(waits, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiting in waits:
-                    waiting.cancel()
+        clock = asyncio.get_running_loop()
+        due = clock.time() + delay
+        while not job.stopped:
+            wait = due - clock.time()
+            if wait > 0 and not job.poked.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(job.poked.wait(), timeout=wait)
+            if job.poked.is_set():  # now, and the grid starts again from this tick
+                job.poked.clear()
+                due = min(due, clock.time())
+            async with self._pool.slot(self._priority(key), due):
+                if job.stopped:
+                    return
+                started = clock.time()
+                self._observe(max(0.0, started - due))
+                job.ticking = True
+                try:
+                    await self._tick(namespace, name)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("tick of %s.%s failed", name, namespace)
+                finally:
+                    job.ticking = False
+            # the next point of the grid; a late tick moves the grid to when it started, so an
+            # overrun is counted once and never followed by a burst of catching-up ticks
+            due = max(due, started) + job.interval
 
     def _warn_duplicates(self, key: Key, target: str) -> None:
         namespace = key[0]

@@ -36,7 +36,7 @@ from lightkube.types import CascadeType, PatchType
 
 from serinus import errors
 from serinus.apis.base import Manifest
-from serinus.kube import config, kinds, retry, watch
+from serinus.kube import cache, config, kinds, ratelimit, retry, watch
 from serinus.kube import errors as kube_errors
 
 logger = logging.getLogger(__name__)
@@ -88,6 +88,40 @@ class Kube:
         )
         self._http = httpx2.AsyncClient(**{**params, "transport": self._transport})
         self.kinds = kinds.Kinds(self._get_json)
+        self.cache: cache.Cache | None = None
+        self._limiter = (
+            ratelimit.RateLimiter(settings.qps, max(settings.burst, 1))
+            if settings.qps > 0
+            else None
+        )
+
+    def enable_cache(self, namespaces: tuple[str, ...] = ()) -> cache.Cache:
+        """Answer reads from informers from now on (:mod:`serinus.kube.cache`); ``namespaces``
+        are the ones the caller reads in (none: all)."""
+        if self.cache is None:
+            self.cache = cache.Cache(self._informer_watch, namespaces=namespaces)
+        return self.cache
+
+    def _informer_watch(
+        self, api_version: str, kind: str, scope: str | None, synced: Callable[[], None]
+    ) -> AsyncIterator[tuple[str, Manifest]]:
+        return watch.follow(
+            lambda: self.list_at(api_version, kind, scope),
+            lambda version: self._stream(api_version, kind, scope, version, None),
+            resource_version=None,
+            policy=self.settings.retry,
+            synced=synced,
+            keep=watch.metadata_only,  # the informer holds the objects; no second copy
+        )
+
+    def _informer(
+        self, found: kinds.Kind, namespace: str | None, *, start: bool = False
+    ) -> cache.Informer | None:
+        if self.cache is None:
+            return None
+        return self.cache.informer(
+            found.api_version, found.kind, found.namespaced, namespace, start
+        )
 
     @property
     def namespace(self) -> str:
@@ -95,6 +129,8 @@ class Kube:
         return str(self._client.namespace)
 
     async def close(self) -> None:
+        if self.cache is not None:
+            await self.cache.close()
         await self._http.aclose()
         await self._client.close()
         await self._transport.aclose()
@@ -115,17 +151,27 @@ class Kube:
     async def get(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
     ) -> Manifest | None:
-        """The object as stored now, or None when there is none."""
+        """The object as stored now (as the cache holds it, when on), or None when there is none."""
         found = await self.kinds.resolve(api_version, kind)
         ns = self._namespace(found, namespace)
+        informer = self._informer(found, ns, start=True)
+        if informer is not None:
+            hit, held = informer.get(ns or "", name)
+            if hit:
+                return held
         res = kinds.resource_class(found)
         try:
             obj = await self._call(
                 f"get {_where(found, name, ns)}", lambda: self._client.get(res, name, namespace=ns)
             )
         except errors.NotFoundError:
+            if informer is not None:
+                informer.refreshed(ns or "", name, None)
             return None
-        return _plain(obj)
+        plain = _plain(obj)
+        if informer is not None:
+            informer.refreshed(ns or "", name, plain)
+        return plain
 
     async def list(
         self,
@@ -283,6 +329,9 @@ class Kube:
             )
         except errors.NotFoundError:
             logger.debug("%s was already gone", _where(found, name, ns))
+        informer = self._informer(found, ns)
+        if informer is not None:
+            informer.stale(ns or "", name)  # gone, or going (finalizers): ask the server
 
     # watching
 
@@ -294,19 +343,26 @@ class Kube:
         resource_version: str | None = None,
         *,
         labels: dict[str, str] | None = None,
+        synced: Callable[[], None] | None = None,
+        slim: bool = False,
     ) -> AsyncIterator[tuple[str, Manifest]]:
         """Changes to objects of a kind as (ADDED|MODIFIED|DELETED, object), for ever.
 
         Without ``resource_version`` the current objects come first, as ADDED. Disconnects are
         resumed from the last version seen; a 410 Gone re-lists and reports what changed
         meanwhile. Only errors that retrying cannot cure (403, 404 on the kind) end it. With
-        ``labels``, an object that stops matching is reported as DELETED.
+        ``labels``, an object that stops matching is reported as DELETED. ``synced`` is called
+        once the objects of the first list have been reported. With ``slim``, only the metadata
+        of each object is remembered (a DELETED event found by a re-list carries no more), which
+        saves a copy of every object for a consumer that needs no more.
         """
         return watch.follow(
             lambda: self.list_at(api_version, kind, namespace, labels),
             lambda version: self._stream(api_version, kind, namespace, version, labels),
             resource_version=resource_version,
             policy=self.settings.retry,
+            synced=synced,
+            keep=watch.metadata_only if slim else lambda obj: obj,
         )
 
     async def _stream(
@@ -341,6 +397,8 @@ class Kube:
 
     async def _call(self, action: str, call: Callable[[], Awaitable[T]]) -> T:
         async def once() -> T:
+            if self._limiter is not None:
+                await self._limiter.acquire()
             try:
                 return await call()
             except (httpx2.HTTPError, ApiError) as error:
@@ -368,14 +426,31 @@ class Kube:
         res = kinds.resource_class(found)
         target = res.Status if status else res
         what = f"{'status of ' if status else ''}{_where(found, name, ns)}"
-        return _plain(
-            await self._call(
+        return await self._written(
+            found,
+            ns,
+            name,
+            self._call(
                 f"{patch_type}-patch {what}",
                 lambda: self._client.patch(
                     target, name, patch, namespace=ns, patch_type=_PATCH_TYPES[patch_type]
                 ),
-            )
+            ),
         )
+
+    async def _written(
+        self, found: kinds.Kind, ns: str | None, name: str, call: Awaitable[Any]
+    ) -> Manifest:
+        """A write's answer, held by the cache; a 409 marks the cached object stale."""
+        informer = self._informer(found, ns)
+        try:
+            written = _plain(await call)
+        except errors.ConflictError:
+            if informer is not None:
+                informer.stale(ns or "", name)
+            raise
+        cache.hold(informer, written)
+        return written
 
     async def _write(
         self,
@@ -393,7 +468,9 @@ class Kube:
         ns = self._namespace(found, metadata.get("namespace"))
         at = _Located(found, str(metadata["name"]), ns)
         body = at.resource(_with_namespace(manifest, ns))
-        return _plain(await self._call(f"{verb} {at}", lambda: send(at, body)))
+        return await self._written(
+            found, ns, at.name, self._call(f"{verb} {at}", lambda: send(at, body))
+        )
 
     def _namespace(self, found: kinds.Kind, namespace: str | None) -> str | None:
         if not found.namespaced:
@@ -402,6 +479,8 @@ class Kube:
 
     async def _get_json(self, path: str) -> Manifest | None:
         async def once() -> Manifest | None:
+            if self._limiter is not None:
+                await self._limiter.acquire()
             try:
                 response = await self._http.get(path)
                 if response.status_code == 404:

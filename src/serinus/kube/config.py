@@ -55,6 +55,10 @@ class KubeSettings:
     """Seconds after which the server ends a watch stream; it is resumed at once. Bounds how long
     a connection that died without a word (a vanished load balancer) can go unnoticed."""
     user_agent: str = "serinus"
+    qps: float = 0.0
+    """Requests a second the client sends at most (0: no limit); watches are not counted."""
+    burst: int = 1
+    """Requests the client may send at once above ``qps`` after a quiet spell."""
     retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
     """How often and how patiently requests are retried on 429, 5xx and transport errors."""
 

@@ -54,8 +54,13 @@ def _version(obj: Manifest) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
-def changes(known: dict[tuple[str, str], Manifest], listed: list[Manifest]) -> list[Event]:
-    """What turns ``known`` into ``listed``, as watch events; ``known`` is updated in place."""
+def changes(
+    known: dict[tuple[str, str], Manifest],
+    listed: list[Manifest],
+    keep: Callable[[Manifest], Manifest] = lambda obj: obj,
+) -> list[Event]:
+    """What turns ``known`` into ``listed``, as watch events; ``known`` is updated in place
+    (with ``keep`` of each object: a DELETED event reports what was kept)."""
     found: list[Event] = []
     current = {_key(obj): obj for obj in listed}
     for key, obj in list(known.items()):
@@ -70,7 +75,7 @@ def changes(known: dict[tuple[str, str], Manifest], listed: list[Manifest]) -> l
             found.append(("MODIFIED", obj))
         else:
             continue
-        known[key] = obj
+        known[key] = keep(obj)
     return found
 
 
@@ -84,8 +89,16 @@ async def follow(
     *,
     resource_version: str | None,
     policy: RetryPolicy,
+    synced: Callable[[], None] | None = None,
+    keep: Callable[[Manifest], Manifest] = lambda obj: obj,
 ) -> AsyncIterator[Event]:
-    """Every change of a collection, across disconnects and 410s (see the module docstring)."""
+    """Every change of a collection, across disconnects and 410s (see the module docstring).
+
+    ``synced`` is called once the first list's objects have all been reported (an informer's
+    "has synced"). ``keep`` is what is remembered of each object to tell changes after a
+    re-list (:func:`metadata_only` for a consumer that holds the objects itself): a DELETED
+    event found by a re-list reports it.
+    """
     known: dict[tuple[str, str], Manifest] = {}
     version = resource_version
     relist = version is None
@@ -94,15 +107,18 @@ async def follow(
         try:
             if relist:
                 listed, version = await list_objects()
-                for event in changes(known, sorted(listed, key=_numeric_version)):
+                for event in changes(known, sorted(listed, key=_numeric_version), keep):
                     yield event
                 relist = False
+                if synced is not None:
+                    synced()
+                    synced = None
             received = False
             async with contextlib.aclosing(stream(version or None)) as events:
                 async for event_type, obj in events:
                     received, failures = True, 0
                     version = _version(obj) or version
-                    seen = _remember(known, event_type, obj)
+                    seen = _remember(known, event_type, obj, keep)
                     if seen is not None:
                         yield seen
             if not received:
@@ -167,8 +183,20 @@ def parse_event(line: str, *, action: str) -> Event:
     return event_type, obj
 
 
+def metadata_only(obj: Manifest) -> Manifest:
+    """What identifies an object and its version: enough to tell changes (and deletions)."""
+    metadata = obj.get("metadata") or {}
+    kept = {
+        k: metadata[k] for k in ("name", "namespace", "resourceVersion", "uid") if k in metadata
+    }
+    return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": kept}
+
+
 def _remember(
-    known: dict[tuple[str, str], Manifest], event_type: str, obj: Manifest
+    known: dict[tuple[str, str], Manifest],
+    event_type: str,
+    obj: Manifest,
+    keep: Callable[[Manifest], Manifest],
 ) -> Event | None:
     """Record an event's object; None for bookmarks and for events already reported."""
     if event_type == "BOOKMARK":
@@ -180,7 +208,7 @@ def _remember(
     previous = known.get(key)
     if previous is not None and _version(previous) == _version(obj):
         return None
-    known[key] = obj
+    known[key] = keep(obj)
     return event_type, obj
 
 

@@ -11,7 +11,9 @@ A Canary that reaches for what is not its own (another Canary's workload, a Secr
 signing: :mod:`serinus.operator.admission`) is refused the same way, before anything is written.
 ``revertOnDeletion`` adds Flagger's finalizer; a Canary deleted with it keeps ticking until
 :mod:`serinus.operator.deletion` has given the target back what it can and removed the finalizer,
-which it always does in the end.
+which it always does in the end. With ``--shards auto`` only the Canaries :attr:`Canaries.owns`
+accepts are ticked (:meth:`Canaries.assign`, from :mod:`serinus.operator.shards`); every Canary
+is still followed, to know the whole queue of runs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import asyncio
 import datetime
 import logging
 import time
+from collections.abc import Callable
 
 from pydantic import ValidationError
 
@@ -30,10 +33,12 @@ from serinus.apis.status import CanaryStatus
 from serinus.controller.advance import advance
 from serinus.controller.scheduler import Scheduler
 from serinus.errors import InvalidCanaryError, SerinusError
+from serinus.kube import ratelimit
 from serinus.kube.client import Kube
 from serinus.kube.events import event_name
 from serinus.operator import deletion
 from serinus.operator.history import HistoryRecorder
+from serinus.operator.runs import IN_PROGRESS
 from serinus.operator.selfmetrics import SelfMetrics
 from serinus.operator.wiring import Wiring
 from serinus.redaction import clean
@@ -45,8 +50,16 @@ logger = logging.getLogger(__name__)
 API_VERSION = "flagger.app/v1beta1"
 
 
+Key = tuple[str, str]
+
+
 class Canaries:
     """The operator's view of the cluster's Canaries, feeding the scheduler."""
+
+    SPREAD = float("inf")
+    """The Canaries of the first list tick first at their own point of their whole interval."""
+    TAKEOVER_SPREAD = 2.0
+    """Canaries taken over from another replica tick first within this many seconds."""
 
     def __init__(
         self,
@@ -62,43 +75,95 @@ class Canaries:
         self.metrics = metrics
         self.history = history
         self.min_interval = min_interval
-        self.scheduler = Scheduler(self.tick, grace_seconds=wiring.settings.grace_seconds)
+        settings = wiring.settings
+        self.scheduler = Scheduler(
+            self.tick,
+            grace_seconds=settings.grace_seconds,
+            concurrency=settings.max_concurrent_ticks,
+            priority=self.priority,
+            observe=metrics.lateness.observe,
+        )
         self.synced = asyncio.Event()
-        self._namespaces: dict[tuple[str, str], str] = {}
-        self._requests: dict[tuple[str, str], str | None] = {}
+        self._namespaces: dict[Key, str] = {}
+        self._requests: dict[Key, str | None] = {}
+        self._phases: dict[Key, str] = {}
+        self._known: dict[Key, tuple[float, str]] = {}
+        """Every live Canary's interval and target, owned by this replica or not."""
+        self.owns: Callable[[Key], bool] = lambda key: True
+        """Whether this replica acts on a Canary (``--shards``: its share)."""
 
     async def follow(self, namespace: str | None) -> None:
-        """Keep the scheduler in step with the watch, for ever."""
-        async for event_type, manifest in self.kube.watch(API_VERSION, "Canary", namespace):
+        """Keep the scheduler in step with the watch, for ever; the Canaries of the first list
+        are spread over their interval, later ones tick at once."""
+        events = self.kube.watch(
+            API_VERSION, "Canary", namespace, synced=self.synced.set, slim=True
+        )
+        async for event_type, manifest in events:
             await self.on_event(event_type, manifest)
+
+    async def assign(self, owns: Callable[[Key], bool]) -> None:
+        """Act on the Canaries ``owns`` accepts from now on: the others are let go (their ticks in
+        flight finish first), new ones start within :attr:`TAKEOVER_SPREAD` seconds."""
+        self.owns = owns
+        await self.scheduler.release([k for k in self.scheduler.canaries if not owns(k)])
+        running = set(self.scheduler.canaries)
+        for key, (interval, target) in sorted(self._known.items()):
+            if key not in running and owns(key):
+                self.scheduler.upsert(
+                    key, interval=interval, target=target, spread=self.TAKEOVER_SPREAD
+                )
+
+    @property
+    def known(self) -> list[Key]:
+        return sorted(self._known)
+
+    def priority(self, key: Key) -> int:
+        """Runs in progress first (in the tick pool and the API rate limit)."""
+        return ratelimit.URGENT if self._phases.get(key) in IN_PROGRESS else ratelimit.NORMAL
 
     async def on_event(self, event_type: str, manifest: Manifest) -> None:
         meta = manifest.get("metadata") or {}
         key = (str(meta.get("namespace") or "default"), str(meta.get("name") or ""))
+        self._phases[key] = str((manifest.get("status") or {}).get("phase") or "")
+        self.wiring.runs.seen_manifest(key, manifest)
+        before = len(self._namespaces)
         if event_type == "DELETED":
             self.scheduler.remove(key)
             self._namespaces.pop(key, None)
             self._requests.pop(key, None)
+            self._phases.pop(key, None)
+            self._known.pop(key, None)
+            self.wiring.runs.forget(key)
             self.metrics.forget(*key)
             if self.history is not None:
                 self.history.forget(key)
         elif meta.get("deletionTimestamp") and FINALIZER not in (meta.get("finalizers") or []):
             self.scheduler.remove(key)
-        else:  # a Canary being deleted with the finalizer ticks on until it is reverted
+            self._known.pop(key, None)
+        else:  # a Canary being deleted with the finalizer ticks on (on its owner) until reverted
             target = str(((manifest.get("spec") or {}).get("targetRef") or {}).get("name", ""))
-            self.scheduler.upsert(key, interval=self._interval(manifest), target=target)
+            interval = self._interval(manifest)
+            self._known[key] = (interval, target)
             self._namespaces[key] = key[0]
+            if self.owns(key):
+                spread = 0.0 if self.synced.is_set() else self.SPREAD
+                self.scheduler.upsert(key, interval=interval, target=target, spread=spread)
             request = (meta.get("annotations") or {}).get(ANNOTATION)
             if request is not None and key in self._requests and self._requests[key] != request:
                 self.scheduler.poke(key)  # a request made by hand: act on it now
             self._requests[key] = request
-        counts: dict[str, int] = {}
-        for ns in self._namespaces.values():
-            counts[ns] = counts.get(ns, 0) + 1
-        self.metrics.count(counts)
+        if len(self._namespaces) != before:
+            counts: dict[str, int] = {}
+            for ns in self._namespaces.values():
+                counts[ns] = counts.get(ns, 0) + 1
+            self.metrics.count(counts)
 
     async def tick(self, namespace: str, name: str) -> None:
-        """One tick of one Canary (the scheduler's job)."""
+        """One tick of one Canary (the scheduler's job), its requests at its priority."""
+        with ratelimit.priority(self.priority((namespace, name))):
+            await self._tick(namespace, name)
+
+    async def _tick(self, namespace: str, name: str) -> None:
         try:
             canary = await self.wiring.store.get(namespace, name)
         except InvalidCanaryError as error:
@@ -119,6 +184,9 @@ class Canaries:
         started = time.perf_counter()
         after = await advance(self.wiring.world(canary), canary)
         seconds = time.perf_counter() - started
+        if after.status is not None and after.status.phase is not None:
+            self._phases[(namespace, name)] = after.status.phase.value
+            self.wiring.runs.seen((namespace, name), after.status.phase.value, after.status.queued)
         analysis = canary.spec.effective_analysis
         interval = analysis.interval_at_least(self.min_interval) if analysis else 60.0
         self.metrics.record(after, before=canary.phase, seconds=seconds, interval=interval)

@@ -2,7 +2,8 @@
 
 :func:`run` starts the health and metrics endpoints, waits until the API server answers, then
 controls Canaries: at once, or, with leader election, only while this replica holds the Lease (a
-replica that loses it stops ticking and waits to lead again). Setting ``stop`` (the CLI does on
+replica that loses it stops ticking and waits to lead again), or, with ``--shards auto``, its share
+of them (:mod:`serinus.operator.shards`). Setting ``stop`` (the CLI does on
 SIGTERM and SIGINT) stops it gracefully: the watch ends, every tick in flight finishes and writes
 its status, the Lease is released so another replica takes over at once, and the process exits 0.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import ssl
 from collections.abc import Coroutine
@@ -18,11 +20,14 @@ from typing import Any
 
 import httpx
 
+from serinus import __version__
 from serinus.errors import SerinusError
 from serinus.kube.client import Kube
 from serinus.kube.errors import LeadershipLostError
 from serinus.kube.history import HistoryStore
 from serinus.kube.leader import LeaderElector
+from serinus.kube.membership import Membership
+from serinus.operator import shards
 from serinus.operator.canaries import Canaries
 from serinus.operator.dashboard.app import Dashboard
 from serinus.operator.history import Changes, HistoryRecorder
@@ -58,10 +63,19 @@ async def run(settings: OperatorSettings, *, stop: asyncio.Event) -> None:
         endpoints.port,
     )
     try:
-        async with Kube(settings.kube) as kube, httpx.AsyncClient() as http:
+        limited = dataclasses.replace(
+            settings.kube,
+            qps=settings.kube_api_qps,
+            burst=settings.kube_api_burst,
+            # the field manager stays "serinus" (the part before the slash); the request log of
+            # the API server tells the replicas apart
+            user_agent=f"serinus/{__version__} ({settings.identity})",
+        )
+        async with Kube(limited) as kube, httpx.AsyncClient() as http:
             if not await _until_stopped(stop, _reach(kube)):
                 return
             endpoints.ready.set()
+            kube.enable_cache(settings.namespaces)  # reads from informers: idle ticks send nothing
             wiring = Wiring(settings, kube, http)
             changes = Changes()
             dashboard: Dashboard | None = None
@@ -96,6 +110,20 @@ async def _control_loop(
         )
         return _control(canaries, settings.namespaces)
 
+    if settings.shards == "auto":
+        endpoints.leading = True
+        canaries = Canaries(
+            kube=kube, wiring=wiring, metrics=metrics, min_interval=settings.min_interval_seconds
+        )
+        canaries.owns = lambda key: False  # nothing until the replicas agree on a view
+        membership = Membership(
+            kube,
+            settings.leader_election_namespace,
+            settings.leader_election_name,
+            settings.identity,
+        )
+        await _until_stopped(stop, _sharded(membership, canaries, settings.namespaces))
+        return
     if not settings.leader_election:
         endpoints.leading = True
         await _until_stopped(stop, control())
@@ -115,6 +143,20 @@ async def _control_loop(
             await _until_stopped(stop, _lead(elector, endpoints, control))
         except LeadershipLostError as error:
             logger.warning("leadership lost, stopping the controllers: %s", error)
+
+
+async def _sharded(membership: Membership, canaries: Canaries, namespaces: tuple[str, ...]) -> None:
+    """``--shards auto``: this replica's share, until cancelled; then its ticks finish before its
+    Lease goes (so no other replica takes a Canary over while this one still acts on it)."""
+    member = asyncio.create_task(membership.run(), name="membership")
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(shards.coordinate(membership, canaries))
+            group.create_task(_control(canaries, namespaces))
+    finally:
+        member.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await member
 
 
 async def _lead(elector: LeaderElector, endpoints: Endpoints, control: Any) -> None:

@@ -4,7 +4,9 @@ working.
 ``flagger_info``, ``flagger_canary_total``, ``flagger_canary_status`` (0 Progressing, 2 Failed, 1
 any other phase), ``flagger_canary_weight`` (per workload: ``<target>-primary`` and ``<target>``),
 ``flagger_canary_duration_seconds`` (tick duration), ``flagger_canary_metric_analysis`` (each
-metric's last value) and ``flagger_canary_successes_total`` / ``flagger_canary_failures_total``.
+metric's last value) and ``flagger_canary_successes_total`` / ``flagger_canary_failures_total``;
+and serinus's own ``serinus_tick_lateness_seconds``: how late each tick started after its due time
+(the promise of the analysis interval, kept or not).
 They are recorded from the Canary's status after each tick, so the controller itself knows nothing
 of them.
 
@@ -66,6 +68,12 @@ class SelfMetrics:
             "flagger_canary_metric_analysis",
             "Last value of each metric",
             ["name", "namespace", "metric"],
+            registry=self.registry,
+        )
+        self.lateness = Histogram(
+            "serinus_tick_lateness_seconds",
+            "How late ticks started after their due time (pool, event loop and rate limit)",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=self.registry,
         )
         labels = ["name", "namespace", "deployment_strategy", "analysis_status"]

@@ -10,7 +10,9 @@ app,name,app.kubernetes.io/name``, ...): a Flagger deployment's arguments keep t
 
 Flagger's ``-threadiness`` and ``-control-loop-interval`` have no field: serinus ticks each Canary
 on its own task at its own interval and follows the watch at once, so neither has anything to
-tune; the command accepts them and says it ignores them (:data:`IGNORED_FLAGS`).
+tune; the command accepts them and says it ignores them (:data:`IGNORED_FLAGS`). What bounds the
+work instead is serinus's own: ``--max-concurrent-ticks``, ``--kube-api-qps``/``--kube-api-burst``,
+``--max-concurrent-runs`` (and per namespace) and ``--shards`` (docs/architecture.md, "Scale").
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from typing import Any, Literal
 
 from serinus.kube.config import KubeSettings
 
-Kind = Literal["text", "list", "switch", "flag", "port", "duration"]
+Kind = Literal["text", "list", "switch", "flag", "port", "duration", "count"]
 """How a flag's value reads: a text, a comma-separated list, ``--x/--no-x``, a bare flag, a port
-number, a duration (``10s``)."""
+number, a duration (``10s``), a whole number >= 0."""
 
 
 def flag(
@@ -177,9 +179,66 @@ class OperatorSettings:
         default="",
         metadata=flag("identity", "This replica's name in the Lease (default: host name and pid)."),
     )
+    max_concurrent_ticks: int = dataclasses.field(
+        default=64,
+        metadata=flag(
+            "max-concurrent-ticks",
+            "Ticks running at once at most (0: no bound); runs in progress go first.",
+            kind="count",
+        ),
+    )
+    kube_api_qps: int = dataclasses.field(
+        default=100,
+        metadata=flag(
+            "kube-api-qps",
+            "Kubernetes API requests a second at most (0: no limit); runs in progress go first.",
+            kind="count",
+        ),
+    )
+    kube_api_burst: int = dataclasses.field(
+        default=200,
+        metadata=flag(
+            "kube-api-burst", "Kubernetes API requests at once above the QPS.", kind="count"
+        ),
+    )
+    max_concurrent_runs: int = dataclasses.field(
+        default=0,
+        metadata=flag(
+            "max-concurrent-runs",
+            "Runs (Progressing to Finalising) at once in the cluster at most (0: no limit); "
+            "new revisions wait in order in phase Waiting.",
+            kind="count",
+        ),
+    )
+    max_concurrent_runs_per_namespace: int = dataclasses.field(
+        default=0,
+        metadata=flag(
+            "max-concurrent-runs-per-namespace",
+            "Runs at once in one namespace at most (0: no limit).",
+            kind="count",
+        ),
+    )
+    shards: str = dataclasses.field(
+        default="",
+        metadata=flag(
+            "shards",
+            "'auto': every live replica acts on its consistent-hash share of the Canaries "
+            "(a Lease per replica in --leader-election-namespace); empty: one replica acts on all.",
+        ),
+    )
     notifier: NotifierSettings = dataclasses.field(default_factory=NotifierSettings)
     grace_seconds: float = 30.0
     """How long ticks in flight may take to finish on shutdown."""
+
+    def __post_init__(self) -> None:
+        if self.shards not in ("", "auto"):
+            raise ValueError(f"--shards: expected 'auto' or nothing, found {self.shards[:40]!r}")
+        if self.shards and self.leader_election:
+            raise ValueError(
+                "--shards auto and --enable-leader-election: expected one of them (with shards "
+                "every replica acts, on its own share), found both"
+            )
+
     min_interval_seconds: float = dataclasses.field(
         default=10.0,
         metadata=flag(

@@ -26,6 +26,7 @@ from serinus.kube.status import KubeStatusStore
 from serinus.metrics.checks import MetricChecks
 from serinus.notifiers.notifier import AlertNotifier
 from serinus.operator import admission
+from serinus.operator.runs import RunLimits
 from serinus.operator.settings import OperatorSettings
 from serinus.ports import EventSink, EventType, Router, SystemClock, Target, World
 from serinus.routers import registry as routers
@@ -75,6 +76,10 @@ class Wiring:
         self.clock = SystemClock()
         self.resources = KubeResources(kube)
         self.store = KubeStatusStore(kube)
+        self.runs = RunLimits(
+            cluster=settings.max_concurrent_runs,
+            namespace=settings.max_concurrent_runs_per_namespace,
+        )
         notifier = settings.notifier
         self.metrics = MetricChecks(
             metrics_server=settings.metrics_server,
@@ -134,6 +139,7 @@ class Wiring:
             store=self.store,
             clock=self.clock,
             provider=self.provider(canary),
+            slots=self.runs,
         )
 
     def _target(self, canary: Canary) -> Target:

@@ -43,8 +43,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* Settings that cannot work together stop the install with a message naming the values. */}}
 {{- define "serinus.checks" -}}
-{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}
-{{- fail (printf "replicaCount: %d replicas need leaderElection.enabled=true, else every replica advances every canary (got leaderElection.enabled=false)" (int .Values.replicaCount)) }}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) (not .Values.sharding.enabled) }}
+{{- fail (printf "replicaCount: %d replicas need leaderElection.enabled=true or sharding.enabled=true, else every replica advances every canary (got both false)" (int .Values.replicaCount)) }}
+{{- end }}
+{{- if and .Values.leaderElection.enabled .Values.sharding.enabled }}
+{{- fail "leaderElection.enabled and sharding.enabled: expected one of them (with sharding every replica acts, on its own share), got both" }}
 {{- end }}
 {{- if and .Values.rbac.namespaced (not (include "serinus.watchNamespaces" . | fromJsonArray)) }}
 {{- fail "rbac.namespaced: a namespace-scoped install needs watchNamespaces (or namespace): the namespaces to watch, and to grant permissions in; got none" }}
@@ -109,7 +112,7 @@ What the operator does with each resource, and so what it may do:
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["get", "create", "update", "patch"]
+  verbs: ["get", "list", "watch", "create", "update", "patch"]
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: {{ if .Values.trackSecrets }}["get", "create", "update", "patch"]{{ else }}["get"]{{ end }}

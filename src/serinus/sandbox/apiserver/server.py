@@ -7,6 +7,9 @@ Tests and the sandbox use it as an async context manager::
         ...  # api.url, api.cluster (in-process access), api.logs / api.execs (plug sources)
 
 The CLI calls :func:`serve`, which serves until it is told to stop (on SIGINT or SIGTERM).
+With ``record_requests=True`` it keeps a request log (:class:`Recorded`: method, path, query, user
+agent, status) that tests read to see which client wrote what.
+
 Stopping ends every open watch and log stream with a proper final chunk first (aiohttp would
 otherwise wait for them), then saves the state file.
 """
@@ -14,9 +17,11 @@ otherwise wait for them), then saves the state file.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import pathlib
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Self
 
@@ -33,6 +38,21 @@ from serinus.sandbox.apiserver.status import MAX_BODY_BYTES
 
 logger = logging.getLogger(__name__)
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Recorded:
+    """One request the server answered (``ApiServer(record_requests=True)``)."""
+
+    time: float
+    """When it arrived (epoch seconds)."""
+    method: str
+    path: str
+    query: str
+    user_agent: str
+    status: int
+
 
 class ApiServer:
     """A Kubernetes API server on a loopback port, state in memory or in a file."""
@@ -48,6 +68,7 @@ class ApiServer:
         persist_delay: float = 0.2,
         service_cidr: str = "10.96.0.0/12",
         secure_port: int | None = None,
+        record_requests: bool = False,
     ) -> None:
         """
         Args:
@@ -61,6 +82,8 @@ class ApiServer:
                 loopback range (e.g. ``127.96.0.0/12``) so that those addresses can be served.
             secure_port: also serve TLS (a certificate from the cluster CA) on this port; 0 picks
                 a free one; None serves plain HTTP only.
+            record_requests: keep every request answered in :attr:`requests` (the request log a
+                test reads to see who wrote what).
         """
         self.host = host
         self.port = port
@@ -73,6 +96,7 @@ class ApiServer:
         self._bookmark_interval = bookmark_interval
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self.requests: list[Recorded] | None = [] if record_requests else None
 
     @property
     def url(self) -> str:
@@ -96,7 +120,8 @@ class ApiServer:
             bookmark_interval=self._bookmark_interval,
             address=lambda: f"{self.host}:{self.port}",
         )
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        middlewares = [] if self.requests is None else [self._record]
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=middlewares)
         app.router.add_route("*", "/{path:.*}", api.handle)
         app.on_shutdown.append(self._end_streams)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
@@ -116,6 +141,28 @@ class ApiServer:
             self.secure_port = int(self._runner.addresses[-1][1])
             logger.info("Kubernetes API server listening with TLS on %s", self.secure_url)
         logger.info("Kubernetes API server listening on %s", self.url)
+
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """One line of the request log per request, once answered (a watch: once it ends)."""
+        received = time.time()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        finally:
+            assert self.requests is not None
+            self.requests.append(
+                Recorded(
+                    received,
+                    request.method,
+                    request.path,
+                    request.query_string,
+                    request.headers.get("User-Agent", ""),
+                    status,
+                )
+            )
 
     async def _end_streams(self, app: web.Application) -> None:
         self._closing.set()

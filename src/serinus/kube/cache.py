@@ -1,0 +1,189 @@
+"""Informer-style caches: objects the operator reads, kept in memory by a watch.
+
+With a :class:`Cache` on the :class:`~serinus.kube.client.Kube` (the operator turns it on), the
+first ``get`` of a kind in a namespace starts an :class:`Informer` for that kind and scope (the
+namespace, or every namespace when the operator watches them all): a list, then a watch from the
+list's version (:func:`serinus.kube.watch.follow`, which survives disconnects and 410s). Until the
+informer has listed, reads go to the API server; afterwards they are answered from memory, an
+absent object included, so a tick with nothing to do sends no request at all (Leases and
+Secrets excepted: :data:`UNCACHED`). An informer that
+cannot list or watch its kind (403 under a tight RBAC, a kind no longer served) is given up and
+its reads go to the API server as before.
+
+Writes stay direct. Their answer is put in the cache at once (read-your-writes: the next step of
+the same tick sees the object as written, not the version before the watch catches up); an object
+deleted is dropped; a write refused with 409 Conflict marks the object stale, so the read that
+:func:`~serinus.kube.retry.retry_on_conflict` does next goes to the API server. A watch event
+older than what the cache holds (the echo of a write already stored) is ignored.
+
+Objects are kept as compact JSON without ``metadata.managedFields``: a read gets its own copy
+(callers change what they read before writing it back) and a thousand Deployments, Services and
+Canaries take a few megabytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from serinus import errors
+from serinus.apis.base import Manifest
+
+logger = logging.getLogger(__name__)
+
+Scope = str | None
+"""The namespace an informer covers; None for every namespace (or a cluster-scoped kind)."""
+Watcher = Callable[[str, str, Scope, Callable[[], None]], AsyncIterator[tuple[str, Manifest]]]
+"""Starts the watch of (api_version, kind, namespace) calling back once the first list is in."""
+
+UNCACHED = frozenset({("coordination.k8s.io/v1", "Lease"), ("v1", "Secret")})
+"""Kinds always read from the API server: Leases (leader election and membership need the
+newest) and Secrets (read by name only: the operator's RBAC does not let it list them, so it
+cannot enumerate them; docs/security.md)."""
+
+
+def version_of(obj: Manifest) -> int | None:
+    """The resourceVersion as a number (the API server's are; None when it is not)."""
+    try:
+        return int(str((obj.get("metadata") or {}).get("resourceVersion")))
+    except ValueError:
+        return None
+
+
+def _compact(obj: Manifest) -> tuple[int | None, str]:
+    metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    return version_of(obj), json.dumps({**obj, "metadata": metadata}, separators=(",", ":"))
+
+
+def _newer(held: int | None, incoming: int | None) -> bool:
+    return held is None or incoming is None or incoming >= held
+
+
+class Informer:
+    """The objects of one kind in one scope, as the watch reports them."""
+
+    def __init__(self, api_version: str, kind: str, scope: Scope) -> None:
+        self.api_version, self.kind, self.scope = api_version, kind, scope
+        self.objects: dict[tuple[str, str], tuple[int | None, str]] = {}
+        self.synced = asyncio.Event()
+        self.failed = False
+        self._stale: set[tuple[str, str]] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    def get(self, namespace: str, name: str) -> tuple[bool, Manifest | None]:
+        """(True, object or None) from memory, or (False, None) when the API must answer."""
+        key = (namespace, name)
+        if self.failed or not self.synced.is_set() or key in self._stale:
+            return False, None
+        held = self.objects.get(key)
+        return True, None if held is None else json.loads(held[1])
+
+    def items(self) -> list[Manifest]:
+        """Every object held, each a copy."""
+        return [json.loads(text) for _, text in self.objects.values()]
+
+    def store(self, obj: Manifest) -> None:
+        """Hold ``obj`` unless the cache holds a newer version."""
+        key = _key(obj)
+        version, text = _compact(obj)
+        held = self.objects.get(key)
+        if held is None or _newer(held[0], version):
+            self.objects[key] = (version, text)
+
+    def forget(self, obj: Manifest) -> None:
+        key = _key(obj)
+        held = self.objects.get(key)
+        if held is None or _newer(held[0], version_of(obj)):
+            self.objects.pop(key, None)
+
+    def stale(self, namespace: str, name: str) -> None:
+        """A write was refused as stale: the next read goes to the API server."""
+        self._stale.add((namespace, name))
+
+    def refreshed(self, namespace: str, name: str, obj: Manifest | None) -> None:
+        """What a read from the API server found (it wins over what the cache held)."""
+        if not self.synced.is_set():
+            return
+        self._stale.discard((namespace, name))
+        if obj is None:
+            self.objects.pop((namespace, name), None)
+        else:
+            self.store(obj)
+
+    async def run(self, watch: Watcher) -> None:
+        """Apply the watch's events for ever (or give up when it cannot be followed)."""
+        try:
+            events = watch(self.api_version, self.kind, self.scope, self.synced.set)
+            async for event_type, obj in events:
+                if event_type == "DELETED":
+                    self.forget(obj)
+                else:
+                    self.store(obj)
+        except errors.SerinusError as error:
+            self.failed = True
+            logger.warning(
+                "not caching %s %s (%s): reading from the API server", self.kind, self.scope, error
+            )
+
+
+def _key(obj: Manifest) -> tuple[str, str]:
+    metadata = obj.get("metadata") or {}
+    return str(metadata.get("namespace") or ""), str(metadata.get("name") or "")
+
+
+class Cache:
+    """Informers started on first read, one per kind and scope (see the module docstring)."""
+
+    def __init__(self, watch: Watcher, *, namespaces: tuple[str, ...] = ()) -> None:
+        self._watch = watch
+        self._namespaces = namespaces
+        self._informers: dict[tuple[str, str, Scope], Informer] = {}
+
+    def scope(self, namespaced: bool, namespace: str | None) -> tuple[bool, Scope]:
+        """(cacheable, scope) of a read in ``namespace``."""
+        if not namespaced:
+            return True, None
+        if not self._namespaces:
+            return True, None
+        return namespace in self._namespaces, namespace
+
+    def informer(
+        self, api_version: str, kind: str, namespaced: bool, namespace: str | None, start: bool
+    ) -> Informer | None:
+        """The informer answering reads of this kind in ``namespace`` (started when asked)."""
+        if (api_version, kind) in UNCACHED:
+            return None
+        cacheable, scope = self.scope(namespaced, namespace)
+        if not cacheable:
+            return None
+        informer = self._informers.get((api_version, kind, scope))
+        if informer is None and start:
+            informer = Informer(api_version, kind, scope)
+            self._informers[(api_version, kind, scope)] = informer
+            informer.task = asyncio.get_running_loop().create_task(
+                informer.run(self._watch), name=f"informer {kind} {scope or '*'}"
+            )
+        return informer
+
+    def sizes(self) -> dict[str, int]:
+        """Objects held per kind (for the operator's metrics and the benchmark)."""
+        counts: dict[str, int] = {}
+        for (_, kind, _), informer in self._informers.items():
+            counts[kind] = counts.get(kind, 0) + len(informer.objects)
+        return counts
+
+    async def close(self) -> None:
+        tasks = [i.task for i in self._informers.values() if i.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._informers.clear()
+
+
+def hold(informer: Informer | None, obj: Any) -> None:
+    """Put a write's answer in the cache (when the kind is cached)."""
+    if informer is not None and isinstance(obj, dict):
+        informer.store(obj)

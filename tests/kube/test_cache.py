@@ -1,0 +1,177 @@
+"""``Kube`` with its informer cache on, against the real API server through a recording proxy.
+
+Covers: the first read of a kind starts its informer and goes to the server; once the informer has
+listed, reads (of present and absent objects) send no request; another client's change and
+deletion reach the cache through the watch; a write's answer is read back at once (no stale read
+between a write and its watch event); a 409 Conflict marks the object stale, so
+``retry_on_conflict`` reads the server's version and succeeds; Leases and Secrets are never
+cached; a kind the client may not list is read from the server as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from serinus import errors
+from serinus.apis.base import Manifest
+from serinus.kube import Kube, retry_on_conflict
+from tests.kube.conftest import settings
+from tests.kube.support import FaultProxy, configmap
+
+CM = ("v1", "ConfigMap")
+
+
+@pytest.fixture
+async def cached(proxy: FaultProxy) -> AsyncIterator[Kube]:
+    async with Kube(settings(proxy.url)) as client:
+        client.enable_cache(("prod",))
+        yield client
+
+
+async def synced(kube: Kube, name: str) -> None:
+    """Read until the ConfigMap informer has listed (its first reads go to the server)."""
+    await kube.get(*CM, name, "prod")
+    assert kube.cache is not None
+    informer = kube.cache.informer("v1", "ConfigMap", True, "prod", start=False)
+    assert informer is not None
+    await asyncio.wait_for(informer.synced.wait(), 5)
+
+
+async def soon(check: Callable[[], Awaitable[bool]]) -> bool:
+    """Whether ``check`` holds within 5 s (the watch delivers in milliseconds)."""
+    for _ in range(500):
+        if await check():
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+def gets(proxy: FaultProxy) -> list[str]:
+    """Reads and lists of ConfigMaps (not watches), without their query."""
+    return [p.split("?")[0] for p in proxy.seen("GET", "/configmaps") if "watch=" not in p]
+
+
+async def test_reads_after_the_list_send_no_request(
+    kube: Kube, cached: Kube, proxy: FaultProxy
+) -> None:
+    await kube.create(configmap("a", v="1"))
+    await synced(cached, "a")
+    before = len(proxy.requests)
+    for _ in range(20):
+        found = await cached.get(*CM, "a", "prod")
+        assert found is not None
+        assert found["data"] == {"v": "1"}
+        assert await cached.get(*CM, "absent", "prod") is None
+    assert len(proxy.requests) == before
+    found = await cached.get(*CM, "a", "prod")
+    assert found is not None
+    found["data"]["v"] = "changed by the caller"  # a read is the caller's own copy
+    again = await cached.get(*CM, "a", "prod")
+    assert again is not None
+    assert again["data"] == {"v": "1"}
+    assert "managedFields" not in again["metadata"]
+
+
+async def test_changes_by_others_arrive_through_the_watch(
+    kube: Kube, cached: Kube, proxy: FaultProxy
+) -> None:
+    await kube.create(configmap("a", v="1"))
+    await synced(cached, "a")
+    await kube.patch(*CM, "a", "prod", {"data": {"v": "2"}})
+    await kube.create(configmap("b", v="new"))
+
+    async def value(name: str) -> object:
+        found = await cached.get(*CM, name, "prod")
+        return None if found is None else found["data"]["v"]
+
+    async def arrived() -> bool:
+        return await value("a") == "2" and await value("b") == "new"
+
+    assert await soon(arrived)
+    await kube.delete(*CM, "a", "prod")
+
+    async def gone() -> bool:
+        return await cached.get(*CM, "a", "prod") is None
+
+    assert await soon(gone)
+    # "a" read once from the server (before the list), then the list; the rest from memory
+    assert gets(proxy) == [
+        "/api/v1/namespaces/prod/configmaps/a",
+        "/api/v1/namespaces/prod/configmaps",
+    ]
+
+
+async def test_a_write_is_read_back_at_once(kube: Kube, cached: Kube, proxy: FaultProxy) -> None:
+    await kube.create(configmap("a", v="1"))
+    await synced(cached, "a")
+    for value in "23456789":
+        current = await cached.get(*CM, "a", "prod")
+        assert current is not None
+        # no 409: each write carries the version the previous one returned
+        await cached.replace({**current, "data": {"v": value}})
+        again = await cached.get(*CM, "a", "prod")
+        assert again is not None
+        assert again["data"] == {"v": value}
+    assert not proxy.seen("GET", "/configmaps/a")[1:]
+
+
+async def test_a_conflict_reads_the_server_again(
+    kube: Kube, cached: Kube, proxy: FaultProxy
+) -> None:
+    await kube.create(configmap("a", v="1"))
+    await synced(cached, "a")
+    stale = await cached.get(*CM, "a", "prod")
+    assert stale is not None
+
+    changes = iter("xy")
+
+    async def change_underneath() -> None:
+        await kube.patch(*CM, "a", "prod", {"data": {"other": next(changes)}})
+
+    proxy.before("PUT", "/configmaps/a", change_underneath)
+    with pytest.raises(errors.ConflictError):
+        await cached.replace({**stale, "data": {"v": "lost"}})
+    reads_before = len(proxy.seen("GET", "/configmaps/a"))
+    proxy.before("PUT", "/configmaps/a", change_underneath)
+
+    async def fetch() -> Manifest:
+        found = await cached.get(*CM, "a", "prod")
+        assert found is not None
+        return found
+
+    def mutate(current: Manifest) -> Manifest:
+        return {**current, "data": {**current["data"], "v": "won"}}
+
+    written = await retry_on_conflict(fetch, mutate, cached.replace)
+    assert written["data"]["v"] == "won"
+    # the stale object was read from the server, twice (after each 409), not from memory
+    assert len(proxy.seen("GET", "/configmaps/a")) == reads_before + 2
+    final = await kube.get(*CM, "a", "prod")
+    assert final is not None
+    assert final["data"] == {"v": "won", "other": "y"}
+
+
+async def test_leases_and_secrets_are_never_cached(cached: Kube, proxy: FaultProxy) -> None:
+    for _ in range(3):
+        assert await cached.get("coordination.k8s.io/v1", "Lease", "l", "prod") is None
+        assert await cached.get("v1", "Secret", "s", "prod") is None
+    assert len(proxy.seen("GET", "/leases/l")) == 3
+    assert len(proxy.seen("GET", "/secrets/s")) == 3
+    assert not proxy.seen("GET", "watch=")
+
+
+async def test_a_kind_it_may_not_list_is_read_from_the_server(
+    kube: Kube, cached: Kube, proxy: FaultProxy
+) -> None:
+    await kube.create(configmap("a", v="1"))
+    proxy.fail(403, times=1, method="GET", path="/configmaps?", reason="Forbidden")
+    for _ in range(3):
+        found = await cached.get(*CM, "a", "prod")
+        assert found is not None
+        assert found["data"] == {"v": "1"}
+    await asyncio.sleep(0.1)
+    assert await cached.get(*CM, "a", "prod") is not None
+    assert len(proxy.seen("GET", "/configmaps/a")) == 4
