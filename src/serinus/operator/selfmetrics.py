@@ -73,7 +73,23 @@ class SelfMetrics:
         self.lateness = Histogram(
             "serinus_tick_lateness_seconds",
             "How late ticks started after their due time (pool, event loop and rate limit)",
-            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            buckets=(
+                0.001,
+                0.0025,
+                0.005,
+                0.01,
+                0.025,
+                0.05,
+                0.1,
+                0.25,
+                0.5,
+                1,
+                2.5,
+                5,
+                10,
+                30,
+                60,
+            ),
             registry=self.registry,
         )
         labels = ["name", "namespace", "deployment_strategy", "analysis_status"]
