@@ -8,9 +8,13 @@ Linkerd success rate (the ``statefulset`` label) and promoted, the primary's pod
 one at the new revision, and the files are still there, read through the new pods; 2.1.2 with
 HTTP 500s sent to ``podinfo-canary`` is rolled back, the primary's pods untouched; with
 ``podinfo-primary-0`` made unready, 2.1.3 is promoted all the same (``unreadyPods: delete``: serinus
-deletes the pod the StatefulSet's rolling update would wait for, its claim stays); a client
-sending ``GET /`` to ``podinfo`` through the whole story (hey, 10 requests per second) sees no
-failed request; no claim is ever deleted or replaced.
+deletes the pod the StatefulSet's rolling update would wait for, its claim stays); 2Gi claim
+templates, which the API server refuses as an update, released by replacing the target
+(``kubectl delete --cascade=orphan``, then apply) with 2.1.4: serinus replaces the primary object,
+its pods roll to 2.1.4 on their old claims and still read their files; ``unreadyPods:
+scaleFromZero`` with 2.1.5: all traffic to the canary, the primary stopped and started again at
+2.1.5, files still there; a client sending ``GET /`` to ``podinfo`` through the whole story (hey,
+10 requests per second) sees no failed request; no claim is ever deleted or replaced.
 """
 
 from __future__ import annotations
@@ -28,10 +32,12 @@ from tests.e2e.support import Client, Sandbox, apply, get, sandbox, wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 
-def statefulset(mount: pathlib.Path) -> dict[str, Any]:
+def statefulset(
+    mount: pathlib.Path, image: str = "stefanprodan/podinfo:2.1.0", storage: str = "1Gi"
+) -> dict[str, Any]:
     container = {
         "name": "podinfo",
-        "image": "stefanprodan/podinfo:2.1.0",
+        "image": image,
         "command": ["./podinfo", "--port=9898"],
         "ports": [{"name": "http", "containerPort": 9898}],
         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 1},
@@ -54,7 +60,7 @@ def statefulset(mount: pathlib.Path) -> dict[str, Any]:
                     "metadata": {"name": "data"},
                     "spec": {
                         "accessModes": ["ReadWriteOnce"],
-                        "resources": {"requests": {"storage": "1Gi"}},
+                        "resources": {"requests": {"storage": storage}},
                     },
                 }
             ],
@@ -198,6 +204,8 @@ def test_statefulset_canary_promoted_and_rolled_back_under_load(tmp_path: pathli
             }, "the rollback touched the primary's pods"
             wait_for("the canary scaled to zero", lambda: pods(box, "podinfo") == {})
             unready_primary_pod_does_not_hold_promotion(box, mount, promoted)
+            new_claim_templates_replace_the_primary(box, mount, tmp_path)
+            promotion_from_zero(box, mount)
             time.sleep(3)
         finally:
             output = client.stop()
@@ -219,6 +227,57 @@ def test_statefulset_canary_promoted_and_rolled_back_under_load(tmp_path: pathli
         assert any(
             m.startswith("Deleted pod podinfo-primary-0.prod: not ready at revision") for m in log
         ), log
+        assert any(
+            m.startswith("podinfo-primary.prod: volumeClaimTemplates, serviceName or") for m in log
+        ), log
+        assert "Routing all traffic to canary" in log
+        assert "Scaling podinfo-primary.prod to zero to start it again at the new revision" in log
+        assert "Scaling podinfo-primary.prod from zero to 2" in log
+
+
+def markers_kept(box: Sandbox, mount: pathlib.Path, image: str) -> dict[str, dict[str, Any]]:
+    """The primary, all at ``image`` and ready; each pod still reads what it wrote at first."""
+    promoted = wait_for(f"the primary at {image}", lambda: primary_ready_at(box, image))
+    for name in promoted:
+        kept = box.kubectl("-n", "prod", "exec", name, "--", "cat", f"{mount}/marker")
+        assert kept.strip() == f"written-by-{name}"
+    return promoted
+
+
+def new_claim_templates_replace_the_primary(
+    box: Sandbox, mount: pathlib.Path, directory: pathlib.Path
+) -> None:
+    """2Gi claims and 2.1.4: Kubernetes refuses new claim templates on a StatefulSet, so the
+    target is replaced as the docs say; serinus replaces the primary object, keeping its pods'
+    claims, and the primary's pods roll to 2.1.4 on them."""
+    box.kubectl(
+        "-n", "prod", "patch", "statefulset", "podinfo", "--type", "json", "-p",
+        '[{"op": "replace", "path": "/spec/volumeClaimTemplates/0/spec/resources/requests/storage",'
+        ' "value": "2Gi"}]',
+        check=False,
+    )  # fmt: skip
+    claim = get(box, "statefulset", "podinfo")["spec"]["volumeClaimTemplates"][0]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi", "new claim templates taken"
+    box.kubectl("-n", "prod", "delete", "statefulset", "podinfo", "--cascade=orphan")
+    apply(box, statefulset(mount, "stefanprodan/podinfo:2.1.4", "2Gi"), directory)
+    wait_for("Progressing", lambda: phase(box) == "Progressing", within=60)
+    wait_for("Succeeded", lambda: phase(box) == "Succeeded", within=180)
+    markers_kept(box, mount, "stefanprodan/podinfo:2.1.4")
+    claims_of = get(box, "statefulset", "podinfo-primary")["spec"]["volumeClaimTemplates"]
+    assert claims_of[0]["spec"]["resources"]["requests"]["storage"] == "2Gi"
+
+
+def promotion_from_zero(box: Sandbox, mount: pathlib.Path) -> None:
+    """unreadyPods: scaleFromZero. All traffic goes to the canary, the primary stops and starts
+    again at 2.1.5 in order, then takes the traffic back."""
+    patch = '{"spec":{"statefulSet":{"unreadyPods":"scaleFromZero"}}}'
+    box.kubectl("-n", "prod", "patch", "canary", "podinfo", "--type", "merge", "-p", patch)
+    box.kubectl(
+        "-n", "prod", "set", "image", "statefulset/podinfo", "podinfo=stefanprodan/podinfo:2.1.5"
+    )
+    wait_for("Progressing", lambda: phase(box) == "Progressing", within=60)
+    wait_for("Succeeded", lambda: phase(box) == "Succeeded", within=180)
+    markers_kept(box, mount, "stefanprodan/podinfo:2.1.5")
 
 
 def unready_primary_pod_does_not_hold_promotion(

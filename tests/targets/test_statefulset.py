@@ -20,6 +20,7 @@ import pytest
 
 from serinus.errors import TargetError
 from serinus.kube import Kube
+from serinus.targets import statefulset as statefulset_module
 from serinus.targets.statefulset import RESTORE, StatefulSetTarget
 from tests.targets.support import NS, create_canary, deployment, image_of, set_status
 
@@ -41,6 +42,13 @@ def statefulset(**spec: Any) -> dict[str, Any]:
 @pytest.fixture
 def statefulsets(kube: Kube) -> StatefulSetTarget:
     return StatefulSetTarget(kube)
+
+
+async def recreate_with_claims(kube: Kube, claims: list[dict[str, Any]]) -> None:
+    """What a user does to change a StatefulSet's claim templates, which Kubernetes refuses to
+    update: delete it leaving its pods (``--cascade=orphan``) and create it again."""
+    await kube.delete(APPS, "StatefulSet", "podinfo", NS, cascade="orphan")
+    await kube.create(statefulset(volumeClaimTemplates=claims))
 
 
 async def get_sts(kube: Kube, name: str = "podinfo-primary") -> dict[str, Any]:
@@ -94,9 +102,7 @@ async def test_revision_covers_template_and_claim_templates(
     await kube.patch(APPS, "StatefulSet", "podinfo", NS, {"spec": {"replicas": 5}})
     assert await statefulsets.revision(canary) == first
     bigger = {**CLAIM, "spec": {**CLAIM["spec"], "resources": {"requests": {"storage": "2Gi"}}}}
-    await kube.patch(
-        APPS, "StatefulSet", "podinfo", NS, {"spec": {"volumeClaimTemplates": [bigger]}}
-    )
+    await recreate_with_claims(kube, [bigger])
     second = await statefulsets.revision(canary)
     assert second.spec_hash != first.spec_hash
     patch = {"spec": {"template": {"metadata": {"annotations": {"restartedAt": "now"}}}}}
@@ -183,9 +189,7 @@ async def test_new_claim_templates_replace_the_primary_object_and_orphan_its_pod
     await kube.create(pod("podinfo-primary-0", before, revision="rev-1", ready=True))
     await kube.create(claim("data-podinfo-primary-0"))
     bigger = {**CLAIM, "spec": {**CLAIM["spec"], "resources": {"requests": {"storage": "5Gi"}}}}
-    await kube.patch(
-        APPS, "StatefulSet", "podinfo", NS, {"spec": {"volumeClaimTemplates": [bigger]}}
-    )
+    await recreate_with_claims(kube, [bigger])
     await statefulsets.promote(canary)
     after = await get_sts(kube)
     assert after["metadata"]["uid"] != before["metadata"]["uid"]
@@ -194,6 +198,34 @@ async def test_new_claim_templates_replace_the_primary_object_and_orphan_its_pod
     assert orphan is not None
     assert not orphan["metadata"].get("ownerReferences")
     assert await kube.get("v1", "PersistentVolumeClaim", "data-podinfo-primary-0", NS) is not None
+
+
+async def test_a_replaced_primary_still_being_deleted_is_waited_for(
+    kube: Kube, statefulsets: StatefulSetTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real garbage collector takes a moment to let an orphaning delete's object go (its
+    ``orphan`` finalizer); played here by a finalizer of the test's own."""
+    monkeypatch.setattr(statefulset_module, "GONE_WAIT_SECONDS", 0.3)
+    await kube.create(statefulset())
+    canary = await create_canary(kube, "StatefulSet")
+    await statefulsets.initialize(canary)
+    hold = {"metadata": {"finalizers": ["example.com/hold"]}}
+    await kube.patch(APPS, "StatefulSet", "podinfo-primary", NS, hold)
+    before = await get_sts(kube)
+    bigger = {**CLAIM, "spec": {**CLAIM["spec"], "resources": {"requests": {"storage": "5Gi"}}}}
+    await recreate_with_claims(kube, [bigger])
+    with pytest.raises(TargetError, match="still being deleted") as caught:
+        await statefulsets.promote(canary)
+    assert caught.value.is_retriable
+    waiting = await get_sts(kube)
+    assert waiting["metadata"]["uid"] == before["metadata"]["uid"]
+    assert waiting["metadata"]["deletionTimestamp"]
+    assert waiting["spec"] == before["spec"], "a primary being deleted was written"
+    await kube.patch(APPS, "StatefulSet", "podinfo-primary", NS, {"metadata": {"finalizers": []}})
+    await statefulsets.promote(canary)
+    after = await get_sts(kube)
+    assert after["metadata"]["uid"] != before["metadata"]["uid"]
+    assert after["spec"]["volumeClaimTemplates"] == [bigger]
 
 
 def pod(name: str, owner: dict[str, Any], *, revision: str, ready: bool) -> dict[str, Any]:

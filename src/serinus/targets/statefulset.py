@@ -12,11 +12,12 @@ What differs:
   update does the rest (one pod at a time, highest ordinal first, each Ready before the next).
   Kubernetes refuses changes to a StatefulSet's ``volumeClaimTemplates``, ``serviceName`` and
   ``podManagementPolicy``; when those changed, the primary object is deleted with
-  ``propagationPolicy: Orphan`` (its pods keep serving, its claims stay) and created again, and
-  the new object adopts the pods and rolls them. Existing claims keep their size: Kubernetes
-  does not resize claims from a template. ``rollingUpdate.partition`` is not copied to the
-  primary (it would stop the promotion part-way), and a target with ``OnDelete`` or a partition
-  is refused: its pods would never all run the release being judged.
+  ``propagationPolicy: Orphan`` (its pods keep serving, its claims stay), and created again once
+  the garbage collector has let it go (a promotion that finds it half replaced, after a restart,
+  finishes the job); the new object adopts the pods and rolls them. Existing claims keep their
+  size: Kubernetes does not resize claims from a template. ``rollingUpdate.partition`` is not
+  copied to the primary (it would stop the promotion part-way), and a target with ``OnDelete`` or
+  a partition is refused: its pods would never all run the release being judged.
 * **Pods that never become ready** (``spec.statefulSet.unreadyPods``): Kubernetes halts a
   StatefulSet's rolling update while any pod is not Ready, even a pod of the old revision that
   the update would replace, and waits for it for ever. With ``delete`` (the default) serinus
@@ -31,8 +32,10 @@ What differs:
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
+import time
 
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
@@ -57,6 +60,10 @@ IMMUTABLE_FIELDS = ("serviceName", "podManagementPolicy", "volumeClaimTemplates"
 RESTORE = "serinus.dev/restore-replicas"
 """Primary annotation: the replicas to scale back to after a promotion from zero."""
 REVISION_LABEL = "controller-revision-hash"
+GONE_WAIT_SECONDS = 5.0
+"""How long a promotion waits for a replaced primary object to go (the garbage collector removes
+an orphaning delete's object once it has taken the pods' owner references off; then a retry)."""
+GONE_POLL_SECONDS = 0.2
 
 
 class StatefulSetTarget(DeploymentTarget):
@@ -110,7 +117,7 @@ class StatefulSetTarget(DeploymentTarget):
 
     async def promote(self, canary: Canary) -> None:
         """Replace the primary's template (a new primary object if immutable fields changed)."""
-        primary = await self.require_primary(canary)
+        primary = await self._current_primary(canary)
         if (primary.get("metadata", {}).get("annotations") or {}).get(RESTORE):
             return  # promoted from zero already; is_primary_ready finishes it
         target = await self.target(canary)
@@ -148,6 +155,39 @@ class StatefulSetTarget(DeploymentTarget):
         await self.kube.delete(
             self.api_version, self.kind, name, canary.namespace, cascade="orphan"
         )
+        await self._wait_gone(canary, primary)
+        await self._create_from_target(canary)
+
+    async def _current_primary(self, canary: Canary) -> Manifest:
+        """The primary to promote. One left half replaced, deleted and not created again (an
+        operator restart in between, a slow garbage collector), is finished first."""
+        primary = await self.primary(canary)
+        if primary is not None and not primary["metadata"].get("deletionTimestamp"):
+            return primary
+        if primary is not None:
+            await self._wait_gone(canary, primary)
+        await self._create_from_target(canary)
+        return await self.require_primary(canary)
+
+    async def _wait_gone(self, canary: Canary, primary: Manifest) -> None:
+        """Wait a little for the deleted primary object to go; a retriable error after that."""
+        meta = primary["metadata"]
+        deadline = time.monotonic() + GONE_WAIT_SECONDS
+        while True:
+            found = await self.kube.get(
+                self.api_version, self.kind, meta["name"], meta["namespace"]
+            )
+            if found is None or found["metadata"].get("uid") != meta.get("uid"):
+                return
+            if time.monotonic() >= deadline:
+                raise TargetError(
+                    f"{naming.dotted(meta['name'], canary.namespace)}: the replaced StatefulSet"
+                    f" object is still being deleted (finalizers:"
+                    f" {found['metadata'].get('finalizers') or []}); promoting when it is gone"
+                )
+            await asyncio.sleep(GONE_POLL_SECONDS)
+
+    async def _create_from_target(self, canary: Canary) -> None:
         target = await self.target(canary)
         key, value = labels.selector_label(target, self.selector_labels)
         tracked = await self.configs.tracked(canary.namespace, base.pod_spec(target))

@@ -4,7 +4,8 @@ Covers: kind and apiVersion must match the URL (apply must state both); namespac
 taken from the URL or must agree with it; unknown metadata fields are found; names follow the
 subdomain, label (namespaces, services) or path-segment (RBAC) rules; label keys and values;
 owner references need all four fields; workloads need a selector matching the template and
-containers with name and image, a non-negative integer replicas, and keep their selector;
+containers with name and image, a non-negative integer replicas, and keep their selector; a
+StatefulSet keeps its claim templates, serviceName and podManagementPolicy;
 services need ports in range and keep their cluster IP; a pod's spec only changes its images;
 an event is in the namespace of its object (these kind rules live in ``rules``).
 """
@@ -101,6 +102,23 @@ def test_workload_rules() -> None:
     typed = deployment()
     typed["spec"]["replicas"] = "2"
     assert fields("deployments.apps", typed) == ["spec.replicas"]
+
+
+def test_a_statefulset_keeps_its_claim_templates() -> None:
+    old = deployment()
+    old["spec"].update(
+        {"serviceName": "podinfo", "volumeClaimTemplates": [{"metadata": {"name": "data"}}]}
+    )
+    scaled = {**old, "spec": {**old["spec"], "replicas": 5, "updateStrategy": {"type": "OnDelete"}}}
+    assert fields("statefulsets.apps", scaled, old) == []
+    claims = [{"metadata": {"name": "data"}, "spec": {"storageClassName": "fast"}}]
+    for change in ({"volumeClaimTemplates": claims}, {"serviceName": "other"}):
+        changed = {**old, "spec": {**old["spec"], **change}}
+        kind = TYPES["statefulsets.apps"]
+        causes = rules.check(kind, changed, old)
+        assert [(c.field, c.reason) for c in causes] == [("spec", "FieldValueForbidden")]
+        assert "'replicas', 'ordinals', 'template', 'updateStrategy'" in causes[0].message
+    assert fields("statefulsets.apps", old) == []
 
 
 def test_service_rules() -> None:

@@ -3,9 +3,10 @@
 Custom resources are checked against their CRD's schema (``schema``); built-ins have no schema
 here, so this module holds the handful of real rules worth having: a workload's selector must
 match its template and cannot change, containers need a name and an image, replicas are a
-non-negative integer, Service ports are in range and the cluster IP cannot change, a pod's spec
-is immutable but for images and a few fields, and an Event lives in the namespace of the object
-it is about.
+non-negative integer, a StatefulSet's spec changes only in the fields the real server lets change
+(not its ``volumeClaimTemplates``, ``serviceName`` or ``podManagementPolicy``), Service ports are
+in range and the cluster IP cannot change, a pod's spec is immutable but for images and a few
+fields, and an Event lives in the namespace of the object it is about.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ _WORKLOADS = frozenset(
 
 def check(resource: ResourceType, obj: Obj, old: Obj | None) -> list[Cause]:
     """The built-in rules users trip over: workloads, pods and services."""
+    if resource.resource == "statefulsets.apps":
+        return _check_workload(obj, old) + _check_statefulset_update(obj, old)
     if resource.resource in _WORKLOADS:
         return _check_workload(obj, old)
     if resource.resource == "pods":
@@ -80,6 +83,38 @@ def _check_workload(obj: Obj, old: Obj | None) -> list[Cause]:
         )
     causes.extend(_check_containers(dig(obj, ("spec", "template", "spec")), "spec.template.spec"))
     return causes
+
+
+_STATEFULSET_MUTABLE = (
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+)
+"""What an update may change in a StatefulSet's spec (the rest is fixed at creation)."""
+
+
+def _check_statefulset_update(obj: Obj, old: Obj | None) -> list[Cause]:
+    if old is None:
+        return []
+
+    def fixed(found: Obj) -> dict[str, object]:
+        spec = as_map(found.get("spec"))
+        return {k: v for k, v in spec.items() if k not in _STATEFULSET_MUTABLE and k != "selector"}
+
+    if fixed(obj) == fixed(old):
+        return []
+    return [
+        Cause(
+            "spec",
+            "FieldValueForbidden",
+            "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals',"
+            " 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and"
+            " 'minReadySeconds' are forbidden",
+        )
+    ]
 
 
 def _check_containers(spec: object, path: str) -> list[Cause]:
