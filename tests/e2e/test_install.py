@@ -62,6 +62,7 @@ BY_CANARY = [
     ("Service", "prod", "podinfo-primary"),
     ("Service", "prod", "podinfo-canary"),
     ("TrafficSplit", "prod", "podinfo"),
+    ("ConfigMap", "prod", "podinfo-serinus-history"),
 ]
 """What the operator makes for the seed's Canary (owned by it, so gone with it)."""
 
@@ -272,6 +273,7 @@ def with_kustomize(box: Sandbox, tmp_path: pathlib.Path) -> None:
         rendered = shell(box, line.replace("kubectl apply -k", "kubectl kustomize"))
         created += objects(rendered, "prod" if "-n prod" in line else "default")
     assert ("CustomResourceDefinition", "", "canaries.flagger.app") in created
+    assert [obj for obj in BY_CANARY if not exists(box, *obj)] == []
     for line in lines:
         shell(box, line.replace("kubectl apply -k", "kubectl delete -k"))
     left = [obj for obj in created + BY_CANARY if exists(box, *obj)]
