@@ -11,6 +11,8 @@ the phase; a restarted operator resuming from the status alone.
 
 from __future__ import annotations
 
+import re
+
 from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase
 from tests.controller.support import Run, metric, new_canary
@@ -243,3 +245,23 @@ async def test_a_restarted_operator_resumes_from_the_status_alone(seed_canary: C
     resumed.world.clock = run.world.clock
     assert await resumed.tick() == ["Advance podinfo.prod canary weight 25"]
     await resumed.until(CanaryPhase.SUCCEEDED)
+
+
+async def test_session_affinity_cookies_live_in_the_status_for_one_run() -> None:
+    sticky = {"cookieName": "canary-cookie", "primaryCookieName": "primary-cookie"}
+    run = Run(new_canary(stepWeight=50, sessionAffinity=sticky), provider="istio")
+    await run.release()
+    first = run.status.session_affinity_cookie
+    assert first is not None
+    assert re.fullmatch(r"canary-cookie=[A-Za-z]{10}", first)
+    assert re.fullmatch(
+        r"primary-cookie=[A-Za-z]{10}", run.status.primary_session_affinity_cookie or ""
+    )
+    await run.until(CanaryPhase.SUCCEEDED)
+    assert run.status.session_affinity_cookie is None
+    assert run.status.previous_session_affinity_cookie == first
+    await run.release("rev-3")
+    second = run.status.session_affinity_cookie
+    assert second is not None
+    assert second != first
+    assert run.status.previous_session_affinity_cookie == first

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from serinus.apis.status import CanaryStatus
 from serinus.errors import InvalidCanaryError, RouterError
 from serinus.ports import Routes
 from serinus.routers.registry import refusals, router_for
@@ -250,9 +251,7 @@ def test_what_gateway_api_cannot_match_is_refused_when_the_canary_is_checked() -
         "found suffix",
         "spec.analysis.match[0].method: Gateway API matches it by exact only, found prefix",
     ]
-    assert refused(sessionAffinity={"cookieName": "flagger-cookie"}) == [
-        "spec.analysis.sessionAffinity: not supported by serinus's gatewayapi router yet"
-    ]
+    assert refused(sessionAffinity={"cookieName": "flagger-cookie"}) == []
     headers = [
         {
             "headers": {"x-a": {"suffix": "1"}, "x-b": {"regex": "2"}},
@@ -312,3 +311,63 @@ class Request:
     headers: Mapping[str, str]
     query: Mapping[str, str] = dataclasses.field(default_factory=dict)
     method: str = "GET"
+
+
+def set_cookie(value: str) -> list[dict[str, Any]]:
+    modifier = {"add": [{"name": "Set-Cookie", "value": value}]}
+    return [{"type": "ResponseHeaderModifier", "responseHeaderModifier": modifier}]
+
+
+def cookie_match(regex: str) -> list[dict[str, Any]]:
+    header = {"type": "RegularExpression", "name": "Cookie", "value": regex}
+    return [{"path": {"type": "PathPrefix", "value": "/"}, "headers": [header]}]
+
+
+async def test_session_affinity_pins_clients_by_cookie_and_expires_the_cookie_after_the_run(
+    kube: CountingKube,
+) -> None:
+    sticky = {"cookieName": "canary-flagger-cookie", "maxAge": 300}
+    canary = await new_canary(
+        kube,
+        provider="gatewayapi",
+        service={"gatewayRefs": [SERVICE_PARENT]},
+        analysis={"interval": "10s", "sessionAffinity": sticky},
+    )
+    running = canary.model_copy(
+        update={"status": CanaryStatus(session_affinity_cookie="canary-flagger-cookie=XyZ")}
+    )
+    router = router_for("gatewayapi", kube)
+    await router.initialize(canary)
+    await router.reconcile(running)
+    await router.set_routes(running, Routes(70, 30))
+    rules = (await route(kube))["spec"]["rules"]
+    assert [rule["matches"] for rule in rules] == [
+        cookie_match(".*canary-flagger-cookie.*XyZ.*"),
+        [{"path": {"type": "PathPrefix", "value": "/"}}],
+    ]
+    assert rules[0]["backendRefs"] == [
+        backend("podinfo-primary", 0),
+        backend("podinfo-canary", 100),
+    ]
+    assert rules[1]["backendRefs"] == [
+        backend("podinfo-primary", 70),
+        {
+            **backend("podinfo-canary", 30),
+            "filters": set_cookie("canary-flagger-cookie=XyZ; Max-Age=300"),
+        },
+    ]
+    assert await router.get_routes(running) == Routes(70, 30)
+
+    ended = canary.model_copy(
+        update={
+            "status": CanaryStatus(previous_session_affinity_cookie="canary-flagger-cookie=XyZ")
+        }
+    )
+    await router.set_routes(ended, Routes(100, 0))
+    rules = (await route(kube))["spec"]["rules"]
+    assert rules[0]["matches"] == cookie_match(".*canary-flagger-cookie.*XyZ.*")
+    assert rules[0]["filters"] == set_cookie("canary-flagger-cookie=XyZ; Max-Age=-1")
+    assert [rule["backendRefs"] for rule in rules] == [
+        [backend("podinfo-primary", 100), backend("podinfo-canary", 0)]
+    ] * 2
+    assert await router.get_routes(ended) == Routes(100, 0)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from serinus.apis.canary import Canary
+from serinus.apis.status import CanaryStatus
 from serinus.ports import Routes
 from serinus.routers.registry import refusals, router_for
 from tests.routers.support import NAMESPACE, CountingKube, canary, get, new_canary, with_spec
@@ -191,10 +193,81 @@ async def test_finalize_deletes_what_serinus_created(kube: CountingKube) -> None
     assert await kube.get(ISTIO, "VirtualService", "podinfo", NAMESPACE) is None
 
 
-def test_session_affinity_is_refused_when_the_canary_is_checked() -> None:
+STICKY = {
+    "cookieName": "canary-flagger-cookie",
+    "primaryCookieName": "primary-flagger-cookie",
+    "maxAge": 21600,
+}
+
+
+def with_cookies(canary: Canary, **cookies: str | None) -> Canary:
+    """The Canary with the session-affinity cookies the controller writes to its status."""
+    return canary.model_copy(update={"status": CanaryStatus(**cookies)})
+
+
+def on_cookie(regex: str) -> list[dict[str, object]]:
+    return [{"headers": {"Cookie": {"regex": regex}}}]
+
+
+async def test_session_affinity_pins_clients_by_cookie_while_the_canary_has_traffic(
+    kube: CountingKube,
+) -> None:
+    canary = await new_canary(
+        kube, provider="istio", analysis={"interval": "15s", "sessionAffinity": STICKY}
+    )
+    sticky = with_cookies(
+        canary,
+        session_affinity_cookie="canary-flagger-cookie=AbCdEfGhIj",
+        primary_session_affinity_cookie="primary-flagger-cookie=KlMnOpQrSt",
+    )
+    router = router_for("istio", kube)
+    await router.reconcile(sticky)
+    await router.set_routes(sticky, Routes(90, 10))
+    http = (await get(kube, ISTIO, "VirtualService", "podinfo"))["spec"]["http"]
+    assert [route.get("match") for route in http] == [
+        on_cookie(".*canary-flagger-cookie.*AbCdEfGhIj.*"),
+        on_cookie(".*primary-flagger-cookie.*KlMnOpQrSt.*"),
+        None,
+    ]
+    assert [[d["weight"] for d in route["route"]] for route in http] == [
+        [0, 100],
+        [100, 0],
+        [90, 10],
+    ]
+    primary, canary_side = http[2]["route"]
+    assert primary["headers"] == {
+        "response": {"add": {"Set-Cookie": "primary-flagger-cookie=KlMnOpQrSt; Max-Age=15"}}
+    }
+    assert canary_side["headers"] == {
+        "response": {"add": {"Set-Cookie": "canary-flagger-cookie=AbCdEfGhIj; Max-Age=21600"}}
+    }
+    assert await router.get_routes(sticky) == Routes(90, 10)
+
+    # the run ended: the run's cookie is answered expired, everything else to the primary
+    ended = with_cookies(
+        canary, previous_session_affinity_cookie="canary-flagger-cookie=AbCdEfGhIj"
+    )
+    await router.set_routes(ended, Routes(100, 0))
+    http = (await get(kube, ISTIO, "VirtualService", "podinfo"))["spec"]["http"]
+    assert http[0]["match"] == on_cookie(".*canary-flagger-cookie.*AbCdEfGhIj.*")
+    assert http[0]["headers"] == {
+        "response": {"add": {"Set-Cookie": "canary-flagger-cookie=AbCdEfGhIj; Max-Age=-1"}}
+    }
+    assert [[d["weight"] for d in route["route"]] for route in http] == [[100, 0], [100, 0]]
+    assert await router.get_routes(ended) == Routes(100, 0)
+
+
+def test_session_affinity_is_held_to_istio_http() -> None:
     sticky = canary(
         provider="istio", analysis={"sessionAffinity": {"cookieName": "flagger-cookie"}}
     )
-    assert refusals(sticky, "istio") == [
-        "spec.analysis.sessionAffinity: not supported by serinus's istio router yet"
+    assert refusals(sticky, "istio") == []
+    tcp = canary(
+        provider="istio",
+        service={"appProtocol": "tcp"},
+        analysis={"sessionAffinity": {"cookieName": "flagger-cookie"}},
+    )
+    assert refusals(tcp, "istio") == [
+        "spec.analysis.sessionAffinity: session affinity needs a provider that pins clients by "
+        "cookie (gatewayapi), found provider istio"
     ]

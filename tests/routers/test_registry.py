@@ -95,7 +95,7 @@ async def test_every_router_says_what_it_can_do(
     written = canary(provider=provider)
     can = capabilities_for(provider)(written)
     assert (can.weights, can.matching is not None, can.mirroring) == (weights, matches, mirrors)
-    assert not can.session_affinity
+    assert can.session_affinity == (provider in ("istio", "gatewayapi", "gatewayapi:v1beta1"))
     assert router_for(provider, kube).capabilities(written) == can
 
 

@@ -9,6 +9,7 @@ iterations make A/B testing, iterations alone blue/green, anything else a progre
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal
 
@@ -232,6 +233,9 @@ class CanaryAlert(ApiModel):
     provider_ref: ObjectRef
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
 class SessionAffinity(ApiModel):
     """Pins a client to the canary with a cookie once it has been served by it."""
 
@@ -244,6 +248,30 @@ class SessionAffinity(ApiModel):
     path: str | None = None
     same_site: Literal["Strict", "Lax", "None"] | None = None
     secure: bool | None = None
+
+    def cookie(self, seed: str, *, primary: bool) -> str:
+        """``name=token`` for a run: ten letters derived from ``seed`` (what identifies the run),
+        as long and from the same alphabet as Flagger's random ones."""
+        name = (self.primary_cookie_name or "") if primary else self.cookie_name
+        digest = hashlib.sha256(f"{seed}/{name}".encode()).digest()
+        return f"{name}=" + "".join(_LETTERS[byte % len(_LETTERS)] for byte in digest[:10])
+
+    def set_cookie(self, cookie: str, max_age: int) -> str:
+        """The ``Set-Cookie`` value for ``cookie`` with this affinity's attributes (Flagger's)."""
+        parts = [cookie, f"Max-Age={max_age}"]
+        if self.domain:
+            parts.append(f"Domain={self.domain}")
+        if self.http_only:
+            parts.append("HttpOnly")
+        if self.partitioned:
+            parts.append("Partitioned")
+        if self.path:
+            parts.append(f"Path={self.path}")
+        if self.same_site:
+            parts.append(f"SameSite={self.same_site}")
+        if self.secure:
+            parts.append("Secure")
+        return "; ".join(parts)
 
     @classmethod
     def check(cls, raw: Mapping[str, Any]) -> Iterator[PydanticCustomError]:

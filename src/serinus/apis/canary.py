@@ -227,6 +227,23 @@ class Canary(ApiModel):
         """``name.namespace``, as Flagger names a canary in logs and gate keys."""
         return f"{self.name}.{self.namespace}"
 
+    def session_cookies(self) -> tuple[str, str | None] | None:
+        """The run's session-affinity cookies, ``(canary, primary)`` as ``name=token`` (the
+        primary's None without ``primaryCookieName``); None without session affinity.
+
+        The tokens are derived from what identifies the run (this Canary's uid, the revision
+        and the run's start time in the status), so the controller writing them to the status
+        and a router writing routes before it did agree.
+        """
+        analysis = self.spec.effective_analysis
+        affinity = analysis.session_affinity if analysis is not None else None
+        if affinity is None:
+            return None
+        status = self.status or CanaryStatus()
+        seed = f"{self.metadata.uid}/{status.last_applied_spec}/{status.analysis_start_time}"
+        primary = affinity.cookie(seed, primary=True) if affinity.primary_cookie_name else None
+        return affinity.cookie(seed, primary=False), primary
+
     @property
     def target_key(self) -> str:
         """``target.namespace``, as Flagger names the workload in its messages."""

@@ -256,3 +256,6 @@ class StatusChanges(TypedDict, total=False):
     judge: JudgeStatus | None
     control: ControlStatus | None
     queued: str | None
+    session_affinity_cookie: str | None
+    primary_session_affinity_cookie: str | None
+    previous_session_affinity_cookie: str | None

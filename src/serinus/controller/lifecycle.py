@@ -74,6 +74,21 @@ async def _reset_run(tick: Tick, revision: Revision) -> None:
         message=None,
         queued=None,
     )
+    cookies = tick.canary.session_cookies()
+    if cookies is not None:
+        # the run's session-affinity cookies; a restarted run's are retired first
+        await tick.update_status(
+            session_affinity_cookie=cookies[0],
+            primary_session_affinity_cookie=cookies[1],
+            previous_session_affinity_cookie=_previous_cookie(tick),
+        )
+
+
+def _previous_cookie(tick: Tick) -> str | None:
+    """The previous session-affinity cookie once the run ends: the run's own, which the routes
+    now answer expired."""
+    status = tick.status
+    return status.session_affinity_cookie or status.previous_session_affinity_cookie
 
 
 async def promote(tick: Tick) -> None:
@@ -126,6 +141,8 @@ async def _succeed(tick: Tick) -> None:
         canary_weight=0,
         last_promoted_spec=tick.status.last_applied_spec,
         not_ready_since=None,
+        session_affinity_cookie=None,
+        previous_session_affinity_cookie=_previous_cookie(tick),
     )
     await hooks.post_rollout(tick)
 
@@ -148,6 +165,8 @@ async def rollback(tick: Tick, *, message: str | None = None) -> None:
         "failed_checks": 0,
         "iterations": 0,
         "not_ready_since": None,
+        "session_affinity_cookie": None,
+        "previous_session_affinity_cookie": _previous_cookie(tick),
     }
     if message is not None:
         changes["message"] = message
@@ -178,6 +197,10 @@ async def fail_promotion(tick: Tick, message: str) -> None:
     await tick.alert(text, severity=Severity.ERROR)
     await tick.world.router.set_routes(tick.canary, strategies.all_to_canary())
     await tick.update_status(
-        phase=CanaryPhase.FAILED, canary_weight=strategies.FULL_WEIGHT, not_ready_since=None
+        phase=CanaryPhase.FAILED,
+        canary_weight=strategies.FULL_WEIGHT,
+        not_ready_since=None,
+        session_affinity_cookie=None,
+        previous_session_affinity_cookie=_previous_cookie(tick),
     )
     await hooks.post_rollout(tick)

@@ -18,6 +18,12 @@ versions have the same shape; the version is a parameter.
   not carried over; ``analysis.mirrorWeight`` neither (the mirror filter's percent is not in
   every Gateway API release).
 
+* Session affinity (:mod:`serinus.routers.affinity`): while the canary has traffic, a first rule
+  sends requests with the run's canary cookie to the canary (a second, with a
+  ``primaryCookieName``, those with the primary cookie to the primary), and the weighted rule,
+  last, adds the cookies to its backends' responses; once the canary has no traffic, a first
+  rule answers the run's cookie expired. The weights are read from the last rule.
+
 Reading the weights back also checks the route's status: a parent that has not accepted the
 current generation means the gateway does not route by it yet, which is a (retriable) error.
 """
@@ -32,7 +38,7 @@ from serinus.capabilities import STRING_KINDS, Capabilities, Matching, always
 from serinus.errors import InvalidCanaryError, RouterError
 from serinus.kube import Kube
 from serinus.ports import Routes
-from serinus.routers import http_matches, quantities
+from serinus.routers import affinity, http_matches, quantities
 from serinus.routers.base import MeshRouter, one_object
 from serinus.routers.names import ServiceNames
 from serinus.routers.objects import Blueprint, Desired
@@ -53,9 +59,9 @@ CAPABILITIES = Capabilities(
         },
     ),
     mirroring=True,
+    session_affinity=True,
 )
-"""Weights, A/B on path, headers, query parameters and method, mirroring; session affinity is
-not implemented yet."""
+"""Weights, A/B on path, headers, query parameters and method, mirroring, session affinity."""
 
 
 class HTTPRouteBlueprint(Blueprint):
@@ -80,6 +86,8 @@ class HTTPRouteBlueprint(Blueprint):
         what = f"HTTPRoute {canary.namespace}/{self.name(canary)}"
         rules = (manifest.get("spec") or {}).get("rules") or []
         mirrored = any(_mirrors_to(rule, names.canary) for rule in rules)
+        if affinity.applies(canary) and rules:
+            rules = [rules[-1]]  # the weighted rule comes after the sticky ones
         for rule in rules:
             weights = {
                 ref.get("name"): ref.get("weight", 1) for ref in rule.get("backendRefs") or []
@@ -145,6 +153,9 @@ def route_spec(canary: Canary, routes: Routes) -> Manifest:
         ],
     )
     rules = [weighted]
+    cookies = affinity.cookies(canary, routes)
+    if cookies is not None:
+        rules = _sticky_rules(canary, cookies, weighted, base)
     if analysis is not None and analysis.match:
         ab = http_matches.gateway_matches(analysis.match, field="spec.analysis.match")
         weighted["matches"] = http_matches.merge_gateway(ab, base)
@@ -153,6 +164,63 @@ def route_spec(canary: Canary, routes: Routes) -> Manifest:
     if service.hosts:
         spec["hostnames"] = list(service.hosts)
     return spec
+
+
+def _sticky_rules(
+    canary: Canary, cookies: affinity.Cookies, weighted: Manifest, base: list[Manifest]
+) -> list[Manifest]:
+    """The cookie rules before the weighted one (see the module docstring)."""
+    names = ServiceNames.of(canary)
+    port = canary.spec.service.port
+
+    def on_cookie(cookie: str) -> list[Manifest]:
+        header = {"type": "RegularExpression", "name": affinity.COOKIE_HEADER}
+        match = {"headers": [{**header, "value": affinity.match_regex(cookie)}]}
+        return http_matches.merge_gateway([match], base)
+
+    if cookies.canary is None:
+        if cookies.expire is None:
+            return [weighted]
+        answer = _add_header(affinity.SET_COOKIE_HEADER, cookies.expired_set_cookie)
+        expired = {
+            **weighted,
+            "matches": on_cookie(cookies.expire),
+            "filters": [*(weighted.get("filters") or []), answer],
+        }
+        return [expired, weighted]
+    sticky = [
+        {
+            **weighted,
+            "matches": on_cookie(cookies.canary),
+            "backendRefs": [_backend(names.primary, port, 0), _backend(names.canary, port, 100)],
+        }
+    ]
+    _backend_filter(weighted, names.canary, cookies.canary_set_cookie)
+    if cookies.primary is not None:
+        sticky.append(
+            {
+                **weighted,
+                "matches": on_cookie(cookies.primary),
+                "backendRefs": [
+                    _backend(names.primary, port, 100),
+                    _backend(names.canary, port, 0),
+                ],
+            }
+        )
+        _backend_filter(weighted, names.primary, cookies.primary_set_cookie)
+    return [*sticky, weighted]
+
+
+def _add_header(name: str, value: str) -> Manifest:
+    modifier = {"add": [{"name": name, "value": value}]}
+    return {"type": "ResponseHeaderModifier", "responseHeaderModifier": modifier}
+
+
+def _backend_filter(rule: Manifest, name: str, set_cookie: str) -> None:
+    """Add a Set-Cookie to the responses of ``rule``'s backend ``name``."""
+    for backend in rule["backendRefs"]:
+        if backend["name"] == name:
+            backend["filters"] = [_add_header(affinity.SET_COOKIE_HEADER, set_cookie)]
 
 
 def _rule(

@@ -14,9 +14,14 @@ destinations on the service port, primary first. A delegate VirtualService
 * ``appProtocol: tcp``: a TCP route with the two weighted destinations and no HTTP route (no
   matching, no mirroring: :func:`capabilities` says so for such a Canary).
 
+* Session affinity (:mod:`serinus.routers.affinity`): while the canary has traffic, a first
+  route sends requests with the run's canary cookie to the canary (and, with a
+  ``primaryCookieName``, a second route those with the primary cookie to the primary); the
+  weighted route, last, sets the cookies on its destinations' responses. Once the canary has no
+  traffic, a first route answers the run's cookie expired. The weights are read from the last
+  route.
+
 Each DestinationRule names its Service as host and carries ``spec.service.trafficPolicy``.
-Session affinity (cookie routes, which need the cookie kept in the status) is not implemented and
-is refused when the Canary is checked rather than ignored.
 """
 
 from __future__ import annotations
@@ -27,15 +32,16 @@ from serinus.capabilities import Capabilities, Matching
 from serinus.errors import RouterError
 from serinus.kube import Kube
 from serinus.ports import Routes
-from serinus.routers import http_matches, metadata
+from serinus.routers import affinity, http_matches, metadata
 from serinus.routers.base import MeshRouter
 from serinus.routers.names import ServiceNames
 from serinus.routers.objects import Blueprint, Desired, ManagedObject
 from serinus.routers.services import Services
 
 API_VERSION = "networking.istio.io/v1beta1"
-CAPABILITIES = Capabilities(matching=Matching("Istio"), mirroring=True)
-"""Weights, A/B on anything an HTTPMatchRequest holds, mirroring (by ``mirrorWeight`` percent)."""
+CAPABILITIES = Capabilities(matching=Matching("Istio"), mirroring=True, session_affinity=True)
+"""Weights, A/B on anything an HTTPMatchRequest holds, mirroring (by ``mirrorWeight`` percent),
+session affinity."""
 TCP = Capabilities(limitation="routes spec.service.appProtocol tcp by weight only")
 """A TCP route: weights only."""
 
@@ -57,7 +63,10 @@ class VirtualServiceBlueprint(Blueprint):
     def routes(self, canary: Canary, manifest: Manifest) -> Routes:
         names = ServiceNames.of(canary)
         spec = manifest.get("spec") or {}
-        for route in [*(spec.get("http") or []), *(spec.get("tcp") or [])]:
+        candidates = [*(spec.get("http") or []), *(spec.get("tcp") or [])]
+        if affinity.applies(canary) and spec.get("http"):
+            candidates = [spec["http"][-1]]  # the weighted route comes after the sticky ones
+        for route in candidates:
             weights = {
                 (d.get("destination") or {}).get("host"): d.get("weight", 0)
                 for d in route.get("route") or []
@@ -123,6 +132,10 @@ def virtual_service_spec(canary: Canary, routes: Routes) -> Manifest:
         first["mirror"] = {"host": names.canary, "port": {"number": service.port}}
         if analysis is not None and analysis.mirror_weight:
             first["mirrorPercentage"] = {"value": float(analysis.mirror_weight)}
+    cookies = affinity.cookies(canary, routes)
+    if cookies is not None:
+        spec["http"] = _sticky_routes(canary, cookies, first)
+        return spec
     if analysis is None or not analysis.match:
         spec["http"] = [first]
         return spec
@@ -132,6 +145,53 @@ def virtual_service_spec(canary: Canary, routes: Routes) -> Manifest:
     rest = {**_route_options(canary), "route": [_destination(names.primary, service.port, 100)]}
     spec["http"] = [first, rest]
     return spec
+
+
+def _sticky_routes(canary: Canary, cookies: affinity.Cookies, weighted: Manifest) -> list[Manifest]:
+    """The cookie routes before the weighted one (see the module docstring)."""
+    names = ServiceNames.of(canary)
+    port = canary.spec.service.port
+    service_match = [dict(m) for m in canary.spec.service.match or []]
+
+    def on_cookie(cookie: str) -> list[Manifest]:
+        match = {"headers": {affinity.COOKIE_HEADER: {"regex": affinity.match_regex(cookie)}}}
+        return http_matches.merge_istio([match], service_match)
+
+    if cookies.canary is None:
+        if cookies.expire is None:
+            return [weighted]
+        expired = {**weighted, "match": on_cookie(cookies.expire)}
+        answer = {"response": {"add": {affinity.SET_COOKIE_HEADER: cookies.expired_set_cookie}}}
+        expired["headers"] = {**(weighted.get("headers") or {}), **answer}
+        return [expired, weighted]
+    sticky = [
+        {
+            **weighted,
+            "match": on_cookie(cookies.canary),
+            "route": [_destination(names.primary, port, 0), _destination(names.canary, port, 100)],
+        }
+    ]
+    _set_cookie(weighted, names.canary, cookies.canary_set_cookie)
+    if cookies.primary is not None:
+        sticky.append(
+            {
+                **weighted,
+                "match": on_cookie(cookies.primary),
+                "route": [
+                    _destination(names.primary, port, 100),
+                    _destination(names.canary, port, 0),
+                ],
+            }
+        )
+        _set_cookie(weighted, names.primary, cookies.primary_set_cookie)
+    return [*sticky, weighted]
+
+
+def _set_cookie(route: Manifest, host: str, value: str) -> None:
+    """Add a Set-Cookie to the responses of ``route``'s destination ``host``."""
+    for destination in route["route"]:
+        if destination["destination"]["host"] == host:
+            destination["headers"] = {"response": {"add": {affinity.SET_COOKIE_HEADER: value}}}
 
 
 def _route_options(canary: Canary) -> Manifest:
