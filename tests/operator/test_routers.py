@@ -299,7 +299,10 @@ async def test_initialization_creates_flaggers_objects_owned_by_the_canary(
                 ("Canary", outcome.canary_uid, True)
             ], ref
     assert case.weights(outcome.initialized[case.moved]) == (100, 0)
-    if not case.knative:
+    if case.knative:  # the latest revision named as the primary, with all the traffic
+        annotations = outcome.initialized[case.moved]["metadata"]["annotations"]
+        assert annotations["flagger.app/primary-revision"] == "podinfo-00001"
+    else:
         apex = outcome.initialized[("v1", "Service", "podinfo")]
         assert apex["spec"]["selector"] == {"app": "podinfo-primary"}
 
