@@ -129,4 +129,21 @@ def _as_json(result: Rehearsal) -> dict[str, object]:
         },
         "canaryReplicas": result.canary_replicas,
         "ticks": result.ticks,
+        "steps": [
+            {
+                "tick": step.tick,
+                "ts": stamp(step.seconds),
+                "phase": step.phase.value if step.phase else None,
+                "canaryWeight": step.canary_weight,
+                "failedChecks": step.failed_checks,
+                "iterations": step.iterations,
+                "routes": {
+                    "primary": step.routes.primary,
+                    "canary": step.routes.canary,
+                    "mirrored": step.routes.mirrored,
+                },
+                "canaryReplicas": step.canary_replicas,
+            }
+            for step in result.steps
+        ],
     }

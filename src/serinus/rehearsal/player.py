@@ -4,8 +4,10 @@ Ticks happen every analysis interval of virtual time (no sleeping), each one cal
 :func:`serinus.controller.advance.advance` the operator calls; the in-memory router can do what
 the Canary's provider can (the kubernetes provider runs blue/green, say). Before each tick, the
 timeline's due changes are applied to the in-memory world. The log lines the controller writes are
-captured with their virtual time, so the output is what the operator would have printed. The play
-stops after the last tick, or as soon as a release has ended and the timeline holds nothing more.
+captured with their virtual time, so the output is what the operator would have printed. After
+each tick a :class:`Step` records where the release stands (phase, weights, routes, replicas), so a
+release can be compared tick by tick. The play stops after the last tick, or as soon as a release
+has ended and the timeline holds nothing more.
 """
 
 from __future__ import annotations
@@ -35,6 +37,20 @@ class LogLine:
     message: str
 
 
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """Where the release stood at the end of one tick."""
+
+    tick: int
+    seconds: float
+    phase: CanaryPhase | None
+    canary_weight: int
+    failed_checks: int
+    iterations: int
+    routes: Routes
+    canary_replicas: int
+
+
 @dataclasses.dataclass
 class Rehearsal:
     """What a rehearsal printed and where it ended."""
@@ -46,6 +62,7 @@ class Rehearsal:
     canary_replicas: int
     ticks: int
     seconds: float
+    steps: list[Step] = dataclasses.field(default_factory=list)
 
 
 class _Capture(logging.Handler):
@@ -82,6 +99,7 @@ async def play(canary: Canary, timeline: Timeline) -> Rehearsal:
     controller_logger.propagate = False
     ran = False
     tick = 0
+    steps: list[Step] = []
     try:
         for tick in range(1, timeline.max_ticks(seconds) + 1):
             capture.tick = tick
@@ -94,6 +112,7 @@ async def play(canary: Canary, timeline: Timeline) -> Rehearsal:
             stored = await world.store.get(canary.namespace, canary.name)
             assert stored is not None  # the rehearsal's own store: nothing deletes it
             phase = (await advance(world.ports, stored)).phase
+            steps.append(_step(world, canary, tick))
             ran = ran or phase in ACTIVE_PHASES
             ended = ran and phase in (CanaryPhase.SUCCEEDED, CanaryPhase.FAILED)
             if ended and not any(m.revision or m.configs for m in pending):
@@ -111,6 +130,21 @@ async def play(canary: Canary, timeline: Timeline) -> Rehearsal:
         canary_replicas=world.target.canary_replicas,
         ticks=tick,
         seconds=world.clock.elapsed,
+        steps=steps,
+    )
+
+
+def _step(world: MemoryWorld, canary: Canary, tick: int) -> Step:
+    status = world.store.status(canary.namespace, canary.name)
+    return Step(
+        tick=tick,
+        seconds=world.clock.elapsed,
+        phase=status.phase,
+        canary_weight=status.canary_weight,
+        failed_checks=status.failed_checks,
+        iterations=status.iterations,
+        routes=dataclasses.replace(world.router.routes, source=None),
+        canary_replicas=world.target.canary_replicas,
     )
 
 
