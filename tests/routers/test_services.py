@@ -374,3 +374,13 @@ async def test_statefulset_targets_get_the_same_services(kube: CountingKube) -> 
     assert (await service(kube, "db"))["spec"]["selector"] == {"app": "db-primary"}
     assert (await service(kube, "db-primary"))["spec"]["selector"] == {"app": "db-primary"}
     assert (await service(kube, "db-canary"))["spec"]["selector"] == {"app": "db"}
+
+
+async def test_the_target_is_read_at_its_kinds_api_version(kube: CountingKube) -> None:
+    """Flagger's FAQ writes ``targetRef.apiVersion: v1`` for a Deployment; Flagger reads apps/v1
+    whatever the field says, and so does serinus (its target controllers always did)."""
+    target_ref = {"apiVersion": "v1", "kind": "Deployment", "name": "podinfo"}
+    canary = await new_canary(kube, targetRef=target_ref)
+    await services(kube).initialize(canary)
+    primary = await service(kube, "podinfo-primary")
+    assert primary["spec"]["selector"] == {"app": "podinfo-primary"}

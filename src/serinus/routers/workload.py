@@ -71,7 +71,9 @@ async def read(
     if api_version is None:
         raise UnknownProviderError("target kind", ref.kind)
     what = where(ref.kind, canary, ref.name)
-    manifest = await kube.get(ref.api_version or api_version, ref.kind, ref.name, canary.namespace)
+    # The kind's own API version, whatever targetRef.apiVersion says: Flagger reads apps/v1 too
+    # (its FAQ writes apiVersion v1 for a Deployment), and so do the target controllers.
+    manifest = await kube.get(api_version, ref.kind, ref.name, canary.namespace)
     if manifest is None:
         raise TargetNotFoundError(f"{what} not found; its Services select its pods by label")
     spec = manifest.get("spec") or {}
