@@ -186,3 +186,34 @@ async def roll_out(kube: Kube, name: str = "podinfo", *, kind: str = "Deployment
 def image_of(workload: dict[str, Any]) -> str:
     image: str = workload["spec"]["template"]["spec"]["containers"][0]["image"]
     return image
+
+
+def scaled_object_crd() -> dict[str, Any]:
+    """KEDA's ScaledObject CRD (any fields kept), for an API server without KEDA."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "scaledobjects.keda.sh"},
+        "spec": {
+            "group": "keda.sh",
+            "scope": "Namespaced",
+            "names": {
+                "kind": "ScaledObject",
+                "plural": "scaledobjects",
+                "singular": "scaledobject",
+            },
+            "versions": [
+                {
+                    "name": "v1alpha1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "x-kubernetes-preserve-unknown-fields": True,
+                        }
+                    },
+                }
+            ],
+        },
+    }

@@ -19,7 +19,7 @@ import pytest
 from serinus.errors import NotFoundError, UnknownProviderError
 from serinus.kube import Kube
 from serinus.targets.deployment import DeploymentTarget
-from tests.targets.support import NS, create_canary, deployment, get, hpa
+from tests.targets.support import NS, create_canary, deployment, get, hpa, scaled_object_crd
 
 HPA_REF = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "name": "podinfo"}
 KEDA_REF = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "name": "podinfo"}
@@ -108,36 +108,6 @@ async def test_a_missing_hpa_is_named(kube: Kube, deployments: DeploymentTarget)
     canary = await create_canary(kube, autoscalerRef=HPA_REF)
     with pytest.raises(NotFoundError, match=r"^HorizontalPodAutoscaler prod/podinfo not found$"):
         await deployments.initialize(canary)
-
-
-def scaled_object_crd() -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "scaledobjects.keda.sh"},
-        "spec": {
-            "group": "keda.sh",
-            "scope": "Namespaced",
-            "names": {
-                "kind": "ScaledObject",
-                "plural": "scaledobjects",
-                "singular": "scaledobject",
-            },
-            "versions": [
-                {
-                    "name": "v1alpha1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "x-kubernetes-preserve-unknown-fields": True,
-                        }
-                    },
-                }
-            ],
-        },
-    }
 
 
 def scaled_object() -> dict[str, Any]:
