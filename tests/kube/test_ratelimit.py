@@ -2,7 +2,8 @@
 
 Covers: a burst passes at once, beyond it requests are spaced by 1/qps (a lower bound, never an
 upper one); a run in progress (URGENT) that asks after a queue of idle requests is served before
-them; a waiter cancelled while queued takes no token; bad settings are refused by name.
+them, and a Lease renewal before both; a waiter cancelled while queued takes no token; bad
+settings are refused by name.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from serinus.kube.ratelimit import URGENT, RateLimiter, priority
+from serinus.kube.ratelimit import CRITICAL, URGENT, RateLimiter, priority
 
 
 async def test_beyond_the_burst_requests_are_spaced_by_the_rate() -> None:
@@ -63,3 +64,20 @@ def test_bad_settings_are_refused_by_name() -> None:
         RateLimiter(qps=0, burst=1)
     with pytest.raises(ValueError, match="burst"):
         RateLimiter(qps=1, burst=0)
+
+
+async def test_lease_renewals_go_before_runs_in_progress() -> None:
+    limiter = RateLimiter(qps=200, burst=1)
+    await limiter.acquire()
+    served: list[str] = []
+
+    async def ask(name: str, level: int) -> None:
+        with priority(level):
+            await limiter.acquire()
+        served.append(name)
+
+    runs = [asyncio.create_task(ask(f"run-{n}", URGENT)) for n in range(3)]
+    await asyncio.sleep(0)
+    lease = asyncio.create_task(ask("lease", CRITICAL))
+    await asyncio.gather(*runs, lease)
+    assert served[0] == "lease"

@@ -37,6 +37,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from serinus import errors
 from serinus.apis.base import Manifest
+from serinus.kube import ratelimit
 from serinus.kube.client import Kube
 from serinus.kube.errors import LeadershipLostError
 
@@ -165,7 +166,8 @@ class LeaderElector:
             lost = True
             host.cancel(msg="leadership lost")
 
-        renewer = asyncio.create_task(self._renew(step_down), name=f"lease {self.name} renewal")
+        with ratelimit.priority(ratelimit.CRITICAL):  # a renewal never waits behind the ticks
+            renewer = asyncio.create_task(self._renew(step_down), name=f"lease {self.name} renewal")
         keep_lease = False  # a kill (cancel without release_on_cancel) leaves it to expire
         try:
             yield

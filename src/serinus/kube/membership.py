@@ -26,6 +26,7 @@ import time
 
 from serinus import errors
 from serinus.apis.base import Manifest
+from serinus.kube import ratelimit
 from serinus.kube.client import Kube
 from serinus.kube.leader import micro_time
 
@@ -107,7 +108,12 @@ class Membership:
         self.view = digest(members)
 
     async def run(self) -> None:
-        """Renew and look, every ``retry_period``, until cancelled (then leave the group)."""
+        """Renew and look, every ``retry_period``, until cancelled (then leave the group); its
+        requests go first (:data:`~serinus.kube.ratelimit.CRITICAL`)."""
+        with ratelimit.priority(ratelimit.CRITICAL):
+            await self._run()
+
+    async def _run(self) -> None:
         try:
             while True:
                 before = self.members

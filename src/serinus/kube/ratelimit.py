@@ -18,6 +18,9 @@ import itertools
 import time
 from collections.abc import Iterator
 
+CRITICAL = -1
+"""Priority of the replicas' own Leases (leader election, membership): a renewal queued behind a
+burst of work would make a busy replica look dead and let go of everything."""
 URGENT = 0
 """Priority of a run in progress."""
 NORMAL = 1
