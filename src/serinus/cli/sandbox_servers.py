@@ -283,8 +283,11 @@ def mesh(kubeconfig: pathlib.Path, metrics_port: int, metrics_host: str) -> None
 @click.argument("name", type=click.Choice(["apiserver", "workloads"]))
 @DIR_OPTION
 @click.option("--port", type=click.IntRange(0, 65535), default=0)
+@click.option("--secure-port", type=click.IntRange(0, 65535), default=0)
 @click.option("--service-cidr", default="127.96.0.0/24")
-def part(name: str, directory: pathlib.Path, port: int, service_cidr: str) -> None:
+def part(
+    name: str, directory: pathlib.Path, port: int, secure_port: int, service_cidr: str
+) -> None:
     """One part of a sandbox started by `serinus sandbox up` (not for direct use)."""
     from serinus.sandbox.orchestration import parts
 
@@ -293,7 +296,13 @@ def part(name: str, directory: pathlib.Path, port: int, service_cidr: str) -> No
 
     async def main(stop: asyncio.Event) -> None:
         if name == "apiserver":
-            await parts.serve_apiserver(directory, port=port, service_cidr=service_cidr, stop=stop)
+            await parts.serve_apiserver(
+                directory,
+                port=port,
+                secure_port=secure_port,
+                service_cidr=service_cidr,
+                stop=stop,
+            )
         else:
             await parts.run_workloads(directory, stop=stop)
 

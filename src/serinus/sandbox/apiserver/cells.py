@@ -126,28 +126,100 @@ def selector(obj: Obj) -> str:
 def pod_ready(obj: Obj) -> str:
     statuses = dig(obj, ("status", "containerStatuses")) or []
     ready = sum(1 for s in statuses if isinstance(s, dict) and s.get("ready"))
-    return f"{ready}/{len(dig(obj, ('spec', 'containers')) or [])}"
+    total = len(dig(obj, ("spec", "containers")) or [])
+    for sidecar in _sidecar_statuses(obj):  # started sidecars count, as kubectl counts them
+        if sidecar.get("started"):
+            total += 1
+            ready += 1 if sidecar.get("ready") else 0
+    return f"{ready}/{total}"
+
+
+def _sidecar_statuses(obj: Obj) -> list[Obj]:
+    sidecars = {
+        c.get("name")
+        for c in dig(obj, ("spec", "initContainers")) or []
+        if isinstance(c, dict) and c.get("restartPolicy") == "Always"
+    }
+    return [
+        as_map(s)
+        for s in dig(obj, ("status", "initContainerStatuses")) or []
+        if as_map(s).get("name") in sidecars
+    ]
 
 
 def pod_status(obj: Obj) -> str:
+    """The STATUS column as kubectl's printPod works it out: ``Init:1/2``, ``Init:Error``,
+    ``PodInitializing``, ``CrashLoopBackOff``, ``Completed``, ``Terminating`` ..."""
     status = as_map(obj.get("status"))
     reason = str(status.get("reason") or status.get("phase") or "Unknown")
-    for container in status.get("containerStatuses") or []:
-        state = as_map(as_map(container).get("state"))
-        waiting, terminated = as_map(state.get("waiting")), as_map(state.get("terminated"))
-        if waiting.get("reason"):
-            reason = str(waiting["reason"])
-        elif terminated:
-            reason = str(terminated.get("reason") or f"ExitCode:{terminated.get('exitCode', 0)}")
-    if metadata(obj).get("deletionTimestamp"):
+    initializing, reason = _init_status(obj, reason)
+    initialized = any(
+        as_map(c).get("type") == "Initialized" and as_map(c).get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    if not initializing or initialized:
+        running = False
+        for container in reversed(status.get("containerStatuses") or []):
+            state = as_map(as_map(container).get("state"))
+            waiting, terminated = as_map(state.get("waiting")), as_map(state.get("terminated"))
+            if waiting.get("reason"):
+                reason = str(waiting["reason"])
+            elif terminated:
+                reason = str(terminated.get("reason") or _exit(terminated))
+            elif as_map(container).get("ready") and state.get("running") is not None:
+                running = True
+        if reason == "Completed" and running:
+            ready = any(
+                as_map(c).get("type") == "Ready" and as_map(c).get("status") == "True"
+                for c in status.get("conditions") or []
+            )
+            reason = "Running" if ready else "NotReady"
+    if metadata(obj).get("deletionTimestamp") and status.get("phase") not in (
+        "Succeeded",
+        "Failed",
+    ):
         reason = "Terminating"
     return reason
 
 
+def _init_status(obj: Obj, reason: str) -> tuple[bool, str]:
+    """Whether the pod is still initializing, and the STATUS its init containers give it."""
+    specs = dig(obj, ("spec", "initContainers")) or []
+    sidecars = {c.get("name") for c in specs if as_map(c).get("restartPolicy") == "Always"}
+    for index, raw in enumerate(dig(obj, ("status", "initContainerStatuses")) or []):
+        container = as_map(raw)
+        if container.get("name") in sidecars and container.get("started"):
+            continue
+        state = as_map(container.get("state"))
+        waiting, terminated = as_map(state.get("waiting")), as_map(state.get("terminated"))
+        if terminated and to_int(terminated.get("exitCode")) == 0:
+            continue
+        if terminated:
+            return True, "Init:" + str(terminated.get("reason") or _exit(terminated))
+        if waiting.get("reason") and waiting["reason"] != "PodInitializing":
+            return True, f"Init:{waiting['reason']}"
+        return True, f"Init:{index}/{len(specs)}"
+    return False, reason
+
+
+def _exit(terminated: Obj) -> str:
+    if to_int(terminated.get("signal")):
+        return f"Signal:{terminated['signal']}"
+    return f"ExitCode:{to_int(terminated.get('exitCode'))}"
+
+
 def restarts(obj: Obj) -> int:
-    return sum(
-        to_int(as_map(s).get("restartCount"))
-        for s in dig(obj, ("status", "containerStatuses")) or []
+    """Restarts of the app containers and sidecars, or of the init containers while the pod
+    initializes (kubectl's RESTARTS)."""
+    status = as_map(obj.get("status"))
+    initializing, _ = _init_status(obj, "")
+    sidecars = sum(to_int(s.get("restartCount")) for s in _sidecar_statuses(obj))
+    if initializing:
+        return sum(
+            to_int(as_map(s).get("restartCount")) for s in status.get("initContainerStatuses") or []
+        )
+    return sidecars + sum(
+        to_int(as_map(s).get("restartCount")) for s in status.get("containerStatuses") or []
     )
 
 

@@ -138,15 +138,17 @@ def log_request(pod: Obj, query: dict[str, str]) -> LogRequest:
     """The decoded log request; 400 when the container is missing or unknown."""
     fields = metadata(pod)
     names = [str(c.get("name")) for c in dig(pod, ("spec", "containers")) or []]
+    inits = [str(c.get("name")) for c in dig(pod, ("spec", "initContainers")) or []]
     container = query.get("container") or ""
     if not container:
         if len(names) != 1:
+            inits_too = f" or one of the init containers: [{' '.join(inits)}]" if inits else ""
             raise bad_request(
                 f"a container name must be specified for pod {fields.get('name')}, "
-                f"choose one of: [{' '.join(names)}]"
+                f"choose one of: [{' '.join(names)}]{inits_too}"
             )
         container = names[0]
-    elif container not in names:
+    elif container not in names + inits:
         raise bad_request(f"container {container} is not valid for pod {fields.get('name')}")
     return LogRequest(
         namespace=str(fields.get("namespace", "")),

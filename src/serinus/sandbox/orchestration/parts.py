@@ -6,7 +6,8 @@
     the Kubernetes API server (:class:`~serinus.sandbox.apiserver.ApiServer`) with Service
     cluster IPs taken from a loopback range, so the mesh proxy can serve them, the pods' log
     files plugged in for ``kubectl logs`` and :class:`~podexec.PodExec` for ``kubectl exec``; it
-    writes ``<dir>/kubeconfig``.
+    writes ``<dir>/kubeconfig`` and keeps its objects in ``<dir>/apiserver/state.json`` (and its
+    journal), its etcd: restarted, it serves them again.
 ``workloads``
     the workload runner (:class:`~serinus.sandbox.workloads.WorkloadRunner`): Deployments,
     ReplicaSets, pods as local processes, Endpoints, Service names.
@@ -43,8 +44,15 @@ from serinus.sandbox.workloads.serviceaccount import InCluster
 
 SERVICE_RANGE = ipaddress.ip_network("127.96.0.0/12")
 """Where each sandbox picks its own /24 of Service cluster IPs (the pods use 127.244.0.0/16)."""
+PERSIST_DELAY = 2.0
+"""Seconds between the API server's snapshots (every change is journalled before its answer)."""
 STOP_GRACE = 10.0
 """Seconds the runner gives a pod to end on SIGTERM when the sandbox goes down."""
+
+
+def apiserver_state(directory: pathlib.Path) -> pathlib.Path:
+    """Where the sandbox's API server keeps its objects across restarts."""
+    return directory / "apiserver" / "state.json"
 
 
 def serinus_command(*words: str) -> list[str]:
@@ -60,10 +68,13 @@ def pick_service_cidr() -> str:
     return f"{ipaddress.ip_address(base)}/24"
 
 
-def apiserver_command(directory: pathlib.Path, *, port: int, service_cidr: str) -> list[str]:
+def apiserver_command(
+    directory: pathlib.Path, *, port: int, secure_port: int, service_cidr: str
+) -> list[str]:
+    """The API server's command; both ports fixed, so a restarted one is where it was."""
     return serinus_command(
         "sandbox", "part", "apiserver", "--dir", str(directory), "--port", str(port),
-        "--service-cidr", service_cidr,
+        "--secure-port", str(secure_port), "--service-cidr", service_cidr,
     )  # fmt: skip
 
 
@@ -102,11 +113,22 @@ def prometheus_command(directory: pathlib.Path, *, port: int, mesh_metrics: str)
 
 
 async def serve_apiserver(
-    directory: pathlib.Path, *, port: int, service_cidr: str, stop: asyncio.Event
+    directory: pathlib.Path,
+    *,
+    port: int,
+    secure_port: int,
+    service_cidr: str,
+    stop: asyncio.Event,
 ) -> None:
     """The ``apiserver`` part: serve until ``stop`` is set, with the pods' logs plugged in."""
     layout = SandboxDir(directory)
-    server = ApiServer(port=port, service_cidr=service_cidr, secure_port=0)
+    server = ApiServer(
+        port=port,
+        service_cidr=service_cidr,
+        state=apiserver_state(directory),
+        persist_delay=PERSIST_DELAY,
+        secure_port=secure_port,
+    )
     async with server:
         server.logs.add(PodLogs(layout))
         server.execs.add(PodExec(directory))

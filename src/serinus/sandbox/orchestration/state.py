@@ -40,6 +40,11 @@ class Part:
     address: str = ""
     port: int = 0
     url: str = ""
+    restarts: int = 0
+    """How many times the supervisor started it again."""
+    last_exit: str = ""
+    """How its last run ended (``exit code 1``, ``signal SIGKILL``), when it was restarted."""
+    last_exit_at: str = ""
 
     @property
     def endpoint(self) -> str:
@@ -56,6 +61,8 @@ class SandboxState:
     parts: dict[str, Part] = dataclasses.field(default_factory=dict)
     details: dict[str, str] = dataclasses.field(default_factory=dict)
     """What users need besides the parts: kubeconfig, Prometheus URL, ..."""
+    supervisor: int = 0
+    """The pid of the process restarting the parts (``up``, or its detached supervisor)."""
 
     @property
     def path(self) -> pathlib.Path:
@@ -81,6 +88,7 @@ class SandboxState:
             "started": self.started,
             "parts": {name: dataclasses.asdict(part) for name, part in self.parts.items()},
             "details": self.details,
+            "supervisor": self.supervisor,
         }
         self.directory.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".state.", dir=self.directory)
@@ -121,6 +129,9 @@ def _decode(directory: pathlib.Path, document: dict[str, Any]) -> SandboxState:
             address=str(raw.get("address", "")),
             port=int(raw.get("port", 0)),
             url=str(raw.get("url", "")),
+            restarts=int(raw.get("restarts", 0)),
+            last_exit=str(raw.get("last_exit", "")),
+            last_exit_at=str(raw.get("last_exit_at", "")),
         )
         for name, raw in dict(document["parts"]).items()
     }
@@ -130,6 +141,7 @@ def _decode(directory: pathlib.Path, document: dict[str, Any]) -> SandboxState:
         started=str(document["started"]),
         parts=parts,
         details={str(k): str(v) for k, v in dict(document.get("details") or {}).items()},
+        supervisor=int(document.get("supervisor", 0)),
     )
 
 

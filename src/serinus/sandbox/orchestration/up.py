@@ -120,10 +120,12 @@ async def _start_parts(
 ) -> None:
     directory = sandbox.directory
     spawn = functools.partial(_spawn, sandbox, environment=environment)
-    api_port = processes.free_port()
+    api_port, secure_port = processes.free_port(), processes.free_port()
     spawn(
         "apiserver",
-        parts.apiserver_command(directory, port=api_port, service_cidr=sandbox.service_cidr),
+        parts.apiserver_command(
+            directory, port=api_port, secure_port=secure_port, service_cidr=sandbox.service_cidr
+        ),
         port=api_port,
         url=f"http://127.0.0.1:{api_port}",
     )

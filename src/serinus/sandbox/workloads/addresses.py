@@ -49,6 +49,10 @@ class PodAddresses:
                 return address
         raise SerinusError(f"no free pod address left in {self.network}")
 
+    def reserve(self, address: str) -> None:
+        """Hold ``address`` for a pod whose processes already listen on it (adopted)."""
+        self._taken.add(address)
+
     def release(self, address: str) -> None:
         self._taken.discard(address)
 

@@ -22,6 +22,7 @@ from serinus.apis.base import Manifest
 from serinus.kube import Kube
 from serinus.sandbox.names import Isolation
 from serinus.sandbox.workloads.addresses import PodAddresses
+from serinus.sandbox.workloads.events import PodEvents
 from serinus.sandbox.workloads.images import ImageMap
 from serinus.sandbox.workloads.layout import SandboxDir
 from serinus.sandbox.workloads.serviceaccount import InCluster
@@ -55,6 +56,10 @@ class Node:
     clock: Clock = utc_now
     in_cluster: InCluster | None = None
     """The API server's TLS address: pods get their service account token (in-cluster config)."""
+    events: PodEvents | None = None
+    """Where the kubelet's and the scheduler's Events go (none: not recorded)."""
+    pulled: set[str] = dataclasses.field(default_factory=set)
+    """Images "pulled" on this node so far (``IfNotPresent`` finds them present)."""
 
     def base_env(self, pod_dir: pathlib.Path, pod_name: str) -> dict[str, str]:
         env = {

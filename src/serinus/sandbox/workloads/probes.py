@@ -1,5 +1,8 @@
 """Container probes (readiness, liveness, startup), checked as the kubelet checks them.
 
+Failures read as the kubelet's (``Get "http://...": dial tcp ...: connect: connection refused``,
+``HTTP probe failed with statuscode: 503``): they are the messages of ``Unhealthy`` Events.
+
 ``httpGet`` succeeds on a status from 200 to 399 (the host defaults to the pod IP, as in a cluster;
 HTTPS is not verified, as the kubelet does not), ``tcpSocket`` when a connection opens, ``exec``
 when the command exits 0 within ``timeoutSeconds``. ``initialDelaySeconds``, ``periodSeconds``,
@@ -101,6 +104,11 @@ async def _http(
     url = f"{scheme}://{host}:{port}{path if path.startswith('/') else '/' + path}"
     try:
         response = await client.get(url, headers=headers, timeout=probe.timeout)
+    except httpx.ConnectError:
+        return f'Get "{url}": dial tcp {host}:{port}: connect: connection refused'
+    except httpx.TimeoutException:
+        why = "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+        return f'Get "{url}": {why}'
     except httpx.HTTPError as error:
         return f'Get "{url}": {type(error).__name__}: {error}'
     if 200 <= response.status_code < 400:

@@ -8,8 +8,12 @@ watch a cluster, and:
 * queues the objects each event concerns and syncs them one at a time (:mod:`deployments`,
   :mod:`replicasets`, :mod:`statefulsets`, :mod:`endpoints`), each sync reading the current state
   from the API; a deleted claim's data goes with it (:mod:`volumes`);
-* runs every Pod bound to its node (or to none) as local processes (:mod:`pods`), and stops them
-  when the Pod is deleted;
+* runs every Pod bound to its node (or to none) as local processes (:mod:`pods`), records the
+  kubelet's and the scheduler's Events about them (:mod:`events`), and stops them when the Pod is
+  deleted;
+* when it starts, takes over the pods whose processes outlived an earlier runner (killed, or
+  restarted by the sandbox's supervisor) instead of starting them again (:mod:`adoption`), and
+  stops the processes of pods that were deleted meanwhile, as a kubelet does after a restart;
 * keeps the per-namespace hosts files that give pods their Service names (:mod:`serinus.sandbox.
   names`), and registers its Node.
 
@@ -33,10 +37,11 @@ from serinus import errors
 from serinus.apis.base import Manifest
 from serinus.kube import Kube
 from serinus.sandbox import names
-from serinus.sandbox.workloads import volumes
+from serinus.sandbox.workloads import adoption, volumes
 from serinus.sandbox.workloads.addresses import DEFAULT_POD_CIDR, PodAddresses
 from serinus.sandbox.workloads.deployments import APPS, DeploymentController
 from serinus.sandbox.workloads.endpoints import EndpointsController
+from serinus.sandbox.workloads.events import PodEvents
 from serinus.sandbox.workloads.images import ImageMap
 from serinus.sandbox.workloads.layout import SandboxDir
 from serinus.sandbox.workloads.logfiles import PodLogs
@@ -149,12 +154,16 @@ class WorkloadRunner:
                     extra_env=self.extra_env,
                     restart_backoff=self.restart_backoff,
                     in_cluster=self.in_cluster,
+                    events=PodEvents(self.kube, node=self.node_name),
                 )
                 try:
                     await self._register_node(self._node)
+                    await self._housekeeping()
                     await self._serve()
                 finally:
                     await self._stop_everything()  # while the probes' HTTP client is open
+                    if self._node.events is not None:
+                        await self._node.events.close()
         finally:
             self._done.set()
 
@@ -186,6 +195,26 @@ class WorkloadRunner:
         if await self.kube.get("v1", "Node", node.name) is None:
             await self.kube.create(node.manifest())
         await self.kube.patch_status("v1", "Node", node.name, None, {"status": node.status()})
+
+    async def _housekeeping(self) -> None:
+        """Before any pod starts: hold the addresses of pods whose processes still run, and stop
+        the processes of pods that are gone from the API."""
+        pods = await self.kube.list("v1", "Pod")
+        known: set[tuple[str, str, str]] = set()
+        for pod in pods:
+            meta = pod.get("metadata") or {}
+            ref = adoption.PodRef(
+                str(meta.get("namespace")), str(meta.get("name")), str(meta.get("uid"))
+            )
+            known.add((ref.namespace, ref.name, ref.uid))
+            address = (pod.get("status") or {}).get("podIP")
+            if address and adoption.running(self.layout, ref):
+                self.addresses.reserve(str(address))
+        for ref, pid in adoption.leftovers(self.layout, known):
+            logger.info("pod %s/%s is gone: stopping its process %d", ref.namespace, ref.name, pid)
+            await adoption.kill(pid, grace=self.stop_grace or 30.0)
+        for ref in adoption.abandoned(self.layout, known):
+            shutil.rmtree(self.layout.pod(ref.namespace, ref.name), ignore_errors=True)
 
     # events
 
@@ -311,7 +340,7 @@ class WorkloadRunner:
 
         async def retire() -> None:
             try:
-                await worker.stop(grace=self.stop_grace)
+                await worker.stop(grace=self.stop_grace, announce=remove)
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
