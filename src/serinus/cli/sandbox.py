@@ -21,6 +21,7 @@ import click
 
 from serinus import logs
 from serinus.cli import common, sandbox_servers
+from serinus.errors import SerinusError
 
 if TYPE_CHECKING:
     from serinus.sandbox.orchestration.down import DownReport
@@ -73,8 +74,10 @@ def up(directory: pathlib.Path, detach: bool, install_with: str) -> None:
 
     Starts the Kubernetes API server, the workload runner (pods as local processes), the mesh
     proxy (plays Linkerd), Prometheus, and, as Deployments, the operator (serinus-system/serinus)
-    and the load tester (prod/load-tester). Writes DIR/kubeconfig for kubectl. Without --detach
-    it shows a live status table and stops everything on Ctrl-C.
+    and the load tester (prod/load-tester). Writes DIR/kubeconfig for kubectl. A part that
+    exits is started again (`serinus sandbox status` shows its restarts and how it last ended).
+    Without --detach it shows a live status table and stops everything on Ctrl-C; with it, a
+    supervisor process of its own keeps the parts running until `down`.
     """
     logs.configure(level="warning", fmt="console")
     environment = dict(os.environ)  # the parts run with the caller's environment
@@ -101,24 +104,60 @@ async def _up(
     stop: asyncio.Event,
     install_with: str = "sandbox",
 ) -> DownReport | None:
-    """Start, then (in the foreground) show the status until ``stop``, then stop everything."""
+    """Start, then (in the foreground) supervise and show the status until ``stop``, then stop
+    everything; detached, a supervisor process starts and keeps the sandbox."""
+    from serinus.sandbox.orchestration import state
     from serinus.sandbox.orchestration import up as starting
 
+    directory = state.canonical(directory)
+    if detach:
+        await _up_detached(directory, environment=environment, stop=stop, install_with=install_with)
+        return None
     starts = starting.start(
         directory, progress=click.echo, environment=environment, install_with=install_with
     )
     started = await common.unless_stopped(stop, starts)
     if started is None:  # start() stops what it started when it is cancelled
         raise click.ClickException("interrupted; what was started is stopped")
-    _say_how_to_use(started, directory, detach=detach, install_with=install_with)
-    if detach:
-        return None
+    _say_how_to_use(started, directory, detach=False, install_with=install_with)
     click.echo("Ctrl-C stops everything.\n")
-    await _show_status(directory, stop)
+    from serinus.sandbox.orchestration import supervisor
+
+    supervising = asyncio.create_task(
+        supervisor.Supervisor(started, environment=environment).run(stop)
+    )
+    try:
+        await _show_status(directory, stop)
+    finally:
+        stop.set()
+        await supervising
     click.echo("stopping the sandbox ...")
     from serinus.sandbox.orchestration import down as stopping
 
     return await asyncio.to_thread(stopping.stop, directory)
+
+
+async def _up_detached(
+    directory: pathlib.Path,
+    *,
+    environment: dict[str, str],
+    stop: asyncio.Event,
+    install_with: str,
+) -> None:
+    from serinus.sandbox.orchestration import detached, state
+    from serinus.sandbox.orchestration import up as starting
+
+    starting.refuse_if_running(directory)
+    options = ["--install-with", install_with]
+    launched = detached.launch(directory, environment=environment, options=options)
+    try:
+        await detached.follow(launched, click.echo, stop)
+    except SerinusError as error:
+        raise click.ClickException(str(error)) from None
+    started = state.load(directory)
+    if started is None:
+        raise click.ClickException(f"the sandbox in {directory} stopped as it started")
+    _say_how_to_use(started, directory, detach=True, install_with=install_with)
 
 
 def _say_how_to_use(

@@ -280,19 +280,36 @@ def mesh(kubeconfig: pathlib.Path, metrics_port: int, metrics_host: str) -> None
 
 
 @click.command(hidden=True)
-@click.argument("name", type=click.Choice(["apiserver", "workloads"]))
+@click.argument("name", type=click.Choice(["apiserver", "workloads", "supervisor"]))
 @DIR_OPTION
 @click.option("--port", type=click.IntRange(0, 65535), default=0)
 @click.option("--secure-port", type=click.IntRange(0, 65535), default=0)
 @click.option("--service-cidr", default="127.96.0.0/24")
+@click.option("--progress-fd", type=click.IntRange(0), default=None)
+@click.option(
+    "--install-with",
+    type=click.Choice(["sandbox", "helm", "kustomize", "none"]),
+    default="sandbox",
+)
 def part(
-    name: str, directory: pathlib.Path, port: int, secure_port: int, service_cidr: str
+    name: str,
+    directory: pathlib.Path,
+    port: int,
+    secure_port: int,
+    service_cidr: str,
+    progress_fd: int | None,
+    install_with: str,
 ) -> None:
-    """One part of a sandbox started by `serinus sandbox up` (not for direct use)."""
+    """One part of a sandbox started by `serinus sandbox up` (not for direct use).
+
+    `supervisor` is a detached `up`: it starts the sandbox, telling `up` how it goes through
+    the pipe PROGRESS_FD, then keeps the parts running.
+    """
     from serinus.sandbox.orchestration import parts
 
     logs.configure(level="info", fmt="json")
     directory = directory.resolve()
+    environment = dict(os.environ)
 
     async def main(stop: asyncio.Event) -> None:
         if name == "apiserver":
@@ -303,8 +320,41 @@ def part(
                 service_cidr=service_cidr,
                 stop=stop,
             )
-        else:
+        elif name == "workloads":
             await parts.run_workloads(directory, stop=stop)
+        else:
+            await _supervise(directory, environment, progress_fd, stop, install_with)
 
     with common.click_errors():
         common.run_until_signal(main)
+
+
+async def _supervise(
+    directory: pathlib.Path,
+    environment: dict[str, str],
+    progress_fd: int | None,
+    stop: asyncio.Event,
+    install_with: str,
+) -> None:
+    from serinus.errors import SerinusError
+    from serinus.sandbox.orchestration import detached, supervisor, up
+
+    if progress_fd is None:
+        raise click.UsageError("--progress-fd: expected the pipe `up --detach` reads")
+    reporter = detached.Reporter(progress_fd)
+    try:
+        starts = up.start(
+            directory,
+            progress=reporter.progress,
+            environment=environment,
+            install_with=install_with,
+        )
+        started = await common.unless_stopped(stop, starts)
+    except SerinusError as error:
+        reporter.failed(str(error))
+        raise
+    if started is None:
+        reporter.failed("interrupted; what was started is stopped")
+        return
+    reporter.ready()
+    await supervisor.Supervisor(started, environment=environment).run(stop)

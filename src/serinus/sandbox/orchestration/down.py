@@ -1,6 +1,8 @@
 """``serinus sandbox down``: stop everything a sandbox started, and prove nothing is left.
 
-The parts are stopped in an order that lets each end cleanly: the workload runner first (it
+The supervisor goes first (``up`` in the foreground, or a detached ``up``'s supervisor process),
+so that nothing starts again what is being stopped. Then the parts are stopped in an order that
+lets each end cleanly: the workload runner first (it
 SIGTERMs every pod's process group, the operator and the load tester included, waits for their
 grace periods, and the load tester kills the ``hey`` it runs), then the mesh proxy, Prometheus
 and last the API server. Each gets SIGTERM and, when it outlives its grace period, SIGKILL on its
@@ -16,14 +18,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import pathlib
 
 from serinus.sandbox.orchestration import processes, state
 
 logger = logging.getLogger(__name__)
 
-ORDER = ("workloads", "mesh", "prometheus", "apiserver")
+ORDER = ("gitops", "workloads", "mesh", "prometheus", "apiserver")
 GRACE = {"workloads": 30.0, "mesh": 10.0, "prometheus": 10.0, "apiserver": 10.0}
+SUPERVISOR_GRACE = 90.0
+"""A foreground ``up`` stops the whole sandbox itself on SIGTERM; it gets the time for that."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +55,11 @@ def stop(directory: pathlib.Path) -> DownReport:
         return DownReport(found=False)
     stopped: list[str] = []
     killed: list[str] = []
+    supervisor = recorded.supervisor if recorded is not None else 0
+    if supervisor and supervisor != os.getpid() and processes.alive(supervisor):
+        stopped.append("supervisor")
+        if processes.stop([supervisor], grace=SUPERVISOR_GRACE):
+            killed.append("supervisor")
     known = recorded.parts if recorded is not None else {}
     names = [name for name in ORDER if name in known]
     names += [name for name in known if name not in ORDER]

@@ -1,10 +1,12 @@
 """``serinus sandbox status``: what runs in a sandbox, and where.
 
-:func:`collect` reads ``state.json``, asks the kernel which recorded parts still run and which
-TCP ports the sandbox's processes listen on, and asks the API server (when it answers) for the
-Deployments and their pods: ready counts, images, pod addresses, and the Services with their
-cluster IPs. :func:`render` turns that into the rich tables ``status`` prints once and
-``up`` (in the foreground) keeps refreshing.
+:func:`collect` reads ``state.json``, asks the kernel which recorded parts still run (and
+whether their supervisor does) and which TCP ports the sandbox's processes listen on, and asks
+the API server (when it answers) for the Deployments and their pods: ready counts, images, pod
+addresses, restarts and how each container last ended, and the Services with their cluster IPs.
+:func:`render` turns that into the rich tables ``status`` prints once and ``up`` (in the
+foreground) keeps refreshing. A part the supervisor restarted shows its restart count and its
+last exit (``exit code 1``, ``signal SIGKILL``) with the time.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class PartStatus:
     running: bool
     endpoint: str
     listening: tuple[str, ...]
+    restarts: int = 0
+    last_exit: str = ""
+    """How it last ended and when (``signal SIGKILL at 2026-...``), once restarted."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +44,7 @@ class WorkloadStatus:
     desired: int
     images: tuple[str, ...]
     pods: tuple[str, ...]
-    """``name address phase ready`` of each pod."""
+    """``name address phase ready`` of each pod, with its restarts and last exit if any."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +64,9 @@ class SandboxStatus:
     services: tuple[ServiceStatus, ...] = ()
     details: dict[str, str] = dataclasses.field(default_factory=dict)
     api_error: str = ""
+    supervisor: int = 0
+    supervised: bool = False
+    """Whether the supervisor (``up``, or a detached one) still runs."""
 
     @property
     def running(self) -> bool:
@@ -80,11 +88,18 @@ async def collect(directory: pathlib.Path) -> SandboxStatus:
             listening=tuple(
                 f"{host}:{port}" for host, port in sorted(processes.listening([part.pid]))
             ),
+            restarts=part.restarts,
+            last_exit=f"{part.last_exit} at {part.last_exit_at}" if part.last_exit else "",
         )
         for part in recorded.parts.values()
     )
     result = SandboxStatus(
-        directory=directory, recorded=True, parts=parts, details=dict(recorded.details)
+        directory=directory,
+        recorded=True,
+        parts=parts,
+        details=dict(recorded.details),
+        supervisor=recorded.supervisor,
+        supervised=bool(recorded.supervisor) and processes.alive(recorded.supervisor),
     )
     api = next((p for p in parts if p.name == "apiserver"), None)
     if api is None or not api.running or not recorded.kubeconfig.exists():
@@ -138,7 +153,23 @@ def _describe_pod(pod: Manifest) -> str:
     )
     phase = "Terminating" if meta.get("deletionTimestamp") else status.get("phase", "Pending")
     address = status.get("podIP") or "-"
-    return f"{meta.get('name')} {address} {phase}{' ready' if ready else ''}"
+    shown = f"{meta.get('name')} {address} {phase}{' ready' if ready else ''}"
+    containers = status.get("containerStatuses") or []
+    restarts = sum(int(c.get("restartCount") or 0) for c in containers)
+    if restarts:
+        last = max(
+            (
+                (c.get("lastState") or {}).get("terminated") or {}
+                for c in containers
+                if c.get("restartCount")
+            ),
+            key=lambda ended: str(ended.get("finishedAt") or ""),
+        )
+        ended = (
+            f"exit code {last.get('exitCode')} ({last.get('reason')}) at {last.get('finishedAt')}"
+        )
+        shown += f", {restarts} restart{'s' if restarts > 1 else ''}, last {ended}"
+    return shown
 
 
 async def _services(kube: Kube) -> tuple[ServiceStatus, ...]:
@@ -157,17 +188,33 @@ async def _services(kube: Kube) -> tuple[ServiceStatus, ...]:
     return tuple(sorted(found, key=lambda s: (s.namespace, s.name)))
 
 
+def _supervision(status: SandboxStatus) -> Text:
+    if status.supervised:
+        return Text(f"supervisor: pid {status.supervisor}, restarts parts that exit", "green")
+    if status.supervisor:
+        return Text(f"supervisor: pid {status.supervisor} is not running", "red")
+    return Text("supervisor: none (parts that exit stay stopped)", "yellow")
+
+
 def render(status: SandboxStatus) -> RenderableType:
     """Tables of the parts, the workloads and the Services."""
     if not status.recorded:
         return Text(f"no sandbox in {status.directory} (serinus sandbox up --dir ...)")
     parts = Table(title=f"sandbox in {status.directory}", title_justify="left")
-    for column in ("part", "pid", "state", "serves", "listening on"):
+    for column in ("part", "pid", "state", "serves", "listening on", "restarts", "last exit"):
         parts.add_column(column)
     for part in status.parts:
         state_text = Text("running", "green") if part.running else Text("stopped", "red")
-        parts.add_row(part.name, str(part.pid), state_text, part.endpoint, " ".join(part.listening))
-    shown: list[RenderableType] = [parts]
+        parts.add_row(
+            part.name,
+            str(part.pid),
+            state_text,
+            part.endpoint,
+            " ".join(part.listening),
+            str(part.restarts),
+            part.last_exit or "-",
+        )
+    shown: list[RenderableType] = [parts, _supervision(status)]
     if status.api_error:
         shown.append(Text(f"cluster: {status.api_error}", "yellow"))
     if status.workloads:

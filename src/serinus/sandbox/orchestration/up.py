@@ -21,6 +21,7 @@ import asyncio
 import datetime
 import functools
 import logging
+import os
 import pathlib
 import shutil
 import time
@@ -94,18 +95,28 @@ async def start(
     return sandbox
 
 
-async def _preflight(directory: pathlib.Path) -> None:
+def refuse_if_running(directory: pathlib.Path) -> None:
+    """SandboxRunningError when a sandbox runs in ``directory``; forget a dead one's state.
+
+    Processes of the sandbox are found by their marker (:func:`processes.marked`), this
+    process excepted: a detached ``up``'s supervisor asks too, once it runs.
+    """
     existing = state.load(directory)
     if existing is not None or processes.marked(directory):
-        running = existing is not None and any(
-            processes.alive(part.pid) for part in existing.parts.values()
-        )
+        recorded = [part.pid for part in existing.parts.values()] if existing else []
+        if existing is not None and existing.supervisor not in (0, os.getpid()):
+            recorded.append(existing.supervisor)
+        running = any(processes.alive(pid) for pid in recorded)
         if running or processes.marked(directory):
             raise SandboxRunningError(
                 f"a sandbox already runs in {directory}: use it, or stop it first with "
                 f"`serinus sandbox down --dir {directory}`"
             )
         state.remove(directory)
+
+
+async def _preflight(directory: pathlib.Path) -> None:
+    refuse_if_running(directory)
     for program, why in (("prometheus", "Prometheus"), ("hey", "the load tester's hey")):
         if shutil.which(program) is None:
             raise SerinusError(
