@@ -89,10 +89,11 @@ class Api:
             response = error_response(error)
         except web.HTTPRequestEntityTooLarge:  # past the application's client_max_size
             response = error_response(too_large())
-        except ConnectionResetError:
-            # the client hung up mid-request (a controller stopping): not the server's failure
+        except ConnectionResetError as error:
+            # the client hung up mid-request (a controller stopping): not the server's failure,
+            # and nobody reads the answer
             logger.info("%s %s: the client went away", request.method, request.path_qs)
-            raise
+            response = error_response(internal(repr(error)))
         except Exception as error:
             logger.exception("%s %s failed", request.method, request.path_qs)
             response = error_response(internal(repr(error)))
