@@ -82,9 +82,10 @@ class Sandbox:
 
 
 @contextlib.contextmanager
-def sandbox(directory: pathlib.Path) -> Iterator[Sandbox]:
-    """A running sandbox in ``directory``; stopped again, whatever happens."""
-    started = serinus("sandbox", "up", "--dir", str(directory), "--detach")
+def sandbox(directory: pathlib.Path, *options: str) -> Iterator[Sandbox]:
+    """A running sandbox in ``directory`` (``options``: more for ``up``); stopped again,
+    whatever happens."""
+    started = serinus("sandbox", "up", "--dir", str(directory), "--detach", *options)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         yield Sandbox(directory)

@@ -24,6 +24,7 @@ from serinus.cli import common, sandbox_servers
 from serinus.errors import SerinusError
 
 if TYPE_CHECKING:
+    from serinus.sandbox.gitops import Settings
     from serinus.sandbox.orchestration.down import DownReport
     from serinus.sandbox.orchestration.state import SandboxState
 
@@ -69,7 +70,15 @@ for _server in (
     "Linkerd (linkerd and prod, from this checkout's deploy/), or nothing (a bare cluster with "
     "the linkerd, linkerd-viz and prod namespaces, to install by hand).",
 )
-def up(directory: pathlib.Path, detach: bool, install_with: str) -> None:
+@sandbox_servers.GITOPS_OPTION
+@sandbox_servers.GITOPS_INTERVAL_OPTION
+def up(
+    directory: pathlib.Path,
+    detach: bool,
+    install_with: str,
+    gitops: pathlib.Path | None,
+    gitops_interval: float,
+) -> None:
     """Start a cluster on this machine and run serinus in it.
 
     Starts the Kubernetes API server, the workload runner (pods as local processes), the mesh
@@ -79,8 +88,11 @@ def up(directory: pathlib.Path, detach: bool, install_with: str) -> None:
     Without --detach it shows a live status table and stops everything on Ctrl-C; with it, a
     supervisor process of its own keeps the parts running until `down`.
     """
+    from serinus.sandbox.gitops import Settings
+
     logs.configure(level="warning", fmt="console")
     environment = dict(os.environ)  # the parts run with the caller's environment
+    settings = None if gitops is None else Settings(gitops.absolute(), gitops_interval)
     with common.click_errors():
         report = common.run_until_signal(
             lambda stop: _up(
@@ -89,6 +101,7 @@ def up(directory: pathlib.Path, detach: bool, install_with: str) -> None:
                 environment=environment,
                 stop=stop,
                 install_with=install_with,
+                gitops=settings,
             ),
             signals=UP_SIGNALS,
         )
@@ -103,6 +116,7 @@ async def _up(
     environment: dict[str, str],
     stop: asyncio.Event,
     install_with: str = "sandbox",
+    gitops: Settings | None = None,
 ) -> DownReport | None:
     """Start, then (in the foreground) supervise and show the status until ``stop``, then stop
     everything; detached, a supervisor process starts and keeps the sandbox."""
@@ -111,10 +125,16 @@ async def _up(
 
     directory = state.canonical(directory)
     if detach:
-        await _up_detached(directory, environment=environment, stop=stop, install_with=install_with)
+        await _up_detached(
+            directory, environment=environment, stop=stop, install_with=install_with, gitops=gitops
+        )
         return None
     starts = starting.start(
-        directory, progress=click.echo, environment=environment, install_with=install_with
+        directory,
+        progress=click.echo,
+        environment=environment,
+        install_with=install_with,
+        gitops=gitops,
     )
     started = await common.unless_stopped(stop, starts)
     if started is None:  # start() stops what it started when it is cancelled
@@ -143,12 +163,13 @@ async def _up_detached(
     environment: dict[str, str],
     stop: asyncio.Event,
     install_with: str,
+    gitops: Settings | None,
 ) -> None:
     from serinus.sandbox.orchestration import detached, state
     from serinus.sandbox.orchestration import up as starting
 
     starting.refuse_if_running(directory)
-    options = ["--install-with", install_with]
+    options = ["--install-with", install_with, *(gitops.words() if gitops else [])]
     launched = detached.launch(directory, environment=environment, options=options)
     try:
         await detached.follow(launched, click.echo, stop)

@@ -15,11 +15,15 @@ import os
 import pathlib
 import socket
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from serinus import logs
 from serinus.cli import common
+
+if TYPE_CHECKING:
+    from serinus.sandbox.gitops import Settings
 
 DIR_OPTION = click.option(
     "--dir",
@@ -28,6 +32,24 @@ DIR_OPTION = click.option(
     default=pathlib.Path(".sandbox"),
     show_default=True,
     help="The sandbox's directory: kubeconfig, state.json, logs, pods' files.",
+)
+
+
+GITOPS_OPTION = click.option(
+    "--gitops",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    default=None,
+    help="A Git repository (made one if it is not) whose every commit on the current branch "
+    "the sandbox applies, as Flux would: plain manifests or kustomize, server-side apply as "
+    "kustomize-controller, pruning what Git no longer has.",
+)
+GITOPS_INTERVAL_OPTION = click.option(
+    "--gitops-interval",
+    default="1m",
+    show_default=True,
+    callback=common.duration("30s, 1m or 10m", positive=True),
+    help="How often the repository is applied even without a new commit (Flux's "
+    "Kustomization interval): what drifted from Git is set back then.",
 )
 
 
@@ -280,7 +302,7 @@ def mesh(kubeconfig: pathlib.Path, metrics_port: int, metrics_host: str) -> None
 
 
 @click.command(hidden=True)
-@click.argument("name", type=click.Choice(["apiserver", "workloads", "supervisor"]))
+@click.argument("name", type=click.Choice(["apiserver", "workloads", "gitops", "supervisor"]))
 @DIR_OPTION
 @click.option("--port", type=click.IntRange(0, 65535), default=0)
 @click.option("--secure-port", type=click.IntRange(0, 65535), default=0)
@@ -291,6 +313,8 @@ def mesh(kubeconfig: pathlib.Path, metrics_port: int, metrics_host: str) -> None
     type=click.Choice(["sandbox", "helm", "kustomize", "none"]),
     default="sandbox",
 )
+@GITOPS_OPTION
+@GITOPS_INTERVAL_OPTION
 def part(
     name: str,
     directory: pathlib.Path,
@@ -299,12 +323,15 @@ def part(
     service_cidr: str,
     progress_fd: int | None,
     install_with: str,
+    gitops: pathlib.Path | None,
+    gitops_interval: float,
 ) -> None:
     """One part of a sandbox started by `serinus sandbox up` (not for direct use).
 
     `supervisor` is a detached `up`: it starts the sandbox, telling `up` how it goes through
-    the pipe PROGRESS_FD, then keeps the parts running.
+    the pipe PROGRESS_FD, then keeps the parts running. `gitops` applies the repository GITOPS.
     """
+    from serinus.sandbox.gitops import Settings
     from serinus.sandbox.orchestration import parts
 
     logs.configure(level="info", fmt="json")
@@ -322,8 +349,15 @@ def part(
             )
         elif name == "workloads":
             await parts.run_workloads(directory, stop=stop)
+        elif name == "gitops":
+            if gitops is None:
+                raise click.UsageError("--gitops: expected the repository to apply")
+            await parts.run_gitops(
+                directory, repository=gitops, interval=gitops_interval, stop=stop
+            )
         else:
-            await _supervise(directory, environment, progress_fd, stop, install_with)
+            settings = None if gitops is None else Settings(gitops, gitops_interval)
+            await _supervise(directory, environment, progress_fd, stop, install_with, settings)
 
     with common.click_errors():
         common.run_until_signal(main)
@@ -335,6 +369,7 @@ async def _supervise(
     progress_fd: int | None,
     stop: asyncio.Event,
     install_with: str,
+    gitops: Settings | None,
 ) -> None:
     from serinus.errors import SerinusError
     from serinus.sandbox.orchestration import detached, supervisor, up
@@ -348,6 +383,7 @@ async def _supervise(
             progress=reporter.progress,
             environment=environment,
             install_with=install_with,
+            gitops=gitops,
         )
         started = await common.unless_stopped(stop, starts)
     except SerinusError as error:

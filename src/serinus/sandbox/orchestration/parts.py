@@ -1,6 +1,6 @@
 """The sandbox's parts: what each process runs, and the command line that starts it.
 
-``up`` starts four processes, each in its own session (see :mod:`processes`):
+``up`` starts four processes (five with GitOps), each in its own session (see :mod:`processes`):
 
 ``apiserver``
     the Kubernetes API server (:class:`~serinus.sandbox.apiserver.ApiServer`) with Service
@@ -15,10 +15,13 @@
     the mesh proxy playing Linkerd (``serinus sandbox mesh``).
 ``prometheus``
     the Prometheus server of the machine, scraping the mesh proxy every second.
+``gitops`` (with ``up --gitops DIR`` only)
+    the GitOps applier (:mod:`serinus.sandbox.gitops`), playing Flux for the repository DIR.
 
-The first two have no command of their own for users; they run as the hidden ``serinus sandbox
-part NAME`` so that each is a process ``down`` can stop and ``status`` can show, and so that a
-crash in one (a pod's misbehaviour in the runner, say) leaves the API server up to tell about it.
+The first two and ``gitops`` have no command of their own for users; they run as the hidden
+``serinus sandbox part NAME`` so that each is a process ``down`` can stop and ``status`` can
+show, and so that a crash in one (a pod's misbehaviour in the runner, say) leaves the API server
+up to tell about it.
 The operator and the load tester are not parts: they are Deployments, run as pods by the runner.
 """
 
@@ -36,6 +39,8 @@ import yaml
 from serinus.errors import SerinusError
 from serinus.kube import Kube, KubeSettings
 from serinus.sandbox.apiserver import ApiServer
+from serinus.sandbox.gitops import Applier, Repository
+from serinus.sandbox.gitops import applier as gitops_applier
 from serinus.sandbox.orchestration.podexec import PodExec
 from serinus.sandbox.orchestration.state import MARKER
 from serinus.sandbox.prometheus import Prometheus, ScrapeTarget
@@ -47,6 +52,8 @@ SERVICE_RANGE = ipaddress.ip_network("127.96.0.0/12")
 PERSIST_DELAY = 2.0
 """Seconds between the API server's snapshots (every change is journalled before its answer)."""
 STOP_GRACE = 10.0
+GITOPS_AGENT = "kustomize-controller/sandbox"
+"""The GitOps part writes as Flux's controller: its manager name in ``managedFields``."""
 """Seconds the runner gives a pod to end on SIGTERM when the sandbox goes down."""
 
 
@@ -86,6 +93,15 @@ def mesh_command(directory: pathlib.Path, *, metrics_port: int) -> list[str]:
     return serinus_command(
         "sandbox", "mesh", "--kubeconfig", str(SandboxDir(directory).kubeconfig),
         "--metrics-port", str(metrics_port), "--log-format", "json",
+    )  # fmt: skip
+
+
+def gitops_command(
+    directory: pathlib.Path, *, repository: pathlib.Path, interval: float
+) -> list[str]:
+    return serinus_command(
+        "sandbox", "part", "gitops", "--dir", str(directory),
+        *gitops_applier.Settings(repository, interval).words(),
     )  # fmt: skip
 
 
@@ -134,6 +150,19 @@ async def serve_apiserver(
         server.execs.add(PodExec(directory))
         server.write_kubeconfig(layout.kubeconfig)
         await stop.wait()
+
+
+async def run_gitops(
+    directory: pathlib.Path, *, repository: pathlib.Path, interval: float, stop: asyncio.Event
+) -> None:
+    """The ``gitops`` part: apply the repository's commits until ``stop`` is set."""
+    layout = SandboxDir(directory)
+    source = await Repository.prepare(repository)
+    scratch = directory / "gitops"
+    scratch.mkdir(parents=True, exist_ok=True)
+    settings = KubeSettings(kubeconfig=layout.kubeconfig, user_agent=GITOPS_AGENT)
+    async with Kube(settings) as kube:
+        await Applier(kube, source, interval=interval, scratch=scratch).run(stop)
 
 
 async def run_workloads(directory: pathlib.Path, *, stop: asyncio.Event) -> None:

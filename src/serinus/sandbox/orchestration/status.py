@@ -56,6 +56,19 @@ class ServiceStatus:
 
 
 @dataclasses.dataclass(frozen=True)
+class GitOpsStatus:
+    """The sync of ``up --gitops``, as its Kustomization and GitRepository say."""
+
+    repository: str
+    branch: str
+    applied: str = ""
+    """``main@sha1:<commit>`` last applied, if any."""
+    attempted: str = ""
+    ready: str = "Unknown"
+    message: str = "not synced yet"
+
+
+@dataclasses.dataclass(frozen=True)
 class SandboxStatus:
     directory: pathlib.Path
     recorded: bool
@@ -67,6 +80,7 @@ class SandboxStatus:
     supervisor: int = 0
     supervised: bool = False
     """Whether the supervisor (``up``, or a detached one) still runs."""
+    gitops: GitOpsStatus | None = None
 
     @property
     def running(self) -> bool:
@@ -108,9 +122,30 @@ async def collect(directory: pathlib.Path) -> SandboxStatus:
         async with Kube(KubeSettings(kubeconfig=recorded.kubeconfig, timeout=3)) as kube:
             workloads = await _workloads(kube)
             services = await _services(kube)
+            gitops = await _gitops(kube, recorded.details)
     except SerinusError as error:
         return dataclasses.replace(result, api_error=str(error))
-    return dataclasses.replace(result, workloads=workloads, services=services)
+    return dataclasses.replace(result, workloads=workloads, services=services, gitops=gitops)
+
+
+async def _gitops(kube: Kube, details: dict[str, str]) -> GitOpsStatus | None:
+    if "gitops" not in details:
+        return None
+    found = GitOpsStatus(details["gitops"], details.get("gitops_branch", ""))
+    kustomization = await kube.get(
+        "kustomize.toolkit.fluxcd.io/v1", "Kustomization", "flux-system", "flux-system"
+    )
+    status = (kustomization or {}).get("status") or {}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    if ready is None:
+        return found
+    return dataclasses.replace(
+        found,
+        applied=str(status.get("lastAppliedRevision") or ""),
+        attempted=str(status.get("lastAttemptedRevision") or ""),
+        ready=str(ready.get("status")),
+        message=str(ready.get("message") or ready.get("reason") or ""),
+    )
 
 
 async def _workloads(kube: Kube) -> tuple[WorkloadStatus, ...]:
@@ -196,6 +231,26 @@ def _supervision(status: SandboxStatus) -> Text:
     return Text("supervisor: none (parts that exit stay stopped)", "yellow")
 
 
+def _render_gitops(gitops: GitOpsStatus) -> RenderableType:
+    table = Table(
+        title="gitops (applied as Flux's kustomize-controller would)", title_justify="left"
+    )
+    for column in ("repository", "branch", "last applied", "ready", "message"):
+        table.add_column(column)
+    colour = {"True": "green", "False": "red"}.get(gitops.ready, "yellow")
+    message = gitops.message
+    if gitops.attempted and gitops.attempted != gitops.applied:
+        message += f" (last attempted: {gitops.attempted})"
+    table.add_row(
+        gitops.repository,
+        gitops.branch,
+        gitops.applied or "-",
+        Text(gitops.ready, colour),
+        message,
+    )
+    return table
+
+
 def render(status: SandboxStatus) -> RenderableType:
     """Tables of the parts, the workloads and the Services."""
     if not status.recorded:
@@ -231,6 +286,8 @@ def render(status: SandboxStatus) -> RenderableType:
                 "\n".join(item.pods),
             )
         shown.append(workloads)
+    if status.gitops is not None:
+        shown.append(_render_gitops(status.gitops))
     if status.services:
         services = Table(title="services (served by the mesh proxy)", title_justify="left")
         for column in ("namespace", "service", "cluster IP", "ports"):

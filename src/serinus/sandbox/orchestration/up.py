@@ -24,21 +24,18 @@ import logging
 import os
 import pathlib
 import shutil
-import time
-from collections.abc import Awaitable, Callable, Mapping
-
-import httpx
+from collections.abc import Callable, Mapping
 
 from serinus import __version__
-from serinus.apis.base import Manifest
 from serinus.errors import SerinusError
 from serinus.kube import Kube, KubeSettings
 from serinus.sandbox import manifests, names
-from serinus.sandbox.orchestration import down, install, parts, processes, state
+from serinus.sandbox.gitops import applier as gitops_applier
+from serinus.sandbox.gitops.repository import Repository
+from serinus.sandbox.orchestration import down, install, parts, processes, readiness, state
 
 logger = logging.getLogger(__name__)
 
-READY_WITHIN = 60.0
 SYSTEM = (("serinus-system", "serinus"), ("prod", "load-tester"))
 """The Deployments ``up`` waits for: the operator and the load tester."""
 
@@ -61,6 +58,7 @@ async def start(
     environment: Mapping[str, str],
     progress: Progress = _quiet,
     install_with: str = "sandbox",
+    gitops: gitops_applier.Settings | None = None,
 ) -> state.SandboxState:
     """Start the sandbox in ``directory``; its state once every part serves.
 
@@ -68,7 +66,8 @@ async def start(
     the sandbox's marker. ``install_with`` says how serinus gets in: the sandbox's own manifests
     (``sandbox``), the README's Helm commands (``helm``), the documented kustomize trees
     (``kustomize``), or not at all (``none``: a bare cluster to install by hand); see
-    :mod:`serinus.sandbox.orchestration.install`.
+    :mod:`serinus.sandbox.orchestration.install`. With ``gitops``, its repository (made one if
+    need be) is applied on every commit by the ``gitops`` part (:mod:`serinus.sandbox.gitops`).
 
     Raises:
         SandboxRunningError: a sandbox runs there already.
@@ -76,6 +75,7 @@ async def start(
     """
     directory = state.canonical(directory)
     await _preflight(directory)
+    repository = None if gitops is None else await Repository.prepare(gitops.repository)
     sandbox = state.SandboxState(
         directory=directory,
         service_cidr=parts.pick_service_cidr(),
@@ -88,6 +88,8 @@ async def start(
             await _start_system(sandbox, progress)
         else:
             await _install(sandbox, progress, install_with, environment)
+        if gitops is not None and repository is not None:
+            await _start_gitops(sandbox, progress, repository, gitops.interval, environment)
     except BaseException:
         progress("start-up failed: stopping what was started")
         await asyncio.to_thread(down.stop, directory)
@@ -141,8 +143,10 @@ async def _start_parts(
         url=f"http://127.0.0.1:{api_port}",
     )
     progress(f"API server starting on http://127.0.0.1:{api_port}")
-    await _wait(sandbox, "apiserver", lambda: _answers(f"http://127.0.0.1:{api_port}/version"))
-    await _wait(sandbox, "apiserver", lambda: _exists(sandbox.kubeconfig))
+    await readiness.wait(
+        sandbox, "apiserver", lambda: readiness.answers(f"http://127.0.0.1:{api_port}/version")
+    )
+    await readiness.wait(sandbox, "apiserver", lambda: readiness.exists(sandbox.kubeconfig))
     async with _kube(sandbox) as kube:
         for manifest in manifests.crds() + manifests.load("namespaces.yaml"):
             await kube.apply(manifest, field_manager="serinus-sandbox")
@@ -162,10 +166,14 @@ async def _start_parts(
     )
     spawn("prometheus", command, port=prometheus_port, url=_url(prometheus_port))
     progress("workload runner, mesh proxy and Prometheus starting")
-    await _wait(sandbox, "mesh", lambda: _answers(f"http://127.0.0.1:{mesh_port}/ready"))
-    await _wait(sandbox, "prometheus", lambda: _answers(f"{_url(prometheus_port)}/-/ready"))
+    await readiness.wait(
+        sandbox, "mesh", lambda: readiness.answers(f"http://127.0.0.1:{mesh_port}/ready")
+    )
+    await readiness.wait(
+        sandbox, "prometheus", lambda: readiness.answers(f"{_url(prometheus_port)}/-/ready")
+    )
     async with _kube(sandbox) as kube:
-        await _wait(sandbox, "workloads", lambda: _node_ready(kube))
+        await readiness.wait(sandbox, "workloads", lambda: readiness.node_ready(kube))
     sandbox.details.update(
         kubeconfig=str(sandbox.kubeconfig),
         prometheus=_url(prometheus_port),
@@ -186,7 +194,9 @@ async def _start_system(sandbox: state.SandboxState, progress: Progress) -> None
                 await kube.apply(manifest, field_manager="serinus-sandbox")
         progress("operator (serinus-system/serinus) and load tester (prod/load-tester) applied")
         for namespace, name in SYSTEM:
-            await _wait(sandbox, "workloads", functools.partial(_available, kube, namespace, name))
+            await readiness.wait(
+                sandbox, "workloads", functools.partial(readiness.available, kube, namespace, name)
+            )
     progress("operator and load tester are ready")
 
 
@@ -207,12 +217,42 @@ async def _install(
             progress(f"running: {line}")
         await install.run(method, sandbox.kubeconfig, environment)
         for namespace, name in install.SYSTEM:
-            await _wait(sandbox, "workloads", functools.partial(_available, kube, namespace, name))
+            await readiness.wait(
+                sandbox, "workloads", functools.partial(readiness.available, kube, namespace, name)
+            )
     sandbox.details["installed_with"] = method
     sandbox.save()
     progress(
         f"operator (linkerd/serinus) and load tester (prod/load-tester) installed with {method}"
     )
+
+
+async def _start_gitops(
+    sandbox: state.SandboxState,
+    progress: Progress,
+    repository: Repository,
+    interval: float,
+    environment: Mapping[str, str],
+) -> None:
+    """Flux's kinds, then the ``gitops`` part, ready once its Kustomization exists."""
+    async with _kube(sandbox) as kube:
+        for manifest in manifests.load("flux.yaml"):
+            await kube.apply(manifest, field_manager="serinus-sandbox")
+        command = parts.gitops_command(
+            sandbox.directory, repository=repository.path, interval=interval
+        )
+        _spawn(sandbox, "gitops", command, environment=environment)
+        await readiness.wait(sandbox, "gitops", functools.partial(_kustomization, kube))
+    sandbox.details.update(gitops=str(repository.path), gitops_branch=repository.branch)
+    sandbox.save()
+    progress(f"GitOps: every commit on {repository.branch} in {repository.path} is applied")
+
+
+async def _kustomization(kube: Kube) -> str | None:
+    found = await kube.get(
+        "kustomize.toolkit.fluxcd.io/v1", "Kustomization", "flux-system", "flux-system"
+    )
+    return None if found is not None else "Kustomization flux-system/flux-system not made yet"
 
 
 def _spawn(
@@ -244,81 +284,3 @@ def _url(port: int) -> str:
 
 def _kube(sandbox: state.SandboxState) -> Kube:
     return Kube(KubeSettings(kubeconfig=sandbox.kubeconfig))
-
-
-async def _wait(
-    sandbox: state.SandboxState, name: str, ready: Callable[[], Awaitable[str | None]]
-) -> None:
-    """Poll ``ready`` (None: ready; else what is missing) while part ``name`` lives."""
-    part = sandbox.parts[name]
-    deadline = time.monotonic() + READY_WITHIN
-    missing: str | None = "not asked yet"
-    while True:
-        if not processes.alive(part.pid):
-            processes.reap(part.pid)
-            raise SerinusError(f"sandbox part {name} exited during start-up{tail(part)}")
-        missing = await ready()
-        if missing is None:
-            return
-        if time.monotonic() > deadline:
-            raise SerinusError(
-                f"sandbox part {name} not ready after {READY_WITHIN:.0f}s: {missing}{tail(part)}"
-            )
-        await asyncio.sleep(0.1)
-
-
-def tail(part: state.Part, lines: int = 15) -> str:
-    """The last lines of a part's log, as the end of an error message."""
-    try:
-        text = pathlib.Path(part.log).read_text(errors="replace").splitlines()[-lines:]
-    except OSError:
-        return ""
-    return f"\n--- last lines of {part.log} ---\n" + "\n".join(text) if text else ""
-
-
-async def _answers(url: str) -> str | None:
-    try:
-        async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
-            response = await client.get(url)
-    except httpx.HTTPError as error:
-        return f"{url}: {error.__class__.__name__}"
-    return None if response.status_code == 200 else f"{url}: HTTP {response.status_code}"
-
-
-async def _exists(path: pathlib.Path) -> str | None:
-    found = await asyncio.to_thread(path.exists)
-    return None if found else f"{path} not written yet"
-
-
-async def _node_ready(kube: Kube) -> str | None:
-    nodes = await kube.list("v1", "Node")
-    for node in nodes:
-        for condition in (node.get("status") or {}).get("conditions") or []:
-            if condition.get("type") == "Ready" and condition.get("status") == "True":
-                return None
-    return "no Ready node registered yet"
-
-
-async def _available(kube: Kube, namespace: str, name: str) -> str | None:
-    deployment: Manifest | None = await kube.get("apps/v1", "Deployment", name, namespace)
-    if deployment is None:
-        return f"deployment {namespace}/{name} not found"
-    status = deployment.get("status") or {}
-    if int(status.get("availableReplicas") or 0) >= 1:
-        return None
-    pods = await kube.list("v1", "Pod", namespace)
-    states = [
-        f"{(pod.get('metadata') or {}).get('name')}: {_pod_state(pod)}"
-        for pod in pods
-        if str((pod.get("metadata") or {}).get("name", "")).startswith(f"{name}-")
-    ]
-    return f"deployment {namespace}/{name} not available ({'; '.join(states) or 'no pods'})"
-
-
-def _pod_state(pod: Manifest) -> str:
-    status = pod.get("status") or {}
-    for container in status.get("containerStatuses") or []:
-        waiting = (container.get("state") or {}).get("waiting")
-        if waiting:
-            return f"{waiting.get('reason')} {waiting.get('message') or ''}".strip()
-    return str(status.get("phase") or "Pending")
