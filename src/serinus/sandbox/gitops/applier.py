@@ -23,7 +23,7 @@ import pathlib
 import tempfile
 import time
 
-from serinus.apis.base import Manifest
+from serinus.apis.base import Manifest, format_duration
 from serinus.errors import SerinusError
 from serinus.kube import Kube
 from serinus.sandbox.gitops import apply, build, objects
@@ -46,7 +46,8 @@ class Settings:
 
     def words(self) -> list[str]:
         """The options that say the same on a command line."""
-        return ["--gitops", str(self.repository), "--gitops-interval", f"{self.interval:g}"]
+        interval = format_duration(self.interval)
+        return ["--gitops", str(self.repository), "--gitops-interval", interval]
 
 
 class Applier:
