@@ -162,8 +162,9 @@ def test_a_release_is_a_git_commit(box: Sandbox) -> None:
 
     status = box.serinus("sandbox", "status")
     assert status.returncode == 0, status.stderr
-    assert str(fleet(box)) in status.stdout
-    assert f"main@sha1:{head(box)[:12]}" in status.stdout.replace("\n", "")
+    shown = status.stdout.replace("\n", "")
+    assert f"gitops: {fleet(box)}, branch main" in shown
+    assert f"last applied: main@sha1:{head(box)}" in shown
 
     kill_the_applier(box)
     shell(

@@ -232,23 +232,16 @@ def _supervision(status: SandboxStatus) -> Text:
 
 
 def _render_gitops(gitops: GitOpsStatus) -> RenderableType:
-    table = Table(
-        title="gitops (applied as Flux's kustomize-controller would)", title_justify="left"
-    )
-    for column in ("repository", "branch", "last applied", "ready", "message"):
-        table.add_column(column)
+    """Lines, not a table: the paths and revisions are long and must not be cut."""
     colour = {"True": "green", "False": "red"}.get(gitops.ready, "yellow")
-    message = gitops.message
+    shown = Text(f"gitops: {gitops.repository}, branch {gitops.branch}\n")
+    shown.append(f"  last applied: {gitops.applied or '-'}\n")
+    shown.append("  ready: ")
+    shown.append(gitops.ready, colour)
+    shown.append(f", {gitops.message}")
     if gitops.attempted and gitops.attempted != gitops.applied:
-        message += f" (last attempted: {gitops.attempted})"
-    table.add_row(
-        gitops.repository,
-        gitops.branch,
-        gitops.applied or "-",
-        Text(gitops.ready, colour),
-        message,
-    )
-    return table
+        shown.append(f"\n  last attempted: {gitops.attempted}")
+    return shown
 
 
 def render(status: SandboxStatus) -> RenderableType:
