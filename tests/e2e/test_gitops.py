@@ -15,7 +15,11 @@ seed's Canary at a 3 s interval and steps of 25 to keep the run short. Covers:
 - the applier killed (SIGKILL) is restarted by the supervisor and picks up where it was;
 - "update podinfo" (the tag edited to 2.1.1 and committed) starts the canary run, which ends
   Succeeded with the primary on 2.1.1, and the target at zero again after the next sync;
-- the counter-case, documented in docs/sandbox.md: a manifest that sets ``replicas: 1`` has the
+- "automated rollback": 2.1.2 committed, then the seed's ``hey`` of HTTP 500s at
+  ``podinfo-canary`` run by ``kubectl exec`` in the load tester's pod: the run is rolled back
+  (Flagger's log lines), the primary keeps 2.1.1, and the next sync leaves the target at zero
+  though Git says 2.1.2;
+- the counter-case, documented in docs/gitops.md: a manifest that sets ``replicas: 1`` has the
   applier take ``spec.replicas`` back at its next sync and scale the idle target up, as Flux
   does (Flagger issue 1121).
 """
@@ -35,7 +39,7 @@ import pytest
 
 from serinus.sandbox import manifests
 from serinus.sandbox.orchestration import state
-from tests.e2e.support import Sandbox, sandbox
+from tests.e2e.support import Sandbox, sandbox, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -175,17 +179,56 @@ def test_a_release_is_a_git_commit(box: Sandbox) -> None:
     applied(box, head(box))
     wait_for("the canary run", lambda: phase(box) in ("Progressing", "Promoting", "Finalising"))
     wait_for("Succeeded", lambda: phase(box) == "Succeeded", within=150)
-    primary = box.kubectl(
-        "-n", "prod", "get", "deploy", "podinfo-primary", "-o",
-        "jsonpath={.spec.template.spec.containers[0].image}",
-    )  # fmt: skip
-    assert primary == "stefanprodan/podinfo:2.1.1"
+    assert primary_image(box) == "stefanprodan/podinfo:2.1.1"
     wait_for("the target scaled to zero after the promotion", lambda: replicas(box) == 0)
     reconcile(box, "after-release")
     assert replicas(box) == 0
-    messages = [line["msg"] for line in box.json_log("deployment/serinus", "-n", "serinus-system")]
-    assert "Promotion completed! Scaling down podinfo.prod" in messages
+    assert "Promotion completed! Scaling down podinfo.prod" in operator_messages(box)
+    a_faulty_release_is_rolled_back(box)
     replicas_in_git_are_taken_back(box)
+
+
+def primary_image(box: Sandbox) -> str:
+    return box.kubectl(
+        "-n", "prod", "get", "deploy", "podinfo-primary", "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    )  # fmt: skip
+
+
+def operator_messages(box: Sandbox) -> list[str]:
+    return [line["msg"] for line in box.json_log("deployment/serinus", "-n", "serinus-system")]
+
+
+def a_faulty_release_is_rolled_back(box: Sandbox) -> None:
+    """The seed's "automated rollback": a commit, then 500s sent from the load tester's pod."""
+    shell(
+        box,
+        "sed -i 's/podinfo:2.1.1/podinfo:2.1.2/' podinfo.yaml "
+        "&& git add -A && git commit -q -m 'update podinfo'",
+    )
+    applied(box, head(box))
+    # kubectl -n prod exec -it $(kubectl -n prod get pods -o name | grep -m1 load-tester ...)
+    names = box.kubectl("-n", "prod", "get", "pods", "-o", "name").split()
+    tester = next(name for name in names if "load-tester" in name).removeprefix("pod/")
+    faults = subprocess.Popen(
+        ["kubectl", "-n", "prod", "exec", tester, "--",
+         "hey", "-z", "1m", "-c", "5", "-q", "5", "http://podinfo-canary:9898/status/500"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=box.env,
+    )  # fmt: skip
+    try:
+        wait_for("the canary run", lambda: phase(box) in ("Progressing", "Failed"))
+        wait_for("the end of the run", lambda: phase(box) in ("Failed", "Succeeded"), within=120)
+    finally:
+        print(stop(faults))  # the exec'd hey ends with kubectl, as after Ctrl-C
+    assert phase(box) == "Failed"
+    messages = operator_messages(box)
+    assert "Rolling back podinfo.prod failed checks threshold reached 5" in messages
+    assert "Canary failed! Scaling down podinfo.prod" in messages
+    assert any(m.startswith("Halt podinfo.prod advancement success rate") for m in messages)
+    assert primary_image(box) == "stefanprodan/podinfo:2.1.1"
+    wait_for("the target scaled to zero after the rollback", lambda: replicas(box) == 0)
+    reconcile(box, "after-rollback")
+    assert replicas(box) == 0, "the sync scaled the rolled-back target up again"
 
 
 def replicas_in_git_are_taken_back(box: Sandbox) -> None:
