@@ -31,15 +31,13 @@ import os
 import pathlib
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 from serinus.sandbox import manifests
 from serinus.sandbox.orchestration import state
-from tests.e2e.support import Sandbox, sandbox, stop
+from tests.e2e.support import Sandbox, sandbox, stop, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -75,16 +73,6 @@ def shell(box: Sandbox, script: str) -> str:
 
 def head(box: Sandbox) -> str:
     return shell(box, "git rev-parse HEAD").strip()
-
-
-def wait_for(what: str, check: Callable[[], Any], within: float = 90) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what}: not within {within}s"
-        time.sleep(0.3)
 
 
 def applied(box: Sandbox, commit: str) -> None:
