@@ -8,9 +8,11 @@ to 50%, the seed's load test) and acts on that run. Covers:
   continues it; ``serinus abort`` ends it Failed with all traffic on the primary on the first tick
   after the request, and the operator's log shows no step in between; a ``status --wait`` started
   with the run exits 1; ``--wait --timeout`` exits 3 while a run is under way;
-- through ``kubectl serinus``: ``abort``, then ``retry`` runs the same revision again from zero,
-  ``pause`` holds it and ``resume`` continues it, ``promote`` ends it Succeeded with the new image
-  on the primary, a ``status --wait`` started with the retry exits 0, ``promote`` again is
+- through ``kubectl serinus``: ``--wait --timeout`` exits 3 while a run is under way, ``abort``
+  ends it and a ``status --wait`` started with it exits 1, then ``retry`` runs the same revision
+  again from zero, ``pause`` holds it for three intervals and ``resume`` continues it, ``promote``
+  ends it Succeeded with the new image on the primary, a ``status --wait`` started with the retry
+  exits 0, ``promote`` again is
   refused (exit 1, "nothing to promote"), and ``get canaries -A`` and ``status -o json`` read the
   same Canary;
 - the dashboard, in Chromium: a ServiceAccount allowed in ``prod`` signs in with its token, sees
@@ -71,6 +73,15 @@ def weight(box: Sandbox) -> int:
     return int(status(box).get("canaryWeight") or 0)
 
 
+def hold(box: Sandbox, held: int) -> None:
+    """The weight stays at ``held``, in the status and the TrafficSplit, for three intervals."""
+    deadline = time.monotonic() + 3 * INTERVAL + 1
+    while time.monotonic() < deadline:
+        assert weight(box) == held
+        assert split(box) == (100 - held, held)
+        time.sleep(0.25)
+
+
 def test_pause_resume_abort_and_wait_through_the_cli(box: Sandbox) -> None:
     release(box, "3.0.1")
     waiting = background(
@@ -88,12 +99,7 @@ def test_pause_resume_abort_and_wait_through_the_cli(box: Sandbox) -> None:
     assert f"Pause of podinfo.prod at canary weight {held} requested by kubernetes-admin" in (
         paused.stdout
     )
-    assert split(box) == (100 - held, held)
-    deadline = time.monotonic() + 3 * INTERVAL + 1
-    while time.monotonic() < deadline:  # three intervals and more: nothing moves
-        assert weight(box) == held
-        assert split(box) == (100 - held, held)
-        time.sleep(0.25)
+    hold(box, held)
     shown = serinus_cli(box, "status", "podinfo", "-n", "prod")
     assert "paused by kubernetes-admin" in shown.stdout
 
@@ -122,10 +128,15 @@ def test_pause_resume_abort_and_wait_through_the_cli(box: Sandbox) -> None:
 
 def test_retry_and_promote_through_kubectl_serinus(box: Sandbox) -> None:
     release(box, "3.0.2")
+    failing = background(box, "kubectl", "serinus", "status", "podinfo", "-n", "prod", "--wait")
     eventually("weight 5", lambda: weight(box), lambda w: w >= 5)
+    timed_out = kubectl_serinus(box, "status", "podinfo", "-n", "prod", "--wait", "--timeout", "2s")
+    assert timed_out.returncode == 3, timed_out.stderr
     assert kubectl_serinus(box, "abort", "podinfo", "-n", "prod").returncode == 0
     failed = status(box)
     assert failed["phase"] == "Failed"
+    out, err = failing.communicate(timeout=30)
+    assert failing.returncode == 1, out + err
 
     retried = kubectl_serinus(box, "retry", "podinfo", "-n", "prod")
     assert retried.returncode == 0, retried.stderr
@@ -139,8 +150,7 @@ def test_retry_and_promote_through_kubectl_serinus(box: Sandbox) -> None:
     eventually("weight 5 again", lambda: weight(box), lambda w: w >= 5)
     assert kubectl_serinus(box, "pause", "podinfo", "-n", "prod").returncode == 0
     held = weight(box)
-    time.sleep(2 * INTERVAL)
-    assert weight(box) == held
+    hold(box, held)
     assert kubectl_serinus(box, "resume", "podinfo", "-n", "prod").returncode == 0
     eventually("weight moves on", lambda: weight(box), lambda w: w > held)
 
