@@ -21,7 +21,9 @@ to 50%, the seed's load test) and acts on that run. Covers:
   without a token is 401 and one with a token bound only in ``staging`` is 403, and that user's
   page shows nothing of ``prod``;
 - the PrometheusRule, loaded into the sandbox's Prometheus scraping the operator: the Failed run
-  fires SerinusCanaryFailed for podinfo.prod.
+  fires SerinusCanaryFailed for podinfo.prod;
+- ``serinus skip-analysis`` during a run promotes that revision without further analysis
+  (Flagger's "Canary analysis was skipped" line).
 """
 
 from __future__ import annotations
@@ -296,3 +298,18 @@ def test_a_failed_run_fires_the_alert_in_the_sandbox_prometheus(box: Sandbox) ->
     assert (alert["labels"]["name"], alert["labels"]["namespace"]) == ("podinfo", "prod")
     assert alert["annotations"]["summary"] == "Canary podinfo.prod failed and was rolled back"
     assert not any(a["labels"]["alertname"] == "SerinusNotTicking" for a in found)
+
+
+def test_skip_analysis_promotes_the_running_revision_through_the_cli(box: Sandbox) -> None:
+    release(box, "3.0.5")
+    eventually("weight 5", lambda: weight(box), lambda w: w >= 5)
+    skipped = serinus_cli(box, "skip-analysis", "podinfo", "-n", "prod")
+    assert skipped.returncode == 0, skipped.stderr
+    eventually("Succeeded", lambda: status(box).get("phase"), lambda p: p == "Succeeded")
+    primary = box.kubectl("-n", "prod", "get", "deploy", "podinfo-primary",
+                          "-o", "jsonpath={.spec.template.spec.containers[0].image}")  # fmt: skip
+    assert primary == "stefanprodan/podinfo:3.0.5"
+    assert split(box) == (100, 0)
+    log = operator_log(box)
+    asked = max(i for i, m in enumerate(log) if m.startswith("Skipping the analysis of podinfo"))
+    assert "Promotion completed! Canary analysis was skipped for podinfo.prod" in log[asked:]
