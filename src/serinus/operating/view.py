@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import urllib.parse
 from typing import Any
 
+from serinus import redaction
 from serinus.apis.base import Manifest, parse_time
 from serinus.apis.canary import Canary
 from serinus.apis.history import History
@@ -131,7 +131,12 @@ def build(
         threshold=analysis.effective_threshold if analysis else None,
         metrics=[_metric(m) for m in status.metrics or []],
         hooks=[
-            HookView(h.name, h.effective_type.value, safe_url(h.url), _last_about(h.name, shown))
+            HookView(
+                h.name,
+                h.effective_type.value,
+                redaction.redact_url(h.url),
+                _last_about(h.name, shown),
+            )
             for h in (analysis.webhooks or [] if analysis else [])
         ],
         events=shown[-EVENTS_SHOWN:],
@@ -212,18 +217,3 @@ def _last_about(hook: str, events: list[EventView]) -> str | None:
         if f" {hook}" in f" {event.message}":
             return event.message
     return None
-
-
-def safe_url(url: str) -> str:
-    """A URL without its user information and with its query values hidden."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return "(unreadable URL)"
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    query = "&".join(
-        f"{k}=..." for k, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    )
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, query, ""))
