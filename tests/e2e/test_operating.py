@@ -234,9 +234,11 @@ def test_the_dashboard_in_chromium(box: Sandbox, tmp_path: pathlib.Path) -> None
             page.click("#controls button[data-action=abort]")
             eventually("Failed on the page", lambda: page.inner_text("#phase"),
                        lambda phase: phase == "Failed", within=30)  # fmt: skip
-            assert "abort requested by system:serviceaccount:prod:deployer" in page.inner_text(
-                "#control-result"
+            told = (
+                "abort requested by system:serviceaccount:prod:deployer: accepted by the operator."
             )
+            eventually("the outcome on the page", lambda: page.inner_text("#control-result"),
+                       lambda text: text == told, within=10)  # fmt: skip
             assert status(box)["phase"] == "Failed"
             assert split(box) == (100, 0)
             page.screenshot(path=str(tmp_path / "dashboard-3-aborted.png"), full_page=True)

@@ -10,6 +10,8 @@ const ACTIONS = ["promote", "abort", "pause", "resume", "retry", "skip-analysis"
 let stream = null;      // the AbortController of the live stream
 let listTimer = null;
 let pinnedRun = null;   // an older run shown instead of the live timeline
+let pendingRequest = null;  // the id of the request pressed here, until the operator handles it
+let lastRequest = null;     // the last request handled, as the latest view said
 
 const $ = (id) => document.getElementById(id);
 
@@ -126,6 +128,7 @@ function render(document_) {
   $("checks").textContent = view.threshold !== null
     ? `failed checks ${view.failed_checks} of ${view.threshold}` : "";
   renderControls(document_);
+  renderRequestOutcome(view.last_request);
   if (pinnedRun === null) {
     $("timeline-of").textContent = document_.runs.length
       ? `(run ${document_.runs.length}, live)` : "";
@@ -172,9 +175,21 @@ async function control(view, action) {
     body: JSON.stringify({ action }),
   });
   const body = await response.json().catch(() => ({}));
+  pendingRequest = response.ok ? body.id : null;
   $("control-result").textContent = response.ok
     ? `${action} requested by ${body.by}; the operator acts on its next tick.`
     : `${action} refused: ${body.error || response.status}`;
+  renderRequestOutcome(lastRequest);  // the stream may have told it before this answer came
+}
+
+// once the operator has handled the request pressed here, say what it made of it
+function renderRequestOutcome(last) {
+  lastRequest = last;
+  if (!pendingRequest || !last || last.id !== pendingRequest) return;
+  pendingRequest = null;
+  $("control-result").textContent = last.accepted
+    ? `${last.action} requested by ${last.by}: accepted by the operator.`
+    : `${last.action} requested by ${last.by}: refused by the operator: ${last.message || ""}`;
 }
 
 function bounds(metric) {
