@@ -8,7 +8,9 @@ Covers:
 - a part that exits with a code is recorded with ``exit code 3``; one that keeps exiting is
   restarted at once the first time, then after waits that double (1 s, 2 s, ...), each restart
   counted;
-- the other parts are left alone, and stopping the supervisor leaves the parts running.
+- the other parts are left alone, and stopping the supervisor leaves the parts running;
+- a part whose leader thread is dead while its other threads still exit (a zombie that waitpid does
+  not report yet) is recorded with its real exit once they are gone, never as ``unknown``.
 """
 
 from __future__ import annotations
@@ -113,3 +115,33 @@ async def test_a_part_that_keeps_exiting_is_restarted_after_doubling_waits(
     # the waits are kept (each start also takes the time for Python to start and exit)
     assert starts[1] - starts[0] >= 1.0
     assert starts[2] - starts[1] >= 2.0
+
+
+# The leader thread ends first (pthread_exit) while another thread runs on: the leader shows as a
+# zombie, but Linux reports the process to waitpid only once its last thread has exited, as with a
+# killed Prometheus or API server whose threads are still unwinding.
+LEADER_FIRST = (
+    "import ctypes, threading, time\n"
+    "threading.Thread(target=time.sleep, args=(2,)).start()\n"
+    "ctypes.CDLL(None).pthread_exit(None)\n"
+)
+
+
+async def test_a_dead_leader_with_threads_still_exiting_is_collected_once_they_are_gone(
+    tmp_path: pathlib.Path,
+) -> None:
+    sandbox = sandbox_with(tmp_path, {"threads": [sys.executable, "-c", LEADER_FIRST]})
+    part = sandbox.parts["threads"]
+    watching = supervisor.Supervisor(sandbox, environment=dict(os.environ), period=0.05)
+    await until(lambda: not processes.alive(part.pid), "the leader thread ended")
+    watching.check()  # dead to /proc, not yet to waitpid: nothing is recorded yet
+    assert sandbox.parts["threads"].last_exit == ""
+    assert sandbox.parts["threads"].pid == part.pid
+
+    def recorded() -> bool:
+        watching.check()
+        return sandbox.parts["threads"].last_exit != ""
+
+    await until(recorded, "the exit recorded once the last thread is gone")
+    assert sandbox.parts["threads"].last_exit == "exit code 0"
+    processes.stop([sandbox.parts["threads"].pid], grace=1.0)

@@ -3,7 +3,9 @@
 Each command checks that the request makes sense now (``promote`` on a Succeeded Canary is
 refused at once, naming the phase), writes it on the Canary as the ``serinus.io/request``
 annotation (RBAC: ``patch`` on ``canaries``; GitOps tools leave such annotations alone), then waits
-for the operator to handle it on its next tick and prints what it made of it. Exit 0 when the
+for the operator to handle it on its next tick and prints what it made of it (for ``abort`` and
+``promote``, once the run has left its analysing phases: the operator records a request before it
+acts on it, in the same tick). Exit 0 when the
 operator accepted it, 1 when it was refused (by this command or by the operator, whose view of
 the run may be newer), 3 when the operator did not answer within ``--timeout`` (the request stays
 written and is handled when the operator comes back).
@@ -16,10 +18,13 @@ import asyncio
 import click
 
 from serinus.apis.base import format_duration
+from serinus.apis.canary import Canary
 from serinus.apis.control import Action
 from serinus.cli import common
 from serinus.cli.cluster import Cluster, cluster_options
+from serinus.controller.manual import UNDER_WAY
 from serinus.errors import SerinusError
+from serinus.kube import Kube
 from serinus.operating import reading, requests
 
 EXIT_ACCEPTED, EXIT_REFUSED, EXIT_NO_ANSWER = 0, 1, 3
@@ -63,6 +68,7 @@ async def _request(cluster: Cluster, name: str, action: Action, *, within: float
             if within is None:
                 click.echo(f"{action.value} {key}: requested (by {by or 'you'})")
                 return EXIT_ACCEPTED
+            started = asyncio.get_running_loop().time()
             record = await requests.answer(kube, namespace, name, request, within=within)
             if record is None:
                 click.echo(
@@ -71,7 +77,9 @@ async def _request(cluster: Cluster, name: str, action: Action, *, within: float
                     err=True,
                 )
                 return EXIT_NO_ANSWER
-            canary = await reading.canary(kube, namespace, name)
+            left = within - (asyncio.get_running_loop().time() - started)
+            settles = record.accepted and action in (Action.ABORT, Action.PROMOTE)
+            canary = await _acted(kube, namespace, name, within=left if settles else 0.0)
     except requests.RefusedError as error:
         click.echo(f"Error: {error}", err=True)
         return EXIT_REFUSED
@@ -87,6 +95,17 @@ async def _request(cluster: Cluster, name: str, action: Action, *, within: float
         return EXIT_REFUSED
     click.echo(f"{action.value} {key}: done ({record.message or 'accepted'}); now {where}")
     return EXIT_ACCEPTED
+
+
+async def _acted(kube: Kube, namespace: str, name: str, *, within: float) -> Canary:
+    """The Canary once its run has left the analysing phases, or as it is after ``within`` s."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        canary = await reading.canary(kube, namespace, name)
+        phase = canary.status.phase if canary.status else None
+        if phase not in UNDER_WAY or asyncio.get_running_loop().time() >= deadline:
+            return canary
+        await asyncio.sleep(0.2)
 
 
 promote = _command(Action.PROMOTE)

@@ -61,13 +61,24 @@ def describe_exit(status: int | None) -> str:
         return f"signal {-code}"
 
 
+class NotYetReapable(Exception):
+    """The child is dead but cannot be waited for yet (see :func:`collect`)."""
+
+
 def collect(pid: int) -> int | None:
-    """The wait status of an ended child ``pid`` (reaping it); None when it is not a child."""
+    """The wait status of an ended child ``pid`` (reaping it); None when it is not a child.
+
+    NotYetReapable when ``pid`` shows as a zombie but Linux does not report it yet: a
+    multi-threaded process's leader turns zombie while its other threads are still exiting, and
+    waitpid answers 0 until the last one is gone (Prometheus and the Python parts have threads).
+    """
     try:
         found, status = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         return None
-    return status if found == pid else None
+    if found == 0:
+        raise NotYetReapable(pid)
+    return status
 
 
 @dataclasses.dataclass
@@ -123,10 +134,13 @@ class Supervisor:
                 if crashes.count and now - self._started.get(name, now) >= self.steady:
                     crashes.count = 0
                 continue
-            self._ended(name, part, crashes, now)
+            try:
+                status = collect(part.pid)
+            except NotYetReapable:
+                continue  # its threads are still exiting: the next look collects it
+            self._ended(name, part, crashes, now, describe_exit(status))
 
-    def _ended(self, name: str, part: state.Part, crashes: _Crashes, now: float) -> None:
-        how = describe_exit(collect(part.pid))
+    def _ended(self, name: str, part: state.Part, crashes: _Crashes, now: float, how: str) -> None:
         delay = 0.0 if crashes.count == 0 else self.backoff * 2 ** (crashes.count - 1)
         delay = min(delay, self.max_backoff)
         crashes.count += 1
