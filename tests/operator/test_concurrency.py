@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import pathlib
 import re
+import time
 from typing import Any
 
 import pytest
@@ -27,6 +29,8 @@ pytestmark = pytest.mark.slow  # starts the operator process
 
 COUNT, LIMIT = 50, 5
 IN_PROGRESS = {"Progressing", "WaitingPromotion", "Promoting", "Finalising"}
+SAME_MOMENT = 1.0
+"""Seconds within which runs admitted together may show Progressing in either order."""
 WAITING = re.compile(r"^Waiting: (\d+) runs in progress, position (\d+)$")
 
 
@@ -39,6 +43,7 @@ class Observer:
         self.most = 0
         self.queued: dict[str, str] = {}
         self.started: list[str] = []
+        self.started_at: dict[str, float] = {}
         self.messages: set[str] = set()
         self.armed = False
 
@@ -57,6 +62,7 @@ class Observer:
                     self.messages.add(condition["message"])
             if phase == "Progressing" and name not in self.started:
                 self.started.append(name)
+                self.started_at[name] = time.monotonic()
 
 
 def sharing(name: str) -> dict[str, Any]:
@@ -108,8 +114,13 @@ async def test_fifty_releases_from_one_configmap_run_five_at_a_time_in_order(
     assert sorted(observer.started) == names
     waited = sorted(observer.queued, key=lambda name: (observer.queued[name], name))
     assert len(waited) >= COUNT - LIMIT
-    # those that never waited started first; the others in the order they began waiting
-    assert observer.started[-len(waited) :] == waited
+    # those that never waited started first; the others in the order they began waiting. Two
+    # slots freed by one tick admit two runs at once, whose Progressing writes may land in either
+    # order: no run starts more than SAME_MOMENT seconds before one queued ahead of it.
+    assert set(observer.started[: COUNT - len(waited)]).isdisjoint(waited)
+    for ahead, behind in itertools.combinations(waited, 2):
+        early = observer.started_at[ahead] - observer.started_at[behind]
+        assert early <= SAME_MOMENT, (ahead, behind, early, observer.started, waited)
     shown = [WAITING.match(message) for message in observer.messages]
     assert len(shown) >= COUNT - LIMIT, sorted(observer.messages)
     for match in shown:  # each one says why it waits: no free slot for its place in the queue
