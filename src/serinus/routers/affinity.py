@@ -16,17 +16,22 @@ the controller when a run starts and ends. Their tokens are derived from the run
 uid, the revision and the run's start time, :meth:`serinus.apis.canary.Canary.session_cookies`),
 so a router asked to write routes before the status holds them writes the cookies the status
 will hold.
+
+:func:`sticky_routes` puts the cookie routes and the weighted one in order; each router says, as a
+:class:`CookieRoutes`, how its API spells a cookie condition, a route to one side and a Set-Cookie.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Protocol
 
 from serinus.apis.analysis import SessionAffinity
-from serinus.apis.base import parse_duration
+from serinus.apis.base import Manifest, parse_duration
 from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryStatus
 from serinus.ports import Routes
+from serinus.routers.names import ServiceNames
 
 COOKIE_HEADER = "Cookie"
 SET_COOKIE_HEADER = "Set-Cookie"
@@ -93,3 +98,42 @@ def match_regex(cookie: str) -> str:
     """The regular expression a route matches the ``Cookie`` header with (Flagger's)."""
     name, _, token = cookie.partition("=")
     return f".*{name}.*{token}.*"
+
+
+class CookieRoutes(Protocol):
+    """How one router's API spells the pieces of the cookie routes (an HTTPRoute's rules, a
+    VirtualService's HTTP routes)."""
+
+    def on_cookie(self, route: Manifest, cookie: str) -> Manifest:
+        """A copy of ``route`` for the requests that carry ``cookie`` (``name=token``)."""
+        ...
+
+    def pinned(self, route: Manifest, *, canary: int) -> Manifest:
+        """A copy of ``route`` sending ``canary`` percent to the canary, the rest to the primary."""
+        ...
+
+    def answering(self, route: Manifest, set_cookie: str) -> Manifest:
+        """A copy of ``route`` whose responses carry ``Set-Cookie: <set_cookie>``."""
+        ...
+
+    def set_cookie(self, route: Manifest, backend: str, set_cookie: str) -> None:
+        """Make the responses of ``route``'s backend ``backend`` carry ``set_cookie``, in place."""
+        ...
+
+
+def sticky_routes(
+    cookies: Cookies, weighted: Manifest, api: CookieRoutes, names: ServiceNames
+) -> list[Manifest]:
+    """The cookie routes, then ``weighted`` (last, where the weights are read back from), which
+    gets its backends' Set-Cookie answers in place (see the module docstring)."""
+    if cookies.canary is None:
+        if cookies.expire is None:
+            return [weighted]
+        expired = api.on_cookie(weighted, cookies.expire)
+        return [api.answering(expired, cookies.expired_set_cookie), weighted]
+    sticky = [api.pinned(api.on_cookie(weighted, cookies.canary), canary=100)]
+    api.set_cookie(weighted, names.canary, cookies.canary_set_cookie)
+    if cookies.primary is not None:
+        sticky.append(api.pinned(api.on_cookie(weighted, cookies.primary), canary=0))
+        api.set_cookie(weighted, names.primary, cookies.primary_set_cookie)
+    return [*sticky, weighted]

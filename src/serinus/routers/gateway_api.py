@@ -30,6 +30,7 @@ current generation means the gateway does not route by it yet, which is a (retri
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from serinus.apis.base import Manifest
@@ -155,7 +156,8 @@ def route_spec(canary: Canary, routes: Routes) -> Manifest:
     rules = [weighted]
     cookies = affinity.cookies(canary, routes)
     if cookies is not None:
-        rules = _sticky_rules(canary, cookies, weighted, base)
+        api = _CookieRules(names, service.port, base)
+        rules = affinity.sticky_routes(cookies, weighted, api, names)
     if analysis is not None and analysis.match:
         ab = http_matches.gateway_matches(analysis.match, field="spec.analysis.match")
         weighted["matches"] = http_matches.merge_gateway(ab, base)
@@ -166,61 +168,37 @@ def route_spec(canary: Canary, routes: Routes) -> Manifest:
     return spec
 
 
-def _sticky_rules(
-    canary: Canary, cookies: affinity.Cookies, weighted: Manifest, base: list[Manifest]
-) -> list[Manifest]:
-    """The cookie rules before the weighted one (see the module docstring)."""
-    names = ServiceNames.of(canary)
-    port = canary.spec.service.port
+@dataclasses.dataclass(frozen=True)
+class _CookieRules:
+    """How an HTTPRoute spells the session-affinity rules (:class:`affinity.CookieRoutes`)."""
 
-    def on_cookie(cookie: str) -> list[Manifest]:
+    names: ServiceNames
+    port: int
+    base: list[Manifest]
+    """The route's own conditions, which every cookie rule keeps."""
+
+    def on_cookie(self, route: Manifest, cookie: str) -> Manifest:
         header = {"type": "RegularExpression", "name": affinity.COOKIE_HEADER}
         match = {"headers": [{**header, "value": affinity.match_regex(cookie)}]}
-        return http_matches.merge_gateway([match], base)
+        return {**route, "matches": http_matches.merge_gateway([match], self.base)}
 
-    if cookies.canary is None:
-        if cookies.expire is None:
-            return [weighted]
-        answer = _add_header(affinity.SET_COOKIE_HEADER, cookies.expired_set_cookie)
-        expired = {
-            **weighted,
-            "matches": on_cookie(cookies.expire),
-            "filters": [*(weighted.get("filters") or []), answer],
-        }
-        return [expired, weighted]
-    sticky = [
-        {
-            **weighted,
-            "matches": on_cookie(cookies.canary),
-            "backendRefs": [_backend(names.primary, port, 0), _backend(names.canary, port, 100)],
-        }
-    ]
-    _backend_filter(weighted, names.canary, cookies.canary_set_cookie)
-    if cookies.primary is not None:
-        sticky.append(
-            {
-                **weighted,
-                "matches": on_cookie(cookies.primary),
-                "backendRefs": [
-                    _backend(names.primary, port, 100),
-                    _backend(names.canary, port, 0),
-                ],
-            }
-        )
-        _backend_filter(weighted, names.primary, cookies.primary_set_cookie)
-    return [*sticky, weighted]
+    def pinned(self, route: Manifest, *, canary: int) -> Manifest:
+        primary = _backend(self.names.primary, self.port, 100 - canary)
+        return {**route, "backendRefs": [primary, _backend(self.names.canary, self.port, canary)]}
+
+    def answering(self, route: Manifest, set_cookie: str) -> Manifest:
+        answer = _add_header(affinity.SET_COOKIE_HEADER, set_cookie)
+        return {**route, "filters": [*(route.get("filters") or []), answer]}
+
+    def set_cookie(self, route: Manifest, backend: str, set_cookie: str) -> None:
+        for ref in route["backendRefs"]:
+            if ref["name"] == backend:
+                ref["filters"] = [_add_header(affinity.SET_COOKIE_HEADER, set_cookie)]
 
 
 def _add_header(name: str, value: str) -> Manifest:
     modifier = {"add": [{"name": name, "value": value}]}
     return {"type": "ResponseHeaderModifier", "responseHeaderModifier": modifier}
-
-
-def _backend_filter(rule: Manifest, name: str, set_cookie: str) -> None:
-    """Add a Set-Cookie to the responses of ``rule``'s backend ``name``."""
-    for backend in rule["backendRefs"]:
-        if backend["name"] == name:
-            backend["filters"] = [_add_header(affinity.SET_COOKIE_HEADER, set_cookie)]
 
 
 def _rule(

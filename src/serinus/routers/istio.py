@@ -26,6 +26,8 @@ Each DestinationRule names its Service as host and carries ``spec.service.traffi
 
 from __future__ import annotations
 
+import dataclasses
+
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
 from serinus.capabilities import Capabilities, Matching
@@ -134,7 +136,9 @@ def virtual_service_spec(canary: Canary, routes: Routes) -> Manifest:
             first["mirrorPercentage"] = {"value": float(analysis.mirror_weight)}
     cookies = affinity.cookies(canary, routes)
     if cookies is not None:
-        spec["http"] = _sticky_routes(canary, cookies, first)
+        service_match = [dict(m) for m in service.match or []]
+        api = _CookieRoutes(names, service.port, service_match)
+        spec["http"] = affinity.sticky_routes(cookies, first, api, names)
         return spec
     if analysis is None or not analysis.match:
         spec["http"] = [first]
@@ -147,51 +151,34 @@ def virtual_service_spec(canary: Canary, routes: Routes) -> Manifest:
     return spec
 
 
-def _sticky_routes(canary: Canary, cookies: affinity.Cookies, weighted: Manifest) -> list[Manifest]:
-    """The cookie routes before the weighted one (see the module docstring)."""
-    names = ServiceNames.of(canary)
-    port = canary.spec.service.port
-    service_match = [dict(m) for m in canary.spec.service.match or []]
+@dataclasses.dataclass(frozen=True)
+class _CookieRoutes:
+    """How a VirtualService spells the session-affinity routes (:class:`affinity.CookieRoutes`)."""
 
-    def on_cookie(cookie: str) -> list[Manifest]:
+    names: ServiceNames
+    port: int
+    service_match: list[Manifest]
+    """The route's own conditions (``spec.service.match``), whose uri every cookie route keeps."""
+
+    def on_cookie(self, route: Manifest, cookie: str) -> Manifest:
         match = {"headers": {affinity.COOKIE_HEADER: {"regex": affinity.match_regex(cookie)}}}
-        return http_matches.merge_istio([match], service_match)
+        return {**route, "match": http_matches.merge_istio([match], self.service_match)}
 
-    if cookies.canary is None:
-        if cookies.expire is None:
-            return [weighted]
-        expired = {**weighted, "match": on_cookie(cookies.expire)}
-        answer = {"response": {"add": {affinity.SET_COOKIE_HEADER: cookies.expired_set_cookie}}}
-        expired["headers"] = {**(weighted.get("headers") or {}), **answer}
-        return [expired, weighted]
-    sticky = [
-        {
-            **weighted,
-            "match": on_cookie(cookies.canary),
-            "route": [_destination(names.primary, port, 0), _destination(names.canary, port, 100)],
-        }
-    ]
-    _set_cookie(weighted, names.canary, cookies.canary_set_cookie)
-    if cookies.primary is not None:
-        sticky.append(
-            {
-                **weighted,
-                "match": on_cookie(cookies.primary),
-                "route": [
-                    _destination(names.primary, port, 100),
-                    _destination(names.canary, port, 0),
-                ],
-            }
-        )
-        _set_cookie(weighted, names.primary, cookies.primary_set_cookie)
-    return [*sticky, weighted]
+    def pinned(self, route: Manifest, *, canary: int) -> Manifest:
+        primary = _destination(self.names.primary, self.port, 100 - canary)
+        return {**route, "route": [primary, _destination(self.names.canary, self.port, canary)]}
+
+    def answering(self, route: Manifest, set_cookie: str) -> Manifest:
+        return {**route, "headers": {**(route.get("headers") or {}), **_set_cookie(set_cookie)}}
+
+    def set_cookie(self, route: Manifest, backend: str, set_cookie: str) -> None:
+        for destination in route["route"]:
+            if destination["destination"]["host"] == backend:
+                destination["headers"] = _set_cookie(set_cookie)
 
 
-def _set_cookie(route: Manifest, host: str, value: str) -> None:
-    """Add a Set-Cookie to the responses of ``route``'s destination ``host``."""
-    for destination in route["route"]:
-        if destination["destination"]["host"] == host:
-            destination["headers"] = {"response": {"add": {affinity.SET_COOKIE_HEADER: value}}}
+def _set_cookie(value: str) -> Manifest:
+    return {"response": {"add": {affinity.SET_COOKIE_HEADER: value}}}
 
 
 def _route_options(canary: Canary) -> Manifest:
