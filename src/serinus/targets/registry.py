@@ -5,13 +5,13 @@ Flagger treats an unknown kind as a Deployment; serinus raises
 controller shows on the Canary, so a typo or an unported kind is seen at once instead of
 surfacing as a confusing "Deployment not found". A ``Service`` of ``serving.knative.dev/v1`` is
 a Knative Service (:mod:`serinus.targets.knative`); any other ``Service`` is a plain Service
-target (Flagger's ``ServiceController``, :mod:`serinus.targets.service`). Adding a kind is one
-module and one line here.
+target (Flagger's ``ServiceController``, :mod:`serinus.targets.service`); both take only the
+options they use. Adding a workload kind is one module and one line here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from serinus.apis.canary import KNATIVE_API_VERSION, Canary
 from serinus.errors import UnknownProviderError
@@ -23,14 +23,14 @@ from serinus.targets.deployment import DeploymentTarget
 from serinus.targets.knative import KnativeTarget
 from serinus.targets.service import ServiceTarget
 from serinus.targets.statefulset import StatefulSetTarget
+from serinus.targets.workload import WorkloadTarget
 
-KINDS: dict[str, Callable[..., Target]] = {
+WORKLOADS: dict[str, type[WorkloadTarget]] = {
     "Deployment": DeploymentTarget,
     "DaemonSet": DaemonSetTarget,
     "StatefulSet": StatefulSetTarget,
-    "Service": ServiceTarget,
 }
-"""Each kind's controller, built with the same keyword options."""
+"""Each workload kind's controller, built with the same keyword options."""
 
 API_VERSIONS: dict[str, str] = {
     "Deployment": "apps/v1",
@@ -56,9 +56,11 @@ def target_for(
     none."""
     if kind == "Service" and api_version == KNATIVE_API_VERSION:
         return KnativeTarget(kube)
-    if kind not in KINDS:
+    if kind == "Service":
+        return ServiceTarget(kube, include_label_prefixes=include_label_prefixes)
+    if kind not in WORKLOADS:
         raise UnknownProviderError("target kind", kind)
-    return KINDS[kind](
+    return WORKLOADS[kind](
         kube,
         selector_labels=selector_labels,
         include_label_prefixes=include_label_prefixes,
@@ -75,7 +77,7 @@ async def refusal(kube: Kube, canary: Canary) -> str | None:
     ref = canary.spec.target_ref
     if ref.kind == "Service" and ref.api_version == KNATIVE_API_VERSION:
         api_version = KNATIVE_API_VERSION  # no -primary copy: only the target's owner counts
-    elif ref.kind in KINDS:
+    elif ref.kind in API_VERSIONS:
         api_version = API_VERSIONS[ref.kind]
     else:
         return None

@@ -35,7 +35,7 @@ from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
 from serinus.kube import Kube, retry_on_conflict
 from serinus.logs import CanaryLogger
-from serinus.ports import Clock, Readiness, Revision
+from serinus.ports import Readiness, Revision
 from serinus.targets import base, labels, naming, revision
 
 logger = logging.getLogger(__name__)
@@ -52,14 +52,9 @@ class ServiceTarget:
         self,
         kube: Kube,
         *,
-        selector_labels: Iterable[str] = labels.DEFAULT_SELECTOR_LABELS,
         include_label_prefixes: Iterable[str] = labels.DEFAULT_INCLUDE_PREFIXES,
-        config_tracking: bool = True,
-        track_secrets: bool = True,
-        clock: Clock | None = None,
     ) -> None:
-        """Takes the same options as the workload targets; only the label prefixes matter."""
-        del selector_labels, config_tracking, track_secrets, clock  # no pods, no configs
+        """Only the label prefixes of the workload targets' options apply: no pods, no configs."""
         self.kube = kube
         self.include_label_prefixes = tuple(include_label_prefixes)
 
