@@ -134,10 +134,6 @@ def operator_address(box: Sandbox) -> str:
     return str(running[0]["status"]["podIP"])
 
 
-def operator_log(box: Sandbox) -> list[str]:
-    return [line["msg"] for line in box.json_log("deployment/serinus", "-n", "serinus-system")]
-
-
 def grant(box: Sandbox, namespace: str, account: str, verbs: str) -> str:
     """A ServiceAccount allowed ``verbs`` on canaries in ``namespace``; its token."""
     box.kubectl("create", "namespace", namespace, check=False)

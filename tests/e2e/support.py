@@ -3,7 +3,8 @@
 :func:`sandbox` runs ``serinus sandbox up --detach`` in a temporary directory and ``serinus
 sandbox down`` afterwards, as a user would; :class:`Sandbox` runs kubectl with the sandbox's
 kubeconfig and ``serinus`` commands against the same directory; :class:`Client` keeps a ``hey``
-sending requests through the sandbox for as long as a story lasts.
+sending requests through the sandbox for as long as a story lasts, and :func:`client_report`
+reads what it saw. :func:`phase` and :func:`operator_log` read what a story checks most.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import sys
 import time
 from collections.abc import Iterator
 from typing import Any
+
+from serinus.loadtester.hey import HeyReport, parse_reports
 
 
 def serinus(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -137,6 +140,16 @@ def get(box: Sandbox, *what: str) -> dict[str, Any]:
     return json.loads(box.kubectl("-n", "prod", "get", *what, "-o", "json"))
 
 
+def phase(box: Sandbox, canary: str = "podinfo") -> str:
+    """The phase of the Canary ``canary`` in ``prod`` (empty before it has a status)."""
+    return box.kubectl("-n", "prod", "get", "canary", canary, "-o", "jsonpath={.status.phase}")
+
+
+def operator_log(box: Sandbox) -> list[str]:
+    """The messages of the operator's JSON log lines."""
+    return [line["msg"] for line in box.json_log("deployment/serinus", "-n", "serinus-system")]
+
+
 class Client:
     """hey sending GET ``url`` (10 requests per second) for as long as the story lasts."""
 
@@ -154,3 +167,13 @@ class Client:
             os.killpg(self.process.pid, signal.SIGINT)
         output, _ = self.process.communicate(timeout=30)
         return output
+
+
+def client_report(output: str) -> HeyReport:
+    """The one hey report in a :class:`Client`'s output, its figures printed for the test log."""
+    (report,) = parse_reports(output)
+    print(
+        f"client: {report.requests} requests, codes {report.status_codes},"
+        f" failed {report.failed_requests}"
+    )
+    return report

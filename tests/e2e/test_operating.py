@@ -47,13 +47,12 @@ from tests.e2e.operating import (
     grant,
     kubectl_serinus,
     operator_address,
-    operator_log,
     release,
     serinus_cli,
     split,
     status,
 )
-from tests.e2e.support import Sandbox, sandbox
+from tests.e2e.support import Sandbox, operator_log, sandbox
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 REPO = pathlib.Path(__file__).parents[2]

@@ -21,8 +21,17 @@ from typing import Any
 
 import pytest
 
-from serinus.loadtester.hey import parse_reports
-from tests.e2e.support import Client, Sandbox, apply, get, sandbox, wait_for
+from tests.e2e.support import (
+    Client,
+    Sandbox,
+    apply,
+    client_report,
+    get,
+    operator_log,
+    phase,
+    sandbox,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -89,10 +98,6 @@ CANARY = {
 }
 
 
-def phase(box: Sandbox) -> str:
-    return box.kubectl("-n", "prod", "get", "canary", "backend", "-o", "jsonpath={.status.phase}")
-
-
 def version_behind(box: Sandbox, service: str) -> str:
     url = f"http://{service}.prod:9898/version"
     done = box.serinus("sandbox", "shell", "--", "curl", "-s", "-m", "5", url)
@@ -118,7 +123,7 @@ def test_service_target_blue_green_promoted_and_rolled_back(tmp_path: pathlib.Pa
             ),
         )
         apply(box, CANARY, tmp_path)
-        wait_for("Initialized", lambda: phase(box) == "Initialized")
+        wait_for("Initialized", lambda: phase(box, "backend") == "Initialized")
         primary = get(box, "service", "backend-primary")
         assert primary["spec"]["selector"] == {"app": "backend-v1"}
         assert get(box, "service", "backend-canary")["spec"]["selector"] == {"app": "backend-v1"}
@@ -130,10 +135,10 @@ def test_service_target_blue_green_promoted_and_rolled_back(tmp_path: pathlib.Pa
             time.sleep(2)
             select(box, "v2")
             target_writes = get(box, "service", "backend")["metadata"]["resourceVersion"]
-            wait_for("Progressing", lambda: phase(box) == "Progressing", within=30)
+            wait_for("Progressing", lambda: phase(box, "backend") == "Progressing", within=30)
             assert version_behind(box, "backend-canary") == "2.1.1"
             assert version_behind(box, "backend-primary") == "2.1.0"
-            wait_for("Succeeded", lambda: phase(box) == "Succeeded", within=90)
+            wait_for("Succeeded", lambda: phase(box, "backend") == "Succeeded", within=90)
             promoted = get(box, "service", "backend-primary")
             assert promoted["spec"]["selector"] == {"app": "backend-v2"}
             assert promoted["spec"]["clusterIP"] == primary["spec"]["clusterIP"]
@@ -142,7 +147,7 @@ def test_service_target_blue_green_promoted_and_rolled_back(tmp_path: pathlib.Pa
 
             select(box, "v3")
             target_writes = get(box, "service", "backend")["metadata"]["resourceVersion"]
-            wait_for("Failed", lambda: phase(box) == "Failed", within=90)
+            wait_for("Failed", lambda: phase(box, "backend") == "Failed", within=90)
             assert get(box, "service", "backend-primary")["spec"]["selector"] == {
                 "app": "backend-v2"
             }
@@ -150,11 +155,7 @@ def test_service_target_blue_green_promoted_and_rolled_back(tmp_path: pathlib.Pa
             time.sleep(2)
         finally:
             output = client.stop()
-        (report,) = parse_reports(output)
-        print(
-            f"client: {report.requests} requests, codes {report.status_codes},"
-            f" failed {report.failed_requests}"
-        )
+        report = client_report(output)
         assert report.requests > 150, output
         assert report.failed_requests == 0, output
         assert set(report.status_codes) == {200}, output
@@ -167,7 +168,7 @@ def test_service_target_blue_green_promoted_and_rolled_back(tmp_path: pathlib.Pa
         assert any(m.startswith("service backend-canary.prod not ready") for m in messages), (
             messages
         )
-        log = [line["msg"] for line in box.json_log("deployment/serinus", "-n", "serinus-system")]
+        log = operator_log(box)
         assert "Copying backend.prod template spec to backend-primary.prod" in log, log
         stuck = [m for m in log if m.startswith("service backend-canary.prod not ready")]
         assert any("progressDeadlineSeconds is 15" in m for m in stuck), log

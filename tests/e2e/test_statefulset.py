@@ -26,8 +26,17 @@ from typing import Any
 
 import pytest
 
-from serinus.loadtester.hey import parse_reports
-from tests.e2e.support import Client, Sandbox, apply, get, sandbox, wait_for
+from tests.e2e.support import (
+    Client,
+    Sandbox,
+    apply,
+    client_report,
+    get,
+    operator_log,
+    phase,
+    sandbox,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -95,10 +104,6 @@ CANARY = {
 }
 
 
-def phase(box: Sandbox) -> str:
-    return box.kubectl("-n", "prod", "get", "canary", "podinfo", "-o", "jsonpath={.status.phase}")
-
-
 def pods(box: Sandbox, prefix: str) -> dict[str, dict[str, Any]]:
     found = get(box, "pods")["items"]
     return {
@@ -121,6 +126,18 @@ def primary_ready_at(box: Sandbox, image: str) -> dict[str, dict[str, Any]] | No
 
 def claims(box: Sandbox) -> dict[str, str]:
     return {c["metadata"]["name"]: c["metadata"]["uid"] for c in get(box, "pvc")["items"]}
+
+
+def set_image(box: Sandbox, version: str) -> None:
+    """``kubectl set image`` of podinfo ``version`` on the target: a new release."""
+    image = f"podinfo=stefanprodan/podinfo:{version}"
+    box.kubectl("-n", "prod", "set", "image", "statefulset/podinfo", image)
+
+
+def run_succeeds(box: Sandbox) -> None:
+    """The release starts a run, and the run succeeds."""
+    wait_for("Progressing", lambda: phase(box) == "Progressing", within=60)
+    wait_for("Succeeded", lambda: phase(box) == "Succeeded", within=180)
 
 
 def inject(box: Sandbox, seconds: int) -> subprocess.CompletedProcess[str]:
@@ -164,33 +181,15 @@ def test_statefulset_canary_promoted_and_rolled_back_under_load(tmp_path: pathli
         client = Client(box)
         try:
             time.sleep(3)
-            box.kubectl(
-                "-n",
-                "prod",
-                "set",
-                "image",
-                "statefulset/podinfo",
-                "podinfo=stefanprodan/podinfo:2.1.1",
-            )
+            set_image(box, "2.1.1")
             wait_for("Succeeded", lambda: phase(box) == "Succeeded", within=180)
-            promoted = wait_for(
-                "the primary at 2.1.1", lambda: primary_ready_at(box, "stefanprodan/podinfo:2.1.1")
-            )
+            promoted = markers_kept(box, mount, "stefanprodan/podinfo:2.1.1")
             for name, pod in promoted.items():
                 assert pod["metadata"]["uid"] != initial[name]["metadata"]["uid"], (
                     f"{name} was not replaced"
                 )
-                kept = box.kubectl("-n", "prod", "exec", name, "--", "cat", f"{mount}/marker")
-                assert kept.strip() == f"written-by-{name}"
 
-            box.kubectl(
-                "-n",
-                "prod",
-                "set",
-                "image",
-                "statefulset/podinfo",
-                "podinfo=stefanprodan/podinfo:2.1.2",
-            )
+            set_image(box, "2.1.2")
             wait_for("Progressing", lambda: phase(box) == "Progressing", within=60)
             for _ in range(12):  # 5 s of 500s at a time until the rollback
                 if phase(box) != "Progressing":
@@ -209,17 +208,13 @@ def test_statefulset_canary_promoted_and_rolled_back_under_load(tmp_path: pathli
             time.sleep(3)
         finally:
             output = client.stop()
-        (report,) = parse_reports(output)
-        print(
-            f"client: {report.requests} requests, codes {report.status_codes},"
-            f" failed {report.failed_requests}"
-        )
+        report = client_report(output)
         assert report.requests > 300, output
         assert report.failed_requests == 0, output
         assert set(report.status_codes) == {200}, output
 
         assert claims(box) == before, "a claim was deleted or replaced"
-        log = [line["msg"] for line in box.json_log("deployment/serinus", "-n", "serinus-system")]
+        log = operator_log(box)
         assert "Copying podinfo.prod template spec to podinfo-primary.prod" in log
         assert "Promotion completed! Scaling down podinfo.prod" in log
         assert "Rolling back podinfo.prod failed checks threshold reached 2" in log
@@ -260,8 +255,7 @@ def new_claim_templates_replace_the_primary(
     assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi", "new claim templates taken"
     box.kubectl("-n", "prod", "delete", "statefulset", "podinfo", "--cascade=orphan")
     apply(box, statefulset(mount, "stefanprodan/podinfo:2.1.4", "2Gi"), directory)
-    wait_for("Progressing", lambda: phase(box) == "Progressing", within=60)
-    wait_for("Succeeded", lambda: phase(box) == "Succeeded", within=180)
+    run_succeeds(box)
     markers_kept(box, mount, "stefanprodan/podinfo:2.1.4")
     claims_of = get(box, "statefulset", "podinfo-primary")["spec"]["volumeClaimTemplates"]
     assert claims_of[0]["spec"]["resources"]["requests"]["storage"] == "2Gi"
@@ -272,11 +266,8 @@ def promotion_from_zero(box: Sandbox, mount: pathlib.Path) -> None:
     again at 2.1.5 in order, then takes the traffic back."""
     patch = '{"spec":{"statefulSet":{"unreadyPods":"scaleFromZero"}}}'
     box.kubectl("-n", "prod", "patch", "canary", "podinfo", "--type", "merge", "-p", patch)
-    box.kubectl(
-        "-n", "prod", "set", "image", "statefulset/podinfo", "podinfo=stefanprodan/podinfo:2.1.5"
-    )
-    wait_for("Progressing", lambda: phase(box) == "Progressing", within=60)
-    wait_for("Succeeded", lambda: phase(box) == "Succeeded", within=180)
+    set_image(box, "2.1.5")
+    run_succeeds(box)
     markers_kept(box, mount, "stefanprodan/podinfo:2.1.5")
 
 
@@ -295,11 +286,8 @@ def unready_primary_pod_does_not_hold_promotion(
         "podinfo-primary-0 unready",
         lambda: not ready(pods(box, "podinfo-primary")["podinfo-primary-0"]),
     )
-    box.kubectl(
-        "-n", "prod", "set", "image", "statefulset/podinfo", "podinfo=stefanprodan/podinfo:2.1.3"
-    )
-    wait_for("Progressing", lambda: phase(box) == "Progressing", within=60)
-    wait_for("Succeeded", lambda: phase(box) == "Succeeded", within=180)
+    set_image(box, "2.1.3")
+    run_succeeds(box)
     promoted = wait_for(
         "the primary at 2.1.3", lambda: primary_ready_at(box, "stefanprodan/podinfo:2.1.3")
     )
