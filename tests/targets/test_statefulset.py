@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from serinus.apis.canary import Canary
 from serinus.errors import TargetError
 from serinus.kube import Kube
 from serinus.targets import statefulset as statefulset_module
@@ -25,10 +26,12 @@ from serinus.targets.statefulset import RESTORE, StatefulSetTarget
 from tests.targets.support import NS, create_canary, deployment, image_of, set_status
 
 APPS = "apps/v1"
-CLAIM = {
+CLAIM: dict[str, Any] = {
     "metadata": {"name": "data"},
     "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
 }
+BIGGER = {**CLAIM, "spec": {**CLAIM["spec"], "resources": {"requests": {"storage": "5Gi"}}}}
+"""New claim templates, which Kubernetes refuses as an update of a StatefulSet."""
 
 
 def statefulset(**spec: Any) -> dict[str, Any]:
@@ -42,6 +45,21 @@ def statefulset(**spec: Any) -> dict[str, Any]:
 @pytest.fixture
 def statefulsets(kube: Kube) -> StatefulSetTarget:
     return StatefulSetTarget(kube)
+
+
+async def initialized(kube: Kube, statefulsets: StatefulSetTarget) -> Canary:
+    """The podinfo StatefulSet and its Canary, initialized: ``podinfo-primary`` exists."""
+    await kube.create(statefulset())
+    canary = await create_canary(kube, "StatefulSet")
+    await statefulsets.initialize(canary)
+    return canary
+
+
+async def set_new_image(kube: Kube) -> None:
+    """The target's container at ``podinfo:6.0.1``: a new revision to promote."""
+    container = {"name": "podinfod", "image": "podinfo:6.0.1"}
+    patch = {"spec": {"template": {"spec": {"containers": [container]}}}}
+    await kube.patch(APPS, "StatefulSet", "podinfo", NS, patch, patch_type="strategic")
 
 
 async def recreate_with_claims(kube: Kube, claims: list[dict[str, Any]]) -> None:
@@ -146,9 +164,7 @@ async def test_targets_that_would_not_roll_are_refused(
 async def test_readiness_from_the_status(
     kube: Kube, statefulsets: StatefulSetTarget, status: dict[str, Any], message: str
 ) -> None:
-    await kube.create(statefulset())
-    canary = await create_canary(kube, "StatefulSet")
-    await statefulsets.initialize(canary)
+    canary = await initialized(kube, statefulsets)
     await roll_out(kube, "podinfo-primary")
     assert (await statefulsets.is_primary_ready(canary)).ready
     await set_status(kube, "StatefulSet", "podinfo-primary", **status)
@@ -162,16 +178,9 @@ async def test_readiness_from_the_status(
 async def test_promote_keeps_the_primary_object_and_copies_the_image(
     kube: Kube, statefulsets: StatefulSetTarget
 ) -> None:
-    await kube.create(statefulset())
-    canary = await create_canary(kube, "StatefulSet")
-    await statefulsets.initialize(canary)
+    canary = await initialized(kube, statefulsets)
     before = await get_sts(kube)
-    patch = {
-        "spec": {
-            "template": {"spec": {"containers": [{"name": "podinfod", "image": "podinfo:6.0.1"}]}}
-        }
-    }
-    await kube.patch(APPS, "StatefulSet", "podinfo", NS, patch, patch_type="strategic")
+    await set_new_image(kube)
     await statefulsets.promote(canary)
     after = await get_sts(kube)
     assert after["metadata"]["uid"] == before["metadata"]["uid"]
@@ -182,18 +191,15 @@ async def test_promote_keeps_the_primary_object_and_copies_the_image(
 async def test_new_claim_templates_replace_the_primary_object_and_orphan_its_pods(
     kube: Kube, statefulsets: StatefulSetTarget
 ) -> None:
-    await kube.create(statefulset())
-    canary = await create_canary(kube, "StatefulSet")
-    await statefulsets.initialize(canary)
+    canary = await initialized(kube, statefulsets)
     before = await get_sts(kube)
     await kube.create(pod("podinfo-primary-0", before, revision="rev-1", ready=True))
     await kube.create(claim("data-podinfo-primary-0"))
-    bigger = {**CLAIM, "spec": {**CLAIM["spec"], "resources": {"requests": {"storage": "5Gi"}}}}
-    await recreate_with_claims(kube, [bigger])
+    await recreate_with_claims(kube, [BIGGER])
     await statefulsets.promote(canary)
     after = await get_sts(kube)
     assert after["metadata"]["uid"] != before["metadata"]["uid"]
-    assert after["spec"]["volumeClaimTemplates"] == [bigger]
+    assert after["spec"]["volumeClaimTemplates"] == [BIGGER]
     orphan = await kube.get("v1", "Pod", "podinfo-primary-0", NS)
     assert orphan is not None
     assert not orphan["metadata"].get("ownerReferences")
@@ -206,14 +212,11 @@ async def test_a_replaced_primary_still_being_deleted_is_waited_for(
     """A real garbage collector takes a moment to let an orphaning delete's object go (its
     ``orphan`` finalizer); played here by a finalizer of the test's own."""
     monkeypatch.setattr(statefulset_module, "GONE_WAIT_SECONDS", 0.3)
-    await kube.create(statefulset())
-    canary = await create_canary(kube, "StatefulSet")
-    await statefulsets.initialize(canary)
+    canary = await initialized(kube, statefulsets)
     hold = {"metadata": {"finalizers": ["example.com/hold"]}}
     await kube.patch(APPS, "StatefulSet", "podinfo-primary", NS, hold)
     before = await get_sts(kube)
-    bigger = {**CLAIM, "spec": {**CLAIM["spec"], "resources": {"requests": {"storage": "5Gi"}}}}
-    await recreate_with_claims(kube, [bigger])
+    await recreate_with_claims(kube, [BIGGER])
     with pytest.raises(TargetError, match="still being deleted") as caught:
         await statefulsets.promote(canary)
     assert caught.value.is_retriable
@@ -225,7 +228,7 @@ async def test_a_replaced_primary_still_being_deleted_is_waited_for(
     await statefulsets.promote(canary)
     after = await get_sts(kube)
     assert after["metadata"]["uid"] != before["metadata"]["uid"]
-    assert after["spec"]["volumeClaimTemplates"] == [bigger]
+    assert after["spec"]["volumeClaimTemplates"] == [BIGGER]
 
 
 def pod(name: str, owner: dict[str, Any], *, revision: str, ready: bool) -> dict[str, Any]:
@@ -273,9 +276,7 @@ async def create_pod(kube: Kube, manifest: dict[str, Any]) -> None:
 async def test_unready_pods_at_an_old_revision_are_deleted(
     kube: Kube, statefulsets: StatefulSetTarget
 ) -> None:
-    await kube.create(statefulset())
-    canary = await create_canary(kube, "StatefulSet")
-    await statefulsets.initialize(canary)
+    canary = await initialized(kube, statefulsets)
     primary = await get_sts(kube)
     await create_pod(kube, pod("podinfo-primary-2", primary, revision="new", ready=False))
     await create_pod(kube, pod("podinfo-primary-1", primary, revision="old", ready=False))
@@ -300,12 +301,7 @@ async def test_scale_from_zero_promotion(kube: Kube, statefulsets: StatefulSetTa
     await roll_out(kube, "podinfo-primary")
     primary = await get_sts(kube)
     await create_pod(kube, pod("podinfo-primary-0", primary, revision="old", ready=False))
-    patch = {
-        "spec": {
-            "template": {"spec": {"containers": [{"name": "podinfod", "image": "podinfo:6.0.1"}]}}
-        }
-    }
-    await kube.patch(APPS, "StatefulSet", "podinfo", NS, patch, patch_type="strategic")
+    await set_new_image(kube)
     await statefulsets.promote(canary)
     promoted = await get_sts(kube)
     assert (promoted["spec"]["replicas"], image_of(promoted)) == (0, "podinfo:6.0.1")
