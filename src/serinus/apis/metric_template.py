@@ -8,14 +8,14 @@ per Canary and metric (:mod:`serinus.metrics.templating`).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic_core import PydanticCustomError
 
 from serinus.apis.analysis import SecretRef
 from serinus.apis.base import ApiModel, ObjectMeta, problem
 
-TEMPLATE_PROVIDERS = (
+ProviderType = Literal[
     "prometheus",
     "influxdb",
     "datadog",
@@ -27,26 +27,15 @@ TEMPLATE_PROVIDERS = (
     "dynatrace",
     "keptn",
     "splunk",
-)
+]
 """Every type Flagger's CRD accepts; serinus has a backend for each (docs/metrics.md)."""
+TEMPLATE_PROVIDERS: tuple[str, ...] = get_args(ProviderType)
 
 
 class MetricTemplateProvider(ApiModel):
     """The backend a template's query runs against."""
 
-    type: Literal[
-        "prometheus",
-        "influxdb",
-        "datadog",
-        "externalmetrics",
-        "stackdriver",
-        "cloudwatch",
-        "newrelic",
-        "graphite",
-        "dynatrace",
-        "keptn",
-        "splunk",
-    ]
+    type: ProviderType
     address: str | None = None
     """API address of the backend, e.g. http://prometheus.monitoring:9090."""
     headers: dict[str, str] | None = None
