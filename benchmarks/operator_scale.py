@@ -55,30 +55,15 @@ import yaml
 from apicounter import CountingProxy, request_kinds
 from scale_cluster import NS, Cluster, proc_cpu, proc_memory
 
+from serinus.operator.selfmetrics import LATENESS_BUCKETS
 from serinus.sandbox.apiserver import write_kubeconfig
 from serinus.sandbox.prometheus import Prometheus
 
 INTERVAL = 10.0
 
 
-BOUNDS = (
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-    30.0,
-    60.0,
-    float("inf"),
-)
+BOUNDS = (*LATENESS_BUCKETS, float("inf"))
+"""The bounds of the operator's tick lateness histogram, as its /metrics lists them."""
 
 
 def quantile(q: float, buckets: list[float]) -> float:

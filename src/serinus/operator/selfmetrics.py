@@ -29,6 +29,9 @@ from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase
 from serinus.operating import progress
 
+LATENESS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+"""Upper bounds (seconds) of ``serinus_tick_lateness_seconds``; the scale benchmark reads them."""
+
 
 class SelfMetrics:
     """Flagger's self-metrics in a registry of their own."""
@@ -73,23 +76,7 @@ class SelfMetrics:
         self.lateness = Histogram(
             "serinus_tick_lateness_seconds",
             "How late ticks started after their due time (pool, event loop and rate limit)",
-            buckets=(
-                0.001,
-                0.0025,
-                0.005,
-                0.01,
-                0.025,
-                0.05,
-                0.1,
-                0.25,
-                0.5,
-                1,
-                2.5,
-                5,
-                10,
-                30,
-                60,
-            ),
+            buckets=LATENESS_BUCKETS,
             registry=self.registry,
         )
         labels = ["name", "namespace", "deployment_strategy", "analysis_status"]
