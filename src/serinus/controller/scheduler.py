@@ -11,8 +11,11 @@ first tick of each comes at a point of its interval fixed by its key (:func:`pha
 thousand Canaries never start together and each keeps its own slot of the interval. Ticks follow
 a fixed grid (every interval from the first, as a ticker does), not "an interval after the last
 tick ended". At most ``concurrency`` ticks run at once (a bounded pool); waiting ticks are let in
-by ``priority`` (lower first: runs in progress before idle Canaries), then in the order they came
-due. How late each tick started after its due time goes to ``observe``.
+in the order they came due, each level of ``priority`` (lower first: runs in progress before idle
+Canaries) worth ``head_start`` seconds: a run's tick goes before an idle Canary's that came due
+up to 5 s earlier, never before one that has waited longer, so runs that keep the pool full
+delay an idle Canary's tick by seconds instead of starving it (a new revision would never be
+noticed). How late each tick started after its due time goes to ``observe``.
 
 Stopping is graceful: :meth:`Scheduler.stop` lets every tick in flight finish (each one ends with
 its status written), then ends the tasks, so the next leader resumes every Canary from its status.
@@ -42,20 +45,27 @@ def phase_of(key: Key) -> float:
     return int.from_bytes(digest) / 2**64
 
 
-class Pool:
-    """At most ``size`` holders at once (0: no bound); waiters let in by priority, then in order."""
+HEAD_START = 5.0
+"""Seconds of the pool's order one level of priority is worth (see the module docstring)."""
 
-    def __init__(self, size: int) -> None:
+
+class Pool:
+    """At most ``size`` holders at once (0: no bound); waiters let in by due time, each level
+    of priority ``head_start`` seconds earlier."""
+
+    def __init__(self, size: int, head_start: float = HEAD_START) -> None:
         self.size = size
         self.busy = 0
-        self._waiting: list[tuple[int, float, int, asyncio.Future[None]]] = []
+        self.head_start = head_start
+        self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
 
     @contextlib.asynccontextmanager
     async def slot(self, priority: int, due: float) -> AsyncIterator[None]:
         if self.size and (self.busy >= self.size or self._waiting):
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            heapq.heappush(self._waiting, (priority, due, next(self._order), future))
+            place = due + priority * self.head_start
+            heapq.heappush(self._waiting, (place, next(self._order), future))
             try:
                 await future
             except asyncio.CancelledError:
@@ -72,7 +82,7 @@ class Pool:
     def _next(self) -> None:
         """Give a finished holder's slot to the first waiter (or free it)."""
         while self._waiting:
-            future = heapq.heappop(self._waiting)[3]
+            future = heapq.heappop(self._waiting)[2]
             if not future.done():
                 future.set_result(None)
                 return
@@ -101,12 +111,13 @@ class Scheduler:
         concurrency: int = 0,
         priority: Callable[[Key], int] = lambda key: 1,
         observe: Callable[[float], None] = lambda lateness: None,
+        head_start: float = HEAD_START,
     ) -> None:
         self._tick = tick
         self._grace = grace_seconds
         self._jobs: dict[Key, _Job] = {}
         self._stopping = False
-        self._pool = Pool(concurrency)
+        self._pool = Pool(concurrency, head_start)
         self._priority = priority
         self._observe = observe
 
