@@ -52,9 +52,17 @@ _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 
 
 class AppMeshBlueprint(Blueprint):
-    """What every App Mesh object shares: its API version, and an update keeping KEPT."""
+    """What every App Mesh object shares: its API version, a name after its role (``apex``,
+    ``primary`` or ``canary``), and an update keeping KEPT."""
 
     api_version = API_VERSION
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+    def name(self, canary: Canary) -> str:
+        names = ServiceNames.of(canary)
+        return {"apex": names.apex, "primary": names.primary, "canary": names.canary}[self.role]
 
     def merge(self, canary: Canary, existing: Manifest, desired: Desired) -> Manifest:
         updated = super().merge(canary, existing, desired)
@@ -72,13 +80,9 @@ class VirtualNodeBlueprint(AppMeshBlueprint):
     kind = "VirtualNode"
 
     def __init__(self, kube: Kube, role: str, *, selector_labels: tuple[str, ...]) -> None:
+        super().__init__(role)
         self.kube = kube
-        self.role = role
         self.selector_labels = selector_labels
-
-    def name(self, canary: Canary) -> str:
-        names = ServiceNames.of(canary)
-        return names.primary if self.role == "primary" else names.canary
 
     async def build(self, canary: Canary, routes: Routes) -> Desired:
         target = await workload.read(
@@ -108,13 +112,6 @@ class VirtualRouterBlueprint(AppMeshBlueprint):
     """``VirtualRouter <apex>`` (the weights) or ``<apex>-canary`` (all to the canary)."""
 
     kind = "VirtualRouter"
-
-    def __init__(self, role: str) -> None:
-        self.role = role
-
-    def name(self, canary: Canary) -> str:
-        names = ServiceNames.of(canary)
-        return names.apex if self.role == "apex" else names.canary
 
     async def build(self, canary: Canary, routes: Routes) -> Desired:
         if self.role == "canary":
@@ -152,13 +149,6 @@ class VirtualServiceBlueprint(AppMeshBlueprint):
     """``VirtualService <apex>`` or ``<apex>-canary``, provided by the router of that name."""
 
     kind = "VirtualService"
-
-    def __init__(self, role: str) -> None:
-        self.role = role
-
-    def name(self, canary: Canary) -> str:
-        names = ServiceNames.of(canary)
-        return names.apex if self.role == "apex" else names.canary
 
     async def build(self, canary: Canary, routes: Routes) -> Desired:
         router = {"virtualRouterRef": {"name": self.name(canary)}}
