@@ -17,6 +17,7 @@ from __future__ import annotations
 import pytest
 
 from serinus import errors
+from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryCondition, CanaryPhase, CanaryStatus, MetricStatus
 from serinus.kube import Kube, KubeStatusStore
 from tests.kube.support import FaultProxy, podinfo_canary
@@ -48,11 +49,18 @@ def progressing(weight: int = 10) -> CanaryStatus:
     )
 
 
-async def test_the_seed_canary_round_trips_its_status(kube: Kube) -> None:
+async def created(kube: Kube, client: Kube | None = None) -> tuple[KubeStatusStore, Canary]:
+    """The seed's Canary, created through ``kube``, as a store on ``client`` (else ``kube``)
+    reads it."""
     await kube.create(podinfo_canary())
-    store = KubeStatusStore(kube)
+    store = KubeStatusStore(client or kube)
     canary = await store.get("prod", "podinfo")
     assert canary is not None
+    return store, canary
+
+
+async def test_the_seed_canary_round_trips_its_status(kube: Kube) -> None:
+    store, canary = await created(kube)
     assert canary.spec.effective_analysis is not None
     assert canary.spec.effective_analysis.step_weight == 5
 
@@ -76,10 +84,7 @@ async def test_the_seed_canary_round_trips_its_status(kube: Kube) -> None:
 
 
 async def test_a_field_no_longer_set_disappears(kube: Kube) -> None:
-    await kube.create(podinfo_canary())
-    store = KubeStatusStore(kube)
-    canary = await store.get("prod", "podinfo")
-    assert canary is not None
+    store, canary = await created(kube)
     await store.write_status(canary, progressing())
     await store.write_status(canary, CanaryStatus(phase=CanaryPhase.SUCCEEDED))
     raw = await kube.get(*CANARY, "podinfo", "prod")
@@ -111,10 +116,7 @@ async def test_status_writes_never_touch_the_spec(kube: Kube) -> None:
 async def test_a_conflicting_change_is_read_again_and_kept(
     kube: Kube, proxy: FaultProxy, proxied: Kube
 ) -> None:
-    await kube.create(podinfo_canary())
-    store = KubeStatusStore(proxied)
-    canary = await store.get("prod", "podinfo")
-    assert canary is not None
+    store, canary = await created(kube, proxied)
 
     async def user_edits_the_canary() -> None:
         await kube.patch(*CANARY, "podinfo", "prod", {"spec": {"canaryAnalysis": {"threshold": 9}}})
@@ -132,10 +134,7 @@ async def test_a_conflicting_change_is_read_again_and_kept(
 async def test_a_write_that_changes_nothing_makes_no_new_version(
     kube: Kube, proxy: FaultProxy, proxied: Kube
 ) -> None:
-    await kube.create(podinfo_canary())
-    store = KubeStatusStore(proxied)
-    canary = await store.get("prod", "podinfo")
-    assert canary is not None
+    store, canary = await created(kube, proxied)
     first = await store.write_status(canary, progressing())
     second = await store.write_status(first, progressing())
     assert second.metadata.resource_version == first.metadata.resource_version
@@ -143,10 +142,7 @@ async def test_a_write_that_changes_nothing_makes_no_new_version(
 
 
 async def test_a_missing_canary_reads_as_none_and_cannot_get_a_status(kube: Kube) -> None:
-    await kube.create(podinfo_canary())
-    store = KubeStatusStore(kube)
-    canary = await store.get("prod", "podinfo")
-    assert canary is not None
+    store, canary = await created(kube)
     await kube.delete(*CANARY, "podinfo", "prod")
     assert await store.get("prod", "podinfo") is None
     with pytest.raises(errors.NotFoundError, match="Canary prod/podinfo: the Canary is gone"):
@@ -180,10 +176,7 @@ async def test_a_canary_with_fifty_thousand_step_weights_is_reported_briefly(kub
 
 
 async def test_a_status_with_ten_thousand_metrics_is_written_with_fifty(kube: Kube) -> None:
-    await kube.create(podinfo_canary())
-    store = KubeStatusStore(kube)
-    canary = await store.get("prod", "podinfo")
-    assert canary is not None
+    store, canary = await created(kube)
     why = "Metric query failed for m{0}: expected a built-in metric, a templateRef or a query " * 4
     metrics = [
         MetricStatus(name=f"m{i}", verdict="error", message=why.format(i)) for i in range(10_000)
@@ -203,10 +196,7 @@ async def test_a_status_with_ten_thousand_metrics_is_written_with_fifty(kube: Ku
 async def test_a_status_the_server_refuses_is_written_as_phase_and_counters(
     kube: Kube, proxy: FaultProxy, proxied: Kube
 ) -> None:
-    await kube.create(podinfo_canary())
-    store = KubeStatusStore(proxied)
-    canary = await store.get("prod", "podinfo")
-    assert canary is not None
+    store, canary = await created(kube, proxied)
     status = progressing().model_copy(
         update={"metrics": [MetricStatus(name="m", verdict="fail", message="x")]}
     )
