@@ -49,6 +49,19 @@ async def running(**analysis) -> Run:
     return run
 
 
+async def failed() -> Run:
+    """A run of rev-2 rolled back: its success rate fell to 50% (threshold 1)."""
+    run = Run(
+        new_canary(
+            threshold=1, metrics=[metric("request-success-rate", thresholdRange={"min": 99})]
+        )
+    )
+    await run.release()
+    run.world.metrics.values["request-success-rate"] = 50.0
+    await run.until(CanaryPhase.FAILED, limit=10)
+    return run
+
+
 async def test_abort_rolls_back_on_the_next_tick_and_says_who_asked():
     run = await running()
     ask(run, Action.ABORT)
@@ -103,14 +116,7 @@ async def test_pause_holds_the_weight_without_judging_and_resume_continues():
 
 
 async def test_retry_runs_the_failed_revision_again_from_zero():
-    run = Run(
-        new_canary(
-            threshold=1, metrics=[metric("request-success-rate", thresholdRange={"min": 99})]
-        )
-    )
-    await run.release()
-    run.world.metrics.values["request-success-rate"] = 50.0
-    await run.until(CanaryPhase.FAILED, limit=10)
+    run = await failed()
     started = run.status.analysis_start_time
     run.world.metrics.values["request-success-rate"] = 100.0
     ask(run, Action.RETRY)
@@ -139,14 +145,7 @@ async def test_skip_analysis_promotes_a_run_without_judging_it():
 
 
 async def test_skip_analysis_on_a_failed_run_starts_it_again_and_promotes_it():
-    run = Run(
-        new_canary(
-            threshold=1, metrics=[metric("request-success-rate", thresholdRange={"min": 99})]
-        )
-    )
-    await run.release()
-    run.world.metrics.values["request-success-rate"] = 50.0
-    await run.until(CanaryPhase.FAILED, limit=10)
+    run = await failed()
     ask(run, Action.SKIP_ANALYSIS)
     await run.until(CanaryPhase.SUCCEEDED, limit=4)
     assert run.world.target.primary_hash == "rev-2"
