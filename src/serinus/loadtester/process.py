@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import logging
 import os
+import pathlib
 import signal
 from collections.abc import Sequence
 
@@ -27,6 +29,9 @@ OUTPUT_LIMIT = 1024 * 1024
 
 KILL_GRACE_SECONDS = 2.0
 """Time between SIGTERM and SIGKILL when a command is stopped."""
+
+GROUP_EXIT_SECONDS = 2.0
+"""How long stopping a command waits for the group's last members to exit after SIGKILL."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,6 +170,40 @@ async def _stop_group(process: asyncio.subprocess.Process) -> None:
     # Members that ignored SIGTERM (or outlived their shell) still hold the group.
     _signal_group(process.pid, signal.SIGKILL)
     await process.wait()
+    await _group_gone(process.pid)
+
+
+async def _group_gone(group: int) -> None:
+    """Wait (at most :data:`GROUP_EXIT_SECONDS`) until no member of ``group`` still runs.
+
+    A signal is delivered when its target is next scheduled: on a busy machine a background
+    child may still be running for a moment after its shell has been reaped. Members already
+    dead but not yet reaped by their new parent count as gone.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(GROUP_EXIT_SECONDS):
+            for pause in itertools.repeat(0.02):
+                if not _group_running(group):
+                    return
+                await asyncio.sleep(pause)
+
+
+def _group_running(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    proc = pathlib.Path("/proc")
+    if not proc.is_dir():
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group and fields[0] != "Z":
+                return True
+    return False
 
 
 def _signal_group(group: int, signum: signal.Signals) -> None:
