@@ -3,6 +3,8 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Worker processes for `make test` (pytest-xdist, one test file per worker at a time).
+TEST_WORKERS ?= 3
 
 .PHONY: help setup system-packages test check demo crds clean
 
@@ -24,7 +26,7 @@ $(STAMP): pyproject.toml
 setup: system-packages $(STAMP)
 
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 check: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
