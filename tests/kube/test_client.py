@@ -31,6 +31,7 @@ from tests.kube.support import (
     namespace,
     podinfo_canary,
 )
+from tests.support import manifests
 
 CANARY = ("flagger.app/v1beta1", "Canary")
 
@@ -291,30 +292,6 @@ async def test_every_request_names_serinus_as_its_user_agent(proxy: FaultProxy) 
 
 
 def _trafficsplit_crd() -> dict[str, object]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "trafficsplits.split.smi-spec.io"},
-        "spec": {
-            "group": "split.smi-spec.io",
-            "scope": "Namespaced",
-            "names": {
-                "kind": "TrafficSplit",
-                "plural": "trafficsplits",
-                "singular": "trafficsplit",
-            },
-            "versions": [
-                {
-                    "name": "v1alpha2",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "x-kubernetes-preserve-unknown-fields": True,
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    return manifests.simple_crd(
+        "split.smi-spec.io", "TrafficSplit", "trafficsplits", ("v1alpha2",), status=False
+    )

@@ -1,5 +1,6 @@
 """Builders of the plain Kubernetes objects many tests create: Namespaces, ConfigMaps, Deployments,
-and :func:`create_all`, which sets up a test's API server with them.
+CRDs that keep any fields (for kinds whose real CRD a test does not need), and :func:`create_all`,
+which sets up a test's API server with them.
 
 Each test package that needs a particular shape (podinfo with the seed's port, a busybox pod with
 a short grace period) wraps these with its own defaults, so the shape of a Deployment is written
@@ -56,6 +57,61 @@ def deployment(
                 "spec": {"containers": containers, **(pod or {})},
             },
             **spec,
+        },
+    }
+
+
+def simple_crd(
+    group: str,
+    kind: str,
+    plural: str,
+    versions: tuple[str, ...] = ("v1",),
+    *,
+    status: bool = True,
+    scale: bool = False,
+    columns: list[dict[str, Any]] | None = None,
+    short_names: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """A CRD whose schema keeps any fields (as hand-written test CRDs for meshes do)."""
+    subresources: dict[str, Any] = {}
+    if status:
+        subresources["status"] = {}
+    if scale:
+        subresources["scale"] = {
+            "specReplicasPath": ".spec.replicas",
+            "statusReplicasPath": ".status.replicas",
+            "labelSelectorPath": ".status.selector",
+        }
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {
+                "kind": kind,
+                "plural": plural,
+                "singular": kind.lower(),
+                "listKind": f"{kind}List",
+                "shortNames": list(short_names),
+            },
+            "versions": [
+                {
+                    "name": version,
+                    "served": True,
+                    "storage": index == 0,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "x-kubernetes-preserve-unknown-fields": True,
+                        }
+                    },
+                    "subresources": subresources,
+                    **({"additionalPrinterColumns": columns} if columns else {}),
+                }
+                for index, version in enumerate(versions)
+            ],
         },
     }
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from serinus.apis.canary import Canary
 from serinus.kube import Kube
+from tests.support import manifests
 
 NS = "prod"
 
@@ -190,30 +191,6 @@ def image_of(workload: dict[str, Any]) -> str:
 
 def scaled_object_crd() -> dict[str, Any]:
     """KEDA's ScaledObject CRD (any fields kept), for an API server without KEDA."""
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "scaledobjects.keda.sh"},
-        "spec": {
-            "group": "keda.sh",
-            "scope": "Namespaced",
-            "names": {
-                "kind": "ScaledObject",
-                "plural": "scaledobjects",
-                "singular": "scaledobject",
-            },
-            "versions": [
-                {
-                    "name": "v1alpha1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "x-kubernetes-preserve-unknown-fields": True,
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    return manifests.simple_crd(
+        "keda.sh", "ScaledObject", "scaledobjects", ("v1alpha1",), status=False
+    )

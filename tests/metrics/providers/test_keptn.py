@@ -22,6 +22,7 @@ import httpx
 import pytest
 from tests.kube.conftest import FAST, settings
 from tests.kube.support import FaultProxy, namespace
+from tests.support import manifests
 
 from serinus.errors import InvalidCanaryError, NoValuesFoundError, QueryError
 from serinus.kube import Kube, KubeSettings
@@ -34,35 +35,7 @@ GROUP = "metrics.keptn.sh"
 
 
 def crd(kind: str, plural: str) -> dict:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.{GROUP}"},
-        "spec": {
-            "group": GROUP,
-            "scope": "Namespaced",
-            "names": {
-                "kind": kind,
-                "plural": plural,
-                "singular": kind.lower(),
-                "listKind": f"{kind}List",
-            },
-            "versions": [
-                {
-                    "name": "v1beta1",
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "x-kubernetes-preserve-unknown-fields": True,
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    return manifests.simple_crd(GROUP, kind, plural, ("v1beta1",))
 
 
 @pytest.fixture

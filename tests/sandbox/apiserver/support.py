@@ -9,8 +9,9 @@ import yaml
 
 from tests.support import manifests
 from tests.support.kubectl import Kubectl, Result
+from tests.support.manifests import simple_crd
 
-__all__ = ["Kubectl", "Result"]
+__all__ = ["Kubectl", "Result", "simple_crd"]
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 CANARY_CRD = REPO / "deploy" / "crds" / "canaries.yaml"
@@ -35,61 +36,6 @@ namespace = manifests.namespace
 
 def configmap(name: str, namespace: str = "prod", **labels: str) -> dict[str, Any]:
     return manifests.configmap(name, namespace, data={"key": "value"}, labels=labels)
-
-
-def simple_crd(
-    group: str,
-    kind: str,
-    plural: str,
-    versions: tuple[str, ...] = ("v1",),
-    *,
-    status: bool = True,
-    scale: bool = False,
-    columns: list[dict[str, Any]] | None = None,
-    short_names: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """A CRD whose schema keeps any fields (as hand-written test CRDs for meshes do)."""
-    subresources: dict[str, Any] = {}
-    if status:
-        subresources["status"] = {}
-    if scale:
-        subresources["scale"] = {
-            "specReplicasPath": ".spec.replicas",
-            "statusReplicasPath": ".status.replicas",
-            "labelSelectorPath": ".status.selector",
-        }
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.{group}"},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {
-                "kind": kind,
-                "plural": plural,
-                "singular": kind.lower(),
-                "listKind": f"{kind}List",
-                "shortNames": list(short_names),
-            },
-            "versions": [
-                {
-                    "name": version,
-                    "served": True,
-                    "storage": index == 0,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "x-kubernetes-preserve-unknown-fields": True,
-                        }
-                    },
-                    "subresources": subresources,
-                    **({"additionalPrinterColumns": columns} if columns else {}),
-                }
-                for index, version in enumerate(versions)
-            ],
-        },
-    }
 
 
 def load_yaml(path: pathlib.Path) -> dict[str, Any]:
