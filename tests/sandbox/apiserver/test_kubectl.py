@@ -76,6 +76,15 @@ def rows(output: str) -> list[list[str]]:
     return [line.split() for line in output.strip().splitlines()]
 
 
+async def patch_status(kubectl: Kubectl, resource: str, status: dict[str, Any]) -> None:
+    """``kubectl -n prod patch RESOURCE podinfo --subresource=status``: a merge of ``status``."""
+    patch = json.dumps({"status": status})
+    await kubectl.run(
+        "-n", "prod", "patch", resource, "podinfo", "--subresource=status", "--type=merge",
+        "-p", patch,
+    )  # fmt: skip
+
+
 async def with_canary(kubectl: Kubectl) -> None:
     await kubectl.apply(namespace("prod"), deployment())
     crds = await kubectl.run("apply", "-f", str(CANARY_CRD.parent))
@@ -221,16 +230,8 @@ async def test_seed_canary_shows_status_and_weight(kubectl: Kubectl) -> None:
     await with_canary(kubectl)
     fresh = rows((await kubectl.run("-n", "prod", "get", "canary")).stdout)
     assert fresh[0][:3] == ["NAME", "STATUS", "WEIGHT"]
-    await kubectl.run(
-        "-n",
-        "prod",
-        "patch",
-        "canary",
-        "podinfo",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        '{"status":{"phase":"Progressing","canaryWeight":10,"failedChecks":1}}',
+    await patch_status(
+        kubectl, "canary", {"phase": "Progressing", "canaryWeight": 10, "failedChecks": 1}
     )
     table = rows((await kubectl.run("-n", "prod", "get", "canary")).stdout)
     assert table[0] == ["NAME", "STATUS", "WEIGHT", "FAILEDCHECKS", "LASTTRANSITIONTIME"]
@@ -279,17 +280,7 @@ async def test_get_watch_prints_rows_as_objects_change(kubectl: Kubectl) -> None
         first = await asyncio.wait_for(watcher.stdout.readline(), timeout=10)
         assert first.split() == [b"podinfo"]
         for weight in (5, 10):
-            await kubectl.run(
-                "-n",
-                "prod",
-                "patch",
-                "canary",
-                "podinfo",
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                f'{{"status":{{"phase":"Progressing","canaryWeight":{weight}}}}}',
-            )
+            await patch_status(kubectl, "canary", {"phase": "Progressing", "canaryWeight": weight})
             line = await asyncio.wait_for(watcher.stdout.readline(), timeout=10)
             assert line.split()[:3] == [b"podinfo", b"Progressing", str(weight).encode()]
     finally:
@@ -336,48 +327,19 @@ async def test_wait_and_rollout_status(kubectl: Kubectl) -> None:
     waiting = await kubectl.start(
         "-n", "prod", "wait", "--for=condition=promoted", "canary/podinfo", "--timeout=20s"
     )
-    status = {
-        "status": {
-            "phase": "Succeeded",
-            "conditions": [
-                {"type": "Promoted", "status": "True", "reason": "Succeeded", "message": "done"}
-            ],
-        }
-    }
-    await kubectl.run(
-        "-n",
-        "prod",
-        "patch",
-        "canary",
-        "podinfo",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        json.dumps(status),
-    )
+    promoted = {"type": "Promoted", "status": "True", "reason": "Succeeded", "message": "done"}
+    await patch_status(kubectl, "canary", {"phase": "Succeeded", "conditions": [promoted]})
     out, err = await asyncio.wait_for(waiting.communicate(), timeout=25)
     assert waiting.returncode == 0, err
     assert out.decode().strip() == "canary.flagger.app/podinfo condition met"
     ready = {
-        "status": {
-            "observedGeneration": 1,
-            "replicas": 2,
-            "updatedReplicas": 2,
-            "readyReplicas": 2,
-            "availableReplicas": 2,
-        }
+        "observedGeneration": 1,
+        "replicas": 2,
+        "updatedReplicas": 2,
+        "readyReplicas": 2,
+        "availableReplicas": 2,
     }
-    await kubectl.run(
-        "-n",
-        "prod",
-        "patch",
-        "deploy",
-        "podinfo",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        json.dumps(ready),
-    )
+    await patch_status(kubectl, "deploy", ready)
     rollout = await kubectl.run(
         "-n", "prod", "rollout", "status", "deploy/podinfo", "--timeout=10s"
     )
