@@ -19,6 +19,7 @@ import dataclasses
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import httpx
 
@@ -81,16 +82,8 @@ class PrometheusProvider:
         if self._settings.clock is not None:
             params["time"] = f"{self._settings.now():.3f}"
         logger.debug("prometheus query at %s: %s", self.address, text)
-        response = await base.send(
-            self._settings,
-            "GET",
-            f"{self.address}/api/v1/query",
-            params=params,
-            headers=self._headers,
-            auth=self._auth or httpx.USE_CLIENT_DEFAULT,
-        )
-        base.check_status(self._settings, response, query=text)
-        return _samples(self._settings, base.json_body(self._settings, response), text)
+        body = await self._get("/api/v1/query", params, query=text)
+        return _samples(self._settings, body, text)
 
     async def matrix(
         self, query: str, *, start: float, end: float, step: float
@@ -99,16 +92,21 @@ class PrometheusProvider:
         text = collapse(query)
         params = {"query": text, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
         logger.debug("prometheus range query at %s: %s", self.address, text)
+        body = await self._get("/api/v1/query_range", params, query=text)
+        return _series(self._settings, body, text)
+
+    async def _get(self, path: str, params: dict[str, str], *, query: str) -> Any:
+        """The JSON body of GET ``path`` (errors name ``query``)."""
         response = await base.send(
             self._settings,
             "GET",
-            f"{self.address}/api/v1/query_range",
+            f"{self.address}{path}",
             params=params,
             headers=self._headers,
             auth=self._auth or httpx.USE_CLIENT_DEFAULT,
         )
-        base.check_status(self._settings, response, query=text)
-        return _series(self._settings, base.json_body(self._settings, response), text)
+        base.check_status(self._settings, response, query=query)
+        return base.json_body(self._settings, response)
 
     async def check_online(self) -> None:
         value = await self.query(ONLINE_QUERY)
