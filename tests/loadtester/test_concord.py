@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
+from tests.support import loopback
 
 KEY = "concord-api-key-s3cr3t"
 
@@ -61,14 +62,9 @@ async def concord() -> AsyncIterator[Concord]:
     app = web.Application()
     app.router.add_post("/api/v1/process", start)
     app.router.add_get("/api/v1/process/{id}", status)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    server.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with loopback.serving(app) as base:
+        server.base = base
         yield server
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
+from tests.support import loopback
 
 PASSWORD = "ng-s3cr3t"
 
@@ -58,14 +59,9 @@ async def ngrinder() -> AsyncIterator[NGrinder]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    server.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with loopback.serving(app) as base:
+        server.base = base
         yield server
-    finally:
-        await runner.cleanup()
 
 
 def metadata(ngrinder: NGrinder, **extra: str) -> dict[str, str]:

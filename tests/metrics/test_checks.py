@@ -25,7 +25,7 @@ import subprocess
 import pytest
 from aiohttp import web
 from tests.routers.support import crds
-from tests.support import manifests
+from tests.support import loopback, manifests
 from tests.support.knative import SERVICE, KnativeServing, knative_service
 
 from serinus.analysis.verdict import Verdict
@@ -359,11 +359,7 @@ async def test_insecure_skip_verify_reaches_a_self_signed_server(
 
     app = web.Application()
     app.router.add_get("/api/v1/query", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls_context)
-    await site.start()
-    address = f"https://127.0.0.1:{runner.addresses[0][1]}"
+    runner, address = await loopback.start(app, tls=tls_context)
     try:
         provider = {"type": "prometheus", "address": address}
         resources.add_template("prod", "strict", provider, "vector(1)")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from tests.support import loopback
 
 from serinus.apis.analysis import CanaryWebhook
 from serinus.apis.status import CanaryPhase
@@ -174,11 +175,8 @@ async def test_the_documented_receiver_accepts_serinus_and_rejects_others(
     names = documented_receiver()
     app = web.Application()
     app.router.add_post("/{tail:.*}", names["gate"])
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/approve"
+    runner, base = await loopback.start(app)
+    url = f"{base}/approve"
     names["URL"] = url  # the receiver knows the URL its hooks call
     webhooks = WebhookClient(http, resources=resources)  # the real clock: the receiver checks it
     resources.signing.add(("test", "hook-key"))

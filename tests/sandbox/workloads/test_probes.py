@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 
 from serinus.sandbox.workloads import probes
+from tests.support import loopback
 
 
 @contextlib.asynccontextmanager
@@ -25,10 +26,7 @@ async def server() -> AsyncIterator[int]:
 
     app = web.Application()
     app.router.add_get("/{code}", status)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    runner, _ = await loopback.start(app)
     try:
         yield int(runner.addresses[0][1])
     finally:
