@@ -20,6 +20,7 @@ import hashlib
 
 import pytest
 
+from serinus.apis.canary import Canary
 from serinus.errors import TargetError
 from serinus.kube import Kube
 from serinus.targets import configs
@@ -191,14 +192,19 @@ async def test_disabled_tracking_and_registry_secrets_are_left_alone(
     assert set((await deployments.revision(canary)).configs) == {"secret/tls"}
 
 
-async def test_the_revision_follows_config_data_and_only_config_data(
-    kube: Kube, deployments: DeploymentTarget
-) -> None:
+async def reading_a_configmap(kube: Kube) -> Canary:
+    """podinfo mounting the ConfigMap ``podinfo-env`` (``color: blue``), and its Canary."""
     await kube.create(configmap("podinfo-env", {"color": "blue"}))
     await kube.create(
         deployment(pod_spec={"volumes": [{"name": "c", "configMap": {"name": "podinfo-env"}}]})
     )
-    canary = await create_canary(kube)
+    return await create_canary(kube)
+
+
+async def test_the_revision_follows_config_data_and_only_config_data(
+    kube: Kube, deployments: DeploymentTarget
+) -> None:
+    canary = await reading_a_configmap(kube)
     first = await deployments.revision(canary)
 
     stored = await get(kube, "ConfigMap", "podinfo-env")
@@ -215,11 +221,7 @@ async def test_the_revision_follows_config_data_and_only_config_data(
 async def test_promote_copies_the_new_config_data(
     kube: Kube, deployments: DeploymentTarget
 ) -> None:
-    await kube.create(configmap("podinfo-env", {"color": "blue"}))
-    await kube.create(
-        deployment(pod_spec={"volumes": [{"name": "c", "configMap": {"name": "podinfo-env"}}]})
-    )
-    canary = await create_canary(kube)
+    canary = await reading_a_configmap(kube)
     await deployments.initialize(canary)
     await kube.patch("v1", "ConfigMap", "podinfo-env", "prod", {"data": {"color": "red"}})
     assert (await get(kube, "ConfigMap", "podinfo-env-primary"))["data"] == {"color": "blue"}
@@ -228,11 +230,7 @@ async def test_promote_copies_the_new_config_data(
 
 
 async def test_without_config_tracking_the_primary_shares_the_configs(kube: Kube) -> None:
-    await kube.create(configmap("podinfo-env", {"color": "blue"}))
-    await kube.create(
-        deployment(pod_spec={"volumes": [{"name": "c", "configMap": {"name": "podinfo-env"}}]})
-    )
-    canary = await create_canary(kube)
+    canary = await reading_a_configmap(kube)
     target = DeploymentTarget(kube, config_tracking=False)
     await target.initialize(canary)
     assert await kube.get("v1", "ConfigMap", "podinfo-env-primary", "prod") is None
