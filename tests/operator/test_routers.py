@@ -24,9 +24,8 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -37,7 +36,7 @@ from serinus.sandbox.apiserver import ApiServer
 from serinus.sandbox.prometheus import Prometheus
 from tests.operator.processes import Operator
 from tests.operator.routers import CASES, Case, Manifest
-from tests.operator.support import Kubelet
+from tests.operator.support import Kubelet, eventually
 from tests.routers.support import crds
 from tests.support import manifests
 from tests.support.knative import KnativeServing, knative_service
@@ -48,7 +47,6 @@ CANARY = ("flagger.app/v1beta1", "Canary")
 DEPLOYMENT = ("apps/v1", "Deployment")
 TEMPLATE = ("flagger.app/v1beta1", "MetricTemplate")
 KNATIVE = ("serving.knative.dev/v1", "Service")
-T = TypeVar("T")
 
 
 @dataclasses.dataclass
@@ -71,19 +69,6 @@ class Releases:
     kube: Kube
     operator: Operator
     tasks: dict[str, asyncio.Task[Outcome]]
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool], *, what: str, within: float = 60
-) -> T:
-    deadline = time.monotonic() + within
-    while True:
-        value = await probe()
-        if accept(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: still {value!r} after {within:g}s")
-        await asyncio.sleep(0.1)
 
 
 async def phase(kube: Kube, namespace: str, name: str) -> str | None:
