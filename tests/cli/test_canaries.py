@@ -8,10 +8,11 @@ verdict, the judge's verdict and bound, failed checks against the threshold, hoo
 last said about them, the last Events; ``-o json`` is the same view as data; ``get canaries -A``
 lists every namespace's Canaries in kubectl's layout; ``--wait`` exits 0 on Succeeded, 1 on
 Failed (also when the run fails while it waits), 3 on timeout, and does not take the previous
-run's Succeeded for the new revision's (the target changed, the status has not yet); 4 when the
-Canary does not exist; ``report`` writes a standalone HTML page with the timeline; ``promote`` on
-a Succeeded Canary is refused at once and writes nothing; ``abort --no-wait`` writes the request
-naming the caller as the API server knows it.
+run's Succeeded for the new revision's (the target changed, the status has not yet); ``-w`` and
+``--wait`` show every phase the Canary passed through, even three within milliseconds (a watch,
+not a poll); 4 when the Canary does not exist; ``report`` writes a standalone HTML page with the
+timeline; ``promote`` on a Succeeded Canary is refused at once and writes nothing; ``abort
+--no-wait`` writes the request naming the caller as the API server knows it.
 """
 
 from __future__ import annotations
@@ -242,6 +243,54 @@ async def test_wait_does_not_take_the_previous_runs_outcome_for_the_new_revision
     await set_status(k8s.kube, phase="Failed")
     await line_with("Failed")
     assert await asyncio.wait_for(process.wait(), 30) == 1
+
+
+async def status_process(k8s: Cluster, *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "serinus", "status", "podinfo", "-n", NS, *args,
+        "--kubeconfig", str(k8s.kubeconfig),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def last_phases(k8s: Cluster, revision: str) -> None:
+    """Promoting, Finalising and Succeeded within a few milliseconds, as one operator tick can."""
+    for phase in ("Promoting", "Finalising", "Succeeded"):
+        await set_status(k8s.kube, phase=phase, lastPromotedSpec=revision)
+
+
+async def test_watch_shows_every_phase_even_one_shorter_than_a_second(k8s: Cluster):
+    revision = await progressing(k8s)
+    process = await status_process(k8s, "-w", "-o", "json")
+    assert process.stdout is not None
+    try:
+        first = json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
+        assert first["phase"] == "Progressing"
+        await last_phases(k8s, revision)
+        phases = []
+        while not phases or phases[-1] != "Succeeded":
+            line = await asyncio.wait_for(process.stdout.readline(), 30)
+            assert line, f"status -w ended: exit {await process.wait()}"
+            phases.append(json.loads(line)["phase"])
+    finally:
+        process.kill()
+        await process.wait()
+    assert phases == ["Promoting", "Finalising", "Succeeded"]
+
+
+async def test_wait_prints_every_phase_the_run_passed_through(k8s: Cluster):
+    revision = await progressing(k8s)
+    process = await status_process(k8s, "--wait", "--timeout", "30s")
+    assert process.stdout is not None
+    first = await asyncio.wait_for(process.stdout.readline(), 30)
+    assert b"Progressing" in first
+    await last_phases(k8s, revision)
+    out, _ = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0
+    printed = out.decode()
+    assert "podinfo.prod Promoting" in printed
+    assert "podinfo.prod Finalising" in printed
+    assert printed.index("Promoting") < printed.index("Finalising")
 
 
 async def test_wait_on_a_missing_canary_exits_4(k8s: Cluster):

@@ -14,6 +14,7 @@ import contextlib
 import datetime
 import json
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 import click
@@ -25,9 +26,10 @@ from serinus.apis.base import format_duration
 from serinus.cli import common, screens
 from serinus.cli.cluster import Cluster, cluster_options
 from serinus.errors import SerinusError
-from serinus.operating import reading, view, waiting
+from serinus.operating import following, reading, view, waiting
 
 POLL_SECONDS = 1.0
+"""How often ``-w`` and ``--wait`` refresh the view when the Canary has not changed."""
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_TIMEOUT, EXIT_UNREADABLE = 0, 1, 3, 4
 OUTPUTS = click.Choice(["text", "json", "yaml"])
 
@@ -142,16 +144,13 @@ async def _watch(cluster: Cluster, name: str, *, output: str) -> None:
     out = console()
     async with cluster.kube() as kube:
         namespace = cluster.namespace_of(kube)
+        views = _views(kube, namespace, name)
         if out.is_terminal and output == "text":
             with Live(console=out, auto_refresh=False) as live:
-                while True:
-                    found = await _read_or_error(kube, namespace, name)
-                    lines = screens.status_lines(found, fancy=True)
-                    live.update(Group(*lines), refresh=True)
-                    await asyncio.sleep(POLL_SECONDS)
+                async for found in views:
+                    live.update(Group(*screens.status_lines(found, fancy=True)), refresh=True)
         last: view.CanaryView | None = None
-        while True:
-            found = await _read_or_error(kube, namespace, name)
+        async for found in views:
             if _changed(last, found):
                 if output == "json":
                     click.echo(json.dumps(found.document()))  # one document per line
@@ -162,12 +161,13 @@ async def _watch(cluster: Cluster, name: str, *, output: str) -> None:
                         out.print()
                     _show(found, output, out)
                 last = found
-            await asyncio.sleep(POLL_SECONDS)
 
 
-async def _read_or_error(kube: Any, namespace: str, name: str) -> view.CanaryView:
+async def _views(kube: Any, namespace: str, name: str) -> AsyncIterator[view.CanaryView]:
+    """The view of every version of the Canary (and again each second for the clocks)."""
     try:
-        return await reading.canary_view(kube, namespace, name)
+        async for canary in following.versions(kube, namespace, name, beat=POLL_SECONDS):
+            yield await reading.view_of(kube, canary)
     except SerinusError as error:
         raise click.ClickException(str(error)) from None
 
@@ -179,9 +179,9 @@ async def _wait(cluster: Cluster, name: str, *, within: float, output: str) -> i
     try:
         async with cluster.kube() as kube:
             namespace = cluster.namespace_of(kube)
-            while True:
-                found = await reading.canary_view(kube, namespace, name)
-                ended = await waiting.outcome(kube, await reading.canary(kube, namespace, name))
+            async for canary in following.versions(kube, namespace, name, beat=POLL_SECONDS):
+                found = await reading.view_of(kube, canary)
+                ended = await waiting.outcome(kube, canary)
                 if ended is not None:
                     _show(found, output, out)
                     return EXIT_SUCCEEDED if ended is waiting.Outcome.SUCCEEDED else EXIT_FAILED
@@ -195,10 +195,10 @@ async def _wait(cluster: Cluster, name: str, *, within: float, output: str) -> i
                         err=True,
                     )
                     return EXIT_TIMEOUT
-                await asyncio.sleep(POLL_SECONDS)
     except SerinusError as error:
         click.echo(f"Error: {error}", err=True)
         return EXIT_UNREADABLE
+    raise AssertionError("following.versions never ends without an error")
 
 
 def _progress_line(found: view.CanaryView) -> str:

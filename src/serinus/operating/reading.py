@@ -58,10 +58,14 @@ async def history(kube: Kube, namespace: str, name: str) -> History | None:
 
 async def canary_view(kube: Kube, namespace: str, name: str) -> view.CanaryView:
     """Everything ``serinus status`` shows about one Canary, read now."""
-    found = await canary(kube, namespace, name)
+    return await view_of(kube, await canary(kube, namespace, name))
+
+
+async def view_of(kube: Kube, found: Canary) -> view.CanaryView:
+    """What ``serinus status`` shows about ``found``, with its Events and history read now."""
     return view.build(
         found,
-        events=await events(kube, namespace, name),
-        history=await history(kube, namespace, name),
+        events=await events(kube, found.namespace, found.name),
+        history=await history(kube, found.namespace, found.name),
         now=datetime.datetime.now(datetime.UTC),
     )
