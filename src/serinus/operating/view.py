@@ -191,7 +191,7 @@ def _events(canary: Canary, events: list[Manifest]) -> list[EventView]:
         if (e.get("involvedObject") or {}).get("name") == canary.name
         and (e.get("involvedObject") or {}).get("kind") == "Canary"
     ]
-    mine.sort(key=_when)
+    mine.sort(key=_order)
     return [
         EventView(
             type=str(e.get("type") or "Normal"),
@@ -201,6 +201,13 @@ def _events(canary: Canary, events: list[Manifest]) -> list[EventView]:
         )
         for e in mine
     ]
+
+
+def _order(event: Manifest) -> tuple[str, int]:
+    """Oldest first. Timestamps have whole seconds; within one, the later write (the higher
+    resourceVersion, which an API server backed by etcd numbers in write order) goes last."""
+    version = str((event.get("metadata") or {}).get("resourceVersion") or "")
+    return _when(event), int(version) if version.isdigit() else 0
 
 
 def _when(event: Manifest) -> str:
