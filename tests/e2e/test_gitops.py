@@ -37,7 +37,7 @@ import pytest
 
 from serinus.sandbox import manifests
 from serinus.sandbox.orchestration import state
-from tests.e2e.support import Sandbox, sandbox, stop, wait_for
+from tests.e2e.support import Sandbox, operator_log, phase, sandbox, stop, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -129,10 +129,6 @@ def kill_the_applier(box: Sandbox) -> None:
     wait_for("the applier restarted", restarted, within=30)
 
 
-def phase(box: Sandbox) -> str:
-    return box.kubectl("-n", "prod", "get", "canary", "podinfo", "-o", "jsonpath={.status.phase}")
-
-
 def test_a_release_is_a_git_commit(box: Sandbox) -> None:
     assert (fleet(box) / ".git").is_dir()
     assert "Kustomization" in box.kubectl("api-resources")
@@ -171,7 +167,7 @@ def test_a_release_is_a_git_commit(box: Sandbox) -> None:
     wait_for("the target scaled to zero after the promotion", lambda: replicas(box) == 0)
     reconcile(box, "after-release")
     assert replicas(box) == 0
-    assert "Promotion completed! Scaling down podinfo.prod" in operator_messages(box)
+    assert "Promotion completed! Scaling down podinfo.prod" in operator_log(box)
     a_faulty_release_is_rolled_back(box)
     replicas_in_git_are_taken_back(box)
 
@@ -181,10 +177,6 @@ def primary_image(box: Sandbox) -> str:
         "-n", "prod", "get", "deploy", "podinfo-primary", "-o",
         "jsonpath={.spec.template.spec.containers[0].image}",
     )  # fmt: skip
-
-
-def operator_messages(box: Sandbox) -> list[str]:
-    return [line["msg"] for line in box.json_log("deployment/serinus", "-n", "serinus-system")]
 
 
 def a_faulty_release_is_rolled_back(box: Sandbox) -> None:
@@ -209,7 +201,7 @@ def a_faulty_release_is_rolled_back(box: Sandbox) -> None:
     finally:
         print(stop(faults))  # the exec'd hey ends with kubectl, as after Ctrl-C
     assert phase(box) == "Failed"
-    messages = operator_messages(box)
+    messages = operator_log(box)
     assert "Rolling back podinfo.prod failed checks threshold reached 5" in messages
     assert "Canary failed! Scaling down podinfo.prod" in messages
     assert any(m.startswith("Halt podinfo.prod advancement success rate") for m in messages)

@@ -21,7 +21,7 @@ import time
 import pytest
 
 from serinus.sandbox import manifests
-from tests.e2e.support import Sandbox, sandbox, stop
+from tests.e2e.support import Sandbox, operator_log, phase, sandbox, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -82,9 +82,7 @@ def test_kubectl_walks_the_seed_in_the_sandbox(tmp_path: pathlib.Path) -> None:
         assert ready_pods(box, "podinfo-primary-") == ["1/1"]
         assert ready_pods(box, "load-tester-") == ["1/1"]
 
-        messages = [
-            line["msg"] for line in box.json_log("deployment/serinus", "-n", "serinus-system")
-        ]
+        messages = operator_log(box)
         assert "Initialization done! podinfo.prod" in messages
 
         names = box.kubectl("-n", "prod", "get", "pods", "-o", "name").split()
@@ -129,7 +127,3 @@ def check_exec(box: Sandbox, pod: str) -> None:
 def ready_pods(box: Sandbox, prefix: str) -> list[str]:
     listed = rows(box.kubectl("-n", "prod", "get", "pods"))[1:]
     return [row[1] for row in listed if row[0].startswith(prefix) and row[2] == "Running"]
-
-
-def phase(box: Sandbox) -> str:
-    return box.kubectl("-n", "prod", "get", "canary", "podinfo", "-o", "jsonpath={.status.phase}")
