@@ -1,11 +1,14 @@
-"""Covers: the view lists the Canary's Events oldest first, and two Events stamped in the same
-second in the order the API server stored them (Kubernetes' timestamps have whole seconds, so a
-rollback's "Halt" and "Rolling back" often share one), only this Canary's."""
+"""Covers: a rolled-back run shows the step it reached (3 of 10), not 0 of 10; the view lists
+the Canary's Events oldest first, and two Events stamped in the same second in the order the API
+server stored them (Kubernetes' timestamps have whole seconds, so a rollback's "Halt" and
+"Rolling back" often share one), only this Canary's."""
 
 from __future__ import annotations
 
 import datetime
 
+from serinus.apis.history import History, Point, Run
+from serinus.apis.status import CanaryPhase, CanaryStatus
 from serinus.operating import view
 from tests.controller.support import new_canary
 
@@ -39,3 +42,19 @@ def test_events_stamped_in_the_same_second_keep_the_order_they_were_written():
     ).events
 
     assert [e.message.split()[0] for e in shown] == ["Halt", "Rolling", "Canary"]
+
+
+def test_a_rolled_back_run_counts_its_steps_where_it_stopped():
+    status = CanaryStatus(phase=CanaryPhase.FAILED, canary_weight=0, last_applied_spec="abc")
+    canary = new_canary(stepWeight=10, maxWeight=100).model_copy(update={"status": status})
+    points = [
+        Point(at="2026-12-06T10:00:00Z", phase="Progressing", weight=weight)
+        for weight in (10, 20, 30)
+    ]
+    points.append(Point(at="2026-12-06T10:00:40Z", phase="Failed", weight=0))
+    history = History(runs=[Run(revision="abc", started="2026-12-06T10:00:00Z", points=points)])
+
+    shown = view.build(canary, events=[], history=history, now=datetime.datetime.now(datetime.UTC))
+
+    assert (shown.phase, shown.weight, shown.step, shown.steps) == ("Failed", 0, 3, 10)
+    assert shown.time_left is None

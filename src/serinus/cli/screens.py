@@ -68,6 +68,8 @@ def status_lines(view: CanaryView, *, fancy: bool) -> list[Text]:
     lines.append(weight)
     if view.steps:
         step = f"{view.step} of {view.steps} ({view.unit})"
+        if view.phase == "Failed":
+            step += ", reached before the rollback"
         if view.time_left is not None:
             if view.in_step is not None:
                 step += f", {duration(view.in_step)} in this step"

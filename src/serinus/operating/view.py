@@ -19,7 +19,7 @@ from serinus import redaction
 from serinus.apis.base import Manifest, parse_time
 from serinus.apis.canary import Canary
 from serinus.apis.history import History
-from serinus.apis.status import CanaryStatus, MetricStatus
+from serinus.apis.status import CanaryPhase, CanaryStatus, MetricStatus
 from serinus.operating import progress
 
 EVENTS_SHOWN = 8
@@ -107,7 +107,7 @@ def build(
     """The view of ``canary`` at ``now``."""
     status = canary.status or CanaryStatus()
     analysis = canary.spec.effective_analysis
-    found = progress.progress(canary, provider=provider)
+    found = progress.progress(_where_it_stopped(canary, history), provider=provider)
     in_step = _in_step(history, status, now)
     running = found is not None and found.ticks_left > 0
     control = status.control
@@ -164,6 +164,22 @@ def _metric(metric: MetricStatus) -> MetricView:
     return MetricView(
         metric.name, metric.value, metric.min, metric.max, metric.verdict, metric.message, judge
     )
+
+
+def _where_it_stopped(canary: Canary, history: History | None) -> Canary:
+    """A rolled-back Canary is back at weight 0; its steps are counted at the furthest point its
+    run reached (from the history), so the view says "3 of 10" rather than "0 of 10"."""
+    status = canary.status
+    run = history.current if history is not None else None
+    if status is None or status.phase is not CanaryPhase.FAILED or run is None:
+        return canary
+    if run.revision != status.last_applied_spec or not run.points:
+        return canary
+    reached = {
+        "canary_weight": max(point.weight for point in run.points),
+        "iterations": max(point.iterations for point in run.points),
+    }
+    return canary.model_copy(update={"status": status.model_copy(update=reached)})
 
 
 def _in_step(history: History | None, status: CanaryStatus, now: datetime.datetime) -> float | None:

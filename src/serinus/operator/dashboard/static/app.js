@@ -120,6 +120,7 @@ function render(document_) {
   $("bar-fill").style.width = `${view.weight}%`;
   $("weight").textContent = `canary weight ${view.weight}%`;
   let step = view.steps ? `step ${view.step} of ${view.steps}` : "";
+  if (step && view.phase === "Failed") step += ", reached before the rollback";
   if (view.time_left !== null && view.time_left !== undefined) {
     const inStep = view.in_step !== null ? `${duration(view.in_step)} in this step, ` : "";
     step += `, ${inStep}about ${duration(view.time_left)} to go`;
