@@ -91,10 +91,34 @@ def sandbox(directory: pathlib.Path, *options: str) -> Iterator[Sandbox]:
     started = serinus("sandbox", "up", "--dir", str(directory), "--detach", *options)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
-        yield Sandbox(directory)
+        box = Sandbox(directory)
+        try:
+            yield box
+        except BaseException:
+            print(diagnostics(box))  # shown by pytest with the failure
+            raise
     finally:
         stopped = serinus("sandbox", "down", "--dir", str(directory))
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+
+
+DIAGNOSTICS = (
+    ("get", "canaries,deployments,statefulsets,pods", "-A", "-o", "wide"),
+    ("get", "events", "-A", "--sort-by=.lastTimestamp"),
+    ("logs", "deployment/serinus", "-n", "serinus-system", "--tail", "80"),
+)
+
+
+def diagnostics(box: Sandbox) -> str:
+    """What a failed story's reader needs first: the objects, the Events, the operator's log."""
+    parts = []
+    for args in DIAGNOSTICS:
+        try:
+            shown = box.kubectl(*args, check=False, timeout=10)
+        except subprocess.TimeoutExpired:
+            shown = "(timed out)"
+        parts.append(f"--- kubectl {' '.join(args)}\n{shown[-12000:]}")
+    return "\n".join(parts)
 
 
 def stop(process: subprocess.Popen[str]) -> str:
