@@ -4,7 +4,8 @@ Covers: reconcile writes the two Upstreams (``<ns>-<apex>-primaryupstream-<port>
 ``...-canaryupstream-<port>``, kube upstreams of the generated Services with their selectors,
 owned by the Canary) and ``RouteTable <apex>`` with one inheritable route over them, primary at
 100 and the canary's weight left out; ``spec.upstreamRef``'s connection settings are copied into
-both Upstreams, and a missing one is an error naming the field; weights round-trip; A/B testing
+both Upstreams under the names of Gloo's schema (``httpProxyHostname``, which Flagger misspells
+and so never copies), and a missing one is an error naming the field; weights round-trip; A/B testing
 writes one matcher per match request (exact headers as values, others as regular expressions,
 the method) on the weighted route, then a route to the primary, which ``serinus validate`` notes;
 finalize deletes the three objects.
@@ -43,6 +44,7 @@ async def test_reconcile_writes_upstreams_and_the_route_table(kube: CountingKube
                     "roundRobin": {"slowStartConfig": {"slowStartWindow": "10s"}}
                 },
                 "useHttp2": True,
+                "httpProxyHostname": "proxy.example:443",
                 "kube": {"serviceName": "ignored", "servicePort": 1},
             },
         }
@@ -67,6 +69,7 @@ async def test_reconcile_writes_upstreams_and_the_route_table(kube: CountingKube
             },
             "loadBalancerConfig": {"roundRobin": {"slowStartConfig": {"slowStartWindow": "10s"}}},
             "useHttp2": True,
+            "httpProxyHostname": "proxy.example:443",
         }
         assert upstream["metadata"]["ownerReferences"][0]["uid"] == canary.metadata.uid
     table = await get(kube, *TABLE, "podinfo")

@@ -5,8 +5,8 @@ Flagger's gloo router no longer relies on Gloo's discovery: it writes an Upstrea
 ``<namespace>-<apex>-canaryupstream-<port>``, each a ``kube`` upstream of the ``-primary`` or
 ``-canary`` Service (its name, namespace, the service port and the Service's selector). The
 Gloo-specific Canary field ``spec.upstreamRef`` names an Upstream whose connection settings
-(``labels``, ``sslConfig``, ``circuitBreakers``, ``connectionConfig``, ``loadBalancerConfig``,
-``useHttp2``, the window sizes, ``httpProxyHostname``) are copied into both.
+(``sslConfig``, ``circuitBreakers``, ``connectionConfig``, ``loadBalancerConfig``, ``useHttp2``,
+the window sizes, ``httpProxyHostname``) are copied into both.
 
 The RouteTable, which a user's Gloo VirtualService delegates to, has one route with
 ``inheritablePathMatchers`` and a ``multi`` action of the two upstreams, primary first; as in
@@ -45,7 +45,6 @@ CAPABILITIES = Capabilities(
 gloo router does neither)."""
 
 COPIED = (
-    "labels",
     "sslConfig",
     "circuitBreakers",
     "connectionConfig",
@@ -53,9 +52,11 @@ COPIED = (
     "useHttp2",
     "initialStreamWindowSize",
     "initialConnectionWindowSize",
-    "httpProxyHostName",
+    "httpProxyHostname",
 )
-"""The fields of ``spec.upstreamRef``'s Upstream that the generated Upstreams take over."""
+"""The fields of ``spec.upstreamRef``'s Upstream that the generated Upstreams take over, under
+the names of Gloo's Upstream schema. Flagger's list also has ``labels`` (no such spec field in
+Gloo's schema) and ``httpProxyHostName`` (misspelt, so Gloo's pruning means it is never copied)."""
 
 
 def upstream_name(canary: Canary, role: str) -> str:
