@@ -5,9 +5,10 @@ Covers: reconcile writes ``HTTPProxy <apex>`` as Flagger's contour router does (
 on each service, timeout and retry policies, the apex metadata and Flux's annotations, the
 operator's ingress class, an owner reference to the Canary), and a second reconcile writes
 nothing; weights round-trip, 0/100 leaving the primary's weight out; A/B testing writes one route
-per match request (headers exact, prefix and suffix as ``contains``), holding the weights, and a
-fallback to the primary, and ``serinus validate``'s notes say so; a regex header is refused; a
-proxy Contour marks invalid is an error when the routes are read.
+per match request (headers exact, regex as Contour's ``regex``, prefix and suffix as
+``contains``), holding the weights, and a fallback to the primary, and ``serinus validate``'s
+notes say so; a mirror is refused; a proxy Contour marks invalid is an error when the routes are
+read.
 """
 
 from __future__ import annotations
@@ -123,12 +124,26 @@ async def test_ab_testing_routes_each_match_request_and_falls_back_to_the_primar
     ]
 
 
-def test_a_regex_header_or_a_mirror_is_refused_naming_field_and_provider() -> None:
-    match = [{"headers": {"cookie": {"regex": "^(.*?;)?(canary=always)(;.*)?$"}}}]
-    written = canary(provider="contour", analysis={"iterations": 5, "match": match, "mirror": True})
+async def test_a_regex_header_is_written_as_contours_regex_condition(kube: CountingKube) -> None:
+    cookie = "^(.*?;)?(canary=always)(;.*)?$"
+    match = [{"headers": {"cookie": {"regex": cookie}}}]
+    written = await new_canary(
+        kube, provider="contour", analysis={"iterations": 5, "match": match, "stepWeight": None}
+    )
+    assert refusals(written, "contour") == []
+    router = router_for("contour", kube)
+    await router.initialize(written)
+    await router.reconcile(written)
+    routes = (await get(kube, *PROXY, "podinfo"))["spec"]["routes"]
+    assert routes[0]["conditions"] == [
+        {"prefix": "/", "header": {"name": "cookie", "regex": cookie}}
+    ]
+    assert notes(written, "contour") == []
+
+
+def test_a_mirror_is_refused_naming_field_and_provider() -> None:
+    written = canary(provider="contour", analysis={"iterations": 5, "mirror": True})
     assert refusals(written, "contour") == [
-        "spec.analysis.match[0].headers.cookie: Contour matches it by exact, prefix or suffix "
-        "only, found regex",
         "spec.analysis.mirror: traffic mirroring needs a provider that mirrors requests "
         "(gatewayapi, istio), found provider contour, which cannot mirror",
     ]

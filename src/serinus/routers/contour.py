@@ -11,9 +11,9 @@ is left out (Contour reads a missing weight as 0 when another service has one). 
 ``--ingress-class`` becomes ``spec.ingressClassName``.
 
 A/B testing (``analysis.match``): one route per match request, its headers as Contour header
-conditions (exact as ``exact``; prefix and suffix as ``contains``, which is how Flagger writes
-them and what ``serinus validate`` notes; Contour has no regular-expression header match), holding
-the weights, then the plain route sending everything else to the primary. Contour ANDs the
+conditions (exact as ``exact``, regex as ``regex``, which Contour has since 1.26; prefix and
+suffix as ``contains``, which is how Flagger writes them and what ``serinus validate`` notes:
+Contour has no prefix or suffix header match), holding the weights, then the plain route sending everything else to the primary. Contour ANDs the
 conditions of one route, so each match request keeps Istio's meaning: its headers all hold, and
 any one request matches. Contour marks a proxy it cannot serve ``status.currentStatus: invalid``;
 reading the routes then fails with its description, since traffic does not follow the object.
@@ -40,12 +40,16 @@ API_VERSION = "projectcontour.io/v1"
 PROVIDER = "contour"
 LINKERD_HEADER = "l5d-dst-override"
 CAPABILITIES = Capabilities(
-    matching=Matching("Contour", fields={"headers": frozenset({"exact", "prefix", "suffix"})})
+    matching=Matching(
+        "Contour", fields={"headers": frozenset({"exact", "prefix", "suffix", "regex"})}
+    )
 )
-"""Weights, and A/B on headers (exact, or contained text); no mirroring, no session affinity
-(Flagger's contour router does neither)."""
+"""Weights, and A/B on headers (exact, regular expression, or contained text); no mirroring, no
+session affinity (Flagger's contour router does neither)."""
 
 _CONTAINS = frozenset({"prefix", "suffix"})
+_CONTOUR_KIND = {"exact": "exact", "regex": "regex"}
+"""Istio's string match kinds that Contour's header condition has under the same meaning."""
 
 
 class HTTPProxyBlueprint(Blueprint):
@@ -147,7 +151,7 @@ def _conditions(match: Mapping[str, Any], prefix: str) -> list[Manifest]:
     conditions: list[Manifest] = []
     for header, condition in sorted((match.get("headers") or {}).items()):
         kind, text = _single(condition)
-        found: Manifest = {"name": header, "exact" if kind == "exact" else "contains": text}
+        found: Manifest = {"name": header, _CONTOUR_KIND.get(kind, "contains"): text}
         conditions.append({"header": found})
     if not conditions:
         return [{"prefix": prefix}]
