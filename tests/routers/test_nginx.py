@@ -2,9 +2,12 @@
 
 Covers: reconcile copies ``spec.ingressRef`` to ``<ingress>-canary`` with the apex backends
 pointed at ``<apex>-canary``, the original's labels and annotations (less kubectl's record and
-canary annotations) and ``canary: "false"``; a second reconcile writes nothing and a change of the
-original Ingress reaches the copy; weights as ``canary``/``canary-weight`` annotations read back,
-kept by reconcile, and removed at 0; A/B testing with a header (exact or pattern) and a cookie
+canary annotations) and ``canary: "true"`` with ``canary-weight: "0"`` (as Flagger writes it: a
+copy marked ``canary: "false"`` would be a second plain Ingress for the same hosts and paths,
+which ingress-nginx serves in creation order, so a re-created original would lose its traffic to
+the canary); a second reconcile writes nothing and a change of the original Ingress reaches the
+copy; weights as ``canary``/``canary-weight`` annotations read back, kept by reconcile, and 0 at
+100/0; A/B testing with a header (exact or pattern) and a cookie
 reads back as 0/100; a configurable annotation prefix; errors: no ingressRef, a missing Ingress,
 no apex backend, two headers, a uri condition, mirroring.
 """
@@ -84,7 +87,8 @@ async def test_reconcile_copies_the_ingress_to_the_canary(kube: CountingKube) ->
     assert written["metadata"]["labels"] == {"app": "podinfo"}
     assert written["metadata"]["annotations"] == {
         f"{PREFIX}/proxy-body-size": "8m",
-        f"{PREFIX}/canary": "false",
+        f"{PREFIX}/canary": "true",
+        f"{PREFIX}/canary-weight": "0",
     }
     assert written["metadata"]["ownerReferences"][0]["uid"] == canary.metadata.uid
     assert await router.get_routes(canary) == Routes(100, 0)
@@ -117,8 +121,8 @@ async def test_weights_are_annotations(kube: CountingKube) -> None:
     assert await router.get_routes(canary) == Routes(90, 10)
     await router.set_routes(canary, Routes(100, 0))
     annotations = (await copy_of(kube))["metadata"]["annotations"]
-    assert annotations[f"{PREFIX}/canary"] == "false"
-    assert f"{PREFIX}/canary-weight" not in annotations
+    assert annotations[f"{PREFIX}/canary"] == "true"
+    assert annotations[f"{PREFIX}/canary-weight"] == "0"
     assert await router.get_routes(canary) == Routes(100, 0)
 
 
@@ -143,7 +147,10 @@ async def test_ab_testing_by_header_and_cookie(kube: CountingKube) -> None:
     assert await router.get_routes(canary) == Routes(0, 100)
     await router.set_routes(canary, Routes(100, 0))
     annotations = (await copy_of(kube))["metadata"]["annotations"]
-    assert [k for k in annotations if k.startswith(f"{PREFIX}/canary")] == [f"{PREFIX}/canary"]
+    assert {k: v for k, v in annotations.items() if k.startswith(f"{PREFIX}/canary")} == {
+        f"{PREFIX}/canary": "true",
+        f"{PREFIX}/canary-weight": "0",
+    }
 
 
 async def test_exact_header_and_a_custom_prefix(kube: CountingKube) -> None:

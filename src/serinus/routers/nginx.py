@@ -6,9 +6,11 @@ hosts and paths annotated ``canary: "true"``. serinus copies the referenced Ingr
 pointed at ``<apex>-canary``, and moves traffic with annotations under the controller's prefix
 (``nginx.ingress.kubernetes.io`` unless the operator is configured otherwise):
 
-* ``canary``: ``"true"`` while the canary gets traffic, ``"false"`` otherwise (then no other
-  canary annotation is set);
-* ``canary-weight``: the canary's percentage;
+* ``canary``: always ``"true"``, as Flagger writes it. A copy marked ``"false"`` would be a second
+  plain Ingress for the same hosts and paths, which ingress-nginx serves in creation order: once
+  the original is re-created, the copy (pointing at the canary) would take its traffic;
+* ``canary-weight``: the canary's percentage, ``"0"`` at 100/0 (then no other canary annotation
+  is set);
 * A/B testing, from ``analysis.match`` headers: ``canary-by-header`` with ``-value`` (exact) or
   ``-pattern`` (prefix, suffix and regex, as a regular expression), and ``canary-by-cookie``
   from a ``cookie`` header condition (the controller routes requests whose cookie of that name is
@@ -16,8 +18,9 @@ pointed at ``<apex>-canary``, and moves traffic with annotations under the contr
   cannot mirror (:data:`CAPABILITIES`): a Canary asking for more is refused when it is checked.
 
 The copy's labels and other annotations follow the original Ingress, less kubectl's record of
-it. Reading the routes back: ``canary`` not ``"true"`` is 100/0, a header or cookie condition is
-0/100 (requests that match all go to the canary), otherwise ``canary-weight``.
+it. Reading the routes back: ``canary`` not ``"true"`` (a copy an older serinus wrote) is 100/0,
+a header or cookie condition is 0/100 (requests that match all go to the canary), otherwise
+``canary-weight``.
 """
 
 from __future__ import annotations
@@ -116,7 +119,7 @@ class CanaryIngressBlueprint(Blueprint):
         analysis = canary.spec.effective_analysis
         conditions = self._conditions(analysis.match or []) if analysis is not None else {}
         if routes.canary <= 0:
-            return {self.annotation("canary"): "false"}
+            return {self.annotation("canary"): "true", self.annotation("canary-weight"): "0"}
         found = {self.annotation("canary"): "true"}
         if conditions:
             found.update(conditions)
