@@ -5,10 +5,10 @@ Covers: reconcile writes the two Upstreams (``<ns>-<apex>-primaryupstream-<port>
 owned by the Canary) and ``RouteTable <apex>`` with one inheritable route over them, primary at
 100 and the canary's weight left out; ``spec.upstreamRef``'s connection settings are copied into
 both Upstreams under the names of Gloo's schema (``httpProxyHostname``, which Flagger misspells
-and so never copies), and a missing one is an error naming the field; weights round-trip; A/B testing
-writes one matcher per match request (exact headers as values, others as regular expressions,
-the method) on the weighted route, then a route to the primary, which ``serinus validate`` notes;
-finalize deletes the three objects.
+and so never copies), and a missing one is an error naming the field; weights round-trip; A/B
+testing writes one matcher per match request (exact headers as values, others as regular
+expressions, the method) on the weighted route, then a route to the primary, which ``serinus
+validate`` notes; finalize deletes the three objects.
 """
 
 from __future__ import annotations

@@ -13,10 +13,11 @@ is left out (Contour reads a missing weight as 0 when another service has one). 
 A/B testing (``analysis.match``): one route per match request, its headers as Contour header
 conditions (exact as ``exact``, regex as ``regex``, which Contour has since 1.26; prefix and
 suffix as ``contains``, which is how Flagger writes them and what ``serinus validate`` notes:
-Contour has no prefix or suffix header match), holding the weights, then the plain route sending everything else to the primary. Contour ANDs the
-conditions of one route, so each match request keeps Istio's meaning: its headers all hold, and
-any one request matches. Contour marks a proxy it cannot serve ``status.currentStatus: invalid``;
-reading the routes then fails with its description, since traffic does not follow the object.
+Contour has no prefix or suffix header match), holding the weights, then the plain route
+sending everything else to the primary. Contour ANDs the conditions of one route, so each match
+request keeps Istio's meaning: its headers all hold, and any one request matches. Contour marks a
+proxy it cannot serve ``status.currentStatus: invalid``; reading the routes then fails with its
+description, since traffic does not follow the object.
 """
 
 from __future__ import annotations
