@@ -14,8 +14,8 @@ headers and the ``-b`` route to the primary; provider ``appmesh`` writes the sam
 from __future__ import annotations
 
 from serinus.ports import Routes
-from serinus.routers.registry import notes, router_for
-from tests.routers.support import CountingKube, get, new_canary
+from serinus.routers.registry import notes, refusals, router_for
+from tests.routers.support import CountingKube, canary, get, new_canary
 
 API = "appmesh.k8s.aws/v1beta2"
 DURATION = {"unit": "ms", "value": 15000}
@@ -174,3 +174,16 @@ async def test_ab_testing_writes_two_routes_by_priority(kube: CountingKube) -> N
         "spec.provider: appmesh is served with App Mesh's v1beta2"
     )
     assert notes(canary, "appmesh:v1beta2") == []
+
+
+def test_retry_events_app_mesh_does_not_know_are_refused_naming_the_field() -> None:
+    """App Mesh's VirtualRouter schema takes server-error, gateway-error, client-error and
+    stream-error only; Envoy's names (as Istio takes them) would fail the write at run time."""
+    retries = {"attempts": 3, "retryOn": "gateway-error,connect-failure,503"}
+    written = canary(provider="appmesh:v1beta2", service={"retries": retries})
+    assert refusals(written, "appmesh:v1beta2") == [
+        "spec.service.retries.retryOn: App Mesh retries on client-error, gateway-error, "
+        "server-error, stream-error only, found connect-failure, 503"
+    ]
+    fine = {"attempts": 3, "retryOn": "gateway-error,stream-error"}
+    assert refusals(canary(provider="appmesh", service={"retries": fine}), "appmesh") == []

@@ -162,3 +162,18 @@ async def test_a_proxy_contour_marks_invalid_is_an_error_when_routes_are_read(
     with pytest.raises(RouterError, match="Contour does not serve it: include creates a cycle"):
         await router.get_routes(canary)
     assert written["metadata"]["namespace"] == NAMESPACE
+
+
+def test_retry_conditions_contour_does_not_know_are_refused_naming_the_field() -> None:
+    """Contour's HTTPProxy schema lists the retryOn values it takes (no status codes such as
+    Istio's 503, no spaces); another would fail the write at run time."""
+    retries = {"attempts": 3, "retryOn": "5xx,503,reset"}
+    written = canary(provider="contour", service={"retries": retries})
+    assert refusals(written, "contour") == [
+        "spec.service.retries.retryOn: Contour retries on 5xx, cancelled, connect-failure, "
+        "deadline-exceeded, envoy-ratelimited, gateway-error, http3-post-connect-failure, "
+        "internal, refused-stream, reset, reset-before-request, resource-exhausted, "
+        "retriable-4xx, retriable-headers, retriable-status-codes, unavailable only, found 503"
+    ]
+    fine = {"attempts": 3, "retryOn": "gateway-error,connect-failure,refused-stream"}
+    assert refusals(canary(provider="contour", service={"retries": fine}), "contour") == []

@@ -34,7 +34,7 @@ from serinus.apis.canary import Canary
 from serinus.capabilities import STRING_KINDS, Capabilities, Matching, always
 from serinus.kube import Kube
 from serinus.ports import Routes
-from serinus.routers import quantities, workload
+from serinus.routers import quantities, retry_on, workload
 from serinus.routers.base import MeshRouter
 from serinus.routers.names import ServiceNames, where
 from serinus.routers.objects import ALL_TO_PRIMARY, Blueprint, Desired, ManagedObject
@@ -46,6 +46,9 @@ KEPT = ("awsName", "meshRef")
 """Fields of a spec that App Mesh's webhook fills in; an update keeps them."""
 CAPABILITIES = Capabilities(matching=Matching("App Mesh", fields={"headers": STRING_KINDS}))
 """Weights, and A/B on headers; no mirroring, no session affinity."""
+RETRY_EVENTS = frozenset({"server-error", "gateway-error", "client-error", "stream-error"})
+"""The ``httpRetryEvents`` App Mesh's v1beta2 VirtualRouter schema takes (aws/aws-app-mesh-
+controller-for-k8s, config/crd/bases/appmesh.k8s.aws_virtualrouters.yaml, v1.13)."""
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
@@ -173,6 +176,11 @@ class VirtualServiceBlueprint(AppMeshBlueprint):
         if service.retries is not None and (service.retries.attempts or 0) > 0:
             found["gateway.appmesh.k8s.aws/retries"] = str(service.retries.attempts)
         return found
+
+
+def problems(canary: Canary) -> list[str]:
+    """``retryOn`` events App Mesh does not know (its schema would refuse the VirtualRouter)."""
+    return retry_on.unknown(canary, RETRY_EVENTS, mesh="App Mesh")
 
 
 def notes(canary: Canary, provider: str) -> list[str]:

@@ -31,7 +31,7 @@ from serinus.capabilities import Capabilities, Matching, always
 from serinus.errors import RouterError
 from serinus.kube import Kube
 from serinus.ports import Routes
-from serinus.routers import quantities
+from serinus.routers import quantities, retry_on
 from serinus.routers.base import MeshRouter, one_object
 from serinus.routers.names import ServiceNames, where
 from serinus.routers.objects import ALL_TO_PRIMARY, Blueprint, Desired
@@ -47,6 +47,29 @@ CAPABILITIES = Capabilities(
 )
 """Weights, and A/B on headers (exact, regular expression, or contained text); no mirroring, no
 session affinity (Flagger's contour router does neither)."""
+
+RETRY_ON = frozenset(
+    {
+        "5xx",
+        "gateway-error",
+        "reset",
+        "reset-before-request",
+        "connect-failure",
+        "envoy-ratelimited",
+        "retriable-4xx",
+        "refused-stream",
+        "retriable-status-codes",
+        "retriable-headers",
+        "http3-post-connect-failure",
+        "cancelled",
+        "deadline-exceeded",
+        "internal",
+        "resource-exhausted",
+        "unavailable",
+    }
+)
+"""The ``retryOn`` values of Contour's HTTPProxy schema (projectcontour/contour,
+apis/projectcontour/v1/httpproxy.go, ``RetryOn``'s enum, 2026-08)."""
 
 _CONTAINS = frozenset({"prefix", "suffix"})
 _CONTOUR_KIND = {"exact": "exact", "regex": "regex"}
@@ -98,6 +121,11 @@ def proxy_spec(canary: Canary, routes: Routes) -> Manifest:
         return {"routes": [_route(canary, [{"prefix": prefix}], routes)]}
     ab = [_route(canary, _conditions(match, prefix), routes) for match in matches]
     return {"routes": [*ab, _route(canary, [{"prefix": prefix}], ALL_TO_PRIMARY)]}
+
+
+def problems(canary: Canary) -> list[str]:
+    """``retryOn`` values Contour does not know (its schema would refuse the HTTPProxy)."""
+    return retry_on.unknown(canary, RETRY_ON, mesh="Contour")
 
 
 def notes(canary: Canary) -> list[str]:

@@ -88,7 +88,8 @@ class Entry:
     build: Callable[[Context], Router]
     capabilities: CapabilitiesOf
     problems: Callable[[Canary], list[str]] = _no_problems
-    """What the Canary lacks for this provider (a required reference), each naming the field."""
+    """What the Canary lacks for this provider (a required reference) or asks that the mesh's
+    schema would refuse (a ``retryOn`` value), each naming the field."""
     notes: Callable[[Canary, str], list[str]] = _no_notes
     """Where the router knowingly differs from Flagger's for this Canary."""
 
@@ -118,6 +119,7 @@ _TABLE: dict[str, Entry] = {
     "contour": Entry(
         lambda c: contour.router(c.kube, c.services, ingress_class=c.ingress_class),
         contour.capabilities,
+        problems=contour.problems,
         notes=lambda canary, _: contour.notes(canary),
     ),
     "gloo": Entry(
@@ -136,6 +138,7 @@ _TABLE: dict[str, Entry] = {
     "appmesh": Entry(
         lambda c: appmesh.router(c.kube, c.services, provider=c.provider),
         appmesh.capabilities,
+        problems=appmesh.problems,
         notes=appmesh.notes,
     ),
     "knative": Entry(lambda c: knative.router(c.kube), knative.capabilities),
