@@ -187,3 +187,16 @@ def test_retry_events_app_mesh_does_not_know_are_refused_naming_the_field() -> N
     ]
     fine = {"attempts": 3, "retryOn": "gateway-error,stream-error"}
     assert refusals(canary(provider="appmesh", service={"retries": fine}), "appmesh") == []
+
+
+def test_more_headers_than_one_app_mesh_route_takes_are_refused() -> None:
+    """The headers of every match request go into the one A/B route, whose schema takes 10."""
+    match = [{"headers": {f"x-h{i}": {"exact": "1"} for i in range(6)}} for _ in range(2)]
+    written = canary(provider="appmesh:v1beta2", analysis={"iterations": 5, "match": match})
+    assert refusals(written, "appmesh:v1beta2") == [
+        "spec.analysis.match: App Mesh takes at most 10 header conditions in its A/B route (the "
+        "headers of every match request go into that one route), found 12"
+    ]
+    match[1] = {"headers": {"x-h0": {"exact": "1"}}}
+    written = canary(provider="appmesh:v1beta2", analysis={"iterations": 5, "match": match})
+    assert refusals(written, "appmesh:v1beta2") == []

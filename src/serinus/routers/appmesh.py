@@ -46,6 +46,8 @@ KEPT = ("awsName", "meshRef")
 """Fields of a spec that App Mesh's webhook fills in; an update keeps them."""
 CAPABILITIES = Capabilities(matching=Matching("App Mesh", fields={"headers": STRING_KINDS}))
 """Weights, and A/B on headers; no mirroring, no session affinity."""
+MAX_HEADERS = 10
+"""The header conditions one App Mesh route match takes (its schema's ``maxItems``)."""
 RETRY_EVENTS = frozenset({"server-error", "gateway-error", "client-error", "stream-error"})
 """The ``httpRetryEvents`` App Mesh's v1beta2 VirtualRouter schema takes (aws/aws-app-mesh-
 controller-for-k8s, config/crd/bases/appmesh.k8s.aws_virtualrouters.yaml, v1.13)."""
@@ -179,8 +181,21 @@ class VirtualServiceBlueprint(AppMeshBlueprint):
 
 
 def problems(canary: Canary) -> list[str]:
-    """``retryOn`` events App Mesh does not know (its schema would refuse the VirtualRouter)."""
-    return retry_on.unknown(canary, RETRY_EVENTS, mesh="App Mesh")
+    """What App Mesh's VirtualRouter schema would refuse: ``retryOn`` events it does not know,
+    more header conditions than one route takes."""
+    found = retry_on.unknown(canary, RETRY_EVENTS, mesh="App Mesh")
+    analysis = canary.spec.effective_analysis
+    matches = (analysis.match or []) if analysis is not None else []
+    headers = sum(
+        len(match["headers"]) for match in matches if isinstance(match.get("headers"), dict)
+    )
+    if headers > MAX_HEADERS:
+        found.append(
+            f"spec.analysis.match: App Mesh takes at most {MAX_HEADERS} header conditions in its "
+            "A/B route (the headers of every match request go into that one route), found "
+            f"{headers}"
+        )
+    return found
 
 
 def notes(canary: Canary, provider: str) -> list[str]:
