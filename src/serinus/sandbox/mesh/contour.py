@@ -9,7 +9,8 @@ would pass through Envoy, and are counted in Envoy's cluster statistics
 (:mod:`serinus.sandbox.mesh.envoy`), which Flagger's contour queries read.
 
 Each route becomes one :class:`~serinus.sandbox.mesh.routes.Rule`: its conditions (one ``prefix``,
-``header`` conditions with ``exact``, ``contains`` or ``present``) as one match, and its services
+``header`` conditions with ``exact``, ``contains``, ``regex`` (the whole value, as Envoy matches
+it) or ``present``) as one match, and its services
 as weighted backends on their ports. ``requestHeadersPolicy`` is not applied: Flagger sets
 Linkerd's ``l5d-dst-override`` there so that a meshed Envoy reaches the chosen Service, which the
 sandbox's proxy does by itself. Weights follow Contour: a service without a weight gets 0 when
@@ -30,7 +31,7 @@ from serinus.sandbox.mesh.matching import Match, ValueMatch
 from serinus.sandbox.mesh.objects import Key, as_list, as_map, key_of
 from serinus.sandbox.mesh.routes import BackendRef, Rule
 
-_HEADER_KINDS = ("exact", "contains", "present")
+_HEADER_KINDS = ("exact", "contains", "regex", "present")
 
 
 def proxy_service(proxy: Manifest) -> Key:
@@ -92,6 +93,12 @@ def _header(header: dict[str, Any], field: str) -> ValueMatch:
         raise ValueError(f"{field}.{kind}: expected a string, got {value!r}")
     if kind == "contains":
         return ValueMatch(name.lower(), re.escape(value), regex=True)
+    if kind == "regex":
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"{field}.regex: not a regular expression ({error})") from None
+        return ValueMatch(name.lower(), rf"\A(?:{value})\Z", regex=True)
     return ValueMatch(name.lower(), value)
 
 
