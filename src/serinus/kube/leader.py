@@ -29,27 +29,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import logging
-import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from serinus import errors
 from serinus.apis.base import Manifest
-from serinus.kube import ratelimit
+from serinus.kube import lease, ratelimit
 from serinus.kube.client import Kube
 from serinus.kube.errors import LeadershipLostError
 
 logger = logging.getLogger(__name__)
 
-API_VERSION = "coordination.k8s.io/v1"
-KIND = "Lease"
-
-
-def micro_time(moment: datetime.datetime) -> str:
-    """A Kubernetes MicroTime: RFC 3339 with microseconds, UTC."""
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+API_VERSION = lease.API_VERSION
+KIND = lease.KIND
 
 
 class LeaderElector:
@@ -68,20 +61,7 @@ class LeaderElector:
         release_on_cancel: bool = True,
         on_new_leader: Callable[[str], None] | None = None,
     ) -> None:
-        if not identity:
-            raise ValueError("identity: expected a non-empty name for this replica, found ''")
-        if retry_period <= 0:
-            raise ValueError(f"retry_period: expected seconds > 0, found {retry_period}")
-        if renew_deadline <= retry_period:
-            raise ValueError(
-                f"renew_deadline: expected more than retry_period ({retry_period}s), "
-                f"found {renew_deadline}s"
-            )
-        if lease_duration <= renew_deadline:
-            raise ValueError(
-                f"lease_duration: expected more than renew_deadline ({renew_deadline}s), "
-                f"found {lease_duration}s"
-            )
+        lease.check_timings(identity, lease_duration, renew_deadline, retry_period)
         self._kube = kube
         self.namespace = namespace
         self.name = name
@@ -140,7 +120,7 @@ class LeaderElector:
         spec = dict(self._observed.get("spec") or {})
         if spec.get("holderIdentity") != self.identity:
             return
-        now = micro_time(datetime.datetime.now(datetime.UTC))
+        now = lease.now()
         spec.update(holderIdentity="", leaseDurationSeconds=1, acquireTime=now, renewTime=now)
         try:
             self._see(await self._kube.replace({**self._observed, "spec": spec}), time.monotonic())
@@ -212,31 +192,26 @@ class LeaderElector:
     # internals
 
     async def _attempt(self, started: float) -> bool:
-        now = micro_time(datetime.datetime.now(datetime.UTC))
-        lease = await self._kube.get(API_VERSION, KIND, self.name, self.namespace)
-        if lease is None:
+        now = lease.now()
+        found = await self._kube.get(API_VERSION, KIND, self.name, self.namespace)
+        if found is None:
             try:
                 created = await self._kube.create(self._new_lease(now))
             except errors.ConflictError:  # another replica created it first
                 return False
             self._see(created, started)
             return True
-        self._see(lease, time.monotonic())
-        spec = lease.get("spec") or {}
+        self._see(found, time.monotonic())
+        spec = found.get("spec") or {}
         holder = spec.get("holderIdentity") or ""
         if holder and holder != self.identity and not self._expired():
             return False
-        renewed = {
-            **spec,
-            "holderIdentity": self.identity,
-            "leaseDurationSeconds": math.ceil(self.lease_duration),
-            "renewTime": now,
-        }
+        renewed = lease.renewed(spec, self.identity, self.lease_duration, now)
         if holder != self.identity:
             renewed["acquireTime"] = now
             renewed["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
         try:
-            updated = await self._kube.replace({**lease, "spec": renewed})
+            updated = await self._kube.replace({**found, "spec": renewed})
         except errors.ConflictError:  # another replica wrote first
             return False
         self._see(updated, started)
@@ -247,21 +222,17 @@ class LeaderElector:
             "apiVersion": API_VERSION,
             "kind": KIND,
             "metadata": {"name": self.name, "namespace": self.namespace},
-            "spec": {
-                "holderIdentity": self.identity,
-                "leaseDurationSeconds": math.ceil(self.lease_duration),
-                "acquireTime": now,
-                "renewTime": now,
-                "leaseTransitions": 0,
-            },
+            "spec": lease.renewed(
+                {"acquireTime": now, "leaseTransitions": 0}, self.identity, self.lease_duration, now
+            ),
         }
 
-    def _see(self, lease: Manifest, at: float) -> None:
+    def _see(self, found: Manifest, at: float) -> None:
         """Note the Lease as read; its record's age counts from when it last changed."""
         previous = self._observed
         old_spec = (previous or {}).get("spec")
-        self._observed = lease
-        if previous is None or old_spec != lease.get("spec"):
+        self._observed = found
+        if previous is None or old_spec != found.get("spec"):
             self._observed_at = at
             holder = self.leader
             old_holder = (old_spec or {}).get("holderIdentity") or None

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import hashlib
 import logging
 import re
@@ -26,13 +25,12 @@ import time
 
 from serinus import errors
 from serinus.apis.base import Manifest
-from serinus.kube import ratelimit
+from serinus.kube import lease, ratelimit
 from serinus.kube.client import Kube
-from serinus.kube.leader import micro_time
 
 logger = logging.getLogger(__name__)
 
-API_VERSION = "coordination.k8s.io/v1"
+API_VERSION = lease.API_VERSION
 GROUP_LABEL = "serinus.io/shard-group"
 VIEW = "serinus.io/view"
 
@@ -63,13 +61,7 @@ class Membership:
         renew_deadline: float = 6.0,
         retry_period: float = 1.0,
     ) -> None:
-        if not identity:
-            raise ValueError("identity: expected a non-empty name for this replica, found ''")
-        if not retry_period < renew_deadline < lease_duration:
-            raise ValueError(
-                "expected retry_period < renew_deadline < lease_duration, found "
-                f"{retry_period} < {renew_deadline} < {lease_duration}"
-            )
+        lease.check_timings(identity, lease_duration, renew_deadline, retry_period)
         self.kube, self.namespace, self.group, self.identity = kube, namespace, group, identity
         self.lease_duration, self.renew_deadline = lease_duration, renew_deadline
         self.retry_period = retry_period
@@ -134,7 +126,6 @@ class Membership:
                 )
 
     async def _renew(self) -> None:
-        now = micro_time(datetime.datetime.now(datetime.UTC))
         body = self._own or {
             "apiVersion": API_VERSION,
             "kind": "Lease",
@@ -145,12 +136,10 @@ class Membership:
             "labels": {GROUP_LABEL: self.group},
             "annotations": {VIEW: self.view},
         }
-        spec = {
-            "holderIdentity": self.identity,
-            "leaseDurationSeconds": max(1, round(self.lease_duration)),
-            "renewTime": now,
-        }
-        wanted = {**body, "metadata": metadata, "spec": {**(body.get("spec") or {}), **spec}}
+        spec = lease.renewed(
+            body.get("spec") or {}, self.identity, self.lease_duration, lease.now()
+        )
+        wanted = {**body, "metadata": metadata, "spec": spec}
         try:
             if self._own is None:
                 self._own = await self.kube.create(wanted)
@@ -167,13 +156,13 @@ class Membership:
         )
         now = time.monotonic()
         seen: dict[str, tuple[str, float, str]] = {}
-        for lease in leases:
-            spec = lease.get("spec") or {}
+        for item in leases:
+            spec = item.get("spec") or {}
             who = str(spec.get("holderIdentity") or "")
             if not who or who == self.identity:
                 continue
             record = f"{spec.get('renewTime')}"
-            view = str(((lease.get("metadata") or {}).get("annotations") or {}).get(VIEW) or "")
+            view = str(((item.get("metadata") or {}).get("annotations") or {}).get(VIEW) or "")
             previous = self._observed.get(who)
             first_seen = previous[1] if previous is not None and previous[0] == record else now
             seen[who] = (record, first_seen, view)
