@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from serinus.sandbox.apiserver import crds, defaults, meta
 from serinus.sandbox.apiserver.builtin import BUILTIN, INITIAL_NAMESPACES, REVIEWS
-from serinus.sandbox.apiserver.objects import Obj, deep_copy, metadata, name_of, uid_of
+from serinus.sandbox.apiserver.objects import Obj, deep_copy, metadata, name_of
 from serinus.sandbox.apiserver.resources import Registry, ResourceType
 from serinus.sandbox.apiserver.selectors import FieldSelector, LabelSelector, parse_fields
 from serinus.sandbox.apiserver.status import forbidden, internal, not_found
@@ -180,5 +180,5 @@ class Cluster:
         """The ownerReferences of ``obj`` whose owner (same uid) still exists."""
         references = metadata(obj).get("ownerReferences") or []
         uids = {str(ref.get("uid")) for ref in references if isinstance(ref, dict)}
-        alive = {uid_of(o) for _, o in self.store.everything() if uid_of(o) in uids}
+        alive = {uid for uid in uids if self.store.has_uid(uid)}
         return [ref for ref in references if isinstance(ref, dict) and ref.get("uid") in alive]

@@ -25,6 +25,7 @@ from serinus.sandbox.apiserver.objects import (
     name_of,
     namespace_of,
     rv_of,
+    uid_of,
 )
 from serinus.sandbox.apiserver.status import gone
 
@@ -67,11 +68,17 @@ class Store:
         self._evicted = 0
         self._subscriptions: set[Subscription] = set()
         self.listeners: list[Callable[[Event], None]] = []
+        self._uids: collections.Counter[str] = collections.Counter()
+        """Objects stored per uid: the collector asks on every write whether owners exist."""
 
     # reading
 
     def get(self, storage: str, namespace: str, name: str) -> Obj | None:
         return self._objects.get(storage, {}).get((namespace, name))
+
+    def has_uid(self, uid: str) -> bool:
+        """Whether an object with this uid is stored."""
+        return self._uids[uid] > 0
 
     def items(self, storage: str, namespace: str | None = None) -> list[Obj]:
         """Objects of one storage (optionally one namespace), in (namespace, name) order."""
@@ -109,6 +116,7 @@ class Store:
     def add(self, storage: str, obj: Obj) -> Obj:
         stored = self._stamp(obj)
         self._objects.setdefault(storage, {})[(namespace_of(stored), name_of(stored))] = stored
+        self._uids[uid_of(stored)] += 1
         self._publish(Event("ADDED", storage, stored, None))
         return stored
 
@@ -117,6 +125,8 @@ class Store:
         previous = self._objects[storage][key]
         stored = self._stamp(obj)
         self._objects[storage][key] = stored
+        self._uids[uid_of(previous)] -= 1
+        self._uids[uid_of(stored)] += 1
         self._publish(Event("MODIFIED", storage, stored, previous))
         return stored
 
@@ -125,6 +135,7 @@ class Store:
         previous = self._objects[storage].pop((namespace, name))
         if not self._objects[storage]:
             del self._objects[storage]
+        self._uids[uid_of(previous)] -= 1
         final = self._stamp(last if last is not None else previous)
         self._publish(Event("DELETED", storage, final, previous))
         return final
@@ -152,6 +163,7 @@ class Store:
         self._objects.clear()
         for storage, obj in objects:
             self._objects.setdefault(storage, {})[(namespace_of(obj), name_of(obj))] = obj
+        self._uids = collections.Counter(uid_of(obj) for _, obj in self.everything())
         self.rv = max([rv, *(rv_of(obj) for _, obj in self.everything())])
         self._log.clear()
         self._evicted = self.rv
