@@ -183,6 +183,30 @@ async def test_the_pool_bounds_ticks_and_lets_runs_in_progress_in_first() -> Non
     assert sorted(order) == ["a", "b", "c", "d", "run"]
 
 
+async def test_runs_that_keep_the_pool_full_do_not_starve_an_idle_canary() -> None:
+    ticked = asyncio.Event()
+
+    async def tick(namespace: str, name: str) -> None:
+        if name == "idle":
+            ticked.set()
+        await asyncio.sleep(0.02)  # longer than the interval: two runs always wait
+
+    scheduler = Scheduler(
+        tick,
+        concurrency=1,
+        priority=lambda key: 1 if key[1] == "idle" else 0,
+        head_start=0.2,
+    )
+    for name in ("run1", "run2", "run3"):
+        scheduler.upsert(("prod", name), interval=0.01, target=name)
+    await asyncio.sleep(0.1)  # the pool is full, runs waiting
+    scheduler.upsert(("prod", "idle"), interval=0.01, target="idle")
+    try:
+        await asyncio.wait_for(ticked.wait(), LIVENESS)  # after about 0.2 s, not never
+    finally:
+        await scheduler.stop()
+
+
 async def test_release_lets_the_tick_in_flight_finish() -> None:
     started, release = asyncio.Event(), asyncio.Event()
     finished: list[str] = []
