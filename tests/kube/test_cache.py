@@ -5,12 +5,14 @@ listed, reads (of present and absent objects) send no request; another client's 
 deletion reach the cache through the watch; a write's answer is read back at once (no stale read
 between a write and its watch event); a 409 Conflict marks the object stale, so
 ``retry_on_conflict`` reads the server's version and succeeds; Leases and Secrets are never
-cached; a kind the client may not list is read from the server as before.
+cached; a kind the client may not list is read from the server as before; following a kind
+(``Kube.follow``, what schedules the Canaries' ticks) and reading it share one list and one watch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -102,6 +104,46 @@ async def test_changes_by_others_arrive_through_the_watch(
         "/api/v1/namespaces/prod/configmaps/a",
         "/api/v1/namespaces/prod/configmaps",
     ]
+
+
+async def test_following_a_kind_and_reading_it_share_one_list_and_one_watch(
+    kube: Kube, cached: Kube, proxy: FaultProxy
+) -> None:
+    await kube.create(configmap("a", v="1"))
+    seen: list[tuple[str, str, object]] = []
+    listed = asyncio.Event()
+
+    async def follow() -> None:
+        async for event_type, obj in cached.follow(*CM, "prod", synced=listed.set):
+            if obj["metadata"]["name"] != "kube-root-ca.crt":  # every namespace has it
+                seen.append((event_type, obj["metadata"]["name"], obj["data"]["v"]))
+
+    following = asyncio.create_task(follow())
+    try:
+        await asyncio.wait_for(listed.wait(), 5)
+        assert seen == [("ADDED", "a", "1")]
+        found = await cached.get(*CM, "a", "prod")  # from the follower's informer
+        assert found is not None
+        assert found["data"] == {"v": "1"}
+        await kube.patch(*CM, "a", "prod", {"data": {"v": "2"}})
+        await kube.delete(*CM, "a", "prod")
+
+        async def deleted() -> bool:
+            return bool(seen) and seen[-1][0] == "DELETED"
+
+        assert await soon(deleted)
+        assert [event[:2] for event in seen] == [
+            ("ADDED", "a"),
+            ("MODIFIED", "a"),
+            ("DELETED", "a"),
+        ]
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+    watches = [p for p in proxy.seen("GET", "/configmaps") if "watch=" in p]
+    assert len(watches) == 1
+    assert gets(proxy) == ["/api/v1/namespaces/prod/configmaps"]  # one list, no read
 
 
 async def test_a_write_is_read_back_at_once(kube: Kube, cached: Kube, proxy: FaultProxy) -> None:

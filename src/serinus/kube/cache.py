@@ -34,6 +34,11 @@ from serinus.apis.base import Manifest
 
 logger = logging.getLogger(__name__)
 
+SYNCED = "SYNCED"
+"""The event a listener gets once the objects of the informer's first list have all come."""
+FAILED = "FAILED"
+"""The event a listener gets when the informer gives up (it will report nothing more)."""
+
 Scope = str | None
 """The namespace an informer covers; None for every namespace (or a cluster-scoped kind)."""
 Watcher = Callable[[str, str, Scope, Callable[[], None]], AsyncIterator[tuple[str, Manifest]]]
@@ -71,6 +76,7 @@ class Informer:
         self.synced = asyncio.Event()
         self.failed = False
         self._stale: set[tuple[str, str]] = set()
+        self._listeners: list[asyncio.Queue[tuple[str, Manifest]]] = []
         self.task: asyncio.Task[None] | None = None
 
     def get(self, namespace: str, name: str) -> tuple[bool, Manifest | None]:
@@ -113,17 +119,44 @@ class Informer:
         else:
             self.store(obj)
 
+    def listen(self) -> asyncio.Queue[tuple[str, Manifest]]:
+        """The watch's events from now on, after an ADDED event per object held now (and
+        :data:`SYNCED` once the first list is in, :data:`FAILED` when the informer gives up):
+        what a consumer of the kind needs, without a watch of its own."""
+        queue: asyncio.Queue[tuple[str, Manifest]] = asyncio.Queue()
+        for obj in self.items():
+            queue.put_nowait(("ADDED", obj))
+        if self.synced.is_set():
+            queue.put_nowait((SYNCED, {}))
+        if self.failed:
+            queue.put_nowait((FAILED, {}))
+        self._listeners.append(queue)
+        return queue
+
+    def unlisten(self, queue: asyncio.Queue[tuple[str, Manifest]]) -> None:
+        self._listeners.remove(queue)
+
+    def _tell(self, event_type: str, obj: Manifest) -> None:
+        for queue in self._listeners:
+            queue.put_nowait((event_type, obj))
+
+    def _synced(self) -> None:
+        self.synced.set()
+        self._tell(SYNCED, {})
+
     async def run(self, watch: Watcher) -> None:
         """Apply the watch's events for ever (or give up when it cannot be followed)."""
         try:
-            events = watch(self.api_version, self.kind, self.scope, self.synced.set)
+            events = watch(self.api_version, self.kind, self.scope, self._synced)
             async for event_type, obj in events:
                 if event_type == "DELETED":
                     self.forget(obj)
                 else:
                     self.store(obj)
+                self._tell(event_type, obj)
         except errors.SerinusError as error:
             self.failed = True
+            self._tell(FAILED, {})
             logger.warning(
                 "not caching %s %s (%s): reading from the API server", self.kind, self.scope, error
             )
@@ -181,6 +214,31 @@ class Cache:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._informers.clear()
+
+
+async def listened(
+    informer: Informer | None,
+    fallback: Callable[[Callable[[], None] | None], AsyncIterator[tuple[str, Manifest]]],
+    synced: Callable[[], None] | None,
+) -> AsyncIterator[tuple[str, Manifest]]:
+    """The events of ``informer`` (``synced`` called once its first list is in); those of
+    ``fallback(synced)``, a watch of the caller's own, when there is no informer or it gives up."""
+    if informer is not None:
+        queue = informer.listen()
+        try:
+            while True:
+                event_type, obj = await queue.get()
+                if event_type == FAILED:
+                    break
+                if event_type != SYNCED:
+                    yield event_type, obj
+                elif synced is not None:
+                    synced()
+                    synced = None
+        finally:
+            informer.unlisten(queue)
+    async for event in fallback(synced):
+        yield event
 
 
 def hold(informer: Informer | None, obj: Any) -> None:

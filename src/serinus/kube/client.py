@@ -365,6 +365,25 @@ class Kube:
             keep=watch.metadata_only if slim else lambda obj: obj,
         )
 
+    async def follow(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        synced: Callable[[], None] | None = None,
+    ) -> AsyncIterator[tuple[str, Manifest]]:
+        """Like :meth:`watch` (``slim``), from the cache's informer of the kind when the cache is
+        on: one list and one watch serve both the reads and the events."""
+        found = await self.kinds.resolve(api_version, kind)
+        informer = self._informer(found, namespace if found.namespaced else None, start=True)
+
+        def own(synced: Callable[[], None] | None) -> AsyncIterator[tuple[str, Manifest]]:
+            return self.watch(api_version, kind, namespace, synced=synced, slim=True)
+
+        async for event in cache.listened(informer, own, synced):
+            yield event
+
     async def _stream(
         self,
         api_version: str,

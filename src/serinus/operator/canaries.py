@@ -95,9 +95,7 @@ class Canaries:
     async def follow(self, namespace: str | None) -> None:
         """Keep the scheduler in step with the watch, for ever; the Canaries of the first list
         are spread over their interval, later ones tick at once."""
-        events = self.kube.watch(
-            API_VERSION, "Canary", namespace, synced=self.synced.set, slim=True
-        )
+        events = self.kube.follow(API_VERSION, "Canary", namespace, synced=self.synced.set)
         async for event_type, manifest in events:
             await self.on_event(event_type, manifest)
 
