@@ -1,8 +1,9 @@
 """Covers: the run history ConfigMap against a real API server: written and read back, owned by
 the Canary, replaced on later writes; a ConfigMap whose data is not a history (edited by hand,
 or hostile) reads as none; a 253-character Canary name still gets a valid ConfigMap name; the
-recorder writes during a run only, and a new recorder (a restarted operator) continues the same
-history instead of starting another."""
+recorder writes during a run only (a run stepping every tick at most once a minute, at once when
+a run starts or its phase changes, and a graceful stop writes the rest), and a new recorder (a
+restarted operator) continues the same history instead of starting another."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from serinus.controller.memory import VirtualClock
 from serinus.kube import Kube
 from serinus.kube.history import HistoryStore, configmap_name
 from serinus.kube.status import canary_from
-from serinus.operator.history import HistoryRecorder
+from serinus.operator.history import Changes, HistoryRecorder
 
 CANARY = {
     "apiVersion": "flagger.app/v1beta1",
@@ -105,3 +106,46 @@ async def test_the_recorder_writes_during_runs_and_a_new_one_continues(kube: Kub
     run = history.runs[0]
     assert [(p.phase, p.weight) for p in run.points] == [("Progressing", 50), ("Succeeded", 0)]
     assert (run.revision, run.outcome, run.ended) == ("r2", "Succeeded", "2030-01-01T00:00:10Z")
+
+
+async def test_a_run_stepping_every_tick_is_written_once_a_minute_and_at_each_landmark(
+    kube: Kube, flagger_crds
+):
+    await kube.create(CANARY)
+    clock = VirtualClock(datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC))
+    store = HistoryStore(kube)
+    changes = Changes()
+    recorder = HistoryRecorder(store, clock=clock, changes=changes)
+    start = {"lastAppliedSpec": "r1", "analysisStartTime": "2030-01-01T00:00:00Z"}
+    before = None
+
+    async def tick(phase: str, weight: int, *, after: float = 10) -> None:
+        nonlocal before
+        canary = await stored_canary(kube, **start, phase=phase, canaryWeight=weight)
+        await recorder.record(canary, before=before)
+        before = canary.status.phase
+        clock.advance(after)
+
+    async def written() -> list[tuple[str, int]]:
+        history = await store.read("prod", "podinfo")
+        assert history is not None
+        return [(p.phase, p.weight) for p in history.runs[-1].points]
+
+    await tick("Progressing", 10)  # a run starts: written at once
+    for weight in (20, 30, 40, 50, 60):
+        await tick("Progressing", weight)
+    assert await written() == [("Progressing", 10)]  # five steps in 50 s: kept in memory
+    shown = changes.unwritten(("prod", "podinfo"))  # the dashboard shows them already
+    assert shown is not None
+    assert [p.weight for p in shown.runs[-1].points] == [10, 20, 30, 40, 50, 60]
+    await tick("Progressing", 70)  # a minute after the last write
+    assert [w for _, w in await written()] == [10, 20, 30, 40, 50, 60, 70]
+    await tick("Progressing", 80, after=1)
+    assert len(await written()) == 7
+    await tick("Promoting", 80)  # a new phase: written at once, with the step before it
+    assert (await written())[-2:] == [("Progressing", 80), ("Promoting", 80)]
+    await tick("Promoting", 0)
+    assert changes.unwritten(("prod", "podinfo")) is not None
+    await recorder.flush()  # a graceful stop writes what is left
+    assert (await written())[-1] == ("Promoting", 0)
+    assert changes.unwritten(("prod", "podinfo")) is None

@@ -71,26 +71,31 @@ class HistoryStore:
 
     async def write(self, canary: Canary, history: History) -> None:
         """Create or replace the Canary's history ConfigMap."""
-        name = configmap_name(canary.name)
-        body = json.dumps(history.dump(), separators=(",", ":"))
+        await self.write_text(canary.namespace, canary.name, owner(canary), text(history))
+
+    async def write_text(
+        self, namespace: str, canary_name: str, owners: list[Manifest], body: str
+    ) -> None:
+        """Create or replace a Canary's history ConfigMap with ``body`` (:func:`text`)."""
+        name = configmap_name(canary_name)
         manifest: Manifest = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {
                 "name": name,
-                "namespace": canary.namespace,
+                "namespace": namespace,
                 "labels": {LABEL: "true", "app.kubernetes.io/managed-by": "serinus"},
-                "ownerReferences": _owner(canary),
+                "ownerReferences": owners,
             },
             "data": {KEY: body},
         }
-        current = await self._kube.get("v1", "ConfigMap", name, canary.namespace)
+        current = await self._kube.get("v1", "ConfigMap", name, namespace)
         if current is None:
             try:
                 await self._kube.create(manifest)
                 return
             except errors.ConflictError:  # created meanwhile: replace it below
-                current = await self._kube.get("v1", "ConfigMap", name, canary.namespace)
+                current = await self._kube.get("v1", "ConfigMap", name, namespace)
                 if current is None:
                     raise
         version = (current.get("metadata") or {}).get("resourceVersion")
@@ -98,7 +103,13 @@ class HistoryStore:
         await self._kube.replace(manifest)
 
 
-def _owner(canary: Canary) -> list[Manifest]:
+def text(history: History) -> str:
+    """The history as the ConfigMap holds it (compact JSON)."""
+    return json.dumps(history.dump(), separators=(",", ":"))
+
+
+def owner(canary: Canary) -> list[Manifest]:
+    """The ownerReferences of a Canary's history ConfigMap (deleting the Canary deletes it)."""
     if not canary.metadata.uid:
         return []
     return [

@@ -2,11 +2,18 @@
 
 :class:`HistoryRecorder` is called by :class:`serinus.operator.canaries.Canaries` after every
 tick, with the Canary as the tick left it. During a run (and on the tick that ends one) it adds
-the tick to the history (:func:`serinus.operating.timeline.record`) and writes the ConfigMap
-(:class:`serinus.kube.history.HistoryStore`); a Canary idling between runs costs nothing. The
-last histories written are kept in memory (a few, least recently used out), so a tick usually
-writes without reading first; a write that conflicts drops the copy and the next tick reads
-again. Recording is best effort: a failure is a log line and never stops a release.
+the tick to the history (:func:`serinus.operating.timeline.record`); a Canary idling between
+runs costs nothing. The ConfigMap (:class:`serinus.kube.history.HistoryStore`) is written at once
+when a run starts or ends, its phase changes or a request is handled, and otherwise at most once
+every :data:`FLUSH_SECONDS` per Canary: a run stepping its weight every 10 s would else write its
+whole history on every tick (a thousand Canaries, a hundred writes a second of nothing new to
+anyone but a viewer). Points not yet written are held as the JSON to write; the dashboard shows
+them (:meth:`Changes.unwritten`), ``serinus report`` sees them at the next write, a graceful stop
+writes them all (:meth:`HistoryRecorder.flush`), and a crash loses at most :data:`FLUSH_SECONDS`
+of points (never a run's start, end or a request). The last histories are also kept as models
+(a few, least recently used out), so a tick usually neither reads nor parses; a write that
+conflicts drops the copy and the next tick reads again. Recording is best effort: a failure is a
+log line and never stops a release.
 
 :class:`Changes` wakes the dashboard's live streams when a Canary's history or status moved.
 """
@@ -19,10 +26,12 @@ import contextlib
 import datetime
 import logging
 
+from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
 from serinus.apis.history import History
 from serinus.apis.status import ACTIVE_PHASES, CanaryPhase
 from serinus.errors import SerinusError
+from serinus.kube import history as store
 from serinus.kube.history import HistoryStore
 from serinus.operating import timeline
 from serinus.ports import Clock
@@ -31,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 Key = tuple[str, str]
 CACHED = 64
+FLUSH_SECONDS = 60.0
+"""The longest a point waits in memory before the history ConfigMap is written."""
 
 
 class Changes:
@@ -39,6 +50,13 @@ class Changes:
     def __init__(self) -> None:
         self._moved = asyncio.Condition()
         self._versions: dict[Key, int] = {}
+        self.pending: dict[Key, tuple[list[Manifest], str]] = {}
+        """Histories not written yet: (ownerReferences, the ConfigMap's JSON)."""
+
+    def unwritten(self, key: Key) -> History | None:
+        """The Canary's history when it holds points not written yet, else None."""
+        found = self.pending.get(key)
+        return None if found is None else History.model_validate_json(found[1])
 
     def version(self, key: Key) -> int:
         return self._versions.get(key, 0)
@@ -66,6 +84,7 @@ class HistoryRecorder:
         self._clock = clock
         self.changes = changes or Changes()
         self._cache: collections.OrderedDict[Key, History] = collections.OrderedDict()
+        self._written: dict[Key, datetime.datetime] = {}
 
     async def record(self, canary: Canary, *, before: CanaryPhase | None) -> None:
         """Add this tick to the Canary's history, when it is in a run or just left one."""
@@ -82,19 +101,64 @@ class HistoryRecorder:
         await self.changes.changed(key)
 
     async def _record(self, key: Key, canary: Canary) -> None:
-        history = self._cache.get(key)
+        history = self._cache.get(key) or self.changes.unwritten(key)
         if history is None:
             history = await self._store.read(*key) or History(canary=canary.key)
-        now = self._clock.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        updated = timeline.record(history, canary, at=now)
+        now = self._clock.now()
+        landmark = _landmark(history)  # before record(), which may change the current run
+        updated = timeline.record(history, canary, at=_stamp(now))
         if updated is not None:
-            await self._store.write(canary, updated)
+            self.changes.pending[key] = (store.owner(canary), store.text(updated))
+            written = self._written.get(key)
+            if landmark != _landmark(updated) or (
+                written is None or (now - written).total_seconds() >= FLUSH_SECONDS
+            ):
+                await self._write(key)
             history = updated
         self._cache[key] = history
         self._cache.move_to_end(key)
         while len(self._cache) > CACHED:
             self._cache.popitem(last=False)
 
+    async def _write(self, key: Key) -> None:
+        owners, body = self.changes.pending[key]
+        await self._store.write_text(key[0], key[1], owners, body)
+        if self.changes.pending.get(key) == (owners, body):
+            del self.changes.pending[key]
+        self._written[key] = self._clock.now()
+
+    async def flush(self) -> None:
+        """Write every history that holds points not written yet (on a graceful stop)."""
+        for key in list(self.changes.pending):
+            try:
+                await self._write(key)
+            except SerinusError as error:
+                logger.warning("run history of %s.%s not written: %s", key[1], key[0], error)
+
     def forget(self, key: Key) -> None:
         """The Canary is gone."""
         self._cache.pop(key, None)
+        self._written.pop(key, None)
+        self.changes.pending.pop(key, None)
+
+
+def _stamp(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _landmark(history: History) -> tuple[object, ...]:
+    """What is written at once when it changes: the runs, the current run's end and requests,
+    the phase and pause of its last point."""
+    run = history.current
+    if run is None:
+        return ()
+    last = run.points[-1] if run.points else None
+    return (
+        len(history.runs),
+        run.revision,
+        run.started,
+        run.ended,
+        len(run.requests),
+        last.phase if last else None,
+        last.paused if last else None,
+    )

@@ -5,7 +5,8 @@ controls Canaries: at once, or, with leader election, only while this replica ho
 replica that loses it stops ticking and waits to lead again), or, with ``--shards auto``, its share
 of them (:mod:`serinus.operator.shards`). Setting ``stop`` (the CLI does on
 SIGTERM and SIGINT) stops it gracefully: the watch ends, every tick in flight finishes and writes
-its status, the Lease is released so another replica takes over at once, and the process exits 0.
+its status, the run histories are written, the Lease is released so another replica takes over at
+once, and the process exits 0.
 """
 
 from __future__ import annotations
@@ -182,6 +183,8 @@ async def _control(canaries: Canaries, namespaces: tuple[str, ...]) -> None:
                     group.create_task(canaries.follow(namespace))
     finally:
         await canaries.scheduler.stop()
+        if canaries.history is not None:
+            await canaries.history.flush()  # the points of the last ticks, not written yet
 
 
 def _dashboard_tls(settings: OperatorSettings) -> ssl.SSLContext | None:

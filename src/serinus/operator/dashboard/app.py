@@ -191,7 +191,7 @@ class Dashboard:
                 text='{"error": "no such Canary"}', content_type="application/json"
             )
         canary = canary_from(manifest)
-        history = await reading.history(self.kube, namespace, name)
+        history = await self._read_history(namespace, name)
         found = view.build(
             canary,
             events=await reading.events(self.kube, namespace, name),
@@ -244,9 +244,14 @@ class Dashboard:
             pass
         return response
 
+    async def _read_history(self, namespace: str, name: str) -> History | None:
+        """The newest history: points the operator has not written yet included."""
+        unwritten = self.changes.unwritten((namespace, name))
+        return unwritten or await reading.history(self.kube, namespace, name)
+
     async def _history(self, request: web.Request) -> tuple[History, int, str]:
         _, namespace, name = await self._allowed(request, "get")
-        history = await reading.history(self.kube, namespace, name)
+        history = await self._read_history(namespace, name)
         try:
             wanted = int(request.match_info["run"])
             if history is None:
