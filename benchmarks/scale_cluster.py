@@ -160,7 +160,7 @@ class Cluster:
                 return
             if asyncio.get_running_loop().time() > deadline:
                 raise SystemExit(f"only {done} of {n} Canaries reached {phases}")
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(2.0)  # a list of N Canaries is work for the API server
 
     async def _play_kubelet(self) -> None:
         async for event, obj in self.kube.watch(*DEPLOYMENT, NS):
