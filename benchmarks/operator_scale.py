@@ -48,6 +48,7 @@ import contextlib
 import dataclasses
 import os
 import pathlib
+import signal
 import statistics
 import subprocess
 import sys
@@ -354,5 +355,12 @@ async def main() -> None:
             )
 
 
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM ends the run through its ``finally`` blocks: no operator is left behind (one
+    would reach the next run's API server when its proxy gets the same port)."""
+    raise SystemExit(f"stopped by signal {signum}")
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _stop)
     asyncio.run(main())
