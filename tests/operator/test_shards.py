@@ -6,7 +6,8 @@ writers of one Canary's objects, in time order, never go back to an earlier one)
 replica mid-release, and each of its Canaries is written by a surviving replica within 15 s; a
 fourth replica started later takes Canaries over; no run restarts (each Canary's release keeps
 its ``analysisStartTime`` and its canary weight never drops before the promotion) and all twelve
-end Succeeded with the new image on the primary.
+end Succeeded with the new image on the primary, each with its run history (one run, Succeeded)
+kept across the hand-overs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 import pytest
 
 from serinus.kube import Kube
+from serinus.kube.history import HistoryStore
 from serinus.sandbox.apiserver.server import Recorded
 from tests.operator.processes import Operator
 from tests.operator.support import (
@@ -164,6 +166,9 @@ async def test_replicas_share_the_canaries_and_take_over_a_dead_ones(
             assert len(folded) == len(set(folded)), f"{name} went back to a writer: {folded}"
             assert len(runs.starts[name]) == 1, (name, runs.starts[name])
             assert await image(k8s.kube, f"{name}-primary") == "stefanprodan/podinfo:6.0.1"
+            history = await HistoryStore(k8s.kube).read(NS, name)  # kept across hand-overs
+            assert history is not None, name
+            assert [run.outcome for run in history.runs] == ["Succeeded"], (name, history.runs)
         assert not runs.drops, runs.drops
         assert any(who == "replica-d" and t > joined for n in NAMES for t, who in found[n])
         acting = [m for m in replicas["replica-d"].messages() if m.startswith("acting on")]

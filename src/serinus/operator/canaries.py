@@ -101,9 +101,13 @@ class Canaries:
 
     async def assign(self, owns: Callable[[Key], bool]) -> None:
         """Act on the Canaries ``owns`` accepts from now on: the others are let go (their ticks in
-        flight finish first), new ones start within :attr:`TAKEOVER_SPREAD` seconds."""
+        flight finish first, then their run histories are written), new ones start within
+        :attr:`TAKEOVER_SPREAD` seconds."""
         self.owns = owns
-        await self.scheduler.release([k for k in self.scheduler.canaries if not owns(k)])
+        released = [k for k in self.scheduler.canaries if not owns(k)]
+        await self.scheduler.release(released)
+        if self.history is not None:
+            await self.history.hand_over(released)
         running = set(self.scheduler.canaries)
         for key, (interval, target) in sorted(self._known.items()):
             if key not in running and owns(key):

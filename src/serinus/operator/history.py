@@ -127,13 +127,23 @@ class HistoryRecorder:
             del self.changes.pending[key]
         self._written[key] = self._clock.now()
 
-    async def flush(self) -> None:
-        """Write every history that holds points not written yet (on a graceful stop)."""
-        for key in list(self.changes.pending):
+    async def flush(self, keys: list[Key] | None = None) -> None:
+        """Write every history (of ``keys``) that holds points not written yet: on a graceful
+        stop, and before a Canary goes to another replica."""
+        for key in list(self.changes.pending) if keys is None else keys:
+            if key not in self.changes.pending:
+                continue
             try:
                 await self._write(key)
             except SerinusError as error:
                 logger.warning("run history of %s.%s not written: %s", key[1], key[0], error)
+
+    async def hand_over(self, keys: list[Key]) -> None:
+        """These Canaries go to another replica: write what is pending, then forget them (the
+        copy held here would be stale should they come back)."""
+        await self.flush(keys)
+        for key in keys:
+            self.forget(key)
 
     def forget(self, key: Key) -> None:
         """The Canary is gone."""

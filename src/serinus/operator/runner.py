@@ -114,7 +114,11 @@ async def _control_loop(
     if settings.shards == "auto":
         endpoints.leading = True
         canaries = Canaries(
-            kube=kube, wiring=wiring, metrics=metrics, min_interval=settings.min_interval_seconds
+            kube=kube,
+            wiring=wiring,
+            metrics=metrics,
+            min_interval=settings.min_interval_seconds,
+            history=HistoryRecorder(HistoryStore(kube), clock=wiring.clock, changes=changes),
         )
         canaries.owns = lambda key: False  # nothing until the replicas agree on a view
         membership = Membership(
