@@ -4,7 +4,8 @@ Covers: thresholdRange min and max (and the legacy v1alpha3 threshold); "no valu
 the check by default, as in Flagger; ``onNoData: wait`` holding the step without a failed check; a
 failing query reported as Flagger reports it; every metric measured at every step, with its last
 value, bounds and verdict kept in the status (the last value survives a step without data); a step
-with many metrics that did not pass tells five of them and counts the rest in one message.
+with many metrics that did not pass tells five of them and counts the rest in one message; a step
+writes the status once, the metrics with the weight or the failed check (not once each).
 """
 
 from __future__ import annotations
@@ -128,3 +129,22 @@ async def test_a_step_tells_five_failing_metrics_and_counts_the_rest() -> None:
         "Halt podinfo.prod advancement: 35 more metrics did not pass (status.metrics counts them)",
     ]
     assert run.status.failed_checks == 1
+
+
+async def test_a_step_writes_its_status_once_with_the_metrics_and_the_weight() -> None:
+    run = await _analysing(_canary())
+    weight, writes = run.status.canary_weight, run.world.store.writes
+    await run.tick()  # every metric passes: the next weight
+    assert run.status.canary_weight > weight
+    assert run.world.store.writes == writes + 1
+    assert {m.name for m in run.status.metrics or []} == {
+        "request-success-rate",
+        "request-duration",
+        "error-budget",
+    }
+    run.world.metrics.values["error-budget"] = 7.5  # a failed check: measured and counted, once
+    writes = run.world.store.writes
+    await run.tick()
+    assert run.status.failed_checks == 1
+    assert run.world.store.writes == writes + 1
+    assert next(m for m in run.status.metrics or [] if m.name == "error-budget").value == 7.5

@@ -15,6 +15,8 @@ written to the Promoted condition, so ``kubectl describe canary`` shows it.
 
 from __future__ import annotations
 
+import contextlib
+
 from serinus.apis.analysis import Severity
 from serinus.apis.canary import Canary
 from serinus.apis.status import ACTIVE_PHASES, CanaryPhase
@@ -46,10 +48,13 @@ async def advance(world: World, canary: Canary) -> Canary:
     tick = Tick(world, canary)
     try:
         await _advance(tick)
+        await tick.flush()
     except SerinusError as error:
         await tick.warning(str(error))
         if not is_retriable(error):
             await _show_permanent_error(tick, str(error))
+        with contextlib.suppress(SerinusError):  # what was measured before the error
+            await tick.flush()
     return tick.canary
 
 

@@ -173,10 +173,11 @@ async def _record(
                 comparison=comparison,
             )
         )
+    # written with the step that follows (the weight, a failed check) or at the tick's end
     if verdicts is not None:
-        await tick.update_status(metrics=statuses, judge=verdicts.judge)
+        tick.defer_status(metrics=statuses, judge=verdicts.judge)
     else:
-        await tick.update_status(metrics=statuses)
+        tick.defer_status(metrics=statuses)
 
 
 def _verdict_of(comparison: Comparison | None) -> str:

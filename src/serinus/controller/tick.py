@@ -39,12 +39,14 @@ class Tick:
         self.world = world
         self.canary = canary
         self.log = CanaryLogger(logger, canary=canary.key)
+        self._deferred: CanaryStatus | None = None
+        """A status to write with the tick's next write, or at its end (:meth:`flush`)."""
 
     # --- what the tick reads -------------------------------------------------------------------
 
     @property
     def status(self) -> CanaryStatus:
-        return self.canary.status or CanaryStatus()
+        return self._deferred or self.canary.status or CanaryStatus()
 
     @property
     def phase(self) -> CanaryPhase | None:
@@ -83,12 +85,25 @@ class Tick:
 
     async def update_status(self, **changes: Unpack[StatusChanges]) -> None:
         """Write the status with ``changes`` applied; the Promoted condition follows the phase."""
+        await self.write(self._changed(changes))
+
+    def defer_status(self, **changes: Unpack[StatusChanges]) -> None:
+        """Apply ``changes`` now and write them with the tick's next write or at its end: what
+        the tick measured (the metrics) need not be a write of its own when a step follows."""
+        self._deferred = self._changed(changes)
+
+    async def flush(self) -> None:
+        """Write what :meth:`defer_status` holds, if no write took it along."""
+        if self._deferred is not None:
+            await self.write(self._deferred)
+
+    def _changed(self, changes: StatusChanges) -> CanaryStatus:
         now = self.timestamp()
         status = self.status.model_copy(update={**changes, "last_transition_time": now})
         if status.phase is not None:
             kind = self.canary.spec.target_ref.kind
             status = status.with_promoted(*phase_promoted(status.phase, kind=kind), now=now)
-        await self.write(status)
+        return status
 
     async def show_permanent_error(self, message: str) -> None:
         """Write ``message`` to the status and to a False Promoted condition (InvalidCanary)."""
@@ -98,6 +113,7 @@ class Tick:
     async def write(self, status: CanaryStatus) -> None:
         """Persist ``status``; later steps of the tick see the Canary as stored."""
         self.canary = await self.world.store.write_status(self.canary, status)
+        self._deferred = None
 
     # --- telling people ------------------------------------------------------------------------
 
