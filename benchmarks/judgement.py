@@ -5,7 +5,7 @@ Run: ``.venv/bin/python benchmarks/judgement.py [--runs N] [--seed S] [--quick] 
 Both judges drive the seed's Canary schedule: interval 10 s, stepWeight 5, maxWeight 100 (or 50),
 threshold 5. On the first analysis tick (t = 0) the canary gets weight 5; every later tick judges,
 a passing tick adds 5, and the tick after reaching maxWeight promotes. Before the release the
-primary carries all the traffic for 15 minutes (the judge's history).
+primary carries all the traffic for an hour (the judge's history).
 
 * Flagger (as Flagger 1.44 does it): the canary's success rate over the last 1 m must be >= 99 %
   and its histogram p99 over the last 1 m <= 500 ms, read at the tick; no canary requests in the
@@ -16,7 +16,7 @@ primary carries all the traffic for 15 minutes (the judge's history).
   interval; interval [t, t + 10 s] is read for the same explicit window on both sides at the first
   tick when every series has a sample at or after t + 10 s (the watermark: with 10 s scrapes the
   next tick; with exact counts, as if scraped every 10 s, the next tick too); each interval's
-  evidence is tempered by the burst dispersion estimated from the primary's 15 minutes of history.
+  evidence is tempered by the burst dispersion estimated from the primary's hour of history.
   A regression or a guard rolls back on that tick; otherwise the schedule advances (early pass
   off, as in the seed).
 
@@ -48,12 +48,13 @@ from judgement_judges import (
 from judgement_traffic import BOUNDS_MS, MODELS, Floats, Ints, Model, Scrapes, Traffic
 
 from serinus.analysis import sequential
+from serinus.analysis.sequential import latency
 
 Chunk = tuple[npt.NDArray[np.bool_], dict[str, Floats], Floats]
 """A read for --check: which runs read, their counts, and the seconds the read covers."""
 
 INTERVAL, STEP, THRESHOLD, MAX_TICKS = 10, 5, 5, 32
-HISTORY_S, DEFAULT_SCRAPE_S, FLAGGER_WINDOW_S = 900, 10, 60
+HISTORY_S, DEFAULT_SCRAPE_S, FLAGGER_WINDOW_S = 3600, 10, 60
 SETTLE = True  # promotion waits until the intervals at maxWeight have been read
 INGEST_S = 1  # a scrape's samples are queryable a second after its timestamp
 FIXED_LAG: int | None = None  # seconds; None: read up to the scrapes' watermark
@@ -215,8 +216,10 @@ class SerinusJudge:
         guard_bound = BOUNDS_MS.index(GUARD_MS)
         beta_guard = dispersion_beta(p_req, slow[:, guard_bound], INTERVAL)
         margin = _tail_margins(slow.sum(2), p_req.sum(1), self.boundary)
+        slowest = latency.TOP_SLOWDOWN * 1.2 - 1  # the regression family's top slowdown, minus 1
+        top = _tail_margins(slow.sum(2), p_req.sum(1), self.boundary, slowest)
         self.errors = Comparison(runs, alpha_c, beta_err, regression_offsets(np.full(runs, 2.0)))
-        self.latency = Comparison(runs, alpha_c, beta_lat, regression_offsets(margin))
+        self.latency = Comparison(runs, alpha_c, beta_lat, regression_offsets(margin, top))
         self.success = Guard(runs, alpha_g, SUCCESS_LIMIT, beta_err)
         self.duration = Guard(runs, alpha_g, 0.01, beta_guard)
         self.guard_bound = guard_bound

@@ -141,12 +141,16 @@ def _rounded(values: Floats) -> Floats:
     return np.round(np.maximum(values, 0.0))
 
 
-def regression_offsets(margin: Floats) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The regression family's grid offsets for each run's margin (as evidence.py picks them)."""
+def regression_offsets(
+    margin: Floats, top: Floats | None = None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The regression family's grid offsets for each run's margin and top (as evidence.py)."""
     index = np.floor(np.log2(margin) * ev.STEPS_PER_DOUBLING + 1e-9).astype(np.int64)
-    low = np.maximum(index, 1)
-    top = np.floor(np.log2(ev.REGRESSION_SPAN * margin) * ev.STEPS_PER_DOUBLING + 1e-9)
-    high = np.maximum(top.astype(np.int64), 1)
+    low = np.maximum(index, 1) + ev.REGRESSION_FROM
+    high = low + ev.REGRESSION_WIDTH
+    if top is not None:
+        top_index = np.floor(np.log2(top) * ev.STEPS_PER_DOUBLING + 1e-9).astype(np.int64)
+        high = np.maximum(high, top_index)
     return low, high
 
 

@@ -239,3 +239,19 @@ async def test_a_judged_metric_template_is_judged_and_its_threshold_stays_a_chec
     assert lines[0].startswith("Halt podinfo.prod advancement failed-payments regression")
     assert run.status.phase is CanaryPhase.FAILED
     assert "failed-payments" in run.world.metrics.measured  # the threshold, a Flagger check
+
+
+async def test_the_burst_correction_comes_from_the_primarys_last_hour() -> None:
+    run = Run(_judged())
+    await run.initialized()
+    # Seventy minutes of the primary alone, 10 s windows, a few errors in each.
+    for _ in range(70 * 6):
+        run.world.metrics.record(SideTraffic(0, 0, 100), SideTraffic(1_000, 5, 100))
+        run.world.clock.advance(10)
+    await run.release()
+    for _ in range(2):
+        await _step(run, rps=100, canary_errors=0.005, primary_errors=0.005)
+    state = _comparison(run).state
+    assert state is not None
+    windows = state["test"]["dispersion"]["windows"]
+    assert 6 * 59 <= windows <= 6 * 60  # the hour before the first interval (a quarter: 90)

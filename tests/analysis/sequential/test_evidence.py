@@ -111,18 +111,35 @@ intervals = st.lists(
 
 
 @settings(max_examples=300, deadline=None)
-@given(intervals, st.sampled_from([0.05, 0.02, 0.005]), st.sampled_from([1.5, 2.0, 3.0]))
-def test_bounds_contain_the_estimate_and_agree_with_the_verdict(data, alpha, margin) -> None:
+@given(
+    intervals,
+    st.sampled_from([0.05, 0.0225, 0.005]),
+    st.sampled_from([1.5, 2.0, 3.0]),
+    st.sampled_from([None, 8.0, 40.0]),
+)
+def test_bounds_contain_the_estimate_and_agree_with_the_verdict(data, alpha, margin, top) -> None:
     evidence = ev.start()
     for n_c, x_c, n_p, x_p, dispersion in data:
         evidence = ev.add(evidence, canary=(n_c, x_c), primary=(n_p, x_p), dispersion=dispersion)
-    lower, upper = ev.confidence_bounds(evidence, alpha, margin)
+    lower, upper = ev.confidence_bounds(evidence, alpha, margin, top)
     estimate = ev.most_likely(evidence)
     if estimate is not None:
         assert lower is None or lower <= estimate * (1 + 1e-9)
         assert upper is None or estimate <= upper * (1 + 1e-9)
-    regression = ev.regression_e_value(evidence, margin) >= 1 / alpha
+    regression = ev.regression_e_value(evidence, margin, top) >= 1 / alpha
     assert regression == (lower is not None and lower >= 1.0)
     cleared = ev.pass_e_value(evidence, margin) >= 1 / alpha
     margin_on_grid = ev.BASE_GRID[ev.margin_index(margin)]
     assert cleared == (upper is not None and upper <= margin_on_grid * (1 + 1e-9))
+
+
+def test_the_regression_alternatives_sit_around_twice_the_margin() -> None:
+    """sqrt(2) to 2 sqrt(2) times the margin: for errors (margin 2), 2.83x to 5.66x; a caller's
+    top (latency) extends the band upwards."""
+    offsets = ev.regression_offsets(2.0)
+    assert [ev.BASE_GRID[ev.ONE + o] for o in (offsets[0], offsets[-1])] == pytest.approx(
+        [2 * 2**0.5, 4 * 2**0.5]
+    )
+    assert ev.BASE_GRID[ev.ONE + ev.regression_offsets(1.68, 14.0)[-1]] == pytest.approx(
+        2 ** (15 / 4)
+    )

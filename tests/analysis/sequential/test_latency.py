@@ -86,6 +86,9 @@ def test_with_history_the_first_interval_is_tested() -> None:
     )
     assert judgement.state["boundary"] == 200.0
     assert judgement.state["margin"] == pytest.approx(1.833, abs=1e-3)
+    # The regression test reaches a canary 2.4 times slower: S(200 / 2.4), linear from (0, 1)
+    # to (100, 0.1), is 0.25, so its ratio is 25 (four times the margin would be 7.3).
+    assert judgement.state["top"] == pytest.approx(25.0)
     assert judgement.decision.intervals == 1
     assert judgement.decision.canary_events == 30
     assert judgement.decision.outcome is Outcome.REGRESSION

@@ -12,7 +12,7 @@ def test_shares_add_up_and_comparisons_weigh_more() -> None:
     tests = [Kind.COMPARISON, Kind.GUARD, Kind.COMPARISON, Kind.GUARD]
     split = shares(0.05, tests)
     assert sum(split) == pytest.approx(0.05)
-    assert split == pytest.approx([0.02, 0.005, 0.02, 0.005])
+    assert split == pytest.approx([0.0225, 0.0025, 0.0225, 0.0025])  # 9:1
     assert shares(0.05, [Kind.COMPARISON]) == [0.05]
 
 

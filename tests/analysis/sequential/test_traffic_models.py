@@ -8,8 +8,10 @@ requests/s and 0.9 % errors, at most 5 % of healthy releases are rolled back, wh
 thresholds roll back most of them; one canary pod failing now and then is caught as a
 regression; without the burst correction, per-side bursts roll healthy releases back well
 beyond alpha (so the correction is what keeps the promise); the seed's fault read through 10 s
-scrapes is rolled back within 40 s; and the benchmark's numpy twin decides exactly as the
-shipped serinus.analysis on replayed runs of every model.
+scrapes is rolled back within 40 s; 0.5 % -> 2 % errors at 20 requests/s through 10 s scrapes is
+caught before promotion in at least 75 % of releases, and a canary twice as slow is rolled back
+within 40 s in well over half; and the benchmark's numpy twin decides exactly as the shipped
+serinus.analysis on replayed runs of every model.
 """
 
 from __future__ import annotations
@@ -56,6 +58,18 @@ def test_without_the_burst_correction_bursts_roll_healthy_releases_back(monkeypa
     monkeypatch.setattr(bench, "dispersion_beta", lambda n, x, seconds: np.zeros(n.shape[0]))
     result = _serinus("beta-indep-20", AA, 200.0, 300)
     assert result.rollback_rate > 0.08
+
+
+def test_errors_from_half_to_two_percent_at_20rps_are_mostly_caught_before_promotion() -> None:
+    doubled = bench.Scenario("errors 0.5% -> 2%", 0.005, 0.02)
+    result = _serinus("scrape-10s", doubled, 20.0, 1000)
+    assert result.caught() >= 0.75  # issue 9's line, through 10 s scrapes
+
+
+def test_a_canary_twice_as_slow_at_20rps_is_mostly_rolled_back_within_40s() -> None:
+    slower = bench.Scenario("p99 +300 ms", 0.005, latency_factor=2.0)
+    result = _serinus("scrape-10s", slower, 20.0, 1000)
+    assert result.caught(40.0) >= 0.55  # the median is 40 s, and not by a hair
 
 
 def test_the_seed_fault_through_10s_scrapes_is_rolled_back_within_40s() -> None:

@@ -163,11 +163,13 @@ def judge_rates(
     metric: str,
     event_noun: str,
     prefix: str = "",
+    top: float | None = None,
 ) -> Judgement:
     """The shared core: fold in the intervals and decide.
 
     ``margin`` is the ratio a clear pass must rule out (``None``: no pass possible yet);
-    ``prefix`` starts the reason (the latency judge puts the quantiles there).
+    ``prefix`` starts the reason (the latency judge puts the quantiles there); ``top`` raises
+    the regression test's highest alternative (:func:`evidence.regression_offsets`).
     """
     evidence, kept = restore(state, dispersion)
     for interval in intervals:
@@ -176,7 +178,7 @@ def judge_rates(
         factor = kept.factor(canary[0], primary[0], interval.seconds)
         evidence = ev.add(evidence, canary=canary, primary=primary, dispersion=factor)
     focus = margin or REGRESSION_MARGIN
-    e_reg = ev.regression_e_value(evidence, focus)
+    e_reg = ev.regression_e_value(evidence, focus, top)
     absolute_route = config.min_absolute_increase > 0
     pass_alpha = config.alpha / 2 if absolute_route else config.alpha
     e_pass = 0.0
@@ -187,7 +189,7 @@ def judge_rates(
         e_pass = max(e_pass, 1.0 / config.alpha)
     threshold = 1.0 / config.alpha
     outcome, verdict = _outcome(config, evidence.totals, e_reg, e_pass, margin, event_noun)
-    lower, upper = ev.confidence_bounds(evidence, config.alpha, focus)
+    lower, upper = ev.confidence_bounds(evidence, config.alpha, focus, top)
     decision = explain(
         metric=metric,
         outcome=outcome,

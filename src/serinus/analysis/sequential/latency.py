@@ -22,7 +22,11 @@ The smallest effect worth catching is set on the quantile (``min_relative_increa
 p99 grew by 20 %). A canary uniformly that much slower would have ``S(b / 1.2)`` requests above
 the boundary ``b``, where ``S`` is the primary's share of slower requests; so the pass margin on
 the exceedance ratio is ``S(b / (1 + d)) / S(b)``, read from the primary's histogram (log-linear
-between bucket bounds). Coarse buckets make this margin coarse.
+between bucket bounds). Coarse buckets make this margin coarse. The regression test's
+alternatives reach up to the ratio of a canary ``2 (1 + d)`` times slower, ``S(b / (2 (1 + d))) /
+S(b)``, when that is above the count judge's own top (``2 sqrt(2)`` times the margin): the
+exceedance ratio grows steeply with a slowdown (a canary twice as slow has about 9 times the
+primary's share above a log-normal p99), and such a canary is a regression to catch fast.
 """
 
 from __future__ import annotations
@@ -44,6 +48,10 @@ from serinus.analysis.sequential.counts import (
 from serinus.analysis.sequential.decision import Decision, Outcome
 from serinus.analysis.sequential.dispersion import Dispersion, estimate
 from serinus.errors import InvalidCanaryError, MetricsError
+
+#: The regression test's highest alternative: a canary TOP_SLOWDOWN times the pass margin's
+#: slowdown slower (2.4 times slower for the default 20 %).
+TOP_SLOWDOWN = 2.0
 
 #: One histogram: ``(le, cumulative count)`` pairs; ``le`` may be ``math.inf`` (``+Inf``).
 Buckets = Sequence[tuple[float, float]]
@@ -127,7 +135,7 @@ def judge_latency(
         )
         for i in intervals
     ]
-    boundary, margin, test_state = _restore(stored)
+    boundary, margin, top, test_state = _restore(stored)
     dispersion: Dispersion | None = None
     if boundary is None:
         pending = [_validated(h, "primary") for h in _histograms(stored.get("placing"))]
@@ -142,7 +150,7 @@ def judge_latency(
                 f"the {label} boundary: not yet"
             )
             return Judgement(_waiting(config, reason), {"placing": [_plain(h) for h in pending]})
-        boundary, margin, used = placed
+        boundary, margin, top, used = placed
         checked = checked[used:]
         if windows and history_seconds > 0:
             dispersion = estimate(
@@ -165,11 +173,14 @@ def judge_latency(
         metric=f"share slower than {_ms(boundary)}",
         event_noun="slow requests",
         prefix=f"{label}: ",
+        top=top,
     )
     decision = dataclasses.replace(judgement.decision, boundary_ms=boundary)
     new_state: dict[str, object] = {"boundary": boundary, "test": judgement.state}
     if margin is not None:
         new_state["margin"] = margin
+    if top is not None:
+        new_state["top"] = top
     return Judgement(decision, new_state)
 
 
@@ -178,8 +189,9 @@ def _place(
     history: list[list[tuple[float, float]]],
     pending: list[list[tuple[float, float]]],
     intervals: list[HistogramInterval],
-) -> tuple[float, float | None, int] | None:
-    """The boundary, the pass margin, and how many of ``intervals`` placing it used up.
+) -> tuple[float, float | None, float | None, int] | None:
+    """The boundary, the pass margin, the regression test's top ratio, and how many of
+    ``intervals`` placing it used up.
 
     A configured boundary, or one placed from the history, uses no interval of the release.
     """
@@ -188,25 +200,41 @@ def _place(
     picked = _pick_boundary(reference, q) if reference else None
     if config.boundary_ms is not None:
         source = reference or _sum([*pending, *(i.primary for i in intervals)])
-        margin = _tail_margin(source, config.boundary_ms, d) if source else None
-        return config.boundary_ms, margin, 0
+        if not source:
+            return config.boundary_ms, None, None, 0
+        return config.boundary_ms, *_margins(source, config.boundary_ms, d), 0
     if picked is not None:
-        return picked, _tail_margin(reference, picked, d), 0
+        return picked, *_margins(reference, picked, d), 0
     for used in range(1, len(intervals) + 1):
         seen = _sum([*pending, *(i.primary for i in intervals[:used])])
         boundary = _pick_boundary(seen, q)
         if boundary is not None:
-            return boundary, _tail_margin(seen, boundary, d), used
+            return boundary, *_margins(seen, boundary, d), used
     return None
+
+
+def _margins(
+    primary: Sequence[tuple[float, float]], boundary: float, d: float
+) -> tuple[float | None, float | None]:
+    """The pass margin (a canary ``1 + d`` times slower) and the regression test's top ratio
+    (``TOP_SLOWDOWN (1 + d)`` times slower)."""
+    top = _tail_margin(primary, boundary, TOP_SLOWDOWN * (1 + d) - 1)
+    return _tail_margin(primary, boundary, d), top
 
 
 def _restore(
     state: Mapping[str, object],
-) -> tuple[float | None, float | None, Mapping[str, object] | None]:
+) -> tuple[float | None, float | None, float | None, Mapping[str, object] | None]:
     boundary, margin, test = state.get("boundary"), state.get("margin"), state.get("test")
+    top = state.get("top")
     if not isinstance(boundary, int | float) or not isinstance(test, dict):
-        return None, None, None
-    return float(boundary), float(margin) if isinstance(margin, int | float) else None, test
+        return None, None, None, None
+    return (
+        float(boundary),
+        float(margin) if isinstance(margin, int | float) else None,
+        float(top) if isinstance(top, int | float) else None,
+        test,
+    )
 
 
 def _histograms(value: object) -> list[list[tuple[float, float]]]:
