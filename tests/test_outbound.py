@@ -8,12 +8,15 @@ Covers:
 - an address httpx cannot send to is the user's error, naming the field and showing the address
   as the caller allows (without a secret path);
 - an answer of any status is returned, and a body in an error is cut to 256 characters and never
-  empty.
+  empty;
+- the operator's client keeps every connection it opened for reuse (sixty concurrent queries, twice,
+  over sixty connections).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 
 import httpx
@@ -110,3 +113,32 @@ async def test_an_error_status_is_an_answer(http):
     assert cut.startswith("down for maintenance x")
     assert len(cut) == BODY_LIMIT
     assert outbound.excerpt("  \n") == "(empty body)"
+
+
+async def test_the_operators_client_keeps_its_connections_under_concurrency():
+    """Sixty queries at once, twice: the second wave reuses the first one's sixty connections
+    (httpx's default pool kept 20 and opened 40 new ones for every wave)."""
+    opened = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal opened
+        opened += 1
+        while await reader.readuntil(b"\r\n\r\n"):
+            await asyncio.sleep(0.05)  # answered slowly enough for the queries to overlap
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+
+    async def quietly(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await serve(reader, writer)
+        writer.close()
+
+    server = await asyncio.start_server(quietly, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, outbound.client() as client:
+        for _ in range(2):
+            answers = await asyncio.gather(
+                *(client.get(f"http://127.0.0.1:{port}/api/v1/query") for _ in range(60))
+            )
+            assert {a.status_code for a in answers} == {200}
+    assert opened == 60

@@ -32,6 +32,16 @@ import httpx
 
 from serinus.errors import BODY_LIMIT, InvalidCanaryError
 
+POOL = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+"""Connections of the operator's client (metric providers, webhooks, notifiers). Every one opened
+is kept for reuse: httpx keeps 20 by default and closes the rest after each request, so with
+dozens of ticks querying Prometheus at once most queries opened a new connection."""
+
+
+def client() -> httpx.AsyncClient:
+    """The operator's one client for outbound calls, pooled as :data:`POOL` says."""
+    return httpx.AsyncClient(limits=POOL)
+
 
 class Cause(enum.Enum):
     """Why a request got no answer."""

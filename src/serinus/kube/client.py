@@ -61,6 +61,12 @@ _PATCH_TYPES: dict[str, PatchType] = {
 }
 
 
+POOL = httpx2.Limits(max_connections=100, max_keepalive_connections=100)
+"""Connections to the API server. Every one opened is kept for reuse (httpx keeps 20 by default
+and closes the rest after each request): with dozens of ticks writing at once, the default
+opened a new connection for most writes."""
+
+
 class Kube:
     """An async Kubernetes client over lightkube's AsyncClient; every object is a dict."""
 
@@ -77,7 +83,7 @@ class Kube:
             raise kube_errors.KubeConfigError(f"cannot use {settings.source}: {error}") from error
         # one connection pool, owned here, under both clients; it names serinus on every request
         self._transport = _UserAgent(
-            httpx2.AsyncHTTPTransport(verify=params["verify"]), settings.user_agent
+            httpx2.AsyncHTTPTransport(verify=params["verify"], limits=POOL), settings.user_agent
         )
         self._client = AsyncClient(
             single,

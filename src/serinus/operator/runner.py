@@ -19,9 +19,7 @@ import ssl
 from collections.abc import Coroutine
 from typing import Any
 
-import httpx
-
-from serinus import __version__
+from serinus import __version__, outbound
 from serinus.errors import SerinusError
 from serinus.kube.client import Kube
 from serinus.kube.errors import LeadershipLostError
@@ -72,7 +70,7 @@ async def run(settings: OperatorSettings, *, stop: asyncio.Event) -> None:
             # the API server tells the replicas apart
             user_agent=f"serinus/{__version__} ({settings.identity})",
         )
-        async with Kube(limited) as kube, httpx.AsyncClient() as http:
+        async with Kube(limited) as kube, outbound.client() as http:
             if not await _until_stopped(stop, _reach(kube)):
                 return
             endpoints.ready.set()
