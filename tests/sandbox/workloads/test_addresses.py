@@ -2,7 +2,9 @@
 
 Covers: addresses are distinct, loopback and in the range; a released address is handed out
 again; an address whose port is already bound elsewhere is skipped; the preferred address (the
-one a pod had before) is kept when free; a range that is not loopback is refused.
+one a pod had before) is kept when free; two sandboxes allocating at the same moment, before
+either pod listens, never get the same address (each holds the address's lock file), and one
+released by a sandbox can be taken by the other; a range that is not loopback is refused.
 """
 
 from __future__ import annotations
@@ -42,6 +44,18 @@ def test_busy_address_is_skipped_and_preferred_kept() -> None:
         assert pool.allocate([9898], preferred=busy) != busy
     preferred = str(list(pool.network.hosts())[100])
     assert pool.allocate([9898], preferred=preferred) == preferred
+
+
+def test_two_sandboxes_never_share_an_address_nothing_listens_on_yet(tmp_path) -> None:
+    network = cidr()
+    first = PodAddresses(network, locks=tmp_path)
+    second = PodAddresses(network, locks=tmp_path)
+    ours = [first.allocate([8080]) for _ in range(3)]
+    theirs = [second.allocate([8080]) for _ in range(3)]
+    assert not set(ours) & set(theirs), (ours, theirs)
+    assert second.allocate([8080], preferred=ours[0]) != ours[0]
+    first.release(ours[0])
+    assert second.allocate([8080], preferred=ours[0]) == ours[0]
 
 
 def test_range_must_be_loopback() -> None:
