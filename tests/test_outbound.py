@@ -128,17 +128,27 @@ async def test_the_operators_client_keeps_its_connections_under_concurrency():
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             await writer.drain()
 
+    handlers: set[asyncio.Task] = set()
+
     async def quietly(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             await serve(reader, writer)
         writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
 
     server = await asyncio.start_server(quietly, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    async with server, outbound.client() as client:
-        for _ in range(2):
-            answers = await asyncio.gather(
-                *(client.get(f"http://127.0.0.1:{port}/api/v1/query") for _ in range(60))
-            )
-            assert {a.status_code for a in answers} == {200}
+    async with server:
+        async with outbound.client() as client:
+            for _ in range(2):
+                answers = await asyncio.gather(
+                    *(client.get(f"http://127.0.0.1:{port}/api/v1/query") for _ in range(60))
+                )
+                assert {a.status_code for a in answers} == {200}
+        # the client closed its connections: every handler ends (nothing left for the GC)
+        await asyncio.wait_for(asyncio.gather(*handlers), 10)
     assert opened == 60
