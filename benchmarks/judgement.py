@@ -33,6 +33,7 @@ import dataclasses
 import math
 import time
 
+import judgement_judges as judges
 import numpy as np
 import numpy.typing as npt
 from judgement_judges import (
@@ -130,14 +131,21 @@ class Release:
         started = runs & (self.fault_at < 0) & (self.weight >= self.scenario.fault_at_weight)
         self.fault_at[started] = self.time(tick)
 
-    def step(self, tick: int, passed: np.ndarray, read_until: Ints | None = None) -> None:
-        """Passing runs advance, or promote from the tick after maxWeight once the judge has
+    def promoting(
+        self, tick: int, passed: np.ndarray, read_until: Ints | None = None
+    ) -> npt.NDArray[np.bool_]:
+        """The runs that promote at this tick: from the tick after maxWeight once the judge has
         read everything up to that tick (``read_until`` per run; None: at once)."""
         at_max = self.weight >= self.max_weight
-        promote = passed & at_max & (tick >= self.max_since + 1)
+        promote = passed & at_max & (tick >= self.max_since + 1) & (self.done == 0)
         if read_until is not None:
             promote &= read_until >= self.anchor + (self.max_since + 1) * INTERVAL
-        self.end(tick, promote, 2)
+        return np.asarray(promote, dtype=bool)
+
+    def step(self, tick: int, passed: np.ndarray, read_until: Ints | None = None) -> None:
+        """Passing runs advance, or promote (:meth:`promoting`)."""
+        at_max = self.weight >= self.max_weight
+        self.end(tick, self.promoting(tick, passed, read_until), 2)
         advance = passed & (self.done == 0) & ~at_max
         self.set_weight(tick, advance, np.minimum(self.weight + STEP, self.max_weight))
         reached = advance & (self.weight >= self.max_weight)
@@ -203,7 +211,7 @@ class SerinusJudge:
     def __init__(self, release: Release) -> None:
         self.release = release
         runs, anchor = release.runs, release.anchor
-        alpha_c, alpha_g = release_alphas()
+        alpha_c, self.alpha_last, alpha_g = release_alphas()
         edges = np.arange(anchor - HISTORY_S, anchor + 1, INTERVAL)
         p_req = self._history("p_req", edges)
         p_err = self._history("p_err", edges)
@@ -219,7 +227,9 @@ class SerinusJudge:
         slowest = latency.TOP_SLOWDOWN * 1.2 - 1  # the regression family's top slowdown, minus 1
         top = _tail_margins(slow.sum(2), p_req.sum(1), self.boundary, slowest)
         self.errors = Comparison(runs, alpha_c, beta_err, regression_offsets(np.full(runs, 2.0)))
-        self.latency = Comparison(runs, alpha_c, beta_lat, regression_offsets(margin, top))
+        self.latency = Comparison(
+            runs, alpha_c + self.alpha_last, beta_lat, regression_offsets(margin, top)
+        )
         self.success = Guard(runs, alpha_g, SUCCESS_LIMIT, beta_err)
         self.duration = Guard(runs, alpha_g, 0.01, beta_guard)
         self.guard_bound = guard_bound
@@ -325,6 +335,13 @@ class SerinusJudge:
         self.success.add(c["c_req"], c["c_err"], c["p_req"], c["p_err"], seconds)
         self.duration.add(c["c_req"], c["c_guard"], c["p_req"], c["p_guard"], seconds)
 
+    def last_look(self, runs: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """The error comparison's last look before promotion, for the runs about to promote
+        (the latency comparison has none: :data:`serinus.analysis.sequential.release.LAST_LOOK`)."""
+        if self.alpha_last <= 0 or not runs.any():
+            return np.zeros(self.release.runs, dtype=bool)
+        return self.errors.last_look(self.alpha_last, runs)
+
     def verdict(self) -> npt.NDArray[np.bool_]:
         return (
             self.errors.regression()
@@ -390,7 +407,10 @@ def simulate_serinus(release: Release, check: int = 0) -> tuple[Result, SerinusJ
             judge.inputs.append(reads)
         regression = judge.verdict() & running
         release.end(tick, regression, 1)
-        release.step(tick, release.done == 0, judge.read_at if SETTLE else None)
+        read_until = judge.read_at if SETTLE else None
+        last = judge.last_look(release.promoting(tick, release.done == 0, read_until))
+        release.end(tick, last, 1)
+        release.step(tick, release.done == 0, read_until)
     return release.result(), judge
 
 
@@ -401,7 +421,8 @@ def replay(judge: SerinusJudge, run: int) -> int | None:
     :mod:`serinus.analysis.sequential` exactly as the controller does.
     """
     p_req, p_err, slow = judge.history
-    alpha_c, alpha_g = release_alphas()
+    alpha_c, alpha_l, alpha_g = release_alphas()
+    last = 0
     errors = sequential.estimate(list(zip(p_req[run], p_err[run], strict=True)), INTERVAL)
     bounds = list(BOUNDS_MS)
     history = [
@@ -445,7 +466,7 @@ def replay(judge: SerinusJudge, run: int) -> int | None:
         ]
         lat = sequential.judge_latency(
             hist,
-            config=sequential.LatencyConfig(alpha=alpha_c),
+            config=sequential.LatencyConfig(alpha=alpha_c + alpha_l),
             state=states["l"],
             history=history,
             history_seconds=INTERVAL,
@@ -472,6 +493,7 @@ def replay(judge: SerinusJudge, run: int) -> int | None:
             dispersion=duration,
         )
         states = {"e": e.state, "l": lat.state, "s": s.state, "d": d.state}
+        last = index + 1
         if (
             e.decision.is_regression
             or lat.decision.is_regression
@@ -479,6 +501,9 @@ def replay(judge: SerinusJudge, run: int) -> int | None:
             or d.decision.violated
         ):
             return index + 1
+    ended = judge.release.done[run] != 0  # promoted, or rolled back by the last look
+    if ended and sequential.last_look(states["e"], alpha=alpha_l).regression:
+        return last
     return None
 
 
@@ -550,13 +575,24 @@ def main() -> None:
     parser.add_argument(
         "--check", type=int, default=0, help="replay N runs of a few rows through serinus"
     )
+    parser.add_argument(
+        "--rows", default="", help="only rows whose 'scenario|model|rps|maxWeight' has this text"
+    )
+    parser.add_argument(
+        "--last-look",
+        type=float,
+        default=judges.LAST_LOOK_SHARE,
+        help="the comparison's alpha share for its last look (to measure a split)",
+    )
     args = parser.parse_args()
     began = time.monotonic()
     print((__doc__ or "").split("\n\n", 2)[2])
-    alpha_c, alpha_g = release_alphas()
+    judges.LAST_LOOK_SHARE = args.last_look
+    alpha_c, alpha_l, alpha_g = release_alphas()
     print(
-        f"serinus: release alpha {ALPHA_TEXT}; each comparison {alpha_c:.3g}, each guard "
-        f"{alpha_g:.3g}; intervals read once every series has a sample after their end.\n"
+        f"serinus: release alpha {ALPHA_TEXT}; each comparison {alpha_c:.3g} sequentially and "
+        f"{alpha_l:.3g} at its last look before promotion, each guard {alpha_g:.3g}; intervals "
+        "read once every series has a sample after their end.\n"
         "A/A rows: share of healthy releases rolled back, median time to promotion.\n"
         "Regression rows: % of faulty releases rolled back, median/p90 time from the fault,\n"
         "% rolled back within 40 s of the fault.\n"
@@ -569,13 +605,16 @@ def main() -> None:
     results: dict[tuple[str, str, float, int], tuple[Result, Result]] = {}
     for index, (name, scenario, rps, max_weight) in enumerate(rows(args.quick)):
         seed = args.seed * 100_000 + index
+        if args.rows not in f"{scenario.name}|{name}|{rps:g}|{max_weight}":
+            continue
         model = MODELS[name]
         flagger = simulate_flagger(Release(model, scenario, rps, max_weight, args.runs, seed))
         serinus, _ = simulate_serinus(Release(model, scenario, rps, max_weight, args.runs, seed))
         results[scenario.name, name, rps, max_weight] = (flagger, serinus)
         cells = f"{_cell(scenario, flagger):36} | {_cell(scenario, serinus)}"
         print(f"{scenario.name:22} {name:19} {rps:4.0f} {max_weight:3} | {cells}", flush=True)
-    _print_targets(results)
+    if not args.rows:
+        _print_targets(results)
     if args.check:
         print(f"\nThe numpy twin against the shipped serinus.analysis ({args.check} runs each):")
         for name, scenario, rps in (

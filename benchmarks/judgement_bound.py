@@ -97,7 +97,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     print((__doc__ or "").split("\n\n", 2)[2])
-    alpha_c, _ = release_alphas()
+    sequential_part, last_part, _ = release_alphas()
+    alpha_c = sequential_part + last_part
     print("errors 0.5% -> 2%, caught before promotion (share of releases):\n")
     print(f"{'req/s':>5} {'maxWeight':>9} {'alpha':>7} | {'conditional':>11} {'known rate':>10}")
     for rps in (20.0, 30.0, 40.0):

@@ -75,6 +75,23 @@ class Comparison:
         low, high = self.offsets
         k = np.arange(GRID.size)[None, :] - ONE
         self.family = (k >= low[:, None]) & (k <= high[:, None])
+        self.parts: list[tuple[Floats, Floats, Floats, Floats]] = []  # for the last look
+
+    def last_look(self, alpha: float, runs: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """:func:`serinus.analysis.sequential.lastlook.tail` for ``runs``: True where it
+        finds a regression at ``alpha`` (with the sequential test's minimums)."""
+        out = np.zeros(self.runs, dtype=bool)
+        if not self.parts:
+            return out
+        x_c, events, share, phi = (np.stack(a, axis=1) for a in zip(*self.parts, strict=True))
+        minimums = (self.totals[:, 1] >= 2) & (self.totals[:, 0] >= 5)
+        for run in np.nonzero(runs & minimums)[0]:
+            used = events[run] > 0
+            out[run] = (
+                last_look_p(x_c[run, used], events[run, used], share[run, used], phi[run, used])
+                <= alpha
+            )
+        return out
 
     def add(self, n_c: Floats, x_c: Floats, n_p: Floats, x_p: Floats, seconds: float) -> None:
         n_c, n_p = _rounded(n_c), _rounded(n_p)
@@ -86,6 +103,7 @@ class Comparison:
         phi = np.maximum(share_factor(self.beta, n_c, n_p, seconds), 1.0)
         lr = x_c[:, None] * LOG_GRID - events[:, None] * np.log1p((GRID - 1) * share[:, None])
         self.log_lr += np.where(useful[:, None], lr / phi[:, None], 0.0)
+        self.parts.append((x_c, np.where(useful, events, 0.0), share, phi))
 
     def e_value(self) -> Floats:
         with np.errstate(over="ignore"):
@@ -137,6 +155,29 @@ class Guard:
         return beyond & (self.worse.e_value() >= 1 / self.alpha)
 
 
+_LOG_FACTORIAL = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, 20_001)))])
+
+
+def last_look_p(x_c: Floats, events: Floats, share: Floats, phi: Floats) -> float:
+    """The tempered exact p-value of :func:`serinus.analysis.sequential.lastlook.tail`, with
+    numpy (no trimming): the upper tail of a sum of binomials at the canary's events."""
+    keep = (share > 0) & (share < 1)
+    x_c, events, share, phi = x_c[keep], events[keep].astype(np.int64), share[keep], phi[keep]
+    observed = int(x_c.sum())
+    expected = float((events * share).sum())
+    if events.sum() == 0 or observed <= expected:
+        return 1.0
+    pmf = np.ones(1)
+    for total, s in zip(events, share, strict=True):
+        k = np.arange(total + 1)
+        log = _LOG_FACTORIAL[total] - _LOG_FACTORIAL[k] - _LOG_FACTORIAL[total - k]
+        pmf = np.convolve(pmf, np.exp(log + k * math.log(s) + (total - k) * math.log1p(-s)))
+    p_value = min(1.0, float(pmf[observed:].sum()))
+    variance = events * share * (1 - share)
+    mean_phi = float((variance * np.maximum(phi, 1.0)).sum() / variance.sum())
+    return p_value ** (1.0 / mean_phi)
+
+
 def _rounded(values: Floats) -> Floats:
     return np.round(np.maximum(values, 0.0))
 
@@ -169,11 +210,17 @@ def tail_margin(slow: Floats, total: Floats, d: float = 0.2) -> Floats:
     return np.clip(np.nan_to_num(margin, nan=2.0, posinf=100.0), 1.05, 100.0)
 
 
-def release_alphas() -> tuple[float, float]:
-    """(comparison, guard) alpha of the seed's four tests."""
+def release_alphas() -> tuple[float, float, float]:
+    """(comparison's sequential part, comparison's last look, guard) alpha of the seed's four
+    tests."""
     tests = [release.Kind.COMPARISON] * 2 + [release.Kind.GUARD] * 2
     shares = release.shares(ALPHA, tests)
-    return shares[0], shares[-1]
+    sequential, last = release.split(shares[0], LAST_LOOK_SHARE)
+    return sequential, last, shares[-1]
+
+
+LAST_LOOK_SHARE = release.LAST_LOOK_SHARE
+"""The comparison's share given to the last look (``--last-look`` sets it to measure a split)."""
 
 
 def histogram_p99(le_counts: Floats) -> Floats:

@@ -137,6 +137,10 @@ class JudgeStatus(ApiModel):
     promote_after: str | None = None
     """The schedule wanted to promote at this time; promotion waits until the interval ending
     here has been read."""
+    last_look: str | None = None
+    """When the comparisons took their last look before promotion (at most once per release:
+    each spends its last-look share of alpha once; a restart reads this and does not look
+    again)."""
     lost: bool | None = None
     """The judge's state was lost mid-release: the comparisons give no verdict and the
     thresholds work as in Flagger for the rest of the release, so alpha is not spent twice."""

@@ -31,7 +31,7 @@ from serinus.analysis import sequential
 from serinus.analysis.sequential import Kind
 from serinus.apis.analysis import CanaryMetric, MetricJudge
 from serinus.apis.status import Comparison, JudgeStatus
-from serinus.controller import metric_judge
+from serinus.controller import last_look, metric_judge
 from serinus.controller.tick import Tick
 from serinus.errors import SerinusError
 
@@ -79,7 +79,28 @@ def release_alphas(metrics: list[CanaryMetric]) -> tuple[float, dict[str, float]
     shares = sequential.shares(alpha, [t for _, t in tests])
     comparisons = {n: a for (n, t), a in zip(tests, shares, strict=True) if t is Kind.COMPARISON}
     guards = {n: a for (n, t), a in zip(tests, shares, strict=True) if t is Kind.GUARD}
-    return alpha, comparisons, guards
+    looks = last_look_alphas(metrics)
+    sequential_parts = {n: a - looks.get(n, 0.0) for n, a in comparisons.items()}
+    return alpha, sequential_parts, guards
+
+
+def last_look_alphas(metrics: list[CanaryMetric]) -> dict[str, float]:
+    """Each count comparison's share for its last look at promotion (the rest of its share is
+    its sequential test's). Latency comparisons have none: a slower canary's evidence grows
+    fast, and a last look cost the sequential test the speed it is judged on."""
+    judged_metrics = judged(metrics)
+    alpha = min((m.judge or MetricJudge()).alpha or DEFAULT_ALPHA for m in judged_metrics)
+    kinds = [
+        kind
+        for m in judged_metrics
+        for kind in (Kind.COMPARISON, *((Kind.GUARD,) if guard_limit(m) is not None else ()))
+    ]
+    comparison = sequential.shares(alpha, kinds)[0] if kinds else 0.0
+    return {
+        m.name: sequential.split(comparison)[1]
+        for m in judged_metrics
+        if not metric_judge.is_latency(m)
+    }
 
 
 def lag_seconds(metrics: list[CanaryMetric]) -> float:
@@ -113,7 +134,32 @@ async def judge_step(tick: Tick) -> Verdicts:
     alpha, _, _ = release_alphas(tick.analysis.metrics or [])
     pending = [*(status.pending or []), _stamp(now)]
     status = status.model_copy(update={"pending": pending, "alpha": alpha})
-    return await _read_and_judge(tick, metrics, previous, status, now)
+    verdicts = await _read_and_judge(tick, metrics, previous, status, now)
+    return _last_look(tick, metrics, verdicts, now)
+
+
+def _last_look(
+    tick: Tick, metrics: list[CanaryMetric], verdicts: Verdicts, now: datetime.datetime
+) -> Verdicts:
+    """The comparisons' last look, on the tick promotion becomes due (once per release)."""
+    comparisons = verdicts.comparisons
+    if verdicts.guard_violations or any(
+        c.outcome == sequential.Outcome.REGRESSION.value for c in comparisons.values()
+    ):
+        return verdicts
+    if not last_look.due(tick, metrics, verdicts.judge, comparisons):
+        return verdicts
+    alphas = last_look_alphas(tick.analysis.metrics or [])
+    looked = dict(comparisons)
+    for metric in metrics:
+        if metric.name in alphas and metric.name in comparisons:
+            looked[metric.name] = last_look.look(
+                metric, comparisons[metric.name], alphas[metric.name]
+            )
+    status = (
+        verdicts.judge.model_copy(update={"last_look": _stamp(now)}) if verdicts.judge else None
+    )
+    return dataclasses.replace(verdicts, comparisons=looked, judge=status)
 
 
 async def _read_and_judge(

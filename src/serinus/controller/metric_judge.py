@@ -67,7 +67,7 @@ async def judge_metric(
         steps.append((before, reading, (until - start).total_seconds()))
         state["reading"], state["until"] = reading, end
     case = _Case(metric, state, alphas, guard, history, step_seconds)
-    if _latency(metric):
+    if is_latency(metric):
         return state, case.latency(steps)
     return state, case.counts(steps)
 
@@ -81,7 +81,7 @@ class _Reader:
         self.metrics, self.canary, self.metric, self.origin = metrics, canary, metric, origin
 
     async def read(self, until: datetime.datetime) -> object:
-        if _latency(self.metric):
+        if is_latency(self.metric):
             latency = await self.metrics.compare_latency(
                 self.canary, self.metric, since=self.origin, until=until
             )
@@ -219,7 +219,7 @@ class _Case:
         )
 
 
-def _latency(metric: CanaryMetric) -> bool:
+def is_latency(metric: CanaryMetric) -> bool:
     """The built-in latency metric (a template of that name counts events like the others)."""
     return metric.name == "request-duration" and metric.template_ref is None
 

@@ -18,9 +18,11 @@ How it decides (the statistics are in :mod:`serinus.analysis.sequential.evidence
   error rate is confidently below that absolute margin. Acting on it is the caller's choice.
 * **NOT_YET** otherwise, including no traffic at all: missing data is never a failure.
 
-The state holds the evidence and the dispersion estimated from the primary's history when the
-release started; both are fixed inputs of later ticks, so a restarted operator that reads the
-state back from the Canary status continues the same e-process.
+The state holds the evidence, the dispersion estimated from the primary's history when the
+release started, and each interval's counts for the last look at promotion
+(:mod:`serinus.analysis.sequential.lastlook`); the first two are fixed inputs of later ticks,
+so a restarted operator that reads the state back from the Canary status continues the same
+e-process.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from serinus.analysis.sequential import evidence as ev
+from serinus.analysis.sequential import lastlook
 from serinus.analysis.sequential.decision import Decision, Outcome, explain, number, percent
 from serinus.analysis.sequential.dispersion import Dispersion
 from serinus.errors import InvalidCanaryError, MetricsError
@@ -172,11 +175,13 @@ def judge_rates(
     the regression test's highest alternative (:func:`evidence.regression_offsets`).
     """
     evidence, kept = restore(state, dispersion)
+    entries = lastlook.entries_from((state or {}).get("intervals"))
     for interval in intervals:
         canary = interval.canary.rounded("canary")
         primary = interval.primary.rounded("primary")
         factor = kept.factor(canary[0], primary[0], interval.seconds)
         evidence = ev.add(evidence, canary=canary, primary=primary, dispersion=factor)
+        entries = lastlook.record(entries, canary, primary, factor)
     focus = margin or REGRESSION_MARGIN
     e_reg = ev.regression_e_value(evidence, focus, top)
     absolute_route = config.min_absolute_increase > 0
@@ -203,7 +208,11 @@ def judge_rates(
         e_values=(e_reg, e_pass),
         threshold=threshold,
     )
-    new_state: dict[str, object] = {"evidence": evidence.to_dict(), "dispersion": kept.to_dict()}
+    new_state: dict[str, object] = {
+        "evidence": evidence.to_dict(),
+        "dispersion": kept.to_dict(),
+        "intervals": entries,
+    }
     return Judgement(decision=decision, state=new_state)
 
 

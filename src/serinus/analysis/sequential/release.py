@@ -30,6 +30,9 @@ class Kind(enum.StrEnum):
 
 
 WEIGHTS = {Kind.COMPARISON: 9.0, Kind.GUARD: 1.0}
+LAST_LOOK_SHARE = 0.4
+"""The part of a comparison's alpha kept for its last look at promotion
+(:mod:`serinus.analysis.sequential.lastlook`); the rest is the sequential test's."""
 
 
 def shares(alpha: float, tests: Sequence[Kind]) -> list[float]:
@@ -37,3 +40,11 @@ def shares(alpha: float, tests: Sequence[Kind]) -> list[float]:
     check_alpha(alpha)
     total = sum(WEIGHTS[t] for t in tests)
     return [alpha * WEIGHTS[t] / total for t in tests]
+
+
+def split(alpha: float, last_look: float = LAST_LOOK_SHARE) -> tuple[float, float]:
+    """A comparison's alpha as (sequential test, last look at promotion); they add up to it."""
+    check_alpha(alpha)
+    if not 0 <= last_look < 1:
+        raise ValueError(f"last_look: expected a share in [0, 1), got {last_look!r}")
+    return alpha * (1 - last_look), alpha * last_look
