@@ -175,7 +175,7 @@ def explain(look: Look, alpha: float, noun: str, *, regression: bool) -> str:
             "regression"
         )
     if look.observed <= look.expected:
-        return f"{found}: no excess, promote"
+        return f"{found}, no more than expected: promote"
     if look.p_value <= alpha:
         return f"{found} ({chance}) but too few {noun} to act on: promote"
     return f"{found}; that many or more happen by chance with {chance} > alpha = {alpha:g}: promote"

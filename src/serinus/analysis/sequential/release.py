@@ -30,7 +30,7 @@ class Kind(enum.StrEnum):
 
 
 WEIGHTS = {Kind.COMPARISON: 9.0, Kind.GUARD: 1.0}
-LAST_LOOK_SHARE = 0.4
+LAST_LOOK_SHARE = 0.6
 """The part of a comparison's alpha kept for its last look at promotion
 (:mod:`serinus.analysis.sequential.lastlook`); the rest is the sequential test's."""
 
