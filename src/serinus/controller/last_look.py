@@ -58,9 +58,16 @@ def look(metric: CanaryMetric, comparison: Comparison, alpha: float) -> Comparis
     )
     state = {**(comparison.state or {}), "lastLook": finding.to_dict()}
     if finding.regression:
-        return comparison.model_copy(
-            update={"outcome": OUTCOME_REGRESSION, "reason": finding.reason, "state": state}
-        )
+        upper = comparison.ratio_upper
+        update = {
+            "outcome": OUTCOME_REGRESSION,
+            "reason": finding.reason,
+            "state": state,
+            "ratio_lower": finding.lower,
+            "ratio_upper": None if upper is None else max(upper, finding.lower),
+            "ratio": max(comparison.ratio or finding.lower, finding.lower),
+        }
+        return comparison.model_copy(update=update)
     reason = f"{comparison.reason}; {finding.reason}"
     return comparison.model_copy(update={"reason": reason, "state": state})
 

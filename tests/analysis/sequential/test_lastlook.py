@@ -103,8 +103,11 @@ def test_it_catches_a_regression_the_sequential_test_does_not() -> None:
     assert finding.reason == (
         "last look before promotion, over the whole release: the canary had 20 of the 25 errors "
         "where its share of the traffic predicts 12.5; that many or more happen by chance with "
-        "p = 0.002 <= alpha = 0.0135: regression"
+        "p = 0.002 <= alpha = 0.0135, so its rate is at least 1.31x the primary's: regression"
     )
+    assert finding.lower == pytest.approx(1.31, abs=0.005)
+    at_bound = lastlook.tail(lastlook.entries_from(judgement.state["intervals"]), finding.lower)
+    assert at_bound.p_value == pytest.approx(LAST, rel=1e-3)  # the same test, shifted
 
 
 def test_its_intervals_survive_a_json_round_trip() -> None:

@@ -97,8 +97,9 @@ class Look:
         return self.p_value <= alpha and self.observed > self.expected
 
 
-def tail(entries: Sequence[Entry]) -> Look:
-    """The tempered upper-tail p-value of the canary's events, given each interval's total."""
+def tail(entries: Sequence[Entry], ratio: float = 1.0) -> Look:
+    """The tempered upper-tail p-value of the canary's events, given each interval's total, if
+    the canary's rate were ``ratio`` times the primary's (1: no worse)."""
     pmf, offset, lost = [1.0], 0, 0.0
     observed, expected, events, information, weighted = 0, 0.0, 0, 0.0, 0.0
     for n_c, x_c, n_p, x_p, phi in entries:
@@ -106,6 +107,7 @@ def tail(entries: Sequence[Entry]) -> Look:
         share = n_c / (n_c + n_p)
         if total == 0 or not 0 < share < 1:
             continue
+        share = ratio * share / (ratio * share + 1 - share)
         observed += round(x_c)
         expected += total * share
         events += total
@@ -158,7 +160,7 @@ def _convolve(a: list[float], b: list[float]) -> list[float]:
     return out
 
 
-def explain(look: Look, alpha: float, noun: str, *, regression: bool) -> str:
+def explain(look: Look, alpha: float, noun: str, *, regression: bool, lower: float = 1.0) -> str:
     """The last look's finding in one sentence, agreeing with its verdict."""
     if look.events == 0:
         return f"last look before promotion: no {noun} in the release to compare: promote"
@@ -166,13 +168,13 @@ def explain(look: Look, alpha: float, noun: str, *, regression: bool) -> str:
         f"last look before promotion, over the whole release: the canary had {look.observed} of "
         f"the {look.events} {noun} where its share of the traffic predicts {look.expected:.1f}"
     )
-    chance = f"p = {look.p_value:.2g}"
+    chance = f"p = {look.p_value:.2g}" if look.p_value < alpha / 2 else f"p = {look.p_value:.3g}"
     if look.dispersion > 1.0005:
         chance += f" allowing for bursts {look.dispersion:.2f}x"
     if regression:
         return (
-            f"{found}; that many or more happen by chance with {chance} <= alpha = {alpha:g}: "
-            "regression"
+            f"{found}; that many or more happen by chance with {chance} <= alpha = {alpha:g}, "
+            f"so its rate is at least {lower:.2f}x the primary's: regression"
         )
     if look.observed <= look.expected:
         return f"{found}, no more than expected: promote"
@@ -181,13 +183,32 @@ def explain(look: Look, alpha: float, noun: str, *, regression: bool) -> str:
     return f"{found}; that many or more happen by chance with {chance} > alpha = {alpha:g}: promote"
 
 
+def lower_bound(entries: Sequence[Entry], alpha: float) -> float:
+    """The largest ratio canary/primary the last look still rejects at ``alpha`` (the same test,
+    shifted): at least 1 exactly when it finds a regression. Bisection in log ratio."""
+    if not tail(entries).regression(alpha):
+        return 1.0
+    low, high = 0.0, math.log(1024.0)
+    if tail(entries, math.exp(high)).p_value <= alpha:
+        return 1024.0
+    for _ in range(30):
+        mid = (low + high) / 2
+        if tail(entries, math.exp(mid)).p_value <= alpha:
+            low = mid
+        else:
+            high = mid
+    return math.exp(low)
+
+
 @dataclasses.dataclass(frozen=True)
 class Finding:
-    """The last look's verdict and its sentence."""
+    """The last look's verdict and its sentence; ``lower``: the bound on the ratio it found
+    (at least 1 exactly when it is a regression)."""
 
     regression: bool
     reason: str
     look: Look
+    lower: float = 1.0
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -217,4 +238,6 @@ def last_look(
     requests, events = (totals[0], totals[1]) if isinstance(totals, list) else (0, 0)
     enough = events >= min_events and requests >= min_requests
     regression = alpha > 0 and enough and look.regression(alpha)
-    return Finding(regression, explain(look, alpha, noun, regression=regression), look)
+    lower = lower_bound(entries, alpha) if regression else 1.0
+    reason = explain(look, alpha, noun, regression=regression, lower=lower)
+    return Finding(regression, reason, look, lower)
