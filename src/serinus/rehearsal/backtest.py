@@ -4,7 +4,8 @@ From ``start`` to ``end``, one step every analysis interval, both judges look at
 held at that moment (instant queries evaluated at the step's time): Flagger's fixed thresholds,
 counting failed checks against ``threshold``, and the sequential judge (with its guards), reading
 each step's interval for the same window on both sides as the operator does, with the primary's
-history before ``start`` for the burst correction. The result says when each would have rolled
+history before ``start`` for the burst correction, and the judge's last look at ``end`` (as
+before a promotion there). The result says when each would have rolled
 the release back, or that it would not have. It answers "would this Canary have caught last
 Tuesday's incident, and how soon?" before the Canary is changed, and measures how often a judge
 would have stopped a healthy release.
@@ -26,7 +27,7 @@ from serinus.apis.analysis import BUILTIN_METRICS, MetricJudge
 from serinus.apis.canary import Canary
 from serinus.apis.metric_template import MetricTemplate
 from serinus.apis.status import Comparison
-from serinus.controller import checks, judging, metric_judge
+from serinus.controller import checks, judging, last_look, metric_judge
 from serinus.controller.memory import VirtualClock
 from serinus.errors import NotFoundError, SerinusError
 from serinus.metrics.checks import MetricChecks
@@ -147,4 +148,13 @@ async def backtest(
         steps.append(Step(moment, results, comparisons, failed))
         moment += datetime.timedelta(seconds=seconds)
     await metrics.aclose()
+    if sequential.at is None and steps:  # the last look, as before a promotion at ``end``
+        alphas = judging.last_look_alphas(judged)
+        for metric in judged:
+            final = steps[-1].comparisons.get(metric.name)
+            if metric.name in alphas and final is not None:
+                looked = last_look.look(metric, final, alphas[metric.name])
+                steps[-1].comparisons[metric.name] = looked
+                if looked.outcome == "regression" and sequential.at is None:
+                    sequential = Rollback(steps[-1].at, f"{metric.name}: {looked.reason}")
     return Backtest(steps, skipped, flagger, sequential)
