@@ -9,11 +9,16 @@ most ``alpha_i`` in a healthy release, so with shares that add up to ``alpha`` t
 
 Comparisons with the primary are the judge's main evidence and get nine times a guard's share
 (the guards are backstops for canaries that are both beyond the SLO and worse than the primary,
-which the comparisons catch too): with the seed's two judged metrics and their two thresholds,
-alpha 0.05 gives each comparison 0.0225 (its bar is 44.4) and each guard 0.0025 (bar 400). A
-guard's bar matters little, since it fires on canaries far beyond the limit, whose evidence
-grows fast; a comparison's matters most at low traffic, where every nat counts (at 20 requests/s
-the split 9:1 catches 0.5 % -> 2 % errors before promotion about 2 points more often than 4:1).
+which the comparisons catch too). An error-rate comparison splits its share again
+(:func:`split`): 40 % for its sequential test and 60 % for its last look at promotion
+(:mod:`serinus.analysis.sequential.lastlook`), which looks once and so needs only its p-value
+under its alpha; the controller gives latency comparisons no last look. With the seed's two
+judged metrics and their two thresholds, alpha 0.05 gives the error comparison 0.009 (its bar is
+111.1) and 0.0135 for its last look, the latency comparison 0.0225 (bar 44.4), each guard 0.0025
+(bar 400). A guard's bar matters little, since it fires on canaries far beyond the limit, whose
+evidence grows fast; a comparison's matters most at low traffic, where every nat counts (at 20
+requests/s the split 9:1 catches 0.5 % -> 2 % errors before promotion about 2 points more often
+than 4:1, and the last look at 60 % about 8 more at maxWeight 50; ``docs/judgement.md``).
 """
 
 from __future__ import annotations
