@@ -135,31 +135,11 @@ async def judge_step(tick: Tick) -> Verdicts:
     pending = [*(status.pending or []), _stamp(now)]
     status = status.model_copy(update={"pending": pending, "alpha": alpha})
     verdicts = await _read_and_judge(tick, metrics, previous, status, now)
-    return _last_look(tick, metrics, verdicts, now)
-
-
-def _last_look(
-    tick: Tick, metrics: list[CanaryMetric], verdicts: Verdicts, now: datetime.datetime
-) -> Verdicts:
-    """The comparisons' last look, on the tick promotion becomes due (once per release)."""
-    comparisons = verdicts.comparisons
-    if verdicts.guard_violations or any(
-        c.outcome == sequential.Outcome.REGRESSION.value for c in comparisons.values()
-    ):
-        return verdicts
-    if not last_look.due(tick, metrics, verdicts.judge, comparisons):
+    if verdicts.guard_violations:
         return verdicts
     alphas = last_look_alphas(tick.analysis.metrics or [])
-    looked = dict(comparisons)
-    for metric in metrics:
-        if metric.name in alphas and metric.name in comparisons:
-            looked[metric.name] = last_look.look(
-                metric, comparisons[metric.name], alphas[metric.name]
-            )
-    status = (
-        verdicts.judge.model_copy(update={"last_look": _stamp(now)}) if verdicts.judge else None
-    )
-    return dataclasses.replace(verdicts, comparisons=looked, judge=status)
+    looked, judge = last_look.take(tick, metrics, verdicts.comparisons, verdicts.judge, alphas)
+    return dataclasses.replace(verdicts, comparisons=looked, judge=judge)
 
 
 async def _read_and_judge(

@@ -26,6 +26,26 @@ OUTCOME_REGRESSION = sequential.Outcome.REGRESSION.value
 OUTCOME_PASS = sequential.Outcome.NO_REGRESSION.value
 
 
+def take(
+    tick: Tick,
+    metrics: list[CanaryMetric],
+    comparisons: dict[str, Comparison],
+    status: JudgeStatus | None,
+    alphas: dict[str, float],
+) -> tuple[dict[str, Comparison], JudgeStatus | None]:
+    """The comparisons and the judge's status after the last look, if it is due at this tick
+    (``alphas``: each count comparison's last-look share); unchanged otherwise."""
+    if any(c.outcome == OUTCOME_REGRESSION for c in comparisons.values()):
+        return comparisons, status  # rolled back anyway
+    if status is None or not due(tick, metrics, status, comparisons):
+        return comparisons, status
+    looked = dict(comparisons)
+    for metric in metrics:
+        if metric.name in alphas and metric.name in comparisons:
+            looked[metric.name] = look(metric, comparisons[metric.name], alphas[metric.name])
+    return looked, status.model_copy(update={"last_look": stamp(tick.now())})
+
+
 def due(
     tick: Tick,
     metrics: list[CanaryMetric],
