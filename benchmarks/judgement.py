@@ -1,6 +1,7 @@
 """Flagger's fixed thresholds against serinus' judged seed Canary, on simulated releases.
 
-Run: ``.venv/bin/python benchmarks/judgement.py [--runs N] [--seed S] [--quick] [--check N]``.
+Run: ``.venv/bin/python benchmarks/judgement.py [--runs N] [--seed S] [--quick] [--check N]
+[--rows TEXT] [--last-look S]``.
 
 Both judges drive the seed's Canary schedule: interval 10 s, stepWeight 5, maxWeight 100 (or 50),
 threshold 5. On the first analysis tick (t = 0) the canary gets weight 5; every later tick judges,
@@ -18,7 +19,11 @@ primary carries all the traffic for an hour (the judge's history).
   next tick; with exact counts, as if scraped every 10 s, the next tick too); each interval's
   evidence is tempered by the burst dispersion estimated from the primary's hour of history.
   A regression or a guard rolls back on that tick; otherwise the schedule advances (early pass
-  off, as in the seed).
+  off, as in the seed). On the tick a run would promote, the error comparison takes its last look
+  (one exact test over the release, :mod:`serinus.analysis.sequential.lastlook`) and rolls back
+  instead when it finds a regression. ``--last-look S`` gives it the share S of the comparison's
+  alpha (to measure a split; the shipped one by default), ``--rows TEXT`` runs only the rows
+  whose ``scenario|model|rps|maxWeight`` contains TEXT (each row keeps its seed).
 
 Times run from the start of the fault to the rollback. The fault starts with the canary's first
 request, except in the "seed fault" rows, where it starts when the weight reaches 15 (the seed's

@@ -13,7 +13,9 @@ latency boundary): an hour, because the correction adds one standard error of it
 and with a quarter of an hour of a service at 20 requests/s and 0.5 % errors that margin cost
 about five points of regressions caught (``benchmarks/judgement.py``). Each judged metric gets
 a comparison with the primary and, when it has Flagger's threshold, an anytime-valid guard; all
-of them share the release's alpha (:mod:`serinus.analysis.sequential.release`).
+of them share the release's alpha (:mod:`serinus.analysis.sequential.release`). On the tick
+promotion becomes due, each error-rate comparison takes its last look at the whole release with
+its own share (:mod:`serinus.controller.last_look`).
 
 Everything the judge needs to continue is in the status (``status.judge`` and each metric's
 ``comparison.state``), so a restarted operator resumes the same e-processes. If that state is
