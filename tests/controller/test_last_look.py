@@ -39,7 +39,8 @@ async def test_a_regression_the_sequential_test_misses_is_rolled_back_at_the_las
     assert run.status.phase is CanaryPhase.FAILED
     comparison = _comparison(run)
     assert comparison.outcome == "regression"
-    assert comparison.e_value is not None and comparison.alpha is not None
+    assert comparison.e_value is not None
+    assert comparison.alpha is not None
     assert comparison.e_value < 1 / comparison.alpha  # the sequential test alone: not yet
     assert lines[0] == (
         "Halt podinfo.prod advancement request-success-rate regression: last look before "
@@ -47,9 +48,12 @@ async def test_a_regression_the_sequential_test_misses_is_rolled_back_at_the_las
         "of the traffic predicts 4.7; that many or more happen by chance with p = 0.014 <= "
         "alpha = 0.03, so its rate is at least 1.20x the primary's: regression"
     )
-    assert comparison.ratio_lower is not None and comparison.ratio_lower >= 1
-    assert comparison.ratio is not None and comparison.ratio >= comparison.ratio_lower
-    assert run.status.judge is not None and run.status.judge.last_look is not None
+    assert comparison.ratio_lower is not None
+    assert comparison.ratio_lower >= 1
+    assert comparison.ratio is not None
+    assert comparison.ratio >= comparison.ratio_lower
+    assert run.status.judge is not None
+    assert run.status.judge.last_look is not None
 
 
 async def test_a_healthy_release_is_promoted_after_its_last_look() -> None:
@@ -78,7 +82,9 @@ async def test_the_last_look_happens_once_even_across_restarts() -> None:
         stamps.append(judge.last_look if judge is not None else None)
     assert run.status.phase is CanaryPhase.WAITING_PROMOTION
     looked = [s for s in stamps if s is not None]
-    assert len(looked) >= 5 and len(set(looked)) == 1  # taken once, kept, never again
+    assert len(looked) >= 5
+    assert len(set(looked)) == 1
     assert sum("last look before promotion" in line for line in run.log) == 1
     state = _comparison(run).state
-    assert state is not None and "lastLook" in state
+    assert state is not None
+    assert "lastLook" in state
