@@ -3,8 +3,9 @@
 * ``api``: the sandbox's Kubernetes API server on a free loopback port, empty, one per test (it
   starts in milliseconds); packages that need it otherwise (a namespace made first, a service
   range, frequent bookmarks) override it in their own conftest;
-* ``http``: an ``httpx.AsyncClient`` as the operator shares one among its webhook, notifier and
-  metrics clients (the sandbox tests override it with a client of ``api``);
+* ``http``: the operator's own outbound client (:func:`serinus.outbound.client`: httpx over
+  aiohttp), as it shares one among its webhook, notifier and metrics clients (the sandbox tests
+  override it with a client of ``api``);
 * ``resources``: MetricTemplates, AlertProviders and Secrets in memory (the ``Resources`` port);
 * ``clock``: a clock stopped at 2024-05-01T12:00:00.25Z, so stamped times are known exactly.
 """
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from serinus import outbound
 from serinus.controller.memory import VirtualClock
 from serinus.sandbox.apiserver import ApiServer
 from tests.support.memory import MemoryResources
@@ -30,7 +32,7 @@ async def api() -> AsyncIterator[ApiServer]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+    async with outbound.client() as client:
         yield client
 
 

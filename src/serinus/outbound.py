@@ -30,17 +30,19 @@ from typing import Any
 
 import httpx
 
+from serinus import aiotransport
 from serinus.errors import BODY_LIMIT, InvalidCanaryError
 
-POOL = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-"""Connections of the operator's client (metric providers, webhooks, notifiers). Every one opened
-is kept for reuse: httpx keeps 20 by default and closes the rest after each request, so with
-dozens of ticks querying Prometheus at once most queries opened a new connection."""
+POOL_SIZE = 100
+"""Connections of the operator's client (metric providers, webhooks, notifiers) at once. Every one
+opened is kept for reuse: httpx kept 20 and closed the rest after each request, so with dozens of
+ticks querying Prometheus at once most queries opened a new connection."""
 
 
 def client() -> httpx.AsyncClient:
-    """The operator's one client for outbound calls, pooled as :data:`POOL` says."""
-    return httpx.AsyncClient(limits=POOL)
+    """The operator's one client for outbound calls: httpx over aiohttp
+    (:mod:`serinus.aiotransport`), :data:`POOL_SIZE` connections."""
+    return httpx.AsyncClient(transport=aiotransport.OutboundTransport(limit=POOL_SIZE))
 
 
 class Cause(enum.Enum):

@@ -217,3 +217,19 @@ async def test_a_kind_it_may_not_list_is_read_from_the_server(
     await asyncio.sleep(0.1)
     assert await cached.get(*CM, "a", "prod") is not None
     assert len(proxy.seen("GET", "/configmaps/a")) == 4
+
+
+def test_an_integer_beyond_64_bits_is_held_exactly() -> None:
+    # a hostile manifest may carry one; the fast encoder cannot write it, a float must not replace it
+    from serinus.kube.cache import Informer
+
+    informer = Informer("v1", "ConfigMap", "prod")
+    informer.synced.set()
+    huge = 10**25 + 7
+    obj = {"metadata": {"name": "a", "namespace": "prod", "resourceVersion": "5"}, "spec": huge}
+    informer.store(obj)
+    informer.store({**obj, "metadata": {**obj["metadata"], "name": "b"}, "spec": 3})
+    found, held = informer.get("prod", "a")
+    assert found and held is not None and held["spec"] == huge and isinstance(held["spec"], int)
+    _, small = informer.get("prod", "b")
+    assert small is not None and small["spec"] == 3

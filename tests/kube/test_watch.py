@@ -287,3 +287,13 @@ async def test_a_server_keeping_no_history_still_gets_every_change() -> None:
             proxy.drop_streams()
             await kube.patch("v1", "ConfigMap", "a", "prod", {"data": {"v": "2"}})
             assert await watch.take(1) == [("MODIFIED", "a", "2")]
+
+
+def test_an_event_with_an_integer_beyond_64_bits_keeps_it_exact() -> None:
+    from serinus.kube.watch import parse_event
+
+    line = '{"type":"ADDED","object":{"kind":"Canary","spec":{"maxWeight":12345678901234567890123}}}'
+    event_type, obj = parse_event(line, action="watch")
+    assert event_type == "ADDED"
+    assert obj["spec"]["maxWeight"] == 12345678901234567890123
+    assert parse_event('{"type":"MODIFIED","object":{"n":7}}', action="watch")[1] == {"n": 7}

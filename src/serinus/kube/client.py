@@ -34,7 +34,7 @@ from lightkube.core.client import FieldSelector, LabelSelector
 from lightkube.core.exceptions import ApiError, ConfigError, NotReadyError
 from lightkube.types import CascadeType, PatchType
 
-from serinus import errors
+from serinus import aiotransport, errors
 from serinus.apis.base import Manifest
 from serinus.kube import cache, config, kinds, ratelimit, retry, watch
 from serinus.kube import errors as kube_errors
@@ -61,10 +61,11 @@ _PATCH_TYPES: dict[str, PatchType] = {
 }
 
 
-POOL = httpx2.Limits(max_connections=100, max_keepalive_connections=100)
-"""Connections to the API server. Every one opened is kept for reuse (httpx keeps 20 by default
-and closes the rest after each request): with dozens of ticks writing at once, the default
-opened a new connection for most writes."""
+POOL_SIZE = 100
+"""Connections to the API server at once. Every one opened is kept for reuse (httpx kept 20 and
+closed the rest after each request: with dozens of ticks writing at once, that opened a new
+connection for most writes). The exchange itself goes over aiohttp
+(:mod:`serinus.aiotransport`)."""
 
 
 class Kube:
@@ -83,7 +84,8 @@ class Kube:
             raise kube_errors.KubeConfigError(f"cannot use {settings.source}: {error}") from error
         # one connection pool, owned here, under both clients; it names serinus on every request
         self._transport = _UserAgent(
-            httpx2.AsyncHTTPTransport(verify=params["verify"], limits=POOL), settings.user_agent
+            aiotransport.KubeTransport(verify=params["verify"], limit=POOL_SIZE),
+            settings.user_agent,
         )
         self._client = AsyncClient(
             single,

@@ -27,9 +27,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 import httpx2
+import orjson
 
 from serinus import errors
 from serinus.apis.base import Manifest
@@ -165,10 +167,15 @@ async def stream(
         raise kube_errors.wrap(error, action=action) from error
 
 
+_LONG_NUMBER = re.compile(r"[0-9]{19}")
+
+
 def parse_event(line: str, *, action: str) -> Event:
     """One line of a watch stream; an in-stream ERROR (410 Gone, ...) is raised as its error."""
     try:
-        event = json.loads(line)
+        # orjson, unless a run of 19 digits may be an integer beyond 64 bits (orjson would read
+        # it as a float): the standard library keeps it exact
+        event = json.loads(line) if _LONG_NUMBER.search(line) else orjson.loads(line)
         event_type, obj = str(event["type"]), event["object"]
     except (ValueError, KeyError, TypeError) as error:
         raise kube_errors.UnreachableError(f"{action}: garbled event {line[:80]!r}") from error

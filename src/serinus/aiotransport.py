@@ -1,0 +1,250 @@
+"""httpx transports that send over aiohttp: the operator's requests at a third of the CPU.
+
+serinus speaks httpx everywhere (lightkube's client is an httpx2 client, the metric providers,
+webhooks and notifiers share an httpx client), but httpx's own transport (httpcore, h11, anyio)
+parses HTTP in Python: at 1,000 progressing Canaries it was about a third of the operator's CPU
+(benchmarks/operator_scale.py, py-spy). aiohttp, already the framework of every server serinus
+runs, parses HTTP in C. These transports keep httpx's clients, requests, responses, auth,
+timeouts and errors, and hand only the exchange itself to one ``aiohttp.ClientSession``:
+
+* :class:`KubeTransport` for httpx2 (the API-server client in :mod:`serinus.kube.client`),
+* :class:`OutboundTransport` for httpx (the operator's shared client in :mod:`serinus.outbound`).
+
+What httpx promises, kept: httpx decodes ``Content-Encoding`` itself (the session does not);
+redirects are httpx's to follow or not (the session never follows); each of httpx's timeouts maps
+to aiohttp's (``connect`` to the socket connect, ``pool`` to waiting for a connection, ``read``
+to each read); failures become httpx's exception of the same kind, raised from what aiohttp saw,
+so callers that sort errors by their cause (refused, unresolved, untrusted certificate: see
+:func:`serinus.outbound.describe`) find the same causes. Connections are kept for reuse, up to
+``limit`` at once.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import aiohttp
+import httpx
+import httpx2
+import yarl
+
+
+class _Failure(Exception):
+    """What went wrong in aiohttp, sorted; each transport raises its httpx's exception for it.
+
+    ``kind``: ``protocol`` (not http or https), ``connect``, ``connect_timeout``,
+    ``pool_timeout``, ``read_timeout``, ``read`` or ``remote``; ``cause``: the error behind it
+    (the OSError or certificate error of a connect).
+    """
+
+    def __init__(self, kind: str, message: str, cause: BaseException | None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.cause = cause
+
+
+class _Session:
+    """One aiohttp session, opened on first use inside the running loop, closed with the client."""
+
+    def __init__(self, tls: ssl.SSLContext, limit: int) -> None:
+        self._tls = tls
+        self._limit = limit
+        self._session: aiohttp.ClientSession | None = None
+
+    def get(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0, ssl=self._tls)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=False,  # httpx decodes Content-Encoding itself
+                trust_env=False,  # proxies are httpx's settings, not the environment's
+                cookie_jar=aiohttp.DummyCookieJar(),  # httpx's client keeps the cookies
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+    ) -> aiohttp.ClientResponse:
+        scheme = url.partition(":")[0].lower()
+        if scheme not in ("http", "https"):  # as httpx's own transport says it
+            words = f"Request URL has an unsupported protocol '{scheme}://'."
+            raise _Failure("protocol", words, None)
+        connect, pool = timeouts.get("connect"), timeouts.get("pool")
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=None if connect is None or pool is None else connect + pool,
+            sock_connect=connect,
+            sock_read=timeouts.get("read"),
+        )
+        try:
+            return await self.get().request(
+                method,
+                _target(url),
+                headers=headers,
+                data=body or None,
+                allow_redirects=False,
+                timeout=timeout,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            )
+        except BaseException as error:
+            raise _sorted(error) from error
+
+
+def _sorted(error: BaseException) -> BaseException:
+    """aiohttp's (or asyncio's) error as a :class:`_Failure`; anything else as it is."""
+    if isinstance(error, aiohttp.ClientConnectorCertificateError):
+        return _Failure("connect", str(error), error.certificate_error)
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return _Failure("connect", str(error), error.os_error)
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
+        return _Failure("connect_timeout", "timed out connecting", error)
+    if isinstance(error, aiohttp.SocketTimeoutError):
+        return _Failure("read_timeout", "timed out reading", error)
+    if isinstance(error, TimeoutError):  # the pool: no connection free in time
+        return _Failure("pool_timeout", "timed out waiting for a connection", error)
+    if isinstance(error, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return _Failure("remote", str(error) or "server disconnected", error)
+    if isinstance(error, aiohttp.ClientError | OSError):
+        return _Failure("read", str(error) or type(error).__name__, error)
+    return error
+
+
+def _target(url: str) -> yarl.URL:
+    """The URL as httpx encoded it (not re-quoted), without user info: httpx has already sent
+    that as the Authorization header, and aiohttp refuses both at once."""
+    target = yarl.URL(url, encoded=True)
+    return target.with_user(None) if target.raw_user is not None else target
+
+
+def _raw(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """Request headers as the caller spelt them (httpx's own listing lowercases the names)."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
+
+
+async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in response.content.iter_any():
+            yield chunk
+    except (aiohttp.ClientError, OSError, TimeoutError) as error:
+        raise _sorted(error) from error
+
+
+class _KubeBody(httpx2.AsyncByteStream):
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in _chunks(self._response):
+                yield chunk
+        except _Failure as failure:
+            raise _kube_error(failure, None) from failure.cause
+
+    async def aclose(self) -> None:
+        self._response.release()
+
+
+class _OutboundBody(httpx.AsyncByteStream):
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in _chunks(self._response):
+                yield chunk
+        except _Failure as failure:
+            raise _outbound_error(failure, None) from failure.cause
+
+    async def aclose(self) -> None:
+        self._response.release()
+
+
+def _kube_error(failure: _Failure, request: httpx2.Request | None) -> httpx2.TransportError:
+    kinds: dict[str, type[httpx2.TransportError]] = {
+        "connect": httpx2.ConnectError,
+        "connect_timeout": httpx2.ConnectTimeout,
+        "pool_timeout": httpx2.PoolTimeout,
+        "read_timeout": httpx2.ReadTimeout,
+        "remote": httpx2.RemoteProtocolError,
+        "read": httpx2.ReadError,
+        "protocol": httpx2.UnsupportedProtocol,
+    }
+    return kinds[failure.kind](failure.message, request=request)
+
+
+def _outbound_error(failure: _Failure, request: httpx.Request | None) -> httpx.TransportError:
+    kinds: dict[str, type[httpx.TransportError]] = {
+        "connect": httpx.ConnectError,
+        "connect_timeout": httpx.ConnectTimeout,
+        "pool_timeout": httpx.PoolTimeout,
+        "read_timeout": httpx.ReadTimeout,
+        "remote": httpx.RemoteProtocolError,
+        "read": httpx.ReadError,
+        "protocol": httpx.UnsupportedProtocol,
+    }
+    return kinds[failure.kind](failure.message, request=request)
+
+
+class KubeTransport(httpx2.AsyncBaseTransport):
+    """An httpx2 transport over aiohttp (see the module's docstring)."""
+
+    def __init__(self, *, verify: ssl.SSLContext, limit: int) -> None:
+        self._session = _Session(verify, limit)
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        body = await request.aread()
+        timeouts: dict[str, Any] = request.extensions.get("timeout", {})
+        try:
+            response = await self._session.send(
+                request.method, str(request.url), _raw(request.headers.raw), body, timeouts
+            )
+        except _Failure as failure:
+            raise _kube_error(failure, request) from failure.cause
+        return httpx2.Response(
+            response.status,
+            headers=list(response.headers.items()),
+            stream=_KubeBody(response),
+            request=request,
+        )
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+
+class OutboundTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over aiohttp (see the module's docstring)."""
+
+    def __init__(self, *, limit: int) -> None:
+        self._session = _Session(httpx.create_ssl_context(), limit)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        timeouts: dict[str, Any] = request.extensions.get("timeout", {})
+        try:
+            response = await self._session.send(
+                request.method, str(request.url), _raw(request.headers.raw), body, timeouts
+            )
+        except _Failure as failure:
+            raise _outbound_error(failure, request) from failure.cause
+        return httpx.Response(
+            response.status,
+            headers=list(response.headers.items()),
+            stream=_OutboundBody(response),
+            request=request,
+        )
+
+    async def aclose(self) -> None:
+        await self._session.close()
