@@ -7,7 +7,8 @@ cluster's API server does not share the operator's core; ``--cores 2`` pins noth
 on both cores). The script prints which cores each process gets, and, per window, the API
 server's share of its core: near 100 %, ticks waited for the API server (the sandbox's, one
 Python process), and their lateness says more about it than about the operator. ``--replicas R``
-runs R operators with ``--shards auto``.
+runs R operators with ``--shards auto``. ``OPERATOR_ARGS`` in the environment adds flags to every
+operator (``OPERATOR_ARGS='--max-concurrent-ticks 128'``).
 
 For each N, on loopback: the sandbox's API server as its own process (``serinus sandbox
 apiserver``); N Deployments and N Canaries (linkerd, interval 10 s, stepWeight 1 so a run stays
@@ -48,6 +49,7 @@ import contextlib
 import dataclasses
 import os
 import pathlib
+import shlex
 import signal
 import statistics
 import subprocess
@@ -241,6 +243,7 @@ def start_operator(
             *("--host", "127.0.0.1", "--port", "0", "--namespace", NS),
             *("--kube-api-qps", "1000", "--kube-api-burst", "2000"),
             *("--identity", f"bench-{index}", *shards),
+            *shlex.split(os.environ.get("OPERATOR_ARGS", "")),
         ],
         stdout=subprocess.DEVNULL,
         stderr=log.open("w"),
