@@ -53,8 +53,11 @@ class _Session:
         self._tls = tls
         self._limit = limit
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     def get(self) -> aiohttp.ClientSession:
+        if self._closed:  # a request that got past its client's check as the client closed
+            raise _Failure("connect", "the client is closed", None)
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0, ssl=self._tls)
             self._session = aiohttp.ClientSession(
@@ -66,6 +69,7 @@ class _Session:
         return self._session
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -89,8 +93,9 @@ class _Session:
             sock_connect=connect,
             sock_read=timeouts.get("read"),
         )
+        session = self.get()
         try:
-            return await self.get().request(
+            return await session.request(
                 method,
                 _target(url),
                 headers=headers,

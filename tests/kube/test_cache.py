@@ -220,7 +220,7 @@ async def test_a_kind_it_may_not_list_is_read_from_the_server(
 
 
 def test_an_integer_beyond_64_bits_is_held_exactly() -> None:
-    # a hostile manifest may carry one; the fast encoder cannot write it, a float must not replace it
+    # a hostile manifest may carry one: orjson cannot write it, and no float may replace it
     from serinus.kube.cache import Informer
 
     informer = Informer("v1", "ConfigMap", "prod")
@@ -230,6 +230,10 @@ def test_an_integer_beyond_64_bits_is_held_exactly() -> None:
     informer.store(obj)
     informer.store({**obj, "metadata": {**obj["metadata"], "name": "b"}, "spec": 3})
     found, held = informer.get("prod", "a")
-    assert found and held is not None and held["spec"] == huge and isinstance(held["spec"], int)
+    assert found
+    assert held is not None
+    assert held["spec"] == huge
+    assert isinstance(held["spec"], int)
     _, small = informer.get("prod", "b")
-    assert small is not None and small["spec"] == 3
+    assert small is not None
+    assert small["spec"] == 3

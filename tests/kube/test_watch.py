@@ -292,7 +292,8 @@ async def test_a_server_keeping_no_history_still_gets_every_change() -> None:
 def test_an_event_with_an_integer_beyond_64_bits_keeps_it_exact() -> None:
     from serinus.kube.watch import parse_event
 
-    line = '{"type":"ADDED","object":{"kind":"Canary","spec":{"maxWeight":12345678901234567890123}}}'
+    spec = '{"maxWeight":12345678901234567890123}'
+    line = '{"type":"ADDED","object":{"kind":"Canary","spec":' + spec + "}}"
     event_type, obj = parse_event(line, action="watch")
     assert event_type == "ADDED"
     assert obj["spec"]["maxWeight"] == 12345678901234567890123

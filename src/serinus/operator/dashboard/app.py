@@ -240,8 +240,8 @@ class Dashboard:
                 payload = json.dumps(document, separators=(",", ":"))
                 await response.write(f"event: view\ndata: {payload}\n\n".encode())
                 version = await self.changes.wait(key, after=version, within=POLL)
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except ConnectionResetError:
+            pass  # the browser went away
         return response
 
     async def _read_history(self, namespace: str, name: str) -> History | None:
