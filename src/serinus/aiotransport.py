@@ -22,7 +22,8 @@ so callers that sort errors by their cause (refused, unresolved, untrusted certi
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from types import ModuleType
 from typing import Any
 
 import aiohttp
@@ -147,7 +148,41 @@ async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         raise _sorted(error) from error
 
 
-class _KubeBody(httpx2.AsyncByteStream):
+_EXCEPTIONS = {
+    "connect": "ConnectError",
+    "connect_timeout": "ConnectTimeout",
+    "pool_timeout": "PoolTimeout",
+    "read_timeout": "ReadTimeout",
+    "remote": "RemoteProtocolError",
+    "read": "ReadError",
+    "protocol": "UnsupportedProtocol",
+}
+"""The name of httpx's (and httpx2's: the same names) exception for each kind of failure."""
+
+
+def _error(family: ModuleType, failure: _Failure, request: Any) -> Exception:
+    """``family``'s (httpx or httpx2) exception for ``failure``."""
+    kind: Callable[..., Exception] = getattr(family, _EXCEPTIONS[failure.kind])
+    return kind(failure.message, request=request)
+
+
+async def _exchange(session: _Session, family: ModuleType, request: Any) -> aiohttp.ClientResponse:
+    """Send an httpx or httpx2 ``request``; the answer, or ``family``'s exception."""
+    body = await request.aread()
+    timeouts: dict[str, Any] = request.extensions.get("timeout", {})
+    try:
+        return await session.send(
+            request.method, str(request.url), _raw(request.headers.raw), body, timeouts
+        )
+    except _Failure as failure:
+        raise _error(family, failure, request) from failure.cause
+
+
+class _Streamed:
+    """An answer's body as httpx reads it, failures as ``family``'s exceptions."""
+
+    family: ModuleType
+
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
 
@@ -156,51 +191,18 @@ class _KubeBody(httpx2.AsyncByteStream):
             async for chunk in _chunks(self._response):
                 yield chunk
         except _Failure as failure:
-            raise _kube_error(failure, None) from failure.cause
+            raise _error(self.family, failure, None) from failure.cause
 
     async def aclose(self) -> None:
         self._response.release()
 
 
-class _OutboundBody(httpx.AsyncByteStream):
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response = response
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in _chunks(self._response):
-                yield chunk
-        except _Failure as failure:
-            raise _outbound_error(failure, None) from failure.cause
-
-    async def aclose(self) -> None:
-        self._response.release()
+class _KubeBody(_Streamed, httpx2.AsyncByteStream):
+    family = httpx2
 
 
-def _kube_error(failure: _Failure, request: httpx2.Request | None) -> httpx2.TransportError:
-    kinds: dict[str, type[httpx2.TransportError]] = {
-        "connect": httpx2.ConnectError,
-        "connect_timeout": httpx2.ConnectTimeout,
-        "pool_timeout": httpx2.PoolTimeout,
-        "read_timeout": httpx2.ReadTimeout,
-        "remote": httpx2.RemoteProtocolError,
-        "read": httpx2.ReadError,
-        "protocol": httpx2.UnsupportedProtocol,
-    }
-    return kinds[failure.kind](failure.message, request=request)
-
-
-def _outbound_error(failure: _Failure, request: httpx.Request | None) -> httpx.TransportError:
-    kinds: dict[str, type[httpx.TransportError]] = {
-        "connect": httpx.ConnectError,
-        "connect_timeout": httpx.ConnectTimeout,
-        "pool_timeout": httpx.PoolTimeout,
-        "read_timeout": httpx.ReadTimeout,
-        "remote": httpx.RemoteProtocolError,
-        "read": httpx.ReadError,
-        "protocol": httpx.UnsupportedProtocol,
-    }
-    return kinds[failure.kind](failure.message, request=request)
+class _OutboundBody(_Streamed, httpx.AsyncByteStream):
+    family = httpx
 
 
 class KubeTransport(httpx2.AsyncBaseTransport):
@@ -210,20 +212,9 @@ class KubeTransport(httpx2.AsyncBaseTransport):
         self._session = _Session(verify, limit)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        body = await request.aread()
-        timeouts: dict[str, Any] = request.extensions.get("timeout", {})
-        try:
-            response = await self._session.send(
-                request.method, str(request.url), _raw(request.headers.raw), body, timeouts
-            )
-        except _Failure as failure:
-            raise _kube_error(failure, request) from failure.cause
-        return httpx2.Response(
-            response.status,
-            headers=list(response.headers.items()),
-            stream=_KubeBody(response),
-            request=request,
-        )
+        answer = await _exchange(self._session, httpx2, request)
+        headers, body = list(answer.headers.items()), _KubeBody(answer)
+        return httpx2.Response(answer.status, headers=headers, stream=body, request=request)
 
     async def aclose(self) -> None:
         await self._session.close()
@@ -236,20 +227,9 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         self._session = _Session(httpx.create_ssl_context(), limit)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
-        timeouts: dict[str, Any] = request.extensions.get("timeout", {})
-        try:
-            response = await self._session.send(
-                request.method, str(request.url), _raw(request.headers.raw), body, timeouts
-            )
-        except _Failure as failure:
-            raise _outbound_error(failure, request) from failure.cause
-        return httpx.Response(
-            response.status,
-            headers=list(response.headers.items()),
-            stream=_OutboundBody(response),
-            request=request,
-        )
+        answer = await _exchange(self._session, httpx, request)
+        headers, body = list(answer.headers.items()), _OutboundBody(answer)
+        return httpx.Response(answer.status, headers=headers, stream=body, request=request)
 
     async def aclose(self) -> None:
         await self._session.close()
