@@ -57,6 +57,37 @@ def test_same_content_ignores_versions_and_apply_times() -> None:
     assert not meta.same_content(old, {"metadata": {}, "spec": {}})
 
 
+def test_same_content_sees_every_other_difference_and_changes_neither_side() -> None:
+    def obj() -> dict[str, Any]:
+        return {
+            "metadata": {
+                "name": "a",
+                "resourceVersion": "1",
+                "labels": {"app": "a"},
+                "managedFields": [{"manager": "m", "time": "t1", "fieldsV1": {"f:spec": {}}}],
+            },
+            "spec": {"ports": [{"port": 80}]},
+        }
+
+    old, new = obj(), obj()
+    new["metadata"]["resourceVersion"] = "2"
+    new["metadata"]["managedFields"][0]["time"] = "t2"
+    assert meta.same_content(old, new)
+    assert old["metadata"]["resourceVersion"] == "1"
+    assert new["metadata"]["managedFields"][0]["time"] == "t2"
+    changed = obj()
+    changed["spec"]["ports"][0]["port"] = 81
+    assert not meta.same_content(old, changed)
+    relabelled = obj()
+    relabelled["metadata"]["labels"]["app"] = "b"
+    assert not meta.same_content(old, relabelled)
+    other_manager = obj()
+    other_manager["metadata"]["managedFields"][0]["manager"] = "n"
+    assert not meta.same_content(old, other_manager)
+    assert not meta.same_content({"metadata": {"managedFields": None}}, {"metadata": {}})
+    assert meta.same_content({"spec": {}}, {"metadata": {}, "spec": {}})
+
+
 def test_mark_deleting_once() -> None:
     obj = {"metadata": {"generation": 1}}
     meta.mark_deleting(DEPLOYMENTS, obj)

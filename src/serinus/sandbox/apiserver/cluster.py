@@ -69,8 +69,16 @@ class Cluster:
     # conversion
 
     def served(self, resource: ResourceType, stored: Obj) -> Obj:
-        """A stored object as ``resource`` serves it (apiVersion, kind, renamed fields)."""
-        obj = deep_copy(stored)
+        """A stored object as ``resource`` serves it (apiVersion, kind, renamed fields): a copy
+        the caller may change."""
+        return deep_copy(self.view(resource, stored))
+
+    @staticmethod
+    def view(resource: ResourceType, stored: Obj) -> Obj:
+        """The served form without the copy: only the top-level mapping is new, everything under
+        it is the stored object's own, so it is for reading (encoding, matching) and never to be
+        changed."""
+        obj = dict(stored)
         for theirs, ours in resource.renames:
             if ours in obj:
                 obj[theirs] = obj.pop(ours)
@@ -79,8 +87,10 @@ class Cluster:
         return {"apiVersion": obj.pop("apiVersion"), "kind": obj.pop("kind"), **obj}
 
     def to_storage(self, resource: ResourceType, obj: Obj) -> Obj:
+        """``obj`` in the stored form, for the store: only the top-level mapping is new (the
+        store copies what it keeps)."""
         storage = self.type_of(resource.storage)
-        stored = deep_copy(obj)
+        stored = dict(obj)
         for theirs, ours in resource.renames:
             if theirs in stored:
                 stored[ours] = stored.pop(theirs)

@@ -217,10 +217,10 @@ class Api:
     def _get(self, request: web.Request, target: Target) -> web.Response:
         resource = target.resource
         stored = self.cluster.get(resource, target.scope_namespace, str(target.name))
-        obj = self.cluster.served(resource, stored)
         if wants_table(request.headers.get("Accept", "")):
+            obj = self.cluster.served(resource, stored)
             return self._table(request, target, [obj], str(self.cluster.store.rv))
-        return json_response(obj)
+        return json_response(self.cluster.view(resource, stored))  # encoded at once, not kept
 
     def _table(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 
-from serinus.sandbox.apiserver.objects import Obj, deep_copy, metadata, new_uid, now
+from serinus.sandbox.apiserver.objects import Obj, metadata, new_uid, now
 from serinus.sandbox.apiserver.resources import ResourceType
 
 _SERVER_FIELDS = (
@@ -71,14 +71,40 @@ def _desired(resource: ResourceType, obj: Obj) -> Obj:
 
 
 def same_content(old: Obj, new: Obj) -> bool:
-    """Whether a write changes nothing (then it gets no new resourceVersion and no event)."""
-    left, right = deep_copy(old), deep_copy(new)
-    for side in (left, right):
-        metadata(side).pop("resourceVersion", None)
-        for entry in metadata(side).get("managedFields") or []:
-            if isinstance(entry, dict):
-                entry.pop("time", None)
-    return left == right
+    """Whether a write changes nothing (then it gets no new resourceVersion and no event).
+
+    Everything counts but ``metadata.resourceVersion`` and the ``time`` of managedFields entries;
+    compared in place (neither side is copied nor changed: this runs on every write).
+    """
+    if _without(old, "metadata") != _without(new, "metadata"):
+        return False
+    left, right = _metadata_view(old), _metadata_view(new)
+    if _without(left, "resourceVersion", "managedFields") != _without(
+        right, "resourceVersion", "managedFields"
+    ):
+        return False
+    return _untimed(left.get("managedFields", _MISSING)) == _untimed(
+        right.get("managedFields", _MISSING)
+    )
+
+
+_MISSING = object()
+
+
+def _metadata_view(obj: Obj) -> Obj:
+    found = obj.get("metadata")
+    return found if isinstance(found, dict) else {}
+
+
+def _without(obj: Obj, *keys: str) -> Obj:
+    return {key: value for key, value in obj.items() if key not in keys}
+
+
+def _untimed(entries: object) -> object:
+    """managedFields without the entries' ``time`` (when it is a list; as it is otherwise)."""
+    if not isinstance(entries, list):
+        return entries
+    return [_without(entry, "time") if isinstance(entry, dict) else entry for entry in entries]
 
 
 def mark_deleting(resource: ResourceType, obj: Obj) -> None:

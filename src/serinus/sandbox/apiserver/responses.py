@@ -9,8 +9,10 @@ and asks for Tables through ``Accept``. Server-side warnings (unknown fields pru
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 
+import orjson
 from aiohttp import web
 
 from serinus.sandbox.apiserver.objects import Obj
@@ -21,7 +23,45 @@ _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 
 
 def encode(body: Obj) -> bytes:
+    """``body`` as compact JSON, byte for byte what ``json.dumps`` (ASCII only) writes.
+
+    orjson writes it about fifteen times as fast, and the same bytes for the API's usual objects;
+    where the two could differ, the standard library writes: non-ASCII text and DEL (escaped
+    there), numbers with a fraction or exponent (``1e-05`` against ``0.00001``), NaN and the
+    infinities (orjson writes ``null``), integers beyond 64 bits and keys that are not strings
+    (orjson refuses them). The checks are on orjson's output, so they cost little.
+    """
+    try:
+        fast = orjson.dumps(body, option=_STRICT)
+    except TypeError:
+        return _standard(body)
+    if not fast.isascii() or b"\x7f" in fast or _FRACTION.search(fast) is not None:
+        return _standard(body)
+    if b"null" in fast and _has_float(body):
+        return _standard(body)
+    return fast
+
+
+_STRICT = (
+    orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | (orjson.OPT_PASSTHROUGH_SUBCLASS)
+)
+"""What orjson writes on its own but the standard library does not (or differently) goes to it."""
+_FRACTION = re.compile(rb'(?:":|[,\[])-?[0-9]+[.eE]')
+"""A number with a fraction or exponent as a value (or, rarely, the same inside a string)."""
+
+
+def _standard(body: Obj) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _has_float(value: object) -> bool:
+    if isinstance(value, dict):
+        return any(_has_float(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_float(item) for item in value)
+    return isinstance(value, float)
 
 
 def json_response(

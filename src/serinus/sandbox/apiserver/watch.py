@@ -17,6 +17,7 @@ stream with a proper final chunk.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from dataclasses import dataclass
@@ -61,27 +62,32 @@ class _Stream:
     def _matches(self, obj: Obj) -> bool:
         return self.watch.labels.matches(obj) and self.watch.fields.matches(obj)
 
-    def translate(self, event: Event) -> tuple[str, Obj] | None:
-        """The event this watcher sees, if any, with the object in its served form."""
+    def _encoded(self, event: Event, obj: Obj) -> bytes | None:
+        return None if self.watch.as_table else _encoded(self.watch.resource, event, obj)
+
+    def translate(self, event: Event) -> tuple[str, Obj, bytes | None] | None:
+        """The event this watcher sees, if any: its type, the object in its served form (a view
+        of the stored one, for reading) and the object's encoding when it is the event's own
+        (shared by every watcher of the same served type)."""
         if self.watch.namespace and namespace_of(event.obj) != self.watch.namespace:
             return None
         resource = self.watch.resource
-        new = self.cluster.served(resource, event.obj)
+        new = Cluster.view(resource, event.obj)
         now_matches = self._matches(new)
         if event.type != "MODIFIED" or event.prev is None:
-            return (event.type, new) if now_matches else None
-        old = self.cluster.served(resource, event.prev)
+            return (event.type, new, self._encoded(event, new)) if now_matches else None
+        old = Cluster.view(resource, event.prev)
         was_matching = self._matches(old)
         if was_matching and now_matches:
-            return ("MODIFIED", new)
+            return ("MODIFIED", new, self._encoded(event, new))
         if now_matches:
-            return ("ADDED", new)
+            return ("ADDED", new, self._encoded(event, new))
         if was_matching:
-            metadata(old)["resourceVersion"] = str(event.rv)
-            return ("DELETED", old)
+            old["metadata"] = {**metadata(old), "resourceVersion": str(event.rv)}
+            return ("DELETED", old, None)
         return None
 
-    async def send(self, kind: str, obj: Obj) -> None:
+    async def send(self, kind: str, obj: Obj, encoded: bytes | None = None) -> None:
         if self.watch.as_table and kind in ("ADDED", "MODIFIED", "DELETED"):
             obj = tables.table(
                 self.watch.resource,
@@ -91,7 +97,11 @@ class _Stream:
                 with_columns=not self.columns_sent,
             )
             self.columns_sent = True
-        await self.response.write(encode({"type": kind, "object": obj}) + b"\n")
+            encoded = None
+        if encoded is None:
+            encoded = encode(obj)
+        # the same bytes as encoding {"type": kind, "object": obj}, without encoding obj again
+        await self.response.write(b'{"type":"' + kind.encode() + b'","object":' + encoded + b"}\n")
 
     async def bookmark(self, *, initial_end: bool = False) -> None:
         meta: Obj = {"resourceVersion": str(self.cluster.store.rv)}
@@ -102,6 +112,26 @@ class _Stream:
             "BOOKMARK",
             {"kind": resource.kind, "apiVersion": resource.api_version, "metadata": meta},
         )
+
+
+_ENCODED: collections.OrderedDict[tuple[int, str, str], tuple[Event, bytes]] = (
+    collections.OrderedDict()
+)
+_ENCODED_KEPT = 512
+"""Recent events' encodings: every watcher of a kind sends the same bytes, encoded once."""
+
+
+def _encoded(resource: ResourceType, event: Event, obj: Obj) -> bytes:
+    """``obj`` (the served form of ``event.obj`` for ``resource``) encoded, once per event."""
+    key = (id(event), resource.api_version, resource.kind)
+    found = _ENCODED.get(key)
+    if found is not None and found[0] is event:
+        return found[1]
+    encoded = encode(obj)
+    _ENCODED[key] = (event, encoded)
+    if len(_ENCODED) > _ENCODED_KEPT:
+        _ENCODED.popitem(last=False)
+    return encoded
 
 
 def _start_version(text: str | None) -> int | None:
@@ -183,7 +213,10 @@ async def _follow(
             return
         event: Event | None = None
         try:
-            event = await asyncio.wait_for(queue.get(), timeout=wait)
+            if not queue.empty() and (wait is None or wait > 0):
+                event = queue.get_nowait()  # no task for an event already there
+            else:
+                event = await asyncio.wait_for(queue.get(), timeout=wait)
         except TimeoutError:
             now = time.monotonic()
             if final_at is not None and now >= final_at:
