@@ -3,7 +3,7 @@
 Covers: a copy equals the original and shares no dict or list with it (a change to either side,
 at any depth, leaves the other alone), for random JSON documents too; integers beyond 64 bits,
 floats, booleans and None come through exactly; values that are not JSON (a tuple holding a
-list) are still copied deeply.
+list) are still copied deeply; ``copy_value`` copies lists and scalars too.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from serinus.sandbox.apiserver.objects import deep_copy
+from serinus.sandbox.apiserver.objects import copy_value, deep_copy
 
 
 def _containers(value: Any) -> list[Any]:
@@ -58,6 +58,16 @@ def test_values_that_are_not_json_are_copied_deeply() -> None:
     copied = deep_copy({"pair": (inner, 2)})
     inner.append(2)
     assert copied == {"pair": ([1], 2)}
+
+
+def test_any_value_is_copied() -> None:
+    items: list[Any] = [{"a": [1]}, 2**65]
+    copied = copy_value(items)
+    items[0]["a"].append(2)
+    assert copied == [{"a": [1]}, 2**65]
+    text = "shared"
+    assert copy_value(text) is text
+    assert copy_value(None) is None
 
 
 _JSON = st.recursive(

@@ -74,7 +74,7 @@ def _standard(body: Any) -> bytes:
         {"nan": float("nan"), "inf": float("-inf"), "why": None},
         {"text": 'caf\u00e9 \u2028 \x7f \x00 "quoted" \\ /', "emoji": "\U0001f600"},
         {"big": 2**64, "negative": -(2**63) - 1},
-        {1: "int key", None: "none key", True: "bool key"},
+        {2: "int key", None: "none key", True: "bool key"},
         {"tuple": (1, [2, {"x": 3}]), "image": "app:1.0.0", "ip": "10.96.0.1,10.96.0.2"},
         {"embedded": '{"replicas":1.5,"ratio":[0.25]}'},
     ],

@@ -15,12 +15,11 @@ A good approximation of the real algorithm, kept to what users notice:
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from typing import Any, Literal
 
-from serinus.sandbox.apiserver.objects import Obj, metadata, now
+from serinus.sandbox.apiserver.objects import Obj, copy_value, metadata, now
 from serinus.sandbox.apiserver.status import ApiError
 
 Path = tuple[str, ...]
@@ -175,7 +174,7 @@ def render(path: Path) -> str:
 def merge_applied(live: Any, config: Any, names: tuple[str, ...], rule: ListRule) -> Any:
     """The live value with the applied configuration merged over it."""
     if isinstance(config, dict):
-        result = copy.deepcopy(live) if isinstance(live, dict) else {}
+        result = copy_value(live) if isinstance(live, dict) else {}
         for key, value in config.items():
             if value is None:
                 result.pop(key, None)
@@ -186,9 +185,9 @@ def merge_applied(live: Any, config: Any, names: tuple[str, ...], rule: ListRule
         current = live if isinstance(live, list) else []
         kind = rule(names, [*config, *current])
         if kind == "set":
-            return [*[i for i in current if i not in config], *copy.deepcopy(config)]
+            return [*[i for i in current if i not in config], *copy_value(config)]
         if kind is not None and all(isinstance(i, dict) for i in [*config, *current]):
-            result_list = copy.deepcopy(current)
+            result_list = copy_value(current)
             for item in config:
                 wanted = {key: item.get(key) for key in kind}
                 index = next((n for n, old in enumerate(result_list) if _has(old, wanted)), None)
@@ -197,7 +196,7 @@ def merge_applied(live: Any, config: Any, names: tuple[str, ...], rule: ListRule
                 else:
                     result_list[index] = merge_applied(result_list[index], item, names, rule)
             return result_list
-    return copy.deepcopy(config)
+    return copy_value(config)
 
 
 Owner = tuple[str, str, str]
@@ -220,7 +219,7 @@ def server_side_apply(
         ApiError: 409 Conflict when another manager (an applier or an updater) owns a field
             that the configuration sets to a different value.
     """
-    base = copy.deepcopy(live) if live is not None else {}
+    base = copy_value(live) if live is not None else {}
     entries = [dict(e) for e in metadata(base).get("managedFields") or [] if isinstance(e, dict)]
     mine_key: Owner = (manager, "Apply", subresource)
     owned: dict[Owner, set[Path]] = {

@@ -11,8 +11,9 @@ the same table to tell keyed lists from atomic ones (``apply``).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
+
+from serinus.sandbox.apiserver.objects import copy_value
 
 MERGE_KEYS: dict[str, tuple[str, ...]] = {
     "containers": ("name",),
@@ -45,8 +46,8 @@ _DELETE_PRIMITIVE = "$deleteFromPrimitiveList/"
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: maps merge, ``null`` deletes, anything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return copy_value(patch)
+    result = copy_value(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
@@ -69,7 +70,7 @@ def merge_key(field: str, items: list[Any]) -> str | None:
 def strategic_merge(original: Any, patch: Any) -> Any:
     """Apply a strategic merge patch to ``original`` (a map); returns a new value."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return copy_value(patch)
     base = original if isinstance(original, dict) else {}
     return _merge_map(base, patch)
 
@@ -78,7 +79,7 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any
     if patch.get("$patch") == "replace":
         replaced: dict[str, Any] = _strip(patch)
         return replaced
-    result = copy.deepcopy(original)
+    result = copy_value(original)
     for key, value in patch.items():
         if key in ("$patch", "$retainKeys") or key.startswith(_ORDER):
             continue
@@ -125,7 +126,7 @@ def _merge_list(field: str, original: Any, patch: list[Any]) -> list[Any]:
     key = merge_key(field, [*patch, *current])
     if key is None:
         return [_strip(item) if isinstance(item, dict) else item for item in patch]
-    result = copy.deepcopy(current)
+    result = copy_value(current)
     for item in patch:
         if _is_directive(item):
             continue

@@ -11,7 +11,7 @@ import copy
 import datetime
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 Obj = dict[str, Any]
 """An API object (or any JSON object) as a dict. The one place ``Any`` enters the server."""
@@ -68,6 +68,19 @@ def deep_copy(obj: Obj) -> Obj:
     caller put in) goes to ``copy.deepcopy``.
     """
     return _copy_dict(obj)
+
+
+_T = TypeVar("_T")
+
+
+def copy_value(value: _T) -> _T:
+    """An independent copy of any JSON value (an object, a list, a scalar), as :func:`deep_copy`."""
+    kind = type(value)
+    if kind is dict:
+        return cast(_T, _copy_dict(cast(Obj, value)))
+    if kind is list:
+        return cast(_T, _copy_list(cast(list[Any], value)))
+    return value if kind in _SHARED else copy.deepcopy(value)
 
 
 _SHARED = frozenset({str, int, float, bool, type(None)})

@@ -11,13 +11,12 @@ fields``, ``x-kubernetes-int-or-string``, ``x-kubernetes-embedded-resource``, ``
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from serinus.sandbox.apiserver.objects import Obj
+from serinus.sandbox.apiserver.objects import Obj, copy_value
 from serinus.sandbox.apiserver.status import Cause
 
 _ROOT_KEEP = ("apiVersion", "kind", "metadata")
@@ -34,7 +33,7 @@ class Outcome:
 
 def apply_schema(schema: Obj, obj: Obj) -> Outcome:
     """Prune, default and validate ``obj`` (a whole custom resource) against ``schema``."""
-    result = copy.deepcopy(obj)
+    result = copy_value(obj)
     outcome = Outcome(result)
     root = dict(schema)
     properties = dict(root.get("properties") or {})
@@ -134,7 +133,7 @@ def _walk_object(value: Obj, schema: Obj, path: str, outcome: Outcome) -> None:
             del value[key]
     for key, child in properties.items():
         if key not in value and isinstance(child, dict) and "default" in child:
-            value[key] = copy.deepcopy(child["default"])
+            value[key] = copy_value(child["default"])
     for key in schema.get("required") or []:
         if key not in value:
             outcome.causes.append(
