@@ -72,7 +72,7 @@ def canary_status(weight: int) -> dict[str, Any]:
         "phase": "Progressing",
         "canaryWeight": weight,
         "failedChecks": 0,
-        "iterations": 0,
+        "iterations": weight,
         "lastAppliedSpec": "5d8f7c9b6",
         "lastPromotedSpec": "7b9c8d6f5",
         "lastTransitionTime": moment,
@@ -177,16 +177,21 @@ class Driver:
         name = self.names[tick % len(self.names)]
         self.canaries[name] = await self.call("GET", f"{CANARIES}/{name}")
 
+    def weight(self, tick: int) -> tuple[str, int]:
+        """The object a tick writes and a weight other than the one it holds (every write is a
+        change, so every write makes a watch event)."""
+        index, rounds = tick % len(self.names), tick // len(self.names)
+        return self.names[index], index % 50 + rounds + 1
+
     async def put_status(self, tick: int) -> None:
-        name = self.names[tick % len(self.names)]
+        name, weight = self.weight(tick)
         obj = self.canaries[name]
-        obj["status"] = canary_status(tick % 100)
+        obj["status"] = canary_status(weight)
         self.canaries[name] = await self.call("PUT", f"{CANARIES}/{name}/status", obj)
 
     async def put_split(self, tick: int) -> None:
-        name = self.names[tick % len(self.names)]
+        name, weight = self.weight(tick)
         obj = self.splits[name]
-        weight = tick % 100
         obj["spec"]["backends"][0]["weight"] = 100 - weight
         obj["spec"]["backends"][1]["weight"] = weight
         self.splits[name] = await self.call("PUT", f"{SPLITS}/{name}", obj)
@@ -255,7 +260,8 @@ async def measure(args: argparse.Namespace, pid: int, url: str) -> None:
             f"{'all':<20}{total_requests:>10}{total_requests / total_time:>10.0f}"
             f"{total_cpu * 1000 / total_requests:>20.2f}"
         )
-        print(f"watch events received: {seen[0]} ({args.watchers} watchers per kind)")
+        expected = args.watchers * (3 * args.objects + 2 * args.ticks)
+        print(f"watch events received: {seen[0]} of {expected} ({args.watchers} per kind)")
         for task in watchers:
             task.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)

@@ -134,10 +134,13 @@ class Registry:
         self._groups: list[str] = []
         self._versions: dict[str, list[str]] = {}
         self._custom: dict[str, list[ResourceType]] = {}
+        self._storage_types: dict[str, ResourceType | None] = {}
+        """``storage_type`` answers (every write asks), forgotten whenever the types change."""
         for resource in builtins:
             self._add(resource)
 
     def _add(self, resource: ResourceType) -> None:
+        self._storage_types.clear()
         self._types[(resource.group, resource.version, resource.plural)] = resource
         if resource.group not in self._versions:
             self._groups.append(resource.group)
@@ -176,8 +179,10 @@ class Registry:
         return found
 
     def storage_type(self, storage: str) -> ResourceType | None:
-        found = self.by_storage(storage)
-        return found[0] if found else None
+        if storage not in self._storage_types:
+            found = self.by_storage(storage)
+            self._storage_types[storage] = found[0] if found else None
+        return self._storage_types[storage]
 
     def set_custom(self, crd_name: str, resources: list[ResourceType]) -> None:
         """Serve the versions of one CRD (replacing what it served before)."""
@@ -189,6 +194,7 @@ class Registry:
     def remove_custom(self, crd_name: str) -> list[ResourceType]:
         """Stop serving a CRD's resources; returns what was removed."""
         removed = self._custom.pop(crd_name, [])
+        self._storage_types.clear()
         for resource in removed:
             self._types.pop((resource.group, resource.version, resource.plural), None)
             still = {v for (g, v, _) in self._types if g == resource.group}

@@ -31,9 +31,10 @@ class Outcome:
     causes: list[Cause] = field(default_factory=list)
 
 
-def apply_schema(schema: Obj, obj: Obj) -> Outcome:
-    """Prune, default and validate ``obj`` (a whole custom resource) against ``schema``."""
-    result = copy_value(obj)
+def apply_schema(schema: Obj, obj: Obj, *, in_place: bool = False) -> Outcome:
+    """Prune, default and validate ``obj`` (a whole custom resource) against ``schema``; a copy
+    of it unless ``in_place`` (a write's own object)."""
+    result = obj if in_place else copy_value(obj)
     outcome = Outcome(result)
     root = dict(schema)
     properties = dict(root.get("properties") or {})
@@ -90,15 +91,19 @@ def _type_ok(value: Any, schema: Obj, path: str, outcome: Outcome) -> bool:
 
 
 def _is_type(value: Any, wanted: str) -> bool:
-    checks = {
-        "object": isinstance(value, dict),
-        "array": isinstance(value, list),
-        "string": isinstance(value, str),
-        "boolean": isinstance(value, bool),
-        "integer": isinstance(value, int) and not isinstance(value, bool),
-        "number": isinstance(value, int | float) and not isinstance(value, bool),
-    }
-    return checks.get(wanted, True)
+    if wanted == "object":
+        return isinstance(value, dict)
+    if wanted == "string":
+        return isinstance(value, str)
+    if wanted == "array":
+        return isinstance(value, list)
+    if wanted == "boolean":
+        return isinstance(value, bool)
+    if wanted == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if wanted == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return True
 
 
 def _type_name(value: Any) -> str:

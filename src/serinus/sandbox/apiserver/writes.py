@@ -256,9 +256,7 @@ def conform(
         metadata(obj).pop(path.split(".", 1)[1], None)
     causes: list[Cause] = []
     if resource.custom and resource.schema is not None:
-        outcome = apply_schema(resource.schema, obj)
-        obj.clear()
-        obj.update(outcome.obj)
+        outcome = apply_schema(resource.schema, obj, in_place=True)
         unknown += outcome.unknown
         causes += outcome.causes
     else:
