@@ -71,6 +71,7 @@ def _standard(body: Any) -> bytes:
     [
         {"kind": "Canary", "spec": {"replicas": 2, "ports": [80, 443]}, "status": None},
         {"small": 1e-05, "large": 1e16, "plain": 99.5, "negative": -0.0},
+        {"tiny": [2.5e-08, -7.5e-06, 0.0001, 5e-324], "text": "time-e-5 0.00001"},
         {"nan": float("nan"), "inf": float("-inf"), "why": None},
         {"text": 'caf\u00e9 \u2028 \x7f \x00 "quoted" \\ /', "emoji": "\U0001f600"},
         {"big": 2**64, "negative": -(2**63) - 1},
