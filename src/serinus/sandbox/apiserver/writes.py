@@ -20,6 +20,7 @@ from serinus.sandbox.apiserver.cluster import Cluster
 from serinus.sandbox.apiserver.objects import (
     Obj,
     as_map,
+    copy_value,
     deep_copy,
     metadata,
     name_of,
@@ -178,11 +179,12 @@ def commit_update(
     """Store ``obj`` as the new state of ``old_stored`` (both whole objects).
 
     ``managed`` says the caller (server-side apply) wrote managedFields itself; otherwise the
-    write is recorded as an ``Update`` of ``recorded_as`` (default: ``subresource``).
+    write is recorded as an ``Update`` of ``recorded_as`` (default: ``subresource``). ``old`` is
+    a view of the stored object (nothing here changes it; what ``new`` takes from it is copied).
     """
-    old = cluster.served(resource, old_stored)
+    old = cluster.view(resource, old_stored)
     if subresource == "status":
-        new = deep_copy(old)
+        new = cluster.served(resource, old_stored)
         if "status" in obj:
             new["status"] = obj["status"]
         else:
@@ -196,7 +198,7 @@ def commit_update(
         if resource.status:
             new.pop("status", None)
             if "status" in old:
-                new["status"] = old["status"]
+                new["status"] = copy_value(old["status"])
     meta.carry_over(resource, old, new)
     _check_finalizers(resource, old, new)
     warnings = conform(cluster, resource, new, old, options)
@@ -213,7 +215,7 @@ def commit_update(
             new, terminating=bool(metadata(new).get("deletionTimestamp"))
         )
     if meta.same_content(old, new):
-        return Written(old, warnings=warnings)
+        return Written(deep_copy(old), warnings=warnings)
     if options.dry_run:
         return Written(new, warnings=warnings)
     if metadata(new).get("deletionTimestamp") and not metadata(new).get("finalizers"):
