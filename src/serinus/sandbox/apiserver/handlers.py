@@ -293,6 +293,7 @@ class Api:
             target.scope_namespace,
             body,
             queries.write_options(request),
+            owned=True,
         )
         return json_response(written.obj, status=201, warnings=written.warnings)
 
@@ -305,6 +306,7 @@ class Api:
             await queries.body(request),
             queries.write_options(request),
             subresource=target.subresource,
+            owned=True,
         )
         return json_response(written.obj, warnings=written.warnings)
 

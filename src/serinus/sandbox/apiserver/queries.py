@@ -16,7 +16,7 @@ import yaml
 from aiohttp import web
 
 from serinus.sandbox.apiserver import deletion, protobuf, writes
-from serinus.sandbox.apiserver.objects import Obj, as_map
+from serinus.sandbox.apiserver.objects import Obj, as_map, copy_value
 from serinus.sandbox.apiserver.status import Cause, bad_request, invalid, unsupported_media_type
 
 _BODY_TYPES = ("application/json", "application/yaml")
@@ -41,7 +41,11 @@ async def body(request: web.Request) -> Any:
         raise unsupported_media_type(content_type, (*_BODY_TYPES, protobuf.CONTENT_TYPE))
     raw = await request.read()
     try:
-        return json.loads(raw) if content_type == "application/json" else yaml.safe_load(raw)
+        if content_type == "application/json":
+            return json.loads(raw)
+        # a copy: YAML's anchors and aliases give one object several places, and a write
+        # changes the body it is given in place
+        return copy_value(yaml.safe_load(raw))
     except (ValueError, yaml.YAMLError) as error:
         raise bad_request(f"the request body could not be decoded: {error}") from error
 

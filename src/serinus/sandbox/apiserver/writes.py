@@ -93,9 +93,15 @@ def create(
     options: WriteOptions,
     *,
     managed: bool = False,
+    owned: bool = False,
 ) -> Written:
-    """POST: a new object (201), 409 AlreadyExists, 422 Invalid, 404 for a missing namespace."""
-    obj = deep_copy(validation.check_body(resource, body, apply=managed))
+    """POST: a new object (201), 409 AlreadyExists, 422 Invalid, 404 for a missing namespace.
+
+    ``owned`` says ``body`` is the caller's to give away (a decoded request): it is then changed
+    and stored instead of copied."""
+    obj = validation.check_body(resource, body, apply=managed)
+    if not owned:
+        obj = deep_copy(obj)
     validation.check_address(resource, obj, namespace=namespace, name=None)
     fields = metadata(obj)
     if fields.get("resourceVersion"):
@@ -135,10 +141,14 @@ def update(
     options: WriteOptions,
     *,
     subresource: str = "",
+    owned: bool = False,
 ) -> Written:
-    """PUT: replace an object (or its status); 409 on a stale resourceVersion."""
+    """PUT: replace an object (or its status); 409 on a stale resourceVersion. ``owned`` as for
+    :func:`create`."""
     old = cluster.get(resource, namespace, name)
-    obj = deep_copy(validation.check_body(resource, body))
+    obj = validation.check_body(resource, body)
+    if not owned:
+        obj = deep_copy(obj)
     validation.check_address(resource, obj, namespace=namespace, name=name)
     check_version(resource, old, obj, required=resource.require_resource_version)
     return commit_update(cluster, resource, old, obj, options, subresource=subresource)
