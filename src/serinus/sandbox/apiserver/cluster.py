@@ -122,9 +122,11 @@ class Cluster:
         fields: FieldSelector,
         *,
         at: int | None = None,
+        copies: bool = True,
     ) -> list[Obj]:
         """Matching objects in served form, in (namespace, name) order; ``at`` reads them as
-        they were at that resourceVersion (``ExpiredError`` when it left the store's log)."""
+        they were at that resourceVersion (``ExpiredError`` when it left the store's log).
+        Without ``copies`` they are views (see :meth:`view`), for a caller that only encodes."""
         scope = namespace if resource.namespaced else None
         stored_items = (
             self.store.items(resource.storage, scope)
@@ -132,8 +134,9 @@ class Cluster:
             else self.store.items_at(resource.storage, at, scope)
         )
         found = []
+        serve = self.served if copies else self.view
         for stored in stored_items:
-            obj = self.served(resource, stored)
+            obj = serve(resource, stored)
             if labels.matches(obj) and fields.matches(obj):
                 found.append(obj)
         return found

@@ -74,15 +74,16 @@ def list_page(
     limit: str | None,
     token: str | None,
 ) -> Page:
-    """One page of a list (all of it without ``limit``)."""
+    """One page of a list (all of it without ``limit``); its items are views of the stored
+    objects (see ``Cluster.view``), to be encoded, never changed."""
     start = position(token) if token else None
     if start is None:
         rv = cluster.store.rv
-        items = cluster.select(resource, namespace, labels, fields)
+        items = cluster.select(resource, namespace, labels, fields, copies=False)
     else:
         rv = start.rv
         try:
-            items = cluster.select(resource, namespace, labels, fields, at=rv)
+            items = cluster.select(resource, namespace, labels, fields, at=rv, copies=False)
         except ExpiredError:
             fresh = Position(cluster.store.rv, start.namespace, start.name)
             raise ApiError(410, "Expired", EXPIRED, metadata={"continue": fresh.token()}) from None

@@ -187,7 +187,9 @@ async def serve(
 
 
 def _current(cluster: Cluster, watch: WatchRequest) -> list[Obj]:
-    found = cluster.select(watch.resource, watch.namespace, watch.labels, watch.fields)
+    found = cluster.select(
+        watch.resource, watch.namespace, watch.labels, watch.fields, copies=False
+    )
     return sorted(found, key=rv_of)
 
 
