@@ -8,7 +8,8 @@ in-stream ERROR event with a 410 Expired Status; timeoutSeconds ends the stream;
 allowed; label selectors turn leaving the selection into DELETED and entering it into ADDED;
 field selectors on metadata.name; sendInitialEvents ends the burst with the initial-events-end
 bookmark; the Table form for kubectl; stopping the server ends open streams cleanly; a watch
-allowing bookmarks gets one just before its timeout, with the latest resourceVersion.
+allowing bookmarks gets one just before its timeout, with the latest resourceVersion; a burst of
+changes queued at once reaches every watcher in order, each event its own line.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from serinus.sandbox.apiserver import ApiServer
+from serinus.sandbox.apiserver import ApiServer, writes
 from tests.sandbox.apiserver.support import ROOT_CA, configmap, namespace
 
 CONFIGMAPS = "/api/v1/namespaces/prod/configmaps"
@@ -238,3 +239,29 @@ async def test_a_bookmark_comes_just_before_the_timeout() -> None:
     assert received[-1]["object"]["metadata"]["resourceVersion"] == str(latest)
     assert [e["type"] for e in received].count("BOOKMARK") == 1
     assert "BOOKMARK" not in [e["type"] for e in without]
+
+
+async def test_a_burst_of_changes_reaches_every_watcher_whole_and_in_order(
+    api: ApiServer, http: httpx.AsyncClient
+) -> None:
+    """Changes queued together go out together (one write per batch): every watcher still reads
+    each event as its own line, in order, the selecting one only its own."""
+    await prod(http)
+    labelled = f"{CONFIGMAPS}?watch=true&labelSelector=half%3Dyes"
+    async with (
+        watching(http, f"{CONFIGMAPS}?watch=true") as everything,
+        watching(http, labelled) as half,
+    ):
+        await http.post(CONFIGMAPS, json=configmap("first"))
+        assert await everything.take(1) == [("ADDED", "first")]
+        configmaps = api.cluster.registry.lookup("", "v1", "configmaps")
+        assert configmaps is not None
+        for index in range(150):  # no await in between: all of them queue at once
+            body = configmap(f"burst-{index:03d}")
+            body["metadata"]["labels"] = {"half": "yes" if index % 2 else "no"}
+            writes.create(api.cluster, configmaps, "prod", body, writes.WriteOptions())
+        seen = [await everything.next() for _ in range(150)]
+        selected = [await half.next() for _ in range(75)]
+    assert [_brief(e) for e in seen] == [("ADDED", f"burst-{i:03d}") for i in range(150)]
+    assert [_brief(e) for e in selected] == [("ADDED", f"burst-{i:03d}") for i in range(1, 150, 2)]
+    assert selected == [e for e in seen if e["object"]["metadata"]["labels"]["half"] == "yes"]

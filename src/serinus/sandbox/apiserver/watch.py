@@ -87,7 +87,8 @@ class _Stream:
             return ("DELETED", old, None)
         return None
 
-    async def send(self, kind: str, obj: Obj, encoded: bytes | None = None) -> None:
+    def line(self, kind: str, obj: Obj, encoded: bytes | None = None) -> bytes:
+        """One event as the stream sends it (JSON and a newline)."""
         if self.watch.as_table and kind in ("ADDED", "MODIFIED", "DELETED"):
             obj = tables.table(
                 self.watch.resource,
@@ -101,7 +102,10 @@ class _Stream:
         if encoded is None:
             encoded = encode(obj)
         # the same bytes as encoding {"type": kind, "object": obj}, without encoding obj again
-        await self.response.write(b'{"type":"' + kind.encode() + b'","object":' + encoded + b"}\n")
+        return b'{"type":"' + kind.encode() + b'","object":' + encoded + b"}\n"
+
+    async def send(self, kind: str, obj: Obj, encoded: bytes | None = None) -> None:
+        await self.response.write(self.line(kind, obj, encoded))
 
     async def bookmark(self, *, initial_end: bool = False) -> None:
         meta: Obj = {"resourceVersion": str(self.cluster.store.rv)}
@@ -229,7 +233,30 @@ async def _follow(
                 next_bookmark = now + bookmark_interval
                 await stream.bookmark()
             continue
-        if event is None:
+        if not await _send_queued(stream, queue, event):
             return
+
+
+_BATCH = 64
+"""Events already queued go out in one write (one system call instead of one each), at most this
+many at a time; a client reads the lines the same either way."""
+
+
+async def _send_queued(
+    stream: _Stream, queue: asyncio.Queue[Event | None], event: Event | None
+) -> bool:
+    """Send ``event`` and the events queued behind it; False when the server ends the watch."""
+    lines: list[bytes] = []
+    going = True
+    while True:
+        if event is None:
+            going = False
+            break
         if (seen := stream.translate(event)) is not None:
-            await stream.send(*seen)
+            lines.append(stream.line(*seen))
+        if queue.empty() or len(lines) >= _BATCH:
+            break
+        event = queue.get_nowait()
+    if lines:
+        await stream.response.write(b"".join(lines))
+    return going
