@@ -3,17 +3,19 @@
 Covers: a copy equals the original and shares no dict or list with it (a change to either side,
 at any depth, leaves the other alone), for random JSON documents too; integers beyond 64 bits,
 floats, booleans and None come through exactly; values that are not JSON (a tuple holding a
-list) are still copied deeply; ``copy_value`` copies lists and scalars too.
+list) are still copied deeply; ``copy_value`` copies lists and scalars too. ``now`` is the
+current second as the server writes timestamps.
 """
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from serinus.sandbox.apiserver.objects import copy_value, deep_copy
+from serinus.sandbox.apiserver.objects import copy_value, deep_copy, format_time, now, parse_time
 
 
 def _containers(value: Any) -> list[Any]:
@@ -84,3 +86,13 @@ def test_random_documents_copy_equal_and_unshared(original: dict[str, Any]) -> N
     assert copied == original
     originals = {id(c) for c in _containers(original)}
     assert not originals & {id(c) for c in _containers(copied)}
+
+
+def test_now_is_the_current_second_in_rfc3339() -> None:
+    before = datetime.datetime.now(tz=datetime.UTC).replace(microsecond=0)
+    stamp = now()
+    after = datetime.datetime.now(tz=datetime.UTC)
+    moment = parse_time(stamp)
+    assert moment is not None
+    assert before <= moment <= after
+    assert stamp == format_time(moment)

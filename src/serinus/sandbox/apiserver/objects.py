@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import datetime
+import functools
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar, cast
@@ -120,7 +122,13 @@ def new_uid() -> str:
 
 def now() -> str:
     """The current time as the API server writes timestamps: RFC 3339, seconds, UTC."""
-    return format_time(datetime.datetime.now(tz=datetime.UTC))
+    return _second(int(time.time()))
+
+
+@functools.lru_cache(maxsize=1)
+def _second(epoch: int) -> str:
+    """Written once a second (every write stamps its managedFields entry)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def format_time(moment: datetime.datetime) -> str:
