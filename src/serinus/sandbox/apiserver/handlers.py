@@ -295,7 +295,7 @@ class Api:
             queries.write_options(request),
             owned=True,
         )
-        return json_response(written.obj, status=201, warnings=written.warnings)
+        return json_response(written.view, status=201, warnings=written.warnings)
 
     async def _update(self, request: web.Request, target: Target) -> web.Response:
         written = writes.update(
@@ -308,7 +308,7 @@ class Api:
             subresource=target.subresource,
             owned=True,
         )
-        return json_response(written.obj, warnings=written.warnings)
+        return json_response(written.view, warnings=written.warnings)
 
     async def _patch(self, request: web.Request, target: Target) -> web.Response:
         written = patching.patch(
@@ -323,7 +323,7 @@ class Api:
             force=flag(request.query.get("force")),
         )
         status = 201 if written.created else 200
-        return json_response(written.obj, status=status, warnings=written.warnings)
+        return json_response(written.view, status=status, warnings=written.warnings)
 
     async def _delete(self, request: web.Request, target: Target) -> web.Response:
         options = await queries.delete_options(request)

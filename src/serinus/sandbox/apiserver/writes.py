@@ -13,6 +13,7 @@ real collector would shortly after. ``dryRun=All`` runs everything but the commi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from serinus.sandbox.apiserver import crds, defaults, deletion, meta, ownership, rules, validation
@@ -80,9 +81,15 @@ class WriteOptions:
 class Written:
     """The result of a write: the object as the client's version serves it."""
 
-    obj: Obj
+    view: Obj
+    """For reading (the HTTP answer encodes it): it may share everything with the store."""
     created: bool = False
     warnings: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def obj(self) -> Obj:
+        """The object as the caller's own, to change at will (copied on first use)."""
+        return deep_copy(self.view)
 
 
 def create(
@@ -124,12 +131,12 @@ def create(
     if resource.resource == "customresourcedefinitions.apiextensions.k8s.io":
         obj["status"] = crds.status_for(obj)
     if options.dry_run:
-        return Written(cluster.served(resource, obj), True, warnings)
+        return Written(cluster.view(resource, obj), True, warnings)
     stored = cluster.add(resource, obj)
     deletion.collect_if_orphaned(cluster, resource.storage, stored)
     for hook in cluster.creation_hooks:
         hook(resource.storage, stored)
-    return Written(cluster.served(resource, stored), True, warnings)
+    return Written(cluster.view(resource, stored), True, warnings)
 
 
 def update(
@@ -225,17 +232,17 @@ def commit_update(
             new, terminating=bool(metadata(new).get("deletionTimestamp"))
         )
     if meta.same_content(old, new):
-        return Written(deep_copy(old), warnings=warnings)
+        return Written(old, warnings=warnings)
     if options.dry_run:
         return Written(new, warnings=warnings)
     if metadata(new).get("deletionTimestamp") and not metadata(new).get("finalizers"):
         final = cluster.remove(
             resource.storage, namespace_of(new), name_of(new), cluster.to_storage(resource, new)
         )
-        return Written(cluster.served(resource, final), warnings=warnings)
+        return Written(cluster.view(resource, final), warnings=warnings)
     stored = cluster.replace(resource, new)
     deletion.collect_if_orphaned(cluster, resource.storage, stored)
-    return Written(cluster.served(resource, stored), warnings=warnings)
+    return Written(cluster.view(resource, stored), warnings=warnings)
 
 
 def _check_finalizers(resource: ResourceType, old: Obj, new: Obj) -> None:
