@@ -6,7 +6,8 @@
 * :func:`run_until_signal` runs a command's coroutine in one event loop, handing it an event that
   SIGINT and SIGTERM (or the signals given) set; the coroutine stops gracefully when it is set.
   The servers (API server, mesh proxy, podinfo, load tester, operator) all end this way, and only
-  this module installs signal handlers.
+  this module installs signal handlers. They run with short collector pauses
+  (:func:`serinus.gcpauses.short_pauses`): a long-running process keeps its tail latency.
 * :func:`click_errors` turns serinus's errors into click's (``Error: ...``, exit code 1), and an
   ``OSError`` of a server that cannot listen into one sentence naming the address.
 * :func:`duration` parses a duration option (``30s``, ``10m``) with the bounds a command wants.
@@ -23,7 +24,7 @@ from typing import Any, TypeVar
 
 import click
 
-from serinus import logs
+from serinus import gcpauses, logs
 from serinus.apis.base import format_duration, parse_duration
 from serinus.errors import SerinusError
 
@@ -80,7 +81,8 @@ def run_until_signal(
     *,
     signals: tuple[signal.Signals, ...] = STOP_SIGNALS,
 ) -> T:
-    """Run ``main(stop)`` in a new event loop; any of ``signals`` sets ``stop``."""
+    """Run ``main(stop)`` in a new event loop; any of ``signals`` sets ``stop``. Full garbage
+    collections freeze their survivors meanwhile (:mod:`serinus.gcpauses`)."""
 
     async def until_signal() -> T:
         stop = asyncio.Event()
@@ -93,7 +95,8 @@ def run_until_signal(
             for number in signals:
                 loop.remove_signal_handler(number)
 
-    return asyncio.run(until_signal())
+    with gcpauses.short_pauses():
+        return asyncio.run(until_signal())
 
 
 async def unless_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T | None:

@@ -1,0 +1,53 @@
+"""Full collections freeze their survivors inside ``short_pauses``, and only there."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from serinus import gcpauses
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.other: _Node | None = None
+
+
+def _long_lived(count: int) -> list[list[int]]:
+    return [[i] for i in range(count)]  # lists: containers the collector tracks
+
+
+def test_a_full_collection_leaves_only_newer_objects_for_the_next_one() -> None:
+    kept = _long_lived(20_000)
+    with gcpauses.short_pauses():
+        gc.collect()
+        # what survived is frozen: the oldest generation (what a full collection walks) is empty
+        assert gc.get_freeze_count() >= len(kept)
+        assert len(gc.get_objects(2)) < 100
+        newer = _long_lived(5_000)
+        gc.collect(1)  # survived the young generations: long-lived now
+        walked = len(gc.get_objects(2))
+        assert len(newer) <= walked < len(newer) + len(kept) // 2
+    assert gc.get_freeze_count() == 0  # everything is handed back on the way out
+    assert len(gc.get_objects(2)) + len(gc.get_objects(1)) + len(gc.get_objects(0)) > len(kept)
+
+
+def test_cycles_are_still_collected_before_they_are_frozen() -> None:
+    with gcpauses.short_pauses():
+        a, b = _Node(), _Node()
+        a.other, b.other = b, a
+        gone = weakref.ref(a)
+        del a, b
+        gc.collect()
+        assert gone() is None
+
+
+def test_without_it_nothing_is_frozen_and_nested_use_keeps_the_outer_one() -> None:
+    gc.collect()
+    assert gc.get_freeze_count() == 0
+    with gcpauses.short_pauses():
+        with gcpauses.short_pauses():
+            pass
+        gc.collect()
+        assert gc.get_freeze_count() > 0  # the inner one did not take the callback away
+    assert gcpauses._freeze_survivors not in gc.callbacks
