@@ -35,6 +35,9 @@ weight by 1, writes the status and an Event). Printed per window:
 * operator RSS and peak RSS (``/proc/PID/status`` VmRSS, VmHWM; the largest replica's);
 * API requests per tick per Canary (requests through the proxy / ticks; with replicas, their
   Lease renewals and lists included).
+* the operators' garbage-collection pauses (``serinus_gc_pause_seconds``): milliseconds per
+  second spent in them, and the longest one (the upper bound of its bucket). Every tick due
+  during a pause starts that much late.
 
 The operators run with ``--kube-api-qps 1000 --kube-api-burst 2000``: with every Canary
 progressing at a 10 s interval, N=1000 asks ~300 writes a second, above the default limit of 100
@@ -62,7 +65,7 @@ import yaml
 from apicounter import CountingProxy, request_kinds
 from scale_cluster import NS, Cluster, proc_cpu, proc_memory
 
-from serinus.operator.selfmetrics import LATENESS_BUCKETS
+from serinus.operator.selfmetrics import GC_PAUSE_BUCKETS, LATENESS_BUCKETS
 from serinus.sandbox.apiserver import write_kubeconfig
 from serinus.sandbox.prometheus import Prometheus
 
@@ -73,6 +76,8 @@ SATURATED = 0.9
 
 BOUNDS = (*LATENESS_BUCKETS, float("inf"))
 """The bounds of the operator's tick lateness histogram, as its /metrics lists them."""
+GC_BOUNDS = (*GC_PAUSE_BUCKETS, float("inf"))
+"""The bounds of the operator's garbage-collection pause histogram."""
 
 
 def quantile(q: float, buckets: list[float]) -> float:
@@ -105,6 +110,15 @@ class Window:
     kinds: dict[str, int]
     rss_mb: float
     peak_mb: float
+    gc_seconds: float
+    gc_buckets: list[float]
+
+    @property
+    def gc_longest(self) -> float:
+        """The upper bound of the longest garbage-collection pause of the window (any replica)."""
+        counts = [0.0, *self.gc_buckets]
+        grew = [b for b, low, high in zip(GC_BOUNDS, counts, counts[1:], strict=True) if high > low]
+        return grew[-1] if grew else 0.0
 
     def row(self) -> str:
         p50, p99 = quantile(0.5, self.buckets), quantile(0.99, self.buckets)
@@ -116,14 +130,15 @@ class Window:
             f"{late:>7.0f} {self.tick_seconds * 1000:>8.1f} {per_tick * 1000:>9.2f} "
             f"{self.cpu / self.seconds:>6.0%} {self.api_cpu / self.seconds:>6.0%} "
             f"{self.own_cpu / self.seconds:>6.0%} "
-            f"{self.rss_mb:>7.0f} {self.peak_mb:>7.0f} {requests:>8.1f}"
+            f"{self.rss_mb:>7.0f} {self.peak_mb:>7.0f} {requests:>8.1f} "
+            f"{self.gc_seconds / self.seconds * 1000:>7.1f} {self.gc_longest * 1000:>7.0f}"
         )
 
 
 HEADER = (
     f"{'N':>6} {'window':<12} {'ticks':>6} {'late50':>7} {'late99':>7} {'>1s':>7} "
     f"{'tick ms':>8} {'cpu ms/t':>9} {'op cpu':>6} {'api cpu':>6} {'bench':>6} {'RSS MB':>7} "
-    f"{'peak MB':>7} {'req/t/c':>8}"
+    f"{'peak MB':>7} {'req/t/c':>8} {'gc ms/s':>7} {'gc max':>7}"
 )
 
 
@@ -132,11 +147,14 @@ class Scrape:
     duration_sum: float = 0.0
     duration_count: float = 0.0
     buckets: list[float] = dataclasses.field(default_factory=lambda: [0.0] * len(BOUNDS))
+    gc_sum: float = 0.0
+    gc_buckets: list[float] = dataclasses.field(default_factory=lambda: [0.0] * len(GC_BOUNDS))
 
 
 def scrape(ports: list[int]) -> Scrape:
-    """Tick durations (``flagger_canary_duration_seconds``) and tick lateness
-    (``serinus_tick_lateness_seconds``), summed over the replicas."""
+    """Tick durations (``flagger_canary_duration_seconds``), tick lateness
+    (``serinus_tick_lateness_seconds``) and garbage-collection pauses of every generation
+    (``serinus_gc_pause_seconds``), summed over the replicas."""
     found = Scrape()
     for port in ports:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=60).text
@@ -149,6 +167,11 @@ def scrape(ports: list[int]) -> Scrape:
             elif line.startswith("serinus_tick_lateness_seconds_bucket"):
                 bound = float(line.split('le="', 1)[1].split('"', 1)[0])
                 found.buckets[BOUNDS.index(bound)] += float(value)
+            elif line.startswith("serinus_gc_pause_seconds_sum"):
+                found.gc_sum += float(value)
+            elif line.startswith("serinus_gc_pause_seconds_bucket"):
+                bound = float(line.split('le="', 1)[1].split('"', 1)[0])
+                found.gc_buckets[GC_BOUNDS.index(bound)] += float(value)
     return found
 
 
@@ -188,6 +211,8 @@ async def measure(
         kinds=request_kinds(proxy.requests[first:last]),
         rss_mb=max(rss for rss, _ in memory) / 1024,
         peak_mb=max(peak for _, peak in memory) / 1024,
+        gc_seconds=after.gc_sum - before.gc_sum,
+        gc_buckets=[b - a for a, b in zip(before.gc_buckets, after.gc_buckets, strict=True)],
     )
 
 
@@ -344,7 +369,9 @@ async def main() -> None:
         "late; tick ms = mean tick duration (operator's histogram);\ncpu ms/t = operator CPU "
         "per tick; op/api cpu = share "
         "of one core of the operator and the API server;\nbench = this script's share (proxy, "
-        "kubelet); req/t/c = API requests per tick per Canary."
+        "kubelet); req/t/c = API requests per tick per Canary;\ngc ms/s = milliseconds a second "
+        "the operators stood still collecting garbage; gc max = the longest such pause (upper "
+        "bound of its bucket)."
     )
     print()
     for window in windows:

@@ -51,3 +51,15 @@ def test_without_it_nothing_is_frozen_and_nested_use_keeps_the_outer_one() -> No
         gc.collect()
         assert gc.get_freeze_count() > 0  # the inner one did not take the callback away
     assert gcpauses._freeze_survivors not in gc.callbacks
+
+
+def test_every_collection_is_timed_while_inside() -> None:
+    seen: list[tuple[int, float]] = []
+    with gcpauses.timed(lambda generation, seconds: seen.append((generation, seconds))):
+        gc.collect(0)
+        gc.collect()
+    assert [generation for generation, _ in seen[-2:]] == [0, 2]
+    assert all(seconds >= 0 for _, seconds in seen)
+    count = len(seen)
+    gc.collect()
+    assert len(seen) == count  # gone on the way out

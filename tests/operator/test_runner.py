@@ -65,6 +65,17 @@ async def readyz(operator: Operator) -> dict[str, object]:
     return found
 
 
+async def collections(operator: Operator) -> float:
+    """How many young-generation collections the operator's /metrics counts."""
+    port = await operator.metrics_port()
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    series = 'serinus_gc_pause_seconds_count{generation="0"} '
+    return sum(
+        float(line.removeprefix(series)) for line in text.splitlines() if line.startswith(series)
+    )
+
+
 def replica(
     directory: pathlib.Path, proxy: FaultyProxy, identity: str, prometheus: Prometheus
 ) -> Operator:
@@ -158,6 +169,7 @@ async def test_a_flaky_api_server_does_not_stop_the_operator(
             for name, final in (("good", "Succeeded"), ("bad", "Failed"), ("late", "Initialized")):
                 await wait_phase(kube, name, final, within=90)
             assert operator.running(), operator.tail()
+            assert await collections(operator) > 0  # each collection's pause is on /metrics
     assert all(count > 0 for count in proxy.injected.values()), proxy.injected
     for name in ("good", "bad", "late"):
         assert await split(kube, name) == (100, 0)

@@ -19,7 +19,7 @@ import ssl
 from collections.abc import Coroutine
 from typing import Any
 
-from serinus import __version__, outbound
+from serinus import __version__, gcpauses, outbound
 from serinus.errors import SerinusError
 from serinus.kube.client import Kube
 from serinus.kube.errors import LeadershipLostError
@@ -49,6 +49,17 @@ async def run(settings: OperatorSettings, *, stop: asyncio.Event) -> None:
     """Serve until ``stop`` is set (``serinus operator`` sets it on SIGTERM or SIGINT)."""
     tls = _dashboard_tls(settings)
     metrics = SelfMetrics(mesh_provider=settings.mesh_provider)
+    with gcpauses.timed(metrics.gc_paused):  # serinus_gc_pause_seconds
+        await _serve(settings, metrics, tls, stop=stop)
+
+
+async def _serve(
+    settings: OperatorSettings,
+    metrics: SelfMetrics,
+    tls: ssl.SSLContext | None,
+    *,
+    stop: asyncio.Event,
+) -> None:
     endpoints = Endpoints(metrics, host=settings.host, port=settings.port)
     await endpoints.start()
     scope = (

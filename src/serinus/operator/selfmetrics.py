@@ -6,7 +6,9 @@ any other phase), ``flagger_canary_weight`` (per workload: ``<target>-primary`` 
 ``flagger_canary_duration_seconds`` (tick duration), ``flagger_canary_metric_analysis`` (each
 metric's last value) and ``flagger_canary_successes_total`` / ``flagger_canary_failures_total``;
 and serinus's own ``serinus_tick_lateness_seconds``: how late each tick started after its due time
-(the promise of the analysis interval, kept or not).
+(the promise of the analysis interval, kept or not), and ``serinus_gc_pause_seconds`` (per
+generation: how long each garbage collection stopped the process, every tick due meanwhile
+included; :mod:`serinus.gcpauses`).
 They are recorded from the Canary's status after each tick, so the controller itself knows nothing
 of them.
 
@@ -31,6 +33,8 @@ from serinus.operating import progress
 
 LATENESS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 """Upper bounds (seconds) of ``serinus_tick_lateness_seconds``; the scale benchmark reads them."""
+GC_PAUSE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+"""Upper bounds (seconds) of ``serinus_gc_pause_seconds``; the scale benchmark reads them."""
 
 
 class SelfMetrics:
@@ -79,6 +83,13 @@ class SelfMetrics:
             buckets=LATENESS_BUCKETS,
             registry=self.registry,
         )
+        self.gc_pauses = Histogram(
+            "serinus_gc_pause_seconds",
+            "How long each garbage collection stopped the operator",
+            ["generation"],
+            buckets=GC_PAUSE_BUCKETS,
+            registry=self.registry,
+        )
         labels = ["name", "namespace", "deployment_strategy", "analysis_status"]
         self.successes = Counter(
             "flagger_canary_successes", "Promotions", labels, registry=self.registry
@@ -114,6 +125,9 @@ class SelfMetrics:
         self._per_canary = (
             self.status, self.duration, self.last_tick, self.interval, self.deadline, self.paused
         )  # fmt: skip
+
+    def gc_paused(self, generation: int, seconds: float) -> None:
+        self.gc_pauses.labels(str(generation)).observe(seconds)
 
     def count(self, per_namespace: dict[str, int]) -> None:
         for namespace, count in per_namespace.items():
