@@ -117,7 +117,9 @@ class Window:
     def gc_longest(self) -> float:
         """The upper bound of the longest garbage-collection pause of the window (any replica)."""
         counts = [0.0, *self.gc_buckets]
-        grew = [b for b, low, high in zip(GC_BOUNDS, counts, counts[1:], strict=True) if high > low]
+        grew = [
+            b for b, low, high in zip(GC_BOUNDS, counts[:-1], counts[1:], strict=True) if high > low
+        ]
         return grew[-1] if grew else 0.0
 
     def row(self) -> str:

@@ -6,7 +6,8 @@ job; a poke ticks at once instead of at the end of the interval; stopping waits 
 flight to finish (its status write is not cut off) and then ends every task; two Canaries with the
 same target are reported as Flagger does; spread Canaries tick first at their own point of the
 interval, never all at once; the pool runs at most its size of ticks and lets a run in progress in
-before idle Canaries that came due earlier; releasing a Canary lets its tick in flight finish.
+before idle Canaries that came due earlier; releasing a Canary lets its tick in flight finish; a
+tick that waited for the pool (or ran long) leaves its Canary's grid where it was.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 
 import pytest
 
-from serinus.controller.scheduler import Scheduler, phase_of
+from serinus.controller.scheduler import Scheduler, next_due, phase_of
 
 LIVENESS = 5.0  # generous bound for "it happens at all"; not a speed claim
 
@@ -226,3 +227,34 @@ async def test_release_lets_the_tick_in_flight_finish() -> None:
     await asyncio.wait_for(letting_go, LIVENESS)
     assert finished == ["a"]
     assert scheduler.canaries == []
+
+
+def test_the_grid_stays_put_after_a_late_or_long_tick() -> None:
+    assert next_due(100.0, 10.0, now=100.4) == 110.0  # on time: one interval on
+    assert next_due(100.0, 10.0, now=109.9) == 110.0  # started late: the same grid point
+    assert next_due(100.0, 10.0, now=125.0) == 130.0  # ran long: 110 and 120 dropped
+    assert next_due(100.0, 10.0, now=130.0) == 130.0
+
+
+async def test_a_tick_that_waited_for_the_pool_keeps_its_point_of_the_interval() -> None:
+    starts: dict[str, list[float]] = {"slow": [], "waits": []}
+    clock = asyncio.get_running_loop()
+    twice = asyncio.Event()
+
+    async def tick(namespace: str, name: str) -> None:
+        starts[name].append(clock.time())
+        if len(starts["waits"]) == 2:
+            twice.set()
+        if name == "slow" and len(starts[name]) == 1:
+            await asyncio.sleep(0.6)  # holds the only slot: "waits" starts 0.6 s late
+
+    scheduler = Scheduler(tick, concurrency=1, priority=lambda key: 0 if key[1] == "slow" else 1)
+    began = clock.time()
+    scheduler.upsert(("prod", "slow"), interval=1.0, target="slow")
+    scheduler.upsert(("prod", "waits"), interval=1.0, target="waits")
+    await asyncio.wait_for(twice.wait(), LIVENESS)
+    await scheduler.stop()
+    first, second = (at - began for at in starts["waits"][:2])
+    assert first >= 0.6
+    # due at 1.0 s, its grid point: an interval after its late start would be 1.6 s
+    assert second < 1.3, starts

@@ -9,13 +9,19 @@ logged and the next one runs as planned, so one broken Canary never stops anothe
 Many Canaries at once (the operator starting, a replica taking over a share) are *spread*: the
 first tick of each comes at a point of its interval fixed by its key (:func:`phase_of`), so a
 thousand Canaries never start together and each keeps its own slot of the interval. Ticks follow
-a fixed grid (every interval from the first, as a ticker does), not "an interval after the last
-tick ended". At most ``concurrency`` ticks run at once (a bounded pool); waiting ticks are let in
-in the order they came due, each level of ``priority`` (lower first: runs in progress before idle
-Canaries) worth ``head_start`` seconds: a run's tick goes before an idle Canary's that came due
-up to 5 s earlier, never before one that has waited longer, so runs that keep the pool full
-delay an idle Canary's tick by seconds instead of starving it (a new revision would never be
-noticed). How late each tick started after its due time goes to ``observe``.
+a fixed grid (every interval from the first, as Go's ticker behind Flagger's does), not "an
+interval after the last tick ended", and a tick that started late or ran long does not move the
+grid (:func:`next_due`): grid points already past are dropped, never caught up in a burst. A
+grid moved to each late start kept every tick that waited for the same free slot of the pool
+together from then on: at 1,000 progressing Canaries such clusters grew until most ticks came in
+one half of the interval (tick starts per 5 s alternating ~740 and ~260), and the pool, full in
+every cluster, made them later still.
+
+At most ``concurrency`` ticks run at once (a bounded pool); waiting ticks are let in in the order
+they came due, each level of ``priority`` (lower first: runs in progress before idle Canaries)
+worth ``head_start`` seconds: a run's tick goes before an idle Canary's that came due up to 5 s
+earlier, never before one that has waited longer, so runs that keep the pool full delay an idle
+Canary's tick by seconds instead of starving it (a new revision would never be noticed). How late each tick started after its due time goes to ``observe``.
 
 Stopping is graceful: :meth:`Scheduler.stop` lets every tick in flight finish (each one ends with
 its status written), then ends the tasks, so the next leader resumes every Canary from its status.
@@ -30,6 +36,7 @@ import hashlib
 import heapq
 import itertools
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 logger = logging.getLogger(__name__)
@@ -43,6 +50,16 @@ def phase_of(key: Key) -> float:
     """Where in its interval a Canary's spread ticks fall, in [0, 1), the same on every replica."""
     digest = hashlib.blake2b(f"{key[0]}/{key[1]}".encode(), digest_size=8).digest()
     return int.from_bytes(digest) / 2**64
+
+
+def next_due(due: float, interval: float, now: float) -> float:
+    """The Canary's next point of its grid after a tick due at ``due`` ended at ``now``: one
+    interval on, or, when that is past already (the tick started late or ran long), the first
+    point of the same grid after ``now``."""
+    following = due + interval
+    if following > now:
+        return following
+    return following + math.ceil((now - following) / interval) * interval
 
 
 HEAD_START = 5.0
@@ -213,9 +230,7 @@ class Scheduler:
                     logger.exception("tick of %s.%s failed", name, namespace)
                 finally:
                     job.ticking = False
-            # the next point of the grid; a late tick moves the grid to when it started, so an
-            # overrun is counted once and never followed by a burst of catching-up ticks
-            due = max(due, started) + job.interval
+            due = next_due(due, job.interval, clock.time())
 
     def _warn_duplicates(self, key: Key, target: str) -> None:
         namespace = key[0]
