@@ -21,7 +21,8 @@ At most ``concurrency`` ticks run at once (a bounded pool); waiting ticks are le
 they came due, each level of ``priority`` (lower first: runs in progress before idle Canaries)
 worth ``head_start`` seconds: a run's tick goes before an idle Canary's that came due up to 5 s
 earlier, never before one that has waited longer, so runs that keep the pool full delay an idle
-Canary's tick by seconds instead of starving it (a new revision would never be noticed). How late each tick started after its due time goes to ``observe``.
+Canary's tick by seconds instead of starving it (a new revision would never be noticed). How
+late each tick started after its due time goes to ``observe``.
 
 Stopping is graceful: :meth:`Scheduler.stop` lets every tick in flight finish (each one ends with
 its status written), then ends the tasks, so the next leader resumes every Canary from its status.
