@@ -50,7 +50,33 @@ def test_without_it_nothing_is_frozen_and_nested_use_keeps_the_outer_one() -> No
             pass
         gc.collect()
         assert gc.get_freeze_count() > 0  # the inner one did not take the callback away
-    assert gcpauses._freeze_survivors not in gc.callbacks
+    assert not any(isinstance(callback, gcpauses._Freezer) for callback in gc.callbacks)
+
+
+def _frozen_cycle() -> weakref.ref[_Node]:
+    """A cycle that survives a full collection (frozen), then becomes unreachable."""
+    a, b = _Node(), _Node()
+    a.other, b.other = b, a
+    gone = weakref.ref(a)
+    gc.collect()
+    return gone
+
+
+def test_a_cycle_unreachable_after_it_was_frozen_waits_for_the_sweep() -> None:
+    with gcpauses.short_pauses(sweep_every=3600):
+        gone = _frozen_cycle()
+        gc.collect()
+        assert gone() is not None  # frozen: the price of the short pauses
+    gc.collect()
+    assert gone() is None  # handed back on the way out
+
+
+def test_the_sweep_walks_the_frozen_objects_again() -> None:
+    with gcpauses.short_pauses(sweep_every=0):
+        gone = _frozen_cycle()
+        assert gc.get_freeze_count() == 0  # the sweep was due: unfrozen, not frozen
+        gc.collect()
+        assert gone() is None
 
 
 def test_every_collection_is_timed_while_inside() -> None:

@@ -80,6 +80,7 @@ def run_until_signal(
     main: Callable[[asyncio.Event], Awaitable[T]],
     *,
     signals: tuple[signal.Signals, ...] = STOP_SIGNALS,
+    sweep_every: float = gcpauses.SWEEP_SECONDS,
 ) -> T:
     """Run ``main(stop)`` in a new event loop; any of ``signals`` sets ``stop``. Full garbage
     collections freeze their survivors meanwhile (:mod:`serinus.gcpauses`)."""
@@ -95,7 +96,7 @@ def run_until_signal(
             for number in signals:
                 loop.remove_signal_handler(number)
 
-    with gcpauses.short_pauses():
+    with gcpauses.short_pauses(sweep_every):
         return asyncio.run(until_signal())
 
 
