@@ -21,8 +21,9 @@ server through a counting proxy (``apicounter.py``).
 
 Two windows of ``--ticks`` intervals are measured per N: **idle** (every Canary Initialized: a
 tick checks the Services, the primary, the TrafficSplit and the target's revision) and
-**progressing** (after a new image on every target: each tick runs the analysis, shifts the
-weight by 1, writes the status and an Event). Printed per window:
+**progressing** (after a new image on every target, once every Canary has taken its first
+weight step: each tick runs the analysis, shifts the weight by 1, writes the status and an
+Event). Printed per window:
 
 * tick lateness p50 / p99, and ticks that started more than 1 s late: how late each tick started
   after its due time, from the operators' ``serinus_tick_lateness_seconds`` histograms (the
@@ -322,8 +323,11 @@ async def run(
                 idle = await measure("idle", n, ticks, proxy, pids, api.pid, ports)
                 await cluster.new_images(n)
                 began = time.monotonic()
-                await cluster.wait_phases(n, {"Progressing"})
-                print(f"  N={n}: all Canaries progressing in {time.monotonic() - began:.0f}s")
+                await cluster.wait_phases(n, {"Progressing"}, advanced=True)
+                print(
+                    f"  N={n}: all Canaries progressing, weight > 0, in "
+                    f"{time.monotonic() - began:.0f}s"
+                )
                 busy = await measure("progressing", n, ticks, proxy, pids, api.pid, ports)
                 return [idle, busy]
     finally:

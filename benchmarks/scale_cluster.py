@@ -3,9 +3,10 @@
 :class:`Cluster` talks straight to the API server (not through the counting proxy): it creates
 the CRDs, namespace ``bench``, the always-passing MetricTemplate and N Deployments with their
 Canaries, plays the deployment controller (a Deployment whose spec changed is reported rolled
-out: generation observed, every replica updated and available), rolls new images out, and waits
-for phases. ``proc_cpu`` and ``proc_memory`` read a process's CPU time and memory from /proc
-(psutil is not a dependency).
+out: generation observed, every replica updated and available; ``CONCURRENCY`` reports in flight,
+the newest per Deployment, so that at 3,000 Canaries the operators do not wait for it), rolls new
+images out, and waits for phases (or for every Canary's first weight step). ``proc_cpu`` and
+``proc_memory`` read a process's CPU time and memory from /proc (psutil is not a dependency).
 """
 
 from __future__ import annotations
@@ -151,11 +152,19 @@ class Cluster:
             for i in range(n)
         )
 
-    async def wait_phases(self, n: int, phases: set[str], *, within: float = 900.0) -> None:
+    async def wait_phases(
+        self, n: int, phases: set[str], *, advanced: bool = False, within: float = 900.0
+    ) -> None:
+        """Until every Canary is in one of ``phases`` (and, with ``advanced``, has a canary
+        weight above 0: its analysis runs)."""
         deadline = asyncio.get_running_loop().time() + within
         while True:
             listed = await self.kube.list("flagger.app/v1beta1", "Canary", NS)
-            done = sum((c.get("status") or {}).get("phase") in phases for c in listed)
+            statuses = [c.get("status") or {} for c in listed]
+            done = sum(
+                s.get("phase") in phases and (not advanced or (s.get("canaryWeight") or 0) > 0)
+                for s in statuses
+            )
             if done == n:
                 return
             if asyncio.get_running_loop().time() > deadline:
@@ -163,15 +172,32 @@ class Cluster:
             await asyncio.sleep(2.0)  # a list of N Canaries is work for the API server
 
     async def _play_kubelet(self) -> None:
-        async for event, obj in self.kube.watch(*DEPLOYMENT, NS):
-            status = obj.get("status") or {}
-            wanted = rolled_out(obj)
-            if event == "DELETED" or all(
-                status.get(k) == wanted[k] for k in ("observedGeneration", "replicas")
-            ):
-                continue
-            name = obj["metadata"]["name"]
-            await self.kube.patch_status(*DEPLOYMENT, name, NS, {"status": wanted})
+        wanted: dict[str, dict[str, Any]] = {}  # the newest status to report, per Deployment
+        queue: asyncio.Queue[str] = asyncio.Queue()
+
+        async def report() -> None:
+            while True:
+                name = await queue.get()
+                status = wanted.pop(name)
+                await self.kube.patch_status(*DEPLOYMENT, name, NS, {"status": status})
+
+        workers = [asyncio.create_task(report()) for _ in range(CONCURRENCY)]
+        try:
+            async for event, obj in self.kube.watch(*DEPLOYMENT, NS):
+                status = obj.get("status") or {}
+                rolled = rolled_out(obj)
+                if event == "DELETED" or all(
+                    status.get(k) == rolled[k] for k in ("observedGeneration", "replicas")
+                ):
+                    continue
+                name = obj["metadata"]["name"]
+                if name not in wanted:
+                    queue.put_nowait(name)
+                wanted[name] = rolled
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
 
 
 async def _bounded(calls: Iterable[Awaitable[Any]]) -> None:
