@@ -5,8 +5,8 @@ generation it collects. A full (generation 2) collection walks all long-lived ob
 operator at 1,000 Canaries (modules, caches, one task per Canary: ~230,000 objects) that was
 150-340 ms every 4 s while Canaries progressed, and in the sandbox's API server (every object of
 the cluster as dicts: ~700,000) 400-700 ms. Every tick due during a pause starts that much late,
-and a pause of the API server holds every request in flight, so the pauses, not the CPU, set the
-operator's worst tick lateness (``benchmarks/operator_scale.py``).
+and a pause of the API server holds every request in flight (``benchmarks/operator_scale.py``
+prints the operators' pauses next to their tick lateness).
 
 :func:`short_pauses` freezes (:func:`gc.freeze`) what survives each full collection: the next
 full collection walks only the objects that became long-lived since, so its pause is bounded by
@@ -33,8 +33,6 @@ from typing import Any
 
 OLDEST = 2
 """The generation a full collection collects."""
-
-
 SWEEP_SECONDS = 600.0
 """How often a full collection walks the frozen objects too (see the module docstring)."""
 
