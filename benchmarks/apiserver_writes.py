@@ -22,8 +22,6 @@ import argparse
 import asyncio
 import datetime
 import pathlib
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -31,7 +29,7 @@ from typing import Any
 
 import aiohttp
 import yaml
-from scale_cluster import NS, TRAFFIC_SPLIT_CRD, canary, deployment, proc_cpu
+from scale_cluster import NS, TRAFFIC_SPLIT_CRD, canary, deployment, proc_cpu, start_apiserver
 
 from serinus.apis.crds import custom_resource_definitions
 
@@ -39,26 +37,6 @@ CANARIES = f"/apis/flagger.app/v1beta1/namespaces/{NS}/canaries"
 DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
 SPLITS = f"/apis/split.smi-spec.io/v1alpha2/namespaces/{NS}/trafficsplits"
 EVENTS = f"/api/v1/namespaces/{NS}/events"
-
-
-def start_apiserver(directory: pathlib.Path) -> tuple[subprocess.Popen[bytes], str]:
-    kubeconfig = directory / "apiserver.kubeconfig"
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "serinus", "sandbox", "apiserver", "--port", "0"),
-            *("--kubeconfig", str(kubeconfig), "--watch-window", "200000"),
-            *("--log-level", "warning"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(directory / "apiserver.log").open("w"),
-    )
-    deadline = time.monotonic() + 30
-    while not kubeconfig.exists():
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise SystemExit(f"the API server did not start: {(directory / 'apiserver.log')}")
-        time.sleep(0.05)
-    url = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
-    return process, str(url)
 
 
 def stamp() -> str:

@@ -62,9 +62,8 @@ import tempfile
 import time
 
 import httpx
-import yaml
 from apicounter import CountingProxy, request_kinds
-from scale_cluster import NS, Cluster, proc_cpu, proc_memory
+from scale_cluster import NS, Cluster, proc_cpu, proc_memory, start_apiserver
 
 from serinus.operator.selfmetrics import GC_PAUSE_BUCKETS, LATENESS_BUCKETS
 from serinus.sandbox.apiserver import write_kubeconfig
@@ -228,26 +227,6 @@ async def latency(url: str, count: int = 100) -> float:
             (await client.get(f"{url}/version")).raise_for_status()
             times.append(time.perf_counter() - began)
     return statistics.median(times)
-
-
-def start_apiserver(directory: pathlib.Path) -> tuple[subprocess.Popen[bytes], str]:
-    kubeconfig = directory / "apiserver.kubeconfig"
-    process = subprocess.Popen(  # on this script's cores (core 1 with --cores 1)
-        [
-            *(sys.executable, "-m", "serinus", "sandbox", "apiserver", "--port", "0"),
-            *("--kubeconfig", str(kubeconfig), "--watch-window", "200000"),
-            *("--log-level", "warning"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(directory / "apiserver.log").open("w"),
-    )
-    deadline = time.monotonic() + 30
-    while not kubeconfig.exists():
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise SystemExit(f"the API server did not start: {(directory / 'apiserver.log')}")
-        time.sleep(0.05)
-    url = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
-    return process, str(url)
 
 
 def start_operator(

@@ -6,7 +6,8 @@ Canaries, plays the deployment controller (a Deployment whose spec changed is re
 out: generation observed, every replica updated and available; ``CONCURRENCY`` reports in flight,
 the newest per Deployment, so that at 3,000 Canaries the operators do not wait for it), rolls new
 images out, and waits for phases (or for every Canary's first weight step). ``proc_cpu`` and
-``proc_memory`` read a process's CPU time and memory from /proc (psutil is not a dependency).
+``proc_memory`` read a process's CPU time and memory from /proc (psutil is not a dependency);
+``start_apiserver`` starts the sandbox's API server as a process of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import asyncio
 import contextlib
 import os
 import pathlib
+import subprocess
+import sys
+import time
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
@@ -209,3 +213,23 @@ async def _bounded(calls: Iterable[Awaitable[Any]]) -> None:
             await call
 
     await asyncio.gather(*(one(call) for call in calls))
+
+
+def start_apiserver(directory: pathlib.Path) -> tuple[subprocess.Popen[bytes], str]:
+    kubeconfig = directory / "apiserver.kubeconfig"
+    process = subprocess.Popen(  # on this script's cores (core 1 with --cores 1)
+        [
+            *(sys.executable, "-m", "serinus", "sandbox", "apiserver", "--port", "0"),
+            *("--kubeconfig", str(kubeconfig), "--watch-window", "200000"),
+            *("--log-level", "warning"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(directory / "apiserver.log").open("w"),
+    )
+    deadline = time.monotonic() + 30
+    while not kubeconfig.exists():
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise SystemExit(f"the API server did not start: {(directory / 'apiserver.log')}")
+        time.sleep(0.05)
+    url = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+    return process, str(url)

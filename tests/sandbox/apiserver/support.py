@@ -42,3 +42,17 @@ def load_yaml(path: pathlib.Path) -> dict[str, Any]:
     document = yaml.safe_load(path.read_text())
     assert isinstance(document, dict)
     return document
+
+
+def containers(value: Any) -> list[Any]:
+    """Every dict and list inside ``value`` (itself included): what must not be shared."""
+    found: list[Any] = []
+    if isinstance(value, dict):
+        found.append(value)
+        for item in value.values():
+            found += containers(item)
+    elif isinstance(value, list):
+        found.append(value)
+        for item in value:
+            found += containers(item)
+    return found

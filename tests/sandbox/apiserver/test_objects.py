@@ -16,20 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from serinus.sandbox.apiserver.objects import copy_value, deep_copy, format_time, now, parse_time
-
-
-def _containers(value: Any) -> list[Any]:
-    """Every dict and list inside ``value`` (itself included)."""
-    found: list[Any] = []
-    if isinstance(value, dict):
-        found.append(value)
-        for item in value.values():
-            found += _containers(item)
-    elif isinstance(value, list):
-        found.append(value)
-        for item in value:
-            found += _containers(item)
-    return found
+from tests.sandbox.apiserver.support import containers
 
 
 def test_copy_is_independent_at_every_depth() -> None:
@@ -84,8 +71,8 @@ _JSON = st.recursive(
 def test_random_documents_copy_equal_and_unshared(original: dict[str, Any]) -> None:
     copied = deep_copy(original)
     assert copied == original
-    originals = {id(c) for c in _containers(original)}
-    assert not originals & {id(c) for c in _containers(copied)}
+    originals = {id(c) for c in containers(original)}
+    assert not originals & {id(c) for c in containers(copied)}
 
 
 def test_now_is_the_current_second_in_rfc3339() -> None:

@@ -16,26 +16,13 @@ from serinus.sandbox.apiserver import patching, writes
 from serinus.sandbox.apiserver.cluster import Cluster
 from serinus.sandbox.apiserver.objects import deep_copy
 from serinus.sandbox.apiserver.resources import ResourceType
-from tests.sandbox.apiserver.support import deployment, namespace
+from tests.sandbox.apiserver.support import containers, deployment, namespace
 
 OPTIONS = writes.WriteOptions(field_manager="test")
 
 
-def _containers(value: Any) -> list[Any]:
-    found: list[Any] = []
-    if isinstance(value, dict):
-        found.append(value)
-        for item in value.values():
-            found += _containers(item)
-    elif isinstance(value, list):
-        found.append(value)
-        for item in value:
-            found += _containers(item)
-    return found
-
-
 def _shared(one: Any, other: Any) -> bool:
-    return bool({id(c) for c in _containers(one)} & {id(c) for c in _containers(other)})
+    return bool({id(c) for c in containers(one)} & {id(c) for c in containers(other)})
 
 
 def _setup() -> tuple[Cluster, ResourceType]:
