@@ -141,7 +141,8 @@ def apiserver(
         common.run_until_signal(
             lambda stop: serve(server, stop=stop, kubeconfig=kubeconfig, on_ready=ready),
             # it holds the whole cluster as Python objects (~2 million at 3,000 Canaries), so a
-            # sweep stops it for seconds; what it stores are trees, which form no cycles
+            # sweep stops it for seconds; what it stores are JSON documents (trees), freed by
+            # reference counting alone
             sweep_every=3600.0,
         )
     click.echo("Kubernetes API server stopped")
