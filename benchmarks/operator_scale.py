@@ -16,8 +16,8 @@ in Progressing for the whole measurement) in namespace ``bench``; a kubelet play
 (every Deployment whose spec changes is reported rolled out at once, written straight to the API
 server); a real Prometheus answering the one MetricTemplate, ``vector(99.9)`` against min 99, so
 every analysis passes (the checks are real queries, only their answer is fixed); and the real
-operator process (``serinus operator``, default ``--min-interval 10s``), which reaches the API
-server through a counting proxy (``apicounter.py``).
+operator process (``serinus operator``, default ``--min-interval 10s``), straight to the API
+server, which counts the requests it answers (its ``/metrics``, read by ``apicounter.py``).
 
 Two windows of ``--ticks`` intervals are measured per N: **idle** (every Canary Initialized: a
 tick checks the Services, the primary, the TrafficSplit and the target's revision) and
@@ -34,8 +34,8 @@ Event). Printed per window:
 * operator CPU seconds per tick and the operator's share of a core (``/proc/PID/stat``); the
   API server's share of a core;
 * operator RSS and peak RSS (``/proc/PID/status`` VmRSS, VmHWM; the largest replica's);
-* API requests per tick per Canary (requests through the proxy / ticks; with replicas, their
-  Lease renewals and lists included).
+* API requests per tick per Canary (the API server's count of the window, less this script's own
+  requests, / ticks; with replicas, their Lease renewals and lists included).
 * the operators' garbage-collection pauses (``serinus_gc_pause_seconds``): milliseconds per
   second spent in them, and the longest one (the upper bound of its bucket). Every tick due
   during a pause starts that much late.
@@ -61,8 +61,8 @@ import sys
 import tempfile
 import time
 
+import apicounter
 import httpx
-from apicounter import CountingProxy, request_kinds
 from scale_cluster import NS, Cluster, proc_cpu, proc_memory, start_apiserver
 
 from serinus.operator.selfmetrics import GC_PAUSE_BUCKETS, LATENESS_BUCKETS
@@ -181,18 +181,25 @@ async def measure(
     name: str,
     n: int,
     ticks: int,
-    proxy: CountingProxy,
+    cluster: Cluster,
+    url: str,
     operators: list[int],
     api: int,
     ports: list[int],
 ) -> Window:
     seconds = ticks * INTERVAL
-    started, first = time.monotonic(), len(proxy.requests)
+    first = await asyncio.to_thread(apicounter.request_kinds, url)
+    reported = cluster.reported
+    started = time.monotonic()
     cpu = sum(proc_cpu(pid) for pid in operators)
     api_cpu, own_cpu = proc_cpu(api), proc_cpu(os.getpid())
     before = await asyncio.to_thread(scrape, ports)
     await asyncio.sleep(seconds)
-    ended, last = time.monotonic(), len(proxy.requests)
+    ended = time.monotonic()
+    last = await asyncio.to_thread(apicounter.request_kinds, url)
+    kinds = apicounter.difference(
+        first, last, {"PATCH deployments/status": cluster.reported - reported}
+    )
     cpu = sum(proc_cpu(pid) for pid in operators) - cpu
     api_cpu, own_cpu = proc_cpu(api) - api_cpu, proc_cpu(os.getpid()) - own_cpu
     after = await asyncio.to_thread(scrape, ports)
@@ -209,8 +216,8 @@ async def measure(
         cpu=cpu,
         api_cpu=api_cpu,
         own_cpu=own_cpu,
-        requests=last - first,
-        kinds=request_kinds(proxy.requests[first:last]),
+        requests=sum(kinds.values()),
+        kinds=kinds,
         rss_mb=max(rss for rss, _ in memory) / 1024,
         peak_mb=max(peak for _, peak in memory) / 1024,
         gc_seconds=after.gc_sum - before.gc_sum,
@@ -231,14 +238,14 @@ async def latency(url: str, count: int = 100) -> float:
 
 def start_operator(
     directory: pathlib.Path,
-    proxy: CountingProxy,
+    url: str,
     prometheus: str,
     *,
     index: int,
     replicas: int,
     cores: int,
 ) -> tuple[subprocess.Popen[bytes], pathlib.Path]:
-    kubeconfig = write_kubeconfig(directory / "operator.kubeconfig", proxy.url)
+    kubeconfig = write_kubeconfig(directory / "operator.kubeconfig", url)
     log = directory / f"operator-{index}.log"
     pinned = ["taskset", "-c", "0"] if cores == 1 else []
     shards = ["--shards", "auto", "--leader-election-namespace", NS] if replicas > 1 else []
@@ -272,13 +279,7 @@ async def run(
     n: int, ticks: int, directory: pathlib.Path, *, cores: int, replicas: int
 ) -> list[Window]:
     api, url = start_apiserver(directory)
-    proxy = CountingProxy(int(url.rsplit(":", 1)[1]))
-    await proxy.start()
-    direct, proxied = await latency(url), await latency(proxy.url)
-    print(
-        f"  GET /version: {direct * 1000:.2f} ms direct, {proxied * 1000:.2f} ms through the proxy"
-    )
-    proxy.requests.clear()
+    print(f"  GET /version: {await latency(url) * 1000:.2f} ms")
     operators: list[subprocess.Popen[bytes]] = []
     try:
         with Prometheus(directory / "prometheus") as prometheus:
@@ -289,7 +290,7 @@ async def run(
                 ports = []
                 for index in range(replicas):
                     operator, log = start_operator(
-                        directory, proxy, prometheus.url,
+                        directory, url, prometheus.url,
                         index=index, replicas=replicas, cores=cores,
                     )  # fmt: skip
                     operators.append(operator)
@@ -299,7 +300,7 @@ async def run(
                 await cluster.wait_phases(n, {"Initialized"})
                 print(f"  N={n}: all Canaries initialized in {time.monotonic() - began:.0f}s")
                 await asyncio.sleep(INTERVAL)  # the initialization's last writes settle
-                idle = await measure("idle", n, ticks, proxy, pids, api.pid, ports)
+                idle = await measure("idle", n, ticks, cluster, url, pids, api.pid, ports)
                 await cluster.new_images(n)
                 began = time.monotonic()
                 await cluster.wait_phases(n, {"Progressing"}, advanced=True)
@@ -307,7 +308,7 @@ async def run(
                     f"  N={n}: all Canaries progressing, weight > 0, in "
                     f"{time.monotonic() - began:.0f}s"
                 )
-                busy = await measure("progressing", n, ticks, proxy, pids, api.pid, ports)
+                busy = await measure("progressing", n, ticks, cluster, url, pids, api.pid, ports)
                 return [idle, busy]
     finally:
         for operator in operators:
@@ -316,7 +317,6 @@ async def run(
             with contextlib.suppress(subprocess.TimeoutExpired):
                 operator.wait(timeout=60)
             operator.kill()
-        await proxy.stop()
         api.terminate()
         api.wait(timeout=30)
 
@@ -353,7 +353,7 @@ async def main() -> None:
         "\nlate50/99 = seconds a tick started after its due time; >1s = ticks more than 1 s "
         "late; tick ms = mean tick duration (operator's histogram);\ncpu ms/t = operator CPU "
         "per tick; op/api cpu = share "
-        "of one core of the operator and the API server;\nbench = this script's share (proxy, "
+        "of one core of the operator and the API server;\nbench = this script's share (its "
         "kubelet); req/t/c = API requests per tick per Canary;\ngc ms/s = milliseconds a second "
         "the operators stood still collecting garbage; gc max = the longest such pause (upper "
         "bound of its bucket)."
@@ -372,7 +372,7 @@ async def main() -> None:
 
 def _stop(signum: int, frame: object) -> None:
     """SIGTERM ends the run through its ``finally`` blocks: no operator is left behind (one
-    would reach the next run's API server when its proxy gets the same port)."""
+    would reach the next run's API server when it gets the same port)."""
     raise SystemExit(f"stopped by signal {signum}")
 
 

@@ -1,6 +1,6 @@
 """The cluster side of ``operator_scale.py``: objects, the kubelet's part, and /proc readings.
 
-:class:`Cluster` talks straight to the API server (not through the counting proxy): it creates
+:class:`Cluster` talks straight to the API server (the operators too): it creates
 the CRDs, namespace ``bench``, the always-passing MetricTemplate and N Deployments with their
 Canaries, plays the deployment controller (a Deployment whose spec changed is reported rolled
 out: generation observed, every replica updated and available; ``CONCURRENCY`` reports in flight,
@@ -113,6 +113,8 @@ class Cluster:
     def __init__(self, url: str) -> None:
         self.kube = Kube(KubeSettings.for_server(url, namespace=NS))
         self._kubelet: asyncio.Task[None] | None = None
+        self.reported = 0
+        """Deployment status patches sent by the kubelet so far."""
 
     async def __aenter__(self) -> Cluster:
         await self.kube.__aenter__()
@@ -184,6 +186,7 @@ class Cluster:
                 name = await queue.get()
                 status = wanted.pop(name)
                 await self.kube.patch_status(*DEPLOYMENT, name, NS, {"status": status})
+                self.reported += 1
 
         workers = [asyncio.create_task(report()) for _ in range(CONCURRENCY)]
         try:

@@ -21,6 +21,7 @@ from serinus.sandbox.apiserver import (
     identity,
     impersonation,
     listing,
+    metrics,
     openapi,
     patching,
     podexec,
@@ -35,6 +36,7 @@ from serinus.sandbox.apiserver import (
 )
 from serinus.sandbox.apiserver.cluster import Cluster
 from serinus.sandbox.apiserver.logs import LogSources
+from serinus.sandbox.apiserver.metrics import Counted, RequestMetrics
 from serinus.sandbox.apiserver.objects import Obj
 from serinus.sandbox.apiserver.responses import (
     aggregated_discovery,
@@ -56,6 +58,8 @@ from serinus.sandbox.apiserver.status import (
 logger = logging.getLogger(__name__)
 
 _BODY_TYPES = ("application/json", "application/yaml")
+_COUNTED = web.RequestKey("counted", Counted)
+"""What a request was about, noted when its route is known, counted with its answer."""
 _VALIDATION = ("Strict", "Warn", "Ignore")
 
 
@@ -79,6 +83,7 @@ class Api:
         self.bookmark_interval = bookmark_interval
         self.address = address
         self.tokens = identity.Tokens(cluster)
+        self.metrics = RequestMetrics()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -98,6 +103,7 @@ class Api:
             logger.exception("%s %s failed", request.method, request.path_qs)
             response = error_response(internal(repr(error)))
         logger.debug("%s %s -> %s", request.method, request.path_qs, response.status)
+        self.metrics.count(request.get(_COUNTED), request.method, response.status)
         return response
 
     def _authorize(self, user: identity.User, attributes: rbac.Attributes) -> None:
@@ -114,6 +120,10 @@ class Api:
             return web.Response(text="ok", content_type="text/plain")
         if parts == ["version"]:
             return json_response(discovery.VERSION_INFO)
+        if parts == ["metrics"] and request.method == "GET":
+            return web.Response(
+                body=self.metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE}
+            )
         if parts[:1] == ["openapi"]:
             return self._openapi(parts, request.headers.get("Accept", ""))
         found = self._discovery(request, parts)
@@ -136,6 +146,13 @@ class Api:
             namespace=target.namespace or "",
             name=target.name or "",
             subresource=target.subresource,
+        )
+        request[_COUNTED] = metrics.about(
+            request.method,
+            attributes.verb,
+            target,
+            version,
+            request.headers.get("Content-Type", ""),
         )
         self._authorize(user, attributes)
         if target.resource.review and request.method == "POST" and target.name is None:
