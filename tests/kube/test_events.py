@@ -8,7 +8,9 @@ canary`` lists it; the same message again within the window increments ``count``
 Canary makes a new Event; after the window a repeat starts a new Event; if the Event was deleted
 meanwhile a repeat creates a new one; an over-long message is cut to what the API accepts;
 credentials in a message's URLs never reach the Event; a Canary with a 253-character name gets
-its Events (issue 10, rows 7 and 12).
+its Events (issue 10, rows 7 and 12); a long analysis is recorded as client-go records it for
+Flagger: its first steps one by one, then one combined Event, and no more than 25 Event writes
+about one Canary at once, then one every five minutes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from __future__ import annotations
 import datetime
 import pathlib
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
@@ -90,6 +94,44 @@ async def test_kubectl_describe_lists_the_events(
     assert "Synced" in events
     assert "flagger" in events
     assert "Halt advancement no values found" in events
+
+
+async def event_writes(api: ApiServer) -> int:
+    """Event creates and patches the API server answered (its /metrics)."""
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(f"{api.url}/metrics")).text
+    return sum(
+        int(sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "apiserver_request_total"
+        and sample.labels["resource"] == "events"
+        and sample.labels["verb"] in ("POST", "PATCH")
+    )
+
+
+async def test_a_long_analysis_is_combined_and_kept_within_a_budget(
+    api: ApiServer, kube: Kube
+) -> None:
+    canary = await stored_canary(kube)
+    clock = Clock()
+    sink = KubeEventSink(kube, clock=clock)
+    for weight in range(1, 41):  # 40 steps, 10 s apart
+        await sink.record(canary, event_type="Normal", message=f"Advance weight {weight}")
+        clock.advance(10)
+
+    events = sorted(await events_of(kube), key=lambda e: (e["firstTimestamp"], e["message"]))
+    assert [(e["message"], e["count"]) for e in events[:9]] == [
+        (f"Advance weight {weight}", 1) for weight in range(1, 10)
+    ]
+    [combined] = events[9:]
+    # 25 writes at once (9 Events, the combined one, 15 updates of it), then one at 300 s that
+    # carries the six held back: steps 10-31; steps 32-40 wait for the next five minutes
+    assert combined["message"] == "(combined from similar events): Advance weight 31"
+    assert combined["count"] == 22
+    assert combined["firstTimestamp"] == "2026-11-29T08:01:30Z"
+    assert combined["lastTimestamp"] == "2026-11-29T08:05:00Z"
+    assert await event_writes(api) == 26
 
 
 async def test_a_repeat_within_the_window_increments_the_count(kube: Kube) -> None:

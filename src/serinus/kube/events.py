@@ -10,7 +10,9 @@ Canary, with Flagger's shape: reason ``Synced``, type Normal or Warning, source 
 A Canary waiting for a gate or halting on a metric says the same thing every tick. Creating an
 Event each time would flood the namespace (and etcd), so, like client-go's event correlator, an
 identical event (same object, type, reason, message and source) seen again within ``window``
-seconds increments ``count`` and moves ``lastTimestamp`` on the existing Event instead. The
+seconds increments ``count`` and moves ``lastTimestamp`` on the existing Event instead; many
+similar events (a long analysis advancing step by step) are combined into one, and each object
+has a budget of Event writes (:mod:`serinus.kube.correlator`, client-go's numbers). The
 memory of recent events is per process and bounded (least recently used first out): after a
 restart the next occurrence simply starts a new Event, as with client-go.
 
@@ -32,6 +34,7 @@ from serinus import errors
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
 from serinus.kube.client import Kube
+from serinus.kube.correlator import COMBINED, Correlator
 from serinus.ports import Clock, EventType, SystemClock
 from serinus.redaction import MESSAGE_LIMIT, clean
 
@@ -76,8 +79,10 @@ def reference(obj: Manifest, *, field_path: str = "") -> Manifest:
 @dataclasses.dataclass
 class _Seen:
     name: str
+    """The Event's name; empty while its first write is held back (no budget)."""
     namespace: str
     count: int
+    first: datetime.datetime
     last: datetime.datetime
 
 
@@ -110,6 +115,7 @@ class EventRecorder:
         self._window = datetime.timedelta(seconds=window)
         self._limit = remembered
         self._seen: collections.OrderedDict[tuple[str, ...], _Seen] = collections.OrderedDict()
+        self._correlator = Correlator(remembered=remembered)
 
     async def record(
         self, involved: Manifest, *, event_type: EventType | str, reason: str, message: str
@@ -117,28 +123,41 @@ class EventRecorder:
         """Record one Event about ``involved`` (see :func:`reference`); KubeError when refused.
 
         An identical Event (same object, part, type, reason, message and source) recorded within
-        the window is counted on the earlier one instead.
+        the window is counted on the earlier one instead; similar ones are combined, and a write
+        beyond the object's budget is held back (counted, sent with the next write allowed).
         """
         now = self._clock.now()
-        message = clean(message, MESSAGE_LIMIT)
-        key = self._key(involved, event_type, reason, message)
-        if await self._increment(self._seen.get(key), now):
-            self._seen.move_to_end(key)
+        moment = now.timestamp()
+        source = self._source(involved)
+        message = self._correlator.combine(
+            source, (event_type, reason), clean(message, MESSAGE_LIMIT), moment
+        )
+        key = self._key(source, event_type, reason, message)
+        seen = self._seen.get(key)
+        if seen is not None and now - seen.last > self._window:
+            seen = None
+        if seen is None:
+            seen = _Seen("", str(involved.get("namespace") or ""), 0, now, now)
+        seen.count += 1
+        seen.last = now
+        self._remember(key, seen)
+        if not self._correlator.allow(source, moment):
             return
-        name = await self._create(involved, event_type, reason, message, now)
-        self._remember(key, _Seen(name, str(involved.get("namespace") or ""), 1, now))
+        if seen.name and await self._increment(seen, message, now):
+            return
+        seen.name = await self._create(involved, event_type, reason, message, seen)
+
+    def _source(self, involved: Manifest) -> tuple[str, ...]:
+        """Who records (component, host) about what (the object, and the part of it)."""
+        fields = ("apiVersion", "namespace", "kind", "name", "uid", "fieldPath")
+        return (self._component, self._host or "", *(str(involved.get(f) or "") for f in fields))
 
     def _key(
-        self, involved: Manifest, event_type: str, reason: str, message: str
+        self, source: tuple[str, ...], event_type: str, reason: str, message: str
     ) -> tuple[str, ...]:
-        fields = ("namespace", "kind", "name", "uid", "fieldPath")
-        return (
-            *(str(involved.get(field) or "") for field in fields),
-            event_type,
-            reason,
-            message,
-            self._component,
-        )
+        if message.startswith(COMBINED):  # one Event for all of them
+            message = COMBINED
+        return (*source, event_type, reason, message)
 
     def _remember(self, key: tuple[str, ...], seen: _Seen) -> None:
         self._seen[key] = seen
@@ -146,17 +165,15 @@ class EventRecorder:
         while len(self._seen) > self._limit:
             self._seen.popitem(last=False)
 
-    async def _increment(self, seen: _Seen | None, now: datetime.datetime) -> bool:
-        """Count one more occurrence on a recent identical Event; False when there is none."""
-        if seen is None or now - seen.last > self._window:
-            return False
-        patch = {"count": seen.count + 1, "lastTimestamp": timestamp(now)}
+    async def _increment(self, seen: _Seen, message: str, now: datetime.datetime) -> bool:
+        """Write the count (and newest message) on the Event; False when it is gone."""
+        patch = {"count": seen.count, "lastTimestamp": timestamp(now), "message": message}
         try:
             await self._kube.patch("v1", "Event", seen.name, seen.namespace, patch)
         except errors.NotFoundError:  # expired (events live an hour) or deleted
+            seen.count = 1
+            seen.first = now
             return False
-        seen.count += 1
-        seen.last = now
         return True
 
     async def _create(
@@ -165,10 +182,10 @@ class EventRecorder:
         event_type: str,
         reason: str,
         message: str,
-        now: datetime.datetime,
+        seen: _Seen,
     ) -> str:
         for _ in range(3):
-            event = self._event(involved, event_type, reason, message, now)
+            event = self._event(involved, event_type, reason, message, seen)
             try:
                 created = await self._kube.create(event)
             except errors.ConflictError:  # the same name from another replica: pick another
@@ -185,12 +202,11 @@ class EventRecorder:
         event_type: str,
         reason: str,
         message: str,
-        now: datetime.datetime,
+        seen: _Seen,
     ) -> Manifest:
         source: Manifest = {"component": self._component}
         if self._host:
             source["host"] = self._host
-        stamp = timestamp(now)
         return {
             "apiVersion": "v1",
             "kind": "Event",
@@ -203,9 +219,9 @@ class EventRecorder:
             "message": message,
             "type": event_type,
             "source": source,
-            "firstTimestamp": stamp,
-            "lastTimestamp": stamp,
-            "count": 1,
+            "firstTimestamp": timestamp(seen.first),
+            "lastTimestamp": timestamp(seen.last),
+            "count": seen.count,
             "reportingComponent": self._component,
             "reportingInstance": self._host or "",
         }
