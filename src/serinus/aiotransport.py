@@ -231,5 +231,25 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         headers, body = list(answer.headers.items()), _OutboundBody(answer)
         return httpx.Response(answer.status, headers=headers, stream=body, request=request)
 
+    async def fetch(
+        self, url: str, headers: list[tuple[str, str]], timeouts: Mapping[str, float | None]
+    ) -> tuple[int, Mapping[str, str], list[str], bytes]:
+        """GET ``url`` as httpx prepared it, without httpx's Request and Response objects.
+
+        :func:`serinus.outbound.get`, the metric queries' path, builds a request once and sends
+        it every tick through here: the same session, timeouts and httpx exceptions (with the
+        same causes) as :meth:`handle_async_request`. The answer: status, headers, the values of
+        ``Content-Encoding`` and the body, read whole and not decoded.
+        """
+        try:
+            answer = await self._session.send("GET", url, headers, b"", timeouts)
+        except _Failure as failure:
+            raise _error(httpx, failure, None) from failure.cause
+        try:
+            body = b"".join([chunk async for chunk in _OutboundBody(answer)])
+        finally:
+            answer.release()
+        return answer.status, answer.headers, answer.headers.getall("Content-Encoding", []), body
+
     async def aclose(self) -> None:
         await self._session.close()

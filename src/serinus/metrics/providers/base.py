@@ -26,8 +26,8 @@ import datetime
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
 
@@ -138,12 +138,33 @@ def collapse_whitespace(query: str) -> str:
     return " ".join(query.split())
 
 
-def is_throttled(response: httpx.Response) -> bool:
+class Reply(Protocol):
+    """What the backends read of an answer: an ``httpx.Response`` or :class:`outbound.Answer`."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def url(self) -> object: ...
+
+    def json(self) -> Any: ...
+
+
+R = TypeVar("R", bound=Reply)
+
+
+def is_throttled(response: Reply) -> bool:
     """HTTP 429 Too Many Requests: the backend asks the caller to slow down."""
     return response.status_code == 429
 
 
-def throttle_wait(response: httpx.Response, attempt: int) -> float:
+def throttle_wait(response: Reply, attempt: int) -> float:
     """Seconds to wait before the next attempt: ``Retry-After`` if given, else 0.25 s doubling."""
     asked = response.headers.get("Retry-After", "")
     try:
@@ -166,21 +187,56 @@ async def send(
     A transport failure becomes ProviderUnavailableError naming the address; the last throttled
     answer is returned for :func:`check_status` (or the backend's own check) to explain.
     """
-    for attempt in range(THROTTLE_ATTEMPTS - 1):
-        response = await send_once(settings, method, url, **kwargs)
+    return await _again_while_throttled(
+        settings, lambda: send_once(settings, method, url, **kwargs), throttled
+    )
+
+
+async def get(
+    settings: ProviderSettings,
+    url: str,
+    *,
+    params: Mapping[str, str],
+    headers: Mapping[str, str],
+    basic_auth: tuple[str, str] | None = None,
+) -> outbound.Answer:
+    """GET with a query string through :func:`serinus.outbound.get` (the metric queries' path:
+    the same request and errors as :func:`send`, for less CPU), again while throttled."""
+
+    async def once() -> outbound.Answer:
+        try:
+            return await outbound.get(
+                settings.http,
+                url,
+                params=params,
+                headers=headers,
+                basic_auth=basic_auth,
+                timeout_seconds=settings.timeout,
+                field=f"{settings.source}: {settings.address_field}",
+            )
+        except outbound.NoAnswer as failure:
+            raise unavailable(settings, url, failure) from failure
+
+    return await _again_while_throttled(settings, once, is_throttled)
+
+
+async def _again_while_throttled(
+    settings: ProviderSettings, attempt: Callable[[], Awaitable[R]], throttled: Callable[[R], bool]
+) -> R:
+    for number in range(THROTTLE_ATTEMPTS - 1):
+        response = await attempt()
         if not throttled(response):
             return response
-        wait = throttle_wait(response, attempt)
+        wait = throttle_wait(response, number)
         logger.debug("%s throttled a request; asking again in %.2fs", settings.kind, wait)
         await asyncio.sleep(wait)
-    return await send_once(settings, method, url, **kwargs)
+    return await attempt()
 
 
 async def send_once(
     settings: ProviderSettings, method: str, url: str, **kwargs: Any
 ) -> httpx.Response:
     """Send one request; no answer becomes ProviderUnavailableError naming the address."""
-    address = settings.address or url
     try:
         return await outbound.send(
             settings.http,
@@ -191,28 +247,35 @@ async def send_once(
             **kwargs,
         )
     except outbound.NoAnswer as failure:
-        where = f"{settings.kind} at {address}"
-        if failure.cause is outbound.Cause.TIMEOUT:
-            message = f"{where} did not answer within {settings.timeout:g}s"
-        elif failure.cause is outbound.Cause.REFUSED:
-            message = (
-                f"{where} refused the connection:"
-                " nothing listens there (is it running? is the address right?)"
-            )
-        elif failure.cause is outbound.Cause.OTHER:
-            message = f"request to {where} failed: {failure.__cause__ or failure.words}"
-        else:  # httpx's own text names the TLS or resolver error as the backend's users know it
-            message = f"could not connect to {where}: {failure.__cause__ or failure.words}"
-        raise ProviderUnavailableError(message) from failure
+        raise unavailable(settings, url, failure) from failure
 
 
-def check_status(settings: ProviderSettings, response: httpx.Response, *, query: str) -> None:
+def unavailable(
+    settings: ProviderSettings, url: str, failure: outbound.NoAnswer
+) -> ProviderUnavailableError:
+    """The error for a request to ``url`` that got no answer, naming the address."""
+    where = f"{settings.kind} at {settings.address or url}"
+    if failure.cause is outbound.Cause.TIMEOUT:
+        message = f"{where} did not answer within {settings.timeout:g}s"
+    elif failure.cause is outbound.Cause.REFUSED:
+        message = (
+            f"{where} refused the connection:"
+            " nothing listens there (is it running? is the address right?)"
+        )
+    elif failure.cause is outbound.Cause.OTHER:
+        message = f"request to {where} failed: {failure.__cause__ or failure.words}"
+    else:  # httpx's own text names the TLS or resolver error as the backend's users know it
+        message = f"could not connect to {where}: {failure.__cause__ or failure.words}"
+    return ProviderUnavailableError(message)
+
+
+def check_status(settings: ProviderSettings, response: Reply, *, query: str) -> None:
     """HTTP 4xx is QueryError with the backend's own error text; 5xx ProviderUnavailableError."""
     status = response.status_code
     if status < 400:
         return
     text = error_text(response)
-    where = f"{settings.kind} at {settings.address or response.request.url}"
+    where = f"{settings.kind} at {settings.address or response.url}"
     if status >= 500:
         raise ProviderUnavailableError(f"{where} failed (HTTP {status}): {text}")
     if status == 429:
@@ -232,7 +295,7 @@ def throttled_message(where: str, answer: str) -> str:
     )
 
 
-def error_text(response: httpx.Response) -> str:
+def error_text(response: Reply) -> str:
     """The error message a backend put in its body, or the body itself, cut to BODY_LIMIT."""
     try:
         body: object = response.json()
@@ -253,7 +316,7 @@ def error_text(response: httpx.Response) -> str:
     return json.dumps(body)[:BODY_LIMIT]
 
 
-def json_body(settings: ProviderSettings, response: httpx.Response) -> Any:
+def json_body(settings: ProviderSettings, response: Reply) -> Any:
     """The decoded JSON body; QueryError naming the address when the body is not JSON."""
     try:
         return response.json()

@@ -21,8 +21,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
-
 from serinus.errors import (
     BODY_LIMIT,
     MultipleValuesError,
@@ -63,14 +61,12 @@ class PrometheusProvider:
         self.address = settings.require_address("http://prometheus.monitoring:9090")
         self._settings = settings
         self._headers = dict(settings.headers)
-        self._auth: httpx.Auth | None = None
+        self._auth: tuple[str, str] | None = None
         if settings.secret is not None:
             if "token" in settings.secret:
                 self._headers["Authorization"] = f"Bearer {settings.secret['token']}"
             else:
-                self._auth = httpx.BasicAuth(
-                    settings.secret_value("username"), settings.secret_value("password")
-                )
+                self._auth = (settings.secret_value("username"), settings.secret_value("password"))
 
     async def query(self, query: str) -> float:
         return single_value(await self.vector(query), query=collapse(query))
@@ -97,13 +93,12 @@ class PrometheusProvider:
 
     async def _get(self, path: str, params: dict[str, str], *, query: str) -> Any:
         """The JSON body of GET ``path`` (errors name ``query``)."""
-        response = await base.send(
+        response = await base.get(
             self._settings,
-            "GET",
             f"{self.address}{path}",
             params=params,
             headers=self._headers,
-            auth=self._auth or httpx.USE_CLIENT_DEFAULT,
+            basic_auth=self._auth,
         )
         base.check_status(self._settings, response, query=query)
         return base.json_body(self._settings, response)
