@@ -246,7 +246,12 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         except _Failure as failure:
             raise _error(httpx, failure, None) from failure.cause
         try:
-            body = b"".join([chunk async for chunk in _OutboundBody(answer)])
+            body = await answer.read()
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            cut = _sorted(error)
+            if not isinstance(cut, _Failure):  # pragma: no cover - _sorted sorts all three
+                raise
+            raise _error(httpx, cut, None) from cut.cause
         finally:
             answer.release()
         return answer.status, answer.headers, answer.headers.getall("Content-Encoding", []), body

@@ -179,7 +179,7 @@ async def get(
             auth=auth,
         )
         return Answer(response.status_code, response.headers, response.content, str(response.url))
-    target = f"{route.url}?{urlencode(params)}" if params else route.url
+    target = f"{route.url}?{_query_string(params)}" if params else route.url
     try:
         status, answered, encodings, body = await route.transport.fetch(
             target, route.headers, route.timeouts
@@ -259,6 +259,21 @@ def _prepare(
         next(httpx.BasicAuth(*basic_auth).sync_auth_flow(request))  # sets Authorization
     raw = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw]
     return _Route(transport, str(address), raw, dict(request.extensions["timeout"]))
+
+
+_QUERY_STRINGS: dict[tuple[tuple[str, str], ...], str] = {}
+
+
+def _query_string(params: Mapping[str, str]) -> str:
+    """``params`` encoded as httpx encodes them (``urlencode``); a Canary's query is the same
+    every tick, so its encoding is kept (up to :data:`ROUTES_KEPT` of them)."""
+    key = tuple(params.items())
+    encoded = _QUERY_STRINGS.get(key)
+    if encoded is None:
+        if len(_QUERY_STRINGS) >= ROUTES_KEPT:
+            _QUERY_STRINGS.clear()
+        encoded = _QUERY_STRINGS[key] = urlencode(key)
+    return encoded
 
 
 def _decoded(status: int, headers: Mapping[str, str], encodings: list[str], body: bytes) -> bytes:
