@@ -57,7 +57,9 @@ class _Bucket:
 
 @dataclasses.dataclass
 class _Similar:
-    messages: set[str]
+    messages: set[int]
+    """The hashes of the different messages seen (a thousand Canaries' ten messages each would
+    hold a megabyte and a half as text)."""
     last: float
 
 
@@ -88,7 +90,7 @@ class Correlator:
         similar = self._kinds.get(key)
         if similar is None or now - similar.last > self._window:
             similar = _Similar(set(), now)
-        similar.messages.add(message)
+        similar.messages.add(hash(message))
         similar.last = now
         _remember(self._kinds, key, similar, self._limit)
         if len(similar.messages) < self._similar:
