@@ -13,12 +13,12 @@ from typing import Any, Literal
 from pydantic_core import PydanticCustomError
 
 from serinus.apis.analysis import SecretRef
-from serinus.apis.base import ApiModel, ObjectMeta, problem
+from serinus.apis.base import ApiModel, CheckedModel, ObjectMeta, problem
 
 ALERT_PROVIDER_TYPES = ("slack", "msteams", "discord", "rocket", "gchat", "webhook")
 
 
-class AlertProviderSpec(ApiModel):
+class AlertProviderSpec(CheckedModel):
     type: Literal["slack", "msteams", "discord", "rocket", "gchat", "webhook"]
     channel: str | None = None
     """Channel to post to; general when unset."""

@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from serinus.apis.base import (
     ApiModel,
+    CheckedModel,
     Duration,
     PassthroughList,
     Percent,
@@ -76,7 +77,7 @@ class SecretKeyRef(ApiModel):
     key: str | None = None
 
 
-class ThresholdRange(ApiModel):
+class ThresholdRange(CheckedModel):
     """Bounds a metric value must stay within; a value below min or above max fails the check."""
 
     min: float | None = None
@@ -127,7 +128,7 @@ class MetricJudge(ApiModel):
         return parse_duration(self.read_lag) if self.read_lag else 2 * self.scrape_seconds
 
 
-class CanaryMetric(ApiModel):
+class CanaryMetric(CheckedModel):
     """One check of the analysis: a built-in metric, a MetricTemplate, or an inline query."""
 
     name: str
@@ -236,7 +237,7 @@ class CanaryAlert(ApiModel):
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-class SessionAffinity(ApiModel):
+class SessionAffinity(CheckedModel):
     """Pins a client to the canary with a cookie once it has been served by it."""
 
     cookie_name: str
@@ -280,7 +281,7 @@ class SessionAffinity(ApiModel):
             yield problem("primaryCookieName", "a name different from cookieName", primary)
 
 
-class CanaryAnalysis(ApiModel):
+class CanaryAnalysis(CheckedModel):
     """How the new version is exposed and judged."""
 
     interval: Duration | None = None

@@ -5,10 +5,11 @@ YAML and the API keep ``stepWeight``. Unknown fields are rejected (a typo such a
 would otherwise be dropped without a word); fields that carry another project's structure (an Istio
 ``trafficPolicy``, Gateway API ``parentRefs``) are typed as :data:`Passthrough` and kept as written.
 
-Checks that span several fields live in :meth:`ApiModel.check`, which sees the raw mapping and runs
-whether or not the fields themselves parsed, so one pass reports every problem of a document. Checks
-report through :func:`problem`, a pydantic error that carries the sub-field, what was expected and
-what was found, so :mod:`serinus.apis.documents` can print the exact field path.
+Checks that span several fields live in :meth:`CheckedModel.check`, which sees the raw mapping and
+runs whether or not the fields themselves parsed, so one pass reports every problem of a document
+(only models with such checks derive from :class:`CheckedModel`: the others skip its validator).
+Checks report through :func:`problem`, a pydantic error that carries the sub-field, what was
+expected and what was found, so :mod:`serinus.apis.documents` can print the exact field path.
 """
 
 from __future__ import annotations
@@ -65,6 +66,28 @@ class ApiModel(BaseModel):
     )
 
     @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if (
+            "check" in cls.__dict__
+            and "_run_checks" not in cls.__pydantic_decorators__.model_validators
+        ):
+            raise TypeError(f"{cls.__name__} defines check(): derive it from CheckedModel")
+
+    def dump(self) -> Manifest:
+        """The object as YAML/JSON would carry it: aliases, no unset fields."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class CheckedModel(ApiModel):
+    """A model with checks that span several fields (:meth:`check`).
+
+    Only these models run a validator of their own: pydantic calls it back in Python for every
+    object of the model it reads, which for the models without checks (a status' conditions and
+    metrics, a history's points) would be most of the time a read takes.
+    """
+
+    @classmethod
     def check(cls, raw: Mapping[str, Any]) -> Iterator[PydanticCustomError]:
         """Problems that involve several fields, found in the raw (camelCase) mapping."""
         return iter(())
@@ -83,10 +106,6 @@ class ApiModel(BaseModel):
                 cls.__name__, _details(error) + extra
             ) from None
         raise ValidationError.from_exception_data(cls.__name__, extra)
-
-    def dump(self) -> Manifest:
-        """The object as YAML/JSON would carry it: aliases, no unset fields."""
-        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
 def problem(

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from serinus.apis.analysis import CanaryAnalysis
-from serinus.apis.base import ApiModel, ObjectMeta, problem
+from serinus.apis.base import ApiModel, CheckedModel, ObjectMeta, problem
 from serinus.apis.service import CanaryService
 from serinus.apis.status import CanaryPhase, CanaryStatus
 from serinus.errors import InvalidCanaryError
@@ -108,7 +108,7 @@ class AutoscalerRef(LocalRef):
     primary_scaler_replicas: PrimaryScalerReplicas | None = None
 
 
-class CanarySpec(ApiModel):
+class CanarySpec(CheckedModel):
     """What to release, how to route traffic to it and how to judge it."""
 
     provider: str | None = None

@@ -13,7 +13,7 @@ from typing import Any, Literal, get_args
 from pydantic_core import PydanticCustomError
 
 from serinus.apis.analysis import SecretRef
-from serinus.apis.base import ApiModel, ObjectMeta, problem
+from serinus.apis.base import ApiModel, CheckedModel, ObjectMeta, problem
 
 ProviderType = Literal[
     "prometheus",
@@ -32,7 +32,7 @@ ProviderType = Literal[
 TEMPLATE_PROVIDERS: tuple[str, ...] = get_args(ProviderType)
 
 
-class MetricTemplateProvider(ApiModel):
+class MetricTemplateProvider(CheckedModel):
     """The backend a template's query runs against."""
 
     type: ProviderType

@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 from pydantic_core import PydanticCustomError
 
-from serinus.apis.base import ApiModel, Duration, parse_duration, problem
+from serinus.apis.base import ApiModel, CheckedModel, Duration, parse_duration, problem
 
 
 class Sides(ApiModel):
@@ -67,7 +67,7 @@ class WorldChange(ApiModel):
     metrics_online: bool | None = None
 
 
-class Moment(WorldChange):
+class Moment(WorldChange, CheckedModel):
     """A change at a tick number (1 is the first tick) or at a time since the start."""
 
     tick: int | None = Field(default=None, ge=1)
