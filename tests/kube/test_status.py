@@ -1,15 +1,16 @@
 """``KubeStatusStore`` against the real API server: the Canary status round trip.
 
-Covers: the seed's v1alpha3 Canary is read (at v1beta1) with its analysis; a status written is
-read back equal, stored camelCase without empty fields, and a field no longer set disappears;
-the spec (and metadata) are never touched by a status write, even when the Canary handed in has
-a different spec; a concurrent change between read and write (a real 409) is answered by
-reading again and writing again, keeping the other writer's change; a write that changes
-nothing makes no new resourceVersion; a missing Canary reads as None and writing its status is
-NotFoundError; a malformed Canary is InvalidCanaryError listing each problem with its field path,
-bounded however large the Canary (issue 10, row 11). Every write fits (issue 10, row 5): a
-status with 10,000 metrics is written with 50 of them and a count of the rest, and a write the
-server still refuses as too large is written again as phase and counters with the reason.
+Covers: the seed's v1alpha3 Canary is read (at v1beta1) with its analysis; a status written is read
+back equal, stored camelCase without empty fields, and a field no longer set disappears; the spec
+(and metadata) are never touched by a status write, even when the Canary handed in has a different
+spec; a concurrent change between read and write (a real 409) is answered by reading again and
+writing again, keeping the other writer's change; a write that changes nothing makes no new
+resourceVersion; a spec edited between two reads is read at the second (the parsed spec is reused
+only while unchanged); a missing Canary reads as None and writing its status is NotFoundError; a
+malformed Canary is InvalidCanaryError listing each problem with its field path, bounded however
+large the Canary (issue 10, row 11). Every write fits (issue 10, row 5): a status with 10,000
+metrics is written with 50 of them and a count of the rest, and a write the server still refuses as
+too large is written again as phase and counters with the reason.
 """
 
 from __future__ import annotations
@@ -139,6 +140,18 @@ async def test_a_write_that_changes_nothing_makes_no_new_version(
     second = await store.write_status(first, progressing())
     assert second.metadata.resource_version == first.metadata.resource_version
     assert len(proxy.seen("PUT", STATUS_PATH)) == 1
+
+
+async def test_a_spec_edited_between_two_reads_is_read_at_the_second(kube: Kube) -> None:
+    store, canary = await created(kube)
+    stored = await store.write_status(canary, progressing())
+    assert stored.spec is canary.spec  # unchanged: parsed once
+    await kube.patch(*CANARY, "podinfo", "prod", {"spec": {"canaryAnalysis": {"stepWeight": 20}}})
+    edited = await store.get("prod", "podinfo")
+    assert edited is not None
+    assert edited.spec.effective_analysis is not None
+    assert edited.spec.effective_analysis.step_weight == 20
+    assert edited.status == stored.status
 
 
 async def test_a_missing_canary_reads_as_none_and_cannot_get_a_status(kube: Kube) -> None:

@@ -29,6 +29,7 @@ from serinus.apis.base import Manifest
 from serinus.apis.bounded import bounded, minimal
 from serinus.apis.canary import Canary
 from serinus.apis.documents import parse_canary
+from serinus.apis.specs import SpecCache
 from serinus.apis.status import CanaryStatus
 from serinus.kube.client import Kube
 from serinus.kube.retry import retry_on_conflict
@@ -43,9 +44,10 @@ PROBLEM_LIMIT = 10
 REASON_LIMIT = 300
 
 
-def canary_from(manifest: Manifest) -> Canary:
-    """The Canary model of a stored object; InvalidCanaryError listing every problem."""
-    canary, problems = parse_canary(manifest)
+def canary_from(manifest: Manifest, specs: SpecCache | None = None) -> Canary:
+    """The Canary model of a stored object; InvalidCanaryError listing every problem.
+    ``specs`` reuses the spec parsed at an earlier read when it is unchanged."""
+    canary, problems = parse_canary(manifest) if specs is None else specs.parse(manifest)
     if canary is None:
         metadata = manifest.get("metadata") or {}
         where = f"{metadata.get('namespace', '')}/{metadata.get('name', '')}"
@@ -62,11 +64,17 @@ class KubeStatusStore:
     def __init__(self, kube: Kube, *, conflict_attempts: int = 5) -> None:
         self._kube = kube
         self._attempts = conflict_attempts
+        self.specs = SpecCache()
+        """Each Canary's spec as last parsed (read at every tick, edited rarely)."""
+
+    def forget(self, namespace: str, name: str) -> None:
+        """The Canary is gone: its parsed spec is dropped."""
+        self.specs.forget(namespace, name)
 
     async def get(self, namespace: str, name: str) -> Canary | None:
         """The Canary as stored now, None when it is gone, InvalidCanaryError when malformed."""
         manifest = await self._kube.get(API_VERSION, KIND, name, namespace)
-        return None if manifest is None else canary_from(manifest)
+        return None if manifest is None else canary_from(manifest, self.specs)
 
     async def write_status(self, canary: Canary, status: CanaryStatus) -> Canary:
         """Replace the status (re-reading and retrying on conflict); the Canary as stored.
@@ -112,4 +120,4 @@ class KubeStatusStore:
 
         stored = await retry_on_conflict(fetch, mutate, write, attempts=self._attempts)
         logger.debug("status of Canary %s/%s written: %s", namespace, name, wanted.get("phase"))
-        return canary_from(stored)
+        return canary_from(stored, self.specs)

@@ -136,6 +136,7 @@ class Canaries:
             self._phases.pop(key, None)
             self._known.pop(key, None)
             self.wiring.runs.forget(key)
+            self.wiring.store.forget(*key)
             self.metrics.forget(*key)
             if self.history is not None:
                 self.history.forget(key)
