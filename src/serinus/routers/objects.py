@@ -109,10 +109,10 @@ class Blueprint(abc.ABC):
 
     def merge(self, canary: Canary, existing: Manifest, desired: Desired) -> Manifest:
         """The existing object with the desired content (metadata aside): by default each
-        top-level field of the body replaces the existing one."""
-        updated = copy.deepcopy(existing)
-        updated.update(copy.deepcopy(desired.body))
-        return updated
+        top-level field of the body replaces the existing one (a copy: the result may be
+        changed in place; the existing object's other fields are shared, and only its
+        ``metadata`` is changed, on a copy, by :meth:`ManagedObject._update`)."""
+        return {**existing, **copy.deepcopy(desired.body)}
 
     async def given_back(self, canary: Canary, existing: Manifest) -> Manifest:
         """The object as ``finalize`` leaves it, for a blueprint that :attr:`gives_back`."""
@@ -248,7 +248,8 @@ class ManagedObject:
     async def _update(self, canary: Canary, existing: Manifest, desired: Desired) -> None:
         owned = metadata.controlled_by(existing, canary)
         updated = self.blueprint.merge(canary, existing, desired)
-        meta = updated.setdefault("metadata", {})
+        meta = dict(updated.get("metadata") or {})  # merge may share it with ``existing``
+        updated["metadata"] = meta
         label_keys, annotation_keys = metadata.unmanaged_keys(canary)
         labels = metadata.merge(
             meta.get("labels"), desired.labels, unmanaged=label_keys, keep_others=not owned

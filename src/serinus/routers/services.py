@@ -106,8 +106,8 @@ class ServiceBlueprint(Blueprint):
         owned = metadata.controlled_by(existing, canary)
         self._check_headless(canary, existing, owned=owned)
         wanted = desired.body["spec"]
-        updated = copy.deepcopy(existing)
-        spec = updated.setdefault("spec", {})
+        spec = dict(existing.get("spec") or {})  # changed below; the rest is shared
+        updated = {**existing, "spec": spec}
         spec["selector"] = wanted["selector"]
         if _port_keys(spec.get("ports")) != _port_keys(wanted["ports"]):
             spec["ports"] = _with_node_ports(wanted["ports"], spec.get("ports") or [])
