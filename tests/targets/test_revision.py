@@ -2,12 +2,16 @@
 
 Covers: FNV-1a matches the published 32-bit test vectors; digits map into Kubernetes' vowel-free
 alphabet; the hash of a template is pinned (changing the algorithm would start a run for every
-Canary after an upgrade); key order does not matter; on a real API server the hash changes when
+Canary after an upgrade); key order does not matter; hashes remembered (at most
+``REMEMBERED``, the oldest going first) are the ones FNV gives, also for a template hashed
+again after its hash was let go; on a real API server the hash changes when
 the pod template changes (image, a restart annotation) and not when anything else does
 (replicas, the Deployment's own labels, its status).
 """
 
 from __future__ import annotations
+
+import pytest
 
 from serinus.kube import Kube
 from serinus.targets import revision
@@ -31,6 +35,22 @@ def test_the_template_hash_is_pinned_and_ignores_key_order() -> None:
     assert revision.template_hash(template) == "5db659bb98"
     reordered = {"spec": {"containers": [{"image": "podinfo:6.0.0", "name": "a"}]}}
     assert revision.template_hash(reordered) == "5db659bb98"
+
+
+def test_remembered_hashes_are_the_computed_ones_and_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(revision, "REMEMBERED", 3)
+    monkeypatch.setattr(revision, "_remembered", {})
+    images = [{"spec": {"containers": [{"name": "a", "image": f"app:{i}"}]}} for i in range(5)]
+    expected = [
+        revision.safe_encode(str(revision.fnv32a(revision.canonical_json(t)))) for t in images
+    ]
+    assert len(set(expected)) == 5
+    for _ in range(2):  # computed, then (the last three) remembered
+        assert [revision.template_hash(t) for t in images] == expected
+    assert len(revision._remembered) == 3
+    assert revision.template_hash(images[0]) == expected[0]
 
 
 async def test_the_hash_follows_the_pod_template_only(
