@@ -20,6 +20,10 @@ clusterIP), how the wanted content lands on what exists (:meth:`Blueprint.merge`
   :attr:`~Blueprint.gives_back` its object (the apex Service, which must outlive the Canary)
   says instead what it looks like once given back.
 
+Every tick reconciles every object, which nearly always finds it as wanted: an object found
+so is remembered (:mod:`serinus.routers.settled`) and not merged again while neither it (its
+resourceVersion) nor what is wanted of it changed; a user's edit is repaired at the next tick.
+
 A cluster-scoped object (Kuma's TrafficRoute, :attr:`Blueprint.namespaced` False) cannot have a
 namespaced owner, so it carries no owner reference; the annotation
 :data:`~serinus.routers.metadata.OWNER_ANNOTATION` says which Canary created it instead, and the
@@ -41,7 +45,7 @@ from serinus.errors import ConflictError, RouterError
 from serinus.kube import Kube
 from serinus.logs import CanaryLogger
 from serinus.ports import Routes
-from serinus.routers import metadata
+from serinus.routers import metadata, settled
 from serinus.routers.names import where
 
 logger = logging.getLogger(__name__)
@@ -111,7 +115,10 @@ class Blueprint(abc.ABC):
         """The existing object with the desired content (metadata aside): by default each
         top-level field of the body replaces the existing one (a copy: the result may be
         changed in place; the existing object's other fields are shared, and only its
-        ``metadata`` is changed, on a copy, by :meth:`ManagedObject._update`)."""
+        ``metadata`` is changed, on a copy, by :meth:`ManagedObject._update`).
+
+        A function of the existing object, the desired content and the Canary's identity only
+        (what :meth:`ManagedObject._update` remembers an object by)."""
         return {**existing, **copy.deepcopy(desired.body)}
 
     async def given_back(self, canary: Canary, existing: Manifest) -> Manifest:
@@ -246,6 +253,16 @@ class ManagedObject:
         CanaryLogger(logger, canary=canary.key).info("%s created", self._title(canary))
 
     async def _update(self, canary: Canary, existing: Manifest, desired: Desired) -> None:
+        found = settled.Settled.of(self.kube)
+        digest = settled.digest(self.blueprint, canary, existing, desired)
+        if found.holds(existing, digest):
+            return  # found as wanted at this very version, with the same wishes
+        found.forget(existing)
+        if not await self._merge_and_write(canary, existing, desired):
+            found.remember(existing, digest)
+
+    async def _merge_and_write(self, canary: Canary, existing: Manifest, desired: Desired) -> bool:
+        """Write ``existing`` updated to ``desired`` when it differs; whether it was written."""
         owned = metadata.controlled_by(existing, canary)
         updated = self.blueprint.merge(canary, existing, desired)
         meta = dict(updated.get("metadata") or {})  # merge may share it with ``existing``
@@ -270,13 +287,14 @@ class ManagedObject:
             annotations[metadata.ORIGINAL_CONFIGURATION] = json.dumps(original, sort_keys=True)
         metadata.set_or_drop(meta, "labels", labels)
         metadata.set_or_drop(meta, "annotations", annotations)
-        await self._write(canary, existing, updated)
+        return await self._write(canary, existing, updated)
 
-    async def _write(self, canary: Canary, existing: Manifest, updated: Manifest) -> None:
+    async def _write(self, canary: Canary, existing: Manifest, updated: Manifest) -> bool:
         if updated == existing:
-            return
+            return False
         await self.kube.replace(updated)
         CanaryLogger(logger, canary=canary.key).info("%s updated", self._title(canary))
+        return True
 
     def _restored(self, canary: Canary, existing: Manifest, original: str) -> Manifest:
         try:
