@@ -22,6 +22,7 @@ latest, :func:`serinus.operating.progress.deadline`; 0 when none applies) and
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -35,6 +36,21 @@ LATENESS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 """Upper bounds (seconds) of ``serinus_tick_lateness_seconds``; the scale benchmark reads them."""
 GC_PAUSE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 """Upper bounds (seconds) of ``serinus_gc_pause_seconds``; the scale benchmark reads them."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Series:
+    """One Canary's series of the per-Canary families (``labels()`` looked up once)."""
+
+    status: Gauge
+    duration: Histogram
+    last_tick: Gauge
+    interval: Gauge
+    deadline: Gauge
+    paused: Gauge
+    target: str
+    primary_weight: Gauge
+    canary_weight: Gauge
 
 
 class SelfMetrics:
@@ -125,6 +141,7 @@ class SelfMetrics:
         self._per_canary = (
             self.status, self.duration, self.last_tick, self.interval, self.deadline, self.paused
         )  # fmt: skip
+        self._series: dict[tuple[str, str], _Series] = {}
 
     def gc_paused(self, generation: int, seconds: float) -> None:
         self.gc_pauses.labels(str(generation)).observe(seconds)
@@ -135,6 +152,7 @@ class SelfMetrics:
 
     def forget(self, namespace: str, name: str) -> None:
         """The Canary is gone: drop its series."""
+        self._series.pop((name, namespace), None)
         for family in self._per_canary:
             try:
                 family.remove(name, namespace)
@@ -151,23 +169,23 @@ class SelfMetrics:
     ) -> None:
         """Record one tick of a Canary from the status it left behind."""
         name, namespace = canary.name, canary.namespace
-        self.last_tick.labels(name, namespace).set(time.time())
+        series = self._series_of(name, namespace, canary.spec.target_ref.name)
+        series.last_tick.set(time.time())
         if interval is not None:
-            self.interval.labels(name, namespace).set(interval)
+            series.interval.set(interval)
         status = canary.status
         if status is None or status.phase is None:
             return
         provider = canary.spec.provider or self.mesh_provider
         deadline = progress.deadline(canary, provider=provider)
-        self.deadline.labels(name, namespace).set(deadline.timestamp() if deadline else 0)
+        series.deadline.set(deadline.timestamp() if deadline else 0)
         paused = status.control is not None and status.control.paused is not None
-        self.paused.labels(name, namespace).set(1 if paused else 0)
-        self.duration.labels(name, namespace).observe(seconds)
+        series.paused.set(1 if paused else 0)
+        series.duration.observe(seconds)
         value = {CanaryPhase.PROGRESSING: 0, CanaryPhase.FAILED: 2}.get(status.phase, 1)
-        self.status.labels(name, namespace).set(value)
-        target = canary.spec.target_ref.name
-        self.weight.labels(f"{target}-primary", namespace).set(100 - status.canary_weight)
-        self.weight.labels(target, namespace).set(status.canary_weight)
+        series.status.set(value)
+        series.primary_weight.set(100 - status.canary_weight)
+        series.canary_weight.set(status.canary_weight)
         for metric in status.metrics or []:
             if metric.value is not None:
                 self.analysis.labels(name, namespace, metric.name).set(metric.value)
@@ -180,3 +198,21 @@ class SelfMetrics:
             self.successes.labels(name, namespace, strategy, skipped).inc()
         elif status.phase is CanaryPhase.FAILED:
             self.failures.labels(name, namespace, strategy, skipped).inc()
+
+    def _series_of(self, name: str, namespace: str, target: str) -> _Series:
+        """The Canary's series, looked up once (again when its target changes)."""
+        series = self._series.get((name, namespace))
+        if series is None or series.target != target:
+            series = _Series(
+                status=self.status.labels(name, namespace),
+                duration=self.duration.labels(name, namespace),
+                last_tick=self.last_tick.labels(name, namespace),
+                interval=self.interval.labels(name, namespace),
+                deadline=self.deadline.labels(name, namespace),
+                paused=self.paused.labels(name, namespace),
+                target=target,
+                primary_weight=self.weight.labels(f"{target}-primary", namespace),
+                canary_weight=self.weight.labels(target, namespace),
+            )
+            self._series[(name, namespace)] = series
+        return series

@@ -1,0 +1,77 @@
+"""The operator's self-metrics as Prometheus reads them from the registry, tick after tick.
+
+Covers: a tick sets the Canary's status, weights (primary and canary workloads), last tick,
+interval and duration; the next tick updates the same series; a Canary forgotten (deleted) has
+none of its per-Canary series left, and a Canary of that name ticked again has them again; a
+Canary whose target changed reports the weights of the new workloads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from serinus.apis.canary import Canary
+from serinus.apis.status import CanaryPhase
+from serinus.operator.selfmetrics import SelfMetrics
+
+PER_CANARY = (
+    "flagger_canary_status",
+    "serinus_canary_last_tick_timestamp_seconds",
+    "serinus_canary_interval_seconds",
+    "serinus_canary_deadline_timestamp_seconds",
+    "serinus_canary_paused",
+    "flagger_canary_duration_seconds_count",
+)
+
+
+def canary(weight: int, *, target: str = "podinfo") -> Canary:
+    return Canary.model_validate(
+        {
+            "metadata": {"name": "podinfo", "namespace": "prod", "uid": "u1"},
+            "spec": {
+                "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+                "service": {"port": 9898},
+                "analysis": {"interval": "10s", "threshold": 5, "stepWeight": 10},
+            },
+            "status": {"phase": "Progressing", "canaryWeight": weight},
+        }
+    )
+
+
+def value(metrics: SelfMetrics, sample: str, **labels: Any) -> float | None:
+    return metrics.registry.get_sample_value(sample, labels)
+
+
+def test_each_tick_updates_the_canarys_series() -> None:
+    metrics = SelfMetrics(mesh_provider="linkerd")
+    before = CanaryPhase.PROGRESSING
+    metrics.record(canary(10), before=before, seconds=0.01, interval=10.0)
+    metrics.record(canary(20), before=before, seconds=0.01, interval=10.0)
+    ours = {"name": "podinfo", "namespace": "prod"}
+    assert value(metrics, "flagger_canary_status", **ours) == 0
+    assert value(metrics, "flagger_canary_weight", workload="podinfo", namespace="prod") == 20
+    primary = value(metrics, "flagger_canary_weight", workload="podinfo-primary", namespace="prod")
+    assert primary == 80
+    assert value(metrics, "serinus_canary_interval_seconds", **ours) == 10
+    assert value(metrics, "flagger_canary_duration_seconds_count", **ours) == 2
+    assert (value(metrics, "serinus_canary_last_tick_timestamp_seconds", **ours) or 0) > 0
+
+
+def test_a_forgotten_canary_has_no_series_until_it_ticks_again() -> None:
+    metrics = SelfMetrics(mesh_provider="linkerd")
+    ours = {"name": "podinfo", "namespace": "prod"}
+    metrics.record(canary(10), before=None, seconds=0.01, interval=10.0)
+    metrics.forget("prod", "podinfo")
+    assert [value(metrics, sample, **ours) for sample in PER_CANARY] == [None] * len(PER_CANARY)
+    metrics.record(canary(30), before=None, seconds=0.01, interval=10.0)
+    assert value(metrics, "flagger_canary_status", **ours) == 0
+    assert value(metrics, "flagger_canary_duration_seconds_count", **ours) == 1
+
+
+def test_a_new_target_reports_its_own_weights() -> None:
+    metrics = SelfMetrics(mesh_provider="linkerd")
+    metrics.record(canary(10), before=None, seconds=0.01)
+    metrics.record(canary(40, target="frontend"), before=None, seconds=0.01)
+    assert value(metrics, "flagger_canary_weight", workload="frontend", namespace="prod") == 40
+    primary = value(metrics, "flagger_canary_weight", workload="frontend-primary", namespace="prod")
+    assert primary == 60
