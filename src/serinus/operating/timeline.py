@@ -151,13 +151,16 @@ def bounded(history: History) -> History:
     """The history within :data:`MAX_RUNS` runs and :data:`MAX_BYTES` bytes."""
     runs = [run.model_copy() for run in history.runs[-MAX_RUNS:]]
     history = history.model_copy(update={"runs": runs})
+    current = size(history)  # measured again only after a change
     for run in runs[:-1]:  # older runs first, the current one last
-        if size(history) <= MAX_BYTES:
+        if current <= MAX_BYTES:
             break
         run.points = _thinned(run.points, _THINNED_POINTS)
-    while size(history) > MAX_BYTES and len(history.runs) > 1:
+        current = size(history)
+    while current > MAX_BYTES and len(history.runs) > 1:
         history = history.model_copy(update={"runs": history.runs[1:]})
-    if size(history) > MAX_BYTES and history.runs:
+        current = size(history)
+    if current > MAX_BYTES and history.runs:
         run = history.runs[-1]
         run.points = _thinned(run.points, _THINNED_POINTS)
     return history
