@@ -15,6 +15,7 @@ expected and what was found, so :mod:`serinus.apis.documents` can print the exac
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Self, TypeGuard
@@ -169,7 +170,20 @@ _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m":
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in a Kubernetes duration such as ``1m30s``; ValueError when it is not one."""
+    """Seconds in a Kubernetes duration such as ``1m30s``; ValueError when it is not one.
+
+    Short texts are remembered: every tick of every Canary reads its interval, and few distinct
+    durations are ever written (a long one, hostile or not, is parsed every time and not kept).
+    """
+    return _remembered_duration(text) if len(text) <= 32 else _duration(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _remembered_duration(text: str) -> float:
+    return _duration(text)
+
+
+def _duration(text: str) -> float:
     if text == "0":
         return 0.0
     if not _DURATION.match(text):
