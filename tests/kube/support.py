@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import json
 import pathlib
+import subprocess
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -258,3 +259,18 @@ def deployment(name: str = "podinfo", namespace: str = "prod") -> dict[str, Any]
 def podinfo_canary() -> dict[str, Any]:
     """The seed's Canary, as the user wrote it (flagger.app/v1alpha3)."""
     return load(PODINFO_CANARY)
+
+
+def make_certificate(directory: pathlib.Path, name: str) -> tuple[pathlib.Path, pathlib.Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, as ``<name>.crt`` and ``<name>.key``."""
+    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=kubernetes",
+            "-addext", "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import pathlib
 import ssl
-import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -28,6 +27,7 @@ from serinus.kube import Kube, KubeSettings
 from serinus.kube.errors import KubeConfigError, UnreachableError
 from serinus.sandbox.apiserver import ApiServer
 from tests.kube.conftest import FAST
+from tests.kube.support import make_certificate
 from tests.support import loopback
 
 
@@ -138,20 +138,6 @@ class Cluster:
             service_account=self.account,
             retry=FAST,
         )
-
-
-def make_certificate(directory: pathlib.Path, name: str) -> tuple[pathlib.Path, pathlib.Path]:
-    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=kubernetes",
-            "-addext", "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ is read from a 429.
 
 from __future__ import annotations
 
-import httpx2
 import pytest
 
 from serinus import errors
@@ -53,7 +52,8 @@ async def test_patching_a_missing_object_is_not_found(kube: Kube) -> None:
     with pytest.raises(errors.NotFoundError) as caught:
         await kube.patch("v1", "ConfigMap", "absent", "prod", {"data": {"a": "b"}})
     assert '"absent" not found' in str(caught.value)
-    assert isinstance(caught.value.__cause__, httpx2.HTTPStatusError)
+    assert isinstance(caught.value.__cause__, kube_errors.Answered)
+    assert caught.value.__cause__.status == 404
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,7 @@ async def test_a_server_that_does_not_answer_is_unreachable(proxy: FaultProxy) -
     assert isinstance(caught.value, errors.ServerError)
     assert errors.is_retriable(caught.value)
     assert "the API server did not answer" in str(caught.value)
-    assert isinstance(caught.value.__cause__, httpx2.TransportError)
+    assert isinstance(caught.value.__cause__, kube_errors.Unanswered)
 
 
 async def test_retry_after_is_read_from_a_429(proxy: FaultProxy, proxied: Kube) -> None:
@@ -123,10 +123,8 @@ async def test_retry_after_is_read_from_a_429(proxy: FaultProxy, proxied: Kube) 
 
 
 def test_retry_after_is_none_without_the_header_or_with_a_date() -> None:
-    request = httpx2.Request("GET", "http://127.0.0.1/api/v1")
     for headers in ({}, {"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}):
-        response = httpx2.Response(429, headers=headers, request=request)
-        cause = httpx2.HTTPStatusError("429", request=request, response=response)
+        cause = kube_errors.Answered(429, "Too Many Requests", headers, b"")
         error = kube_errors.translate(cause, action="get x")
         assert isinstance(error, errors.TooManyRequestsError)
         error.__cause__ = cause

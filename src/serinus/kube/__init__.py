@@ -1,10 +1,11 @@
-"""The only package that talks to the Kubernetes API (through lightkube).
+"""The only package that talks to the Kubernetes API (with lightkube's configuration loading).
 
 Everything above it (targets, routers, the operator) holds a :class:`Kube` and passes plain
-``Manifest`` dicts; lightkube's and httpx's exceptions never leave this package, only the
+``Manifest`` dicts; the HTTP layer's exceptions never leave this package, only the
 :mod:`serinus.errors` classes do.
 
 Module map: ``config`` (:class:`KubeSettings`, built by the CLI), ``client`` (:class:`Kube`),
+``wire`` (one request over aiohttp), ``credentials`` (the kubeconfig user's Authorization),
 ``kinds`` (apiVersion/kind to URL), ``errors`` (HTTP status to exception class), ``retry``
 (transient failures, :func:`retry_on_conflict`), ``watch`` (resume and re-list), and the port
 implementations: ``status`` (:class:`KubeStatusStore`), ``events`` (:class:`KubeEventSink`),

@@ -1,15 +1,18 @@
 """``Kube``: the one client serinus uses to talk to the Kubernetes API, with objects as dicts.
 
 Targets, routers, the status store, the event sink and leader election all go through this class;
-nothing else in serinus imports lightkube. Objects travel as plain ``Manifest`` dicts, whatever
-their kind: serinus copies Deployments, rewrites Services and writes a dozen mesh kinds, and typed
-models for each would be code to keep in step with every mesh's API for no gain. lightkube's
-generic resources carry the URL data (:mod:`serinus.kube.kinds`), so a new kind needs no code.
+nothing else in serinus imports lightkube (which loads the configuration and credentials,
+:mod:`serinus.kube.config`). Objects travel as plain ``Manifest`` dicts, whatever their kind:
+serinus copies Deployments, rewrites Services and writes a dozen mesh kinds, and typed models for
+each would be code to keep in step with every mesh's API for no gain. The URL of a kind comes from
+:mod:`serinus.kube.kinds`, so a new kind needs no code.
 
-Every call is one lightkube request wrapped in :func:`serinus.kube.retry.with_retries` (429, 5xx
-and unanswered requests are retried with backoff) and :func:`serinus.kube.errors.translate` (what
+Every call is one request of :mod:`serinus.kube.wire` (the URL built here, the body JSON) wrapped
+in :func:`serinus.kube.retry.with_retries` (429, 5xx and unanswered requests are retried with
+backoff, each try waiting for the rate limiter) and :func:`serinus.kube.errors.translate` (what
 is left surfaces as a :mod:`serinus.errors` class). Watches live in :mod:`serinus.kube.watch`.
-``get`` and ``delete`` treat 404 as an answer (None, nothing to do), not as an error.
+``get`` and ``delete`` treat 404 as an answer (None, nothing to do), not as an error. An answer
+that is not the JSON expected is an :class:`~serinus.kube.errors.UnreachableError` (retried).
 
 Namespaces: for a namespaced kind, calls about one object use the ``namespace`` argument, else the
 manifest's ``metadata.namespace``, else the default namespace of the settings or kubeconfig
@@ -20,23 +23,18 @@ ignore the namespace.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
-import httpx2
-from lightkube import AsyncClient
 from lightkube.config import client_adapter
-from lightkube.core.client import FieldSelector, LabelSelector
-from lightkube.core.exceptions import ApiError, ConfigError, NotReadyError
-from lightkube.types import CascadeType, PatchType
+from lightkube.core.exceptions import ConfigError
 
-from serinus import aiotransport, errors
+from serinus import errors
 from serinus.apis.base import Manifest
-from serinus.kube import cache, config, kinds, ratelimit, retry, watch
+from serinus.kube import cache, config, kinds, ratelimit, retry, watch, wire
 from serinus.kube import errors as kube_errors
 
 logger = logging.getLogger(__name__)
@@ -48,53 +46,46 @@ Patch = Manifest | list[Manifest]
 """A merge or strategic-merge patch (a mapping) or a JSON patch (a list of operations)."""
 Manifests = list[Manifest]
 
-_CASCADES: dict[str, CascadeType] = {
-    "background": CascadeType.BACKGROUND,
-    "foreground": CascadeType.FOREGROUND,
-    "orphan": CascadeType.ORPHAN,
-}
+_CASCADES = {"background": "Background", "foreground": "Foreground", "orphan": "Orphan"}
+"""``propagationPolicy`` of each cascade."""
 
-_PATCH_TYPES: dict[str, PatchType] = {
-    "merge": PatchType.MERGE,
-    "json": PatchType.JSON,
-    "strategic": PatchType.STRATEGIC,
+_PATCH_TYPES = {
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
 }
+_APPLY = "application/apply-patch+yaml"  # JSON is YAML
 
 
 POOL_SIZE = 100
 """Connections to the API server at once. Every one opened is kept for reuse (httpx kept 20 and
 closed the rest after each request: with dozens of ticks writing at once, that opened a new
-connection for most writes). The exchange itself goes over aiohttp
-(:mod:`serinus.aiotransport`)."""
+connection for most writes)."""
 
 
 class Kube:
-    """An async Kubernetes client over lightkube's AsyncClient; every object is a dict."""
+    """An async Kubernetes client; every object is a dict."""
 
     def __init__(self, settings: config.KubeSettings) -> None:
         self.settings = settings
         single = config.load(settings)
-        timeout = httpx2.Timeout(settings.timeout)
+        assert single.user is not None  # config.load puts in an empty one
         try:
-            # lightkube builds its client from these parameters; serinus builds its own from the
-            # same ones, for what lightkube has no call for (discovery, /version, watch streams)
-            connection = client_adapter.ConnectionParams(timeout=timeout, trust_env=False)
-            params = connection.httpx_params(single)  # credentials and TLS of the context
+            tls = client_adapter.verify_cluster(
+                single.cluster, single.user, single.abs_file, trust_env=False
+            )  # the CA and the client certificate of the context
+            auth = client_adapter.user_auth(single.user)
         except (ConfigError, OSError, ssl.SSLError) as error:  # bad credentials or CA files
             raise kube_errors.KubeConfigError(f"cannot use {settings.source}: {error}") from error
-        # one connection pool, owned here, under both clients; it names serinus on every request
-        self._transport = _UserAgent(
-            aiotransport.KubeTransport(verify=params["verify"], limit=POOL_SIZE),
-            settings.user_agent,
+        self._wire = wire.Wire(
+            single.cluster.server,
+            tls=tls,
+            auth=auth,
+            user_agent=settings.user_agent,
+            timeout=settings.timeout,
+            limit=POOL_SIZE,
         )
-        self._client = AsyncClient(
-            single,
-            namespace=settings.namespace,
-            timeout=timeout,
-            trust_env=False,  # proxies and CA bundles come from the settings, not the env
-            transport=self._transport,
-        )
-        self._http = httpx2.AsyncClient(**{**params, "transport": self._transport})
+        self._default_namespace = settings.namespace or single.namespace
         self.kinds = kinds.Kinds(self._get_json)
         self.cache: cache.Cache | None = None
         self._limiter = (
@@ -134,14 +125,12 @@ class Kube:
     @property
     def namespace(self) -> str:
         """The default namespace for namespaced calls that name none."""
-        return str(self._client.namespace)
+        return self._default_namespace
 
     async def close(self) -> None:
         if self.cache is not None:
             await self.cache.close()
-        await self._http.aclose()
-        await self._client.close()
-        await self._transport.aclose()
+        await self._wire.close()
 
     async def __aenter__(self) -> Self:
         return self
@@ -167,19 +156,17 @@ class Kube:
             hit, held = informer.get(ns or "", name)
             if hit:
                 return held
-        res = kinds.resource_class(found)
         try:
-            obj = await self._call(
-                f"get {_where(found, name, ns)}", lambda: self._client.get(res, name, namespace=ns)
+            obj = await self._object(
+                f"get {_where(found, name, ns)}", "GET", _path(found, ns, name)
             )
         except errors.NotFoundError:
             if informer is not None:
                 informer.refreshed(ns or "", name, None)
             return None
-        plain = _plain(obj)
         if informer is not None:
-            informer.refreshed(ns or "", name, plain)
-        return plain
+            informer.refreshed(ns or "", name, obj)
+        return obj
 
     async def list(
         self,
@@ -205,24 +192,23 @@ class Kube:
     ) -> tuple[Manifests, str]:
         """Like :meth:`list`, with the collection's resourceVersion to watch from."""
         found = await self.kinds.resolve(api_version, kind)
-        res = kinds.resource_class(found)
-        ns = (namespace or "*") if found.namespaced else None
+        path = kinds.collection_path(found, namespace if found.namespaced else None)
         where = f"{found.title} in {namespace or 'all namespaces'}"
+        params = {}
+        if labels:
+            params["labelSelector"] = _selector(labels)
+        if fields:
+            params["fieldSelector"] = _selector(fields)
 
-        async def once() -> tuple[Manifests, str]:
-            label_selector: LabelSelector | None = dict(labels) if labels else None
-            field_selector: FieldSelector | None = dict(fields) if fields else None
-            listing = self._client.list(
-                res, namespace=ns, labels=label_selector, fields=field_selector
-            )
-            items = [_plain(item) async for item in listing]
-            try:
-                version = listing.resourceVersion
-            except NotReadyError:  # the server sent no list metadata
-                version = ""
-            return items, version
+        def items_of(document: Any) -> tuple[Manifests, str]:
+            items = document.get("items") if isinstance(document, dict) else None
+            if not isinstance(items, list):
+                raise ValueError("expected a list with items")
+            metadata = document.get("metadata")
+            version = metadata.get("resourceVersion") if isinstance(metadata, dict) else None
+            return items, str(version or "")
 
-        return await self._call(f"list {where}", once)
+        return await self._call(f"list {where}", "GET", path, params=params, read=items_of)
 
     async def get_path(self, path: str) -> Manifest | None:
         """The JSON document at an API path (with its query string), or None on 404.
@@ -242,11 +228,11 @@ class Kube:
 
     async def create(self, manifest: Manifest) -> Manifest:
         """Create the object; ConflictError when it exists already."""
-        return await self._write("create", manifest, lambda at, body: self._client.create(body))
+        return await self._write("create", manifest, "POST", collection=True)
 
     async def replace(self, manifest: Manifest) -> Manifest:
         """Write the whole object; ConflictError when its resourceVersion is stale."""
-        return await self._write("replace", manifest, lambda at, body: self._client.replace(body))
+        return await self._write("replace", manifest, "PUT")
 
     async def patch(
         self,
@@ -275,29 +261,19 @@ class Kube:
         metadata = {
             k: v for k, v in (manifest.get("metadata") or {}).items() if k != "managedFields"
         }
+        params = {"force": "true"} if force else {}
+        params["fieldManager"] = field_manager
         return await self._write(
             "apply",
             {**manifest, "metadata": metadata},
-            lambda at, body: self._client.patch(
-                at.resource,
-                at.name,
-                body,
-                namespace=at.namespace,
-                patch_type=PatchType.APPLY,
-                field_manager=field_manager,
-                force=force,
-            ),
+            "PATCH",
+            params=params,
+            content_type=_APPLY,
         )
 
     async def replace_status(self, manifest: Manifest) -> Manifest:
         """Write ``status`` through the status subresource; ConflictError when stale."""
-        return await self._write(
-            "replace status of",
-            manifest,
-            lambda at, body: self._client.replace(
-                at.resource.Status(body), at.name, namespace=at.namespace
-            ),
-        )
+        return await self._write("replace status of", manifest, "PUT", subresource="/status")
 
     async def patch_status(
         self,
@@ -328,12 +304,14 @@ class Kube:
         """
         found = await self.kinds.resolve(api_version, kind)
         ns = self._namespace(found, namespace)
-        res = kinds.resource_class(found)
-        policy = _CASCADES[cascade] if cascade is not None else None
+        params = {"propagationPolicy": _CASCADES[cascade]} if cascade is not None else None
         try:
             await self._call(
                 f"delete {_where(found, name, ns)}",
-                lambda: self._client.delete(res, name, namespace=ns, cascade=policy),
+                "DELETE",
+                _path(found, ns, name),
+                params=params,
+                read=None,
             )
         except errors.NotFoundError:
             logger.debug("%s was already gone", _where(found, name, ns))
@@ -411,27 +389,70 @@ class Kube:
             params["labelSelector"] = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
         # The server ends the stream after watch_timeout; silence much longer than that means
         # the connection died without a word.
-        limits = httpx2.Timeout(
-            self.settings.timeout, read=self.settings.watch_timeout + self.settings.timeout
-        )
+        read_timeout = self.settings.watch_timeout + self.settings.timeout
         async with contextlib.aclosing(
-            watch.stream(self._http, path, params=params, limits=limits, action=action)
+            watch.stream(self._wire, path, params=params, read_timeout=read_timeout, action=action)
         ) as events:
             async for event in events:
                 yield event
 
     # internals
 
-    async def _call(self, action: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def _call(
+        self,
+        action: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        content_type: str = wire.JSON,
+        read: Callable[[Any], T] | None,
+    ) -> T:
+        """One request, retried, its errors translated; ``read`` turns the answer's JSON into
+        the result (None: the answer is not read). An answer that is not the JSON expected is
+        an UnreachableError, retried as one."""
+
         async def once() -> T:
             if self._limiter is not None:
                 await self._limiter.acquire()
             try:
-                return await call()
-            except (httpx2.HTTPError, ApiError) as error:
+                data = await self._wire.request(
+                    method, path, params=params, body=body, content_type=content_type
+                )
+            except (kube_errors.Answered, kube_errors.Unanswered) as error:
                 raise kube_errors.wrap(error, action=action) from error
+            if read is None:
+                return None  # type: ignore[return-value]  # T is None for these callers
+            try:
+                return read(wire.decode(data))
+            except (ValueError, TypeError, AttributeError) as error:
+                raise kube_errors.UnreachableError(
+                    f"{action}: the API server's answer is not the JSON expected: "
+                    f"{data[:80].decode('utf-8', 'replace')!r}"
+                ) from error
 
         return await retry.with_retries(once, policy=self.settings.retry)
+
+    async def _object(
+        self,
+        action: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        content_type: str = wire.JSON,
+    ) -> Manifest:
+        return await self._call(
+            action,
+            method,
+            path,
+            params=params,
+            body=body,
+            content_type=content_type,
+            read=_manifest,
+        )
 
     async def _patch(
         self,
@@ -450,28 +471,28 @@ class Kube:
             )
         found = await self.kinds.resolve(api_version, kind)
         ns = self._namespace(found, namespace)
-        res = kinds.resource_class(found)
-        target = res.Status if status else res
         what = f"{'status of ' if status else ''}{_where(found, name, ns)}"
+        path = _path(found, ns, name) + ("/status" if status else "")
         return await self._written(
             found,
             ns,
             name,
-            self._call(
+            self._object(
                 f"{patch_type}-patch {what}",
-                lambda: self._client.patch(
-                    target, name, patch, namespace=ns, patch_type=_PATCH_TYPES[patch_type]
-                ),
+                "PATCH",
+                path,
+                body=wire.encode(patch),
+                content_type=_PATCH_TYPES[patch_type],
             ),
         )
 
     async def _written(
-        self, found: kinds.Kind, ns: str | None, name: str, call: Awaitable[Any]
+        self, found: kinds.Kind, ns: str | None, name: str, call: Awaitable[Manifest]
     ) -> Manifest:
         """A write's answer, held by the cache; a 409 marks the cached object stale."""
         informer = self._informer(found, ns)
         try:
-            written = _plain(await call)
+            written = await call
         except errors.ConflictError:
             if informer is not None:
                 informer.stale(ns or "", name)
@@ -483,7 +504,12 @@ class Kube:
         self,
         verb: str,
         manifest: Manifest,
-        send: Callable[[_Located, Manifest], Awaitable[Any]],
+        method: str,
+        *,
+        collection: bool = False,
+        subresource: str = "",
+        params: Mapping[str, str] | None = None,
+        content_type: str = wire.JSON,
     ) -> Manifest:
         """One write of a whole manifest: locate it, fill in its namespace, send, translate."""
         metadata = manifest.get("metadata") or {}
@@ -493,10 +519,23 @@ class Kube:
         if not metadata.get("name"):
             raise errors.InvalidError(f"{found.kind}: expected metadata.name, found none", status=0)
         ns = self._namespace(found, metadata.get("namespace"))
-        at = _Located(found, str(metadata["name"]), ns)
-        body = at.resource(_with_namespace(manifest, ns))
+        name = str(metadata["name"])
+        path = (
+            kinds.collection_path(found, ns) if collection else _path(found, ns, name) + subresource
+        )
+        body = wire.encode(_with_namespace(manifest, ns))
         return await self._written(
-            found, ns, at.name, self._call(f"{verb} {at}", lambda: send(at, body))
+            found,
+            ns,
+            name,
+            self._object(
+                f"{verb} {_where(found, name, ns)}",
+                method,
+                path,
+                params=params,
+                body=body,
+                content_type=content_type,
+            ),
         )
 
     def _namespace(self, found: kinds.Kind, namespace: str | None) -> str | None:
@@ -505,45 +544,30 @@ class Kube:
         return namespace or self.namespace
 
     async def _get_json(self, path: str) -> Manifest | None:
-        async def once() -> Manifest | None:
-            if self._limiter is not None:
-                await self._limiter.acquire()
-            try:
-                response = await self._http.get(path)
-                if response.status_code == 404:
-                    return None
-                response.raise_for_status()
-            except httpx2.HTTPError as error:
-                raise kube_errors.wrap(error, action=f"get {path}") from error
-            document = response.json()
-            return document if isinstance(document, dict) else None
-
-        return await retry.with_retries(once, policy=self.settings.retry)
+        """The JSON object at a path with its query (discovery, /version), None on 404."""
+        try:
+            return await self._call(f"get {path}", "GET", path, read=_document)
+        except errors.NotFoundError:
+            return None
 
 
-class _UserAgent(httpx2.AsyncBaseTransport):
-    """A transport that sends ``User-Agent: <user agent>`` on every request.
-
-    The API server records the user agent as the field manager of writes that name none, so every
-    request, whichever client sends it, must carry serinus's."""
-
-    def __init__(self, inner: httpx2.AsyncBaseTransport, user_agent: str) -> None:
-        self._inner = inner
-        self._user_agent = user_agent
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        request.headers["User-Agent"] = self._user_agent
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+def _manifest(document: Any) -> Manifest:
+    if not isinstance(document, dict):
+        raise TypeError("expected an object")
+    return document
 
 
-def _plain(obj: Any) -> Manifest:
-    """A lightkube generic object (a dict subclass) as a plain dict."""
-    if hasattr(obj, "to_dict"):
-        return dict(obj.to_dict())
-    return dict(obj)
+def _document(document: Any) -> Manifest | None:
+    return document if isinstance(document, dict) else None
+
+
+def _path(found: kinds.Kind, namespace: str | None, name: str) -> str:
+    return f"{kinds.collection_path(found, namespace)}/{wire.quote(name)}"
+
+
+def _selector(pairs: dict[str, str]) -> str:
+    """A label or field selector of equalities, in the caller's order."""
+    return ",".join(f"{key}={value}" for key, value in pairs.items())
 
 
 def _with_namespace(manifest: Manifest, namespace: str | None) -> Manifest:
@@ -558,19 +582,3 @@ def _with_namespace(manifest: Manifest, namespace: str | None) -> Manifest:
 
 def _where(found: kinds.Kind, name: str, namespace: str | None) -> str:
     return f"{found.title} {namespace}/{name}" if namespace else f"{found.title} {name}"
-
-
-@dataclasses.dataclass(frozen=True)
-class _Located:
-    """Where a manifest being written lives."""
-
-    kind: kinds.Kind
-    name: str
-    namespace: str | None
-
-    @property
-    def resource(self) -> kinds.Resource:
-        return kinds.resource_class(self.kind)
-
-    def __str__(self) -> str:
-        return _where(self.kind, self.name, self.namespace)

@@ -1,7 +1,8 @@
 """HTTP answers of the Kubernetes API turned into :mod:`serinus.errors` classes.
 
 Every call of :class:`serinus.kube.client.Kube` goes through :func:`translate`, so callers above
-``kube/`` never see lightkube's or httpx's exceptions, only the serinus tree::
+``kube/`` never see the HTTP layer's exceptions (:class:`Answered`, :class:`Unanswered`, raised by
+:mod:`serinus.kube.wire`), only the serinus tree::
 
     401, 403        ForbiddenError          permanent: RBAC or credentials
     404             NotFoundError           (``Kube.get`` and ``Kube.delete`` turn it into None)
@@ -12,23 +13,41 @@ Every call of :class:`serinus.kube.client.Kube` goes through :func:`translate`, 
     5xx             ServerError             retriable
     no answer       UnreachableError        retriable (a ServerError): refused, reset, timeout
 
-As kopf does, the message is the API's own (``canaries.flagger.app "x" not found``) prefixed with
-what was being done, the original exception is chained with ``from``, and the body kept on the
-error is cut to 256 characters so that a rejected Secret never lands whole in a log line. The
+As kopf does, the message is the API's own (``canaries.flagger.app "x" not found``, read from the
+whole Status body; cut to 1,024 characters) prefixed with what was being done, the original
+exception is chained with ``from``, and the body kept on the error is cut to 256 characters so
+that a rejected Secret never lands whole in a log line. A body that is not a Status (a load
+balancer's HTML, garbage) gives its first characters as the message and the HTTP reason. The
 few errors that are about the connection rather than an answer (a bad kubeconfig, a lost
 leadership) also live here, under :class:`~serinus.errors.KubeError`.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Mapping
 
-import httpx2
-from lightkube.core.exceptions import ApiError
+import msgspec
 
 from serinus import errors
 from serinus.errors import BODY_LIMIT
+
+MESSAGE_LIMIT = BODY_LIMIT * 4
+"""Characters of the API's own message an error keeps (a 422 lists every rejected field)."""
+
+
+class Answered(Exception):
+    """An error answer of the API server as received; the cause of the error it translates to."""
+
+    def __init__(self, status: int, reason: str, headers: Mapping[str, str], body: bytes) -> None:
+        super().__init__(f"{status} {reason}".strip())
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+
+
+class Unanswered(Exception):
+    """No answer from the API server: refused, reset, cut mid-body, timed out, TLS refused."""
 
 
 class KubeConfigError(errors.KubeError):
@@ -83,25 +102,18 @@ def from_status(
 
 
 def translate(error: BaseException, *, action: str) -> errors.KubeError | None:
-    """The serinus error for an exception raised by lightkube or httpx2, or None for others."""
-    if isinstance(error, ApiError) and error.status is not None:
-        status = error.status
-        body = _body(error.response) or _status_json(status)
-        code = status.code or (error.response.status_code if error.response is not None else 0)
+    """The serinus error for :class:`Answered` or :class:`Unanswered`, or None for others."""
+    if isinstance(error, Answered):
+        body = error.body.decode("utf-8", "replace")
+        message, reason, is_status = _parse_status(error.body)
         return from_status(
-            code, action=action, message=status.message or "", reason=status.reason or "", body=body
-        )
-    if isinstance(error, httpx2.HTTPStatusError):
-        body = _body(error.response)
-        message, reason = _parse_status(body)
-        return from_status(
-            error.response.status_code,
+            error.status,
             action=action,
-            message=message,
-            reason=reason or error.response.reason_phrase,
-            body=body,
+            message=message[:MESSAGE_LIMIT],
+            reason=reason if is_status else error.reason,
+            body=body[:MESSAGE_LIMIT],
         )
-    if isinstance(error, httpx2.TransportError):
+    if isinstance(error, Unanswered):
         detail = str(error) or type(error).__name__
         return UnreachableError(f"{action}: the API server did not answer: {detail}")
     return None
@@ -116,10 +128,9 @@ def wrap(error: BaseException, *, action: str) -> errors.KubeError:
 def retry_after(error: errors.KubeError) -> float | None:
     """Seconds the server asked to wait (``Retry-After``), when the answer carried it."""
     cause = error.__cause__
-    response = cause.response if isinstance(cause, httpx2.HTTPStatusError) else None
-    if response is None:
+    if not isinstance(cause, Answered):
         return None
-    value = response.headers.get("Retry-After")
+    value = cause.headers.get("Retry-After")
     if value is None:
         return None
     try:
@@ -128,28 +139,12 @@ def retry_after(error: errors.KubeError) -> float | None:
         return None  # an HTTP date: rare from an API server; the backoff applies instead
 
 
-def _body(response: httpx2.Response | None) -> str:
-    if response is None:
-        return ""
+def _parse_status(body: bytes) -> tuple[str, str, bool]:
+    """(message, reason, whether it is a JSON object) of an error body."""
     try:
-        return response.text[: BODY_LIMIT * 4]
-    except httpx2.ResponseNotRead:  # a streamed (watch) answer whose body was never read
-        return ""
-
-
-def _status_json(status: Any) -> str:
-    try:
-        return json.dumps(status.to_dict())
-    except (AttributeError, TypeError, ValueError):
-        return ""
-
-
-def _parse_status(body: str) -> tuple[str, str]:
-    """(message, reason) of a Status body, or empty strings when it is not one."""
-    try:
-        parsed = json.loads(body)
+        parsed = msgspec.json.decode(body)
     except ValueError:
-        return "", ""
+        return "", "", False
     if not isinstance(parsed, dict):
-        return "", ""
-    return str(parsed.get("message") or ""), str(parsed.get("reason") or "")
+        return "", "", False
+    return str(parsed.get("message") or ""), str(parsed.get("reason") or ""), True

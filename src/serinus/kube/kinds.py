@@ -6,35 +6,15 @@ serinus handles objects as plain dicts, so it needs no model per kind, only each
 up once in the API server's discovery document for its group-version (``/apis/<group>/<version>``,
 readable by every authenticated user, unlike the CRD objects themselves) and cached. A kind the
 server does not serve is not cached, so a CRD installed later is found on the next call.
-
-:func:`resource_class` turns a :class:`Kind` into a lightkube generic resource class (a dict
-subclass with the URL data lightkube needs). The classes are built here rather than with
-``create_namespaced_resource``, which registers them in lightkube's process-wide registry, where a
-typed model loaded by other code for the same kind would be returned instead and decode objects
-into structs rather than dicts.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from lightkube.core.resource import ApiInfo
-from lightkube.generic_resource import (
-    GenericGlobalResource,
-    GenericGlobalStatus,
-    GenericNamespacedResource,
-    GenericNamespacedStatus,
-    create_api_info,
-)
-
 from serinus import errors
-
-Resource = type[Any]
-"""A generic resource class. Typed loosely: lightkube's stubs for these dict subclasses accept
-neither a dict argument nor a union of the namespaced and global classes in its client calls."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,27 +128,3 @@ class Kinds:
     def forget(self, api_version: str, kind: str) -> None:
         """Drop a discovered kind (its CRD was removed or changed scope)."""
         self._found.pop((api_version, kind), None)
-
-
-@functools.cache
-def resource_class(kind: Kind) -> Resource:
-    """A lightkube generic resource class (a dict subclass) for one kind, with ``.Status``."""
-    info = create_api_info(kind.group, kind.version, kind.kind, kind.plural)
-    status_info = ApiInfo(
-        resource=info.resource,
-        parent=info.resource,
-        plural=kind.plural,
-        verbs=["get", "patch", "put"],
-        action="status",
-    )
-    if kind.namespaced:
-        status: type = type(
-            f"{kind.kind}Status", (GenericNamespacedStatus,), {"_api_info": status_info}
-        )
-        cls: type = type(
-            kind.kind, (GenericNamespacedResource,), {"_api_info": info, "Status": status}
-        )
-        return cls
-    status = type(f"{kind.kind}Status", (GenericGlobalStatus,), {"_api_info": status_info})
-    cls = type(kind.kind, (GenericGlobalResource,), {"_api_info": info, "Status": status})
-    return cls

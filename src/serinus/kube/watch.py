@@ -25,18 +25,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import re
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
-import httpx2
-import orjson
+import msgspec
 
 from serinus import errors
 from serinus.apis.base import Manifest
 from serinus.kube import errors as kube_errors
 from serinus.kube.retry import RetryPolicy
+from serinus.kube.wire import Wire
 
 logger = logging.getLogger(__name__)
 
@@ -142,50 +140,49 @@ async def follow(
 
 
 async def stream(
-    http: httpx2.AsyncClient,
+    wire: Wire,
     path: str,
     *,
     params: dict[str, str],
-    limits: httpx2.Timeout,
+    read_timeout: float,
     action: str,
 ) -> AsyncGenerator[Event, None]:
     """One watch request's events as they come; ends when the server ends the stream.
 
-    Sent on lightkube's connection pool (same credentials and TLS) rather than through its
-    ``watch``, which re-watches by itself and drops the body of an HTTP error, where the API
-    server explains a 403 ("cannot watch resource ... in namespace ...").
+    Sent as a plain request on the client's connections (same credentials and TLS) rather than
+    through lightkube's ``watch``, which re-watches by itself and drops the body of an HTTP
+    error, where the API server explains a 403 ("cannot watch resource ... in namespace ...").
     """
     try:
-        async with http.stream("GET", path, params=params, timeout=limits) as response:
-            if response.is_error:
-                await response.aread()
-                response.raise_for_status()
-            async for line in response.aiter_lines():
-                if line.strip():
-                    yield parse_event(line, action=action)
-    except httpx2.HTTPError as error:
+        async with wire.stream(path, params, read_timeout=read_timeout) as lines:
+            async for line in lines:
+                yield parse_event(line, action=action)
+    except (kube_errors.Answered, kube_errors.Unanswered) as error:
         raise kube_errors.wrap(error, action=action) from error
 
 
-_LONG_NUMBER = re.compile(r"[0-9]{19}")
+def parse_event(line: bytes | str, *, action: str) -> Event:
+    """One line of a watch stream; an in-stream ERROR (410 Gone, ...) is raised as its error.
 
-
-def parse_event(line: str, *, action: str) -> Event:
-    """One line of a watch stream; an in-stream ERROR (410 Gone, ...) is raised as its error."""
+    msgspec reads it in one pass and keeps integers beyond 64 bits exact (orjson reads them as
+    floats, and a regex search for long numbers before it cost five times the decoding).
+    """
     try:
-        # orjson, unless a run of 19 digits may be an integer beyond 64 bits (orjson would read
-        # it as a float): the standard library keeps it exact
-        event = json.loads(line) if _LONG_NUMBER.search(line) else orjson.loads(line)
+        event = msgspec.json.decode(line)
         event_type, obj = str(event["type"]), event["object"]
+        if not isinstance(obj, dict):
+            raise TypeError("the event's object is not an object")
     except (ValueError, KeyError, TypeError) as error:
-        raise kube_errors.UnreachableError(f"{action}: garbled event {line[:80]!r}") from error
+        text = line if isinstance(line, str) else line.decode("utf-8", "replace")
+        raise kube_errors.UnreachableError(f"{action}: garbled event {text[:80]!r}") from error
     if event_type == "ERROR":
+        code = obj.get("code")
         raise kube_errors.from_status(
-            int(obj.get("code") or 500),
+            code if isinstance(code, int) and code > 0 else 500,
             action=action,
-            message=str(obj.get("message") or ""),
+            message=str(obj.get("message") or "")[: kube_errors.MESSAGE_LIMIT],
             reason=str(obj.get("reason") or ""),
-            body=line,
+            body=line if isinstance(line, str) else line.decode("utf-8", "replace"),
         )
     return event_type, obj
 
