@@ -13,20 +13,13 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
-import ssl
 
 import httpx
-import httpx2
 import pytest
 from aiohttp import web
 
 from serinus import aiotransport
 from tests.support.loopback import handling, serving
-
-
-def kube_client() -> httpx2.AsyncClient:
-    transport = aiotransport.KubeTransport(verify=ssl.create_default_context(), limit=10)
-    return httpx2.AsyncClient(transport=transport)
 
 
 def outbound_client() -> httpx.AsyncClient:
@@ -60,7 +53,7 @@ async def test_a_stream_arrives_line_by_line_while_the_server_writes() -> None:
 
     async with (
         serving(handling(watch)) as url,
-        kube_client() as client,
+        outbound_client() as client,
         client.stream("GET", f"{url}/watch") as response,
     ):
         lines = response.aiter_lines()
@@ -89,8 +82,8 @@ async def test_failures_are_httpx_errors_of_the_same_kind() -> None:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         closed = held.getsockname()[1]
-    async with kube_client() as client:
-        with pytest.raises(httpx2.ConnectError) as refused:
+    async with outbound_client() as client:
+        with pytest.raises(httpx.ConnectError) as refused:
             await client.get(f"http://127.0.0.1:{closed}/")
         assert isinstance(refused.value.__cause__, ConnectionRefusedError)
 
@@ -124,7 +117,7 @@ async def test_requests_one_after_another_share_one_connection() -> None:
         peers.add(request.transport.get_extra_info("peername"))
         return web.Response(text="ok")
 
-    async with serving(handling(handler)) as url, kube_client() as client:
+    async with serving(handling(handler)) as url, outbound_client() as client:
         for _ in range(20):
             assert (await client.get(f"{url}/")).text == "ok"
     assert len(peers) == 1

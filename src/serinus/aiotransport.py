@@ -1,14 +1,14 @@
-"""httpx transports that send over aiohttp: the operator's requests at a third of the CPU.
+"""An httpx transport over aiohttp: the operator's outbound requests at a third of the CPU.
 
-serinus speaks httpx everywhere (lightkube's client is an httpx2 client, the metric providers,
-webhooks and notifiers share an httpx client), but httpx's own transport (httpcore, h11, anyio)
-parses HTTP in Python: at 1,000 progressing Canaries it was about a third of the operator's CPU
-(benchmarks/operator_scale.py, py-spy). aiohttp, already the framework of every server serinus
-runs, parses HTTP in C. These transports keep httpx's clients, requests, responses, auth,
-timeouts and errors, and hand only the exchange itself to one ``aiohttp.ClientSession``:
-
-* :class:`KubeTransport` for httpx2 (the API-server client in :mod:`serinus.kube.client`),
-* :class:`OutboundTransport` for httpx (the operator's shared client in :mod:`serinus.outbound`).
+The metric providers, webhooks and notifiers share an httpx client, but httpx's own transport
+(httpcore, h11, anyio) parses HTTP in Python: at 1,000 progressing Canaries it was about a third
+of the operator's CPU (benchmarks/operator_scale.py, py-spy). aiohttp, already the framework of
+every server serinus runs, parses HTTP in C. :class:`OutboundTransport` keeps httpx's client,
+requests, responses, auth, timeouts and errors, and hands only the exchange itself to one
+``aiohttp.ClientSession``. (The Kubernetes API client does without httpx altogether:
+:mod:`serinus.kube.wire`.) The exchange and its errors are written for either httpx family
+(``httpx`` or lightkube's ``httpx2``: the same names), so ``benchmarks/kube_request.py`` can
+measure the former Kubernetes request path on them.
 
 What httpx promises, kept: httpx decodes ``Content-Encoding`` itself (the session does not);
 redirects are httpx's to follow or not (the session never follows); each of httpx's timeouts maps
@@ -28,7 +28,6 @@ from typing import Any
 
 import aiohttp
 import httpx
-import httpx2
 import yarl
 
 
@@ -197,27 +196,8 @@ class _Streamed:
         self._response.release()
 
 
-class _KubeBody(_Streamed, httpx2.AsyncByteStream):
-    family = httpx2
-
-
 class _OutboundBody(_Streamed, httpx.AsyncByteStream):
     family = httpx
-
-
-class KubeTransport(httpx2.AsyncBaseTransport):
-    """An httpx2 transport over aiohttp (see the module's docstring)."""
-
-    def __init__(self, *, verify: ssl.SSLContext, limit: int) -> None:
-        self._session = _Session(verify, limit)
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        answer = await _exchange(self._session, httpx2, request)
-        headers, body = list(answer.headers.items()), _KubeBody(answer)
-        return httpx2.Response(answer.status, headers=headers, stream=body, request=request)
-
-    async def aclose(self) -> None:
-        await self._session.close()
 
 
 class OutboundTransport(httpx.AsyncBaseTransport):
