@@ -15,6 +15,9 @@ differences.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,7 +25,8 @@ import pytest
 
 from serinus import errors
 from serinus.apis.base import Manifest
-from serinus.kube import Kube
+from serinus.kube import Kube, watch
+from serinus.kube.retry import RetryPolicy
 from serinus.kube.watch import changes
 from serinus.sandbox.apiserver import ApiServer
 from tests.kube.conftest import settings
@@ -298,3 +302,54 @@ def test_an_event_with_an_integer_beyond_64_bits_keeps_it_exact() -> None:
     assert event_type == "ADDED"
     assert obj["spec"]["maxWeight"] == 12345678901234567890123
     assert parse_event('{"type":"MODIFIED","object":{"n":7}}', action="watch")[1] == {"n": 7}
+
+
+class _Tracked(dict):  # type: ignore[type-arg]
+    """A listed object that can be watched for being freed (a plain dict cannot)."""
+
+
+async def test_the_first_list_is_not_kept_once_reported() -> None:
+    """An informer watches for as long as the operator runs: the objects of its first list
+    (thousands of Deployments and Canaries, tens of megabytes) must not stay referenced by the
+    watch once reported; what it remembers of each is ``keep``'s."""
+    listed = [
+        _Tracked(metadata={"namespace": "prod", "name": f"cm-{i}", "resourceVersion": str(i)})
+        for i in range(1, 4)
+    ]
+    refs = [weakref.ref(obj) for obj in listed]
+
+    async def list_objects() -> tuple[list[Manifest], str]:
+        return list(listed), "3"
+
+    async def quiet_stream(version: str | None) -> AsyncIterator[tuple[str, Manifest]]:
+        await asyncio.Event().wait()  # no change, ever
+        yield "MODIFIED", {}
+
+    events = watch.follow(
+        list_objects,
+        quiet_stream,  # type: ignore[arg-type]
+        resource_version=None,
+        policy=RetryPolicy(),
+        keep=watch.metadata_only,
+    )
+    assert [(kind, obj["metadata"]["name"]) async for kind, obj in _first(events, 3)] == [
+        ("ADDED", "cm-1"), ("ADDED", "cm-2"), ("ADDED", "cm-3"),
+    ]  # fmt: skip
+    waiting = asyncio.create_task(anext(events))  # on to the watch, which stays quiet
+    await asyncio.sleep(0.05)
+    listed.clear()
+    gc.collect()
+    try:
+        assert [ref() is None for ref in refs] == [True, True, True]
+    finally:
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+        await events.aclose()  # type: ignore[attr-defined]
+
+
+async def _first(
+    events: AsyncIterator[tuple[str, Manifest]], count: int
+) -> AsyncIterator[tuple[str, Manifest]]:
+    for _ in range(count):
+        yield await anext(events)

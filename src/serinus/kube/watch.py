@@ -107,8 +107,11 @@ async def follow(
         try:
             if relist:
                 listed, version = await list_objects()
-                for event in changes(known, sorted(listed, key=_numeric_version), keep):
-                    yield event
+                found = changes(known, sorted(listed, key=_numeric_version), keep)
+                del listed  # held no longer than reported: this loop lasts as long as the watch
+                found.reverse()
+                while found:
+                    yield found.pop()
                 relist = False
                 if synced is not None:
                     synced()
