@@ -5,7 +5,8 @@ Covers: a second read of an unchanged spec reuses the parsed spec and equals a f
 metadata and status of the new read, not the held one's); an edit of the spec, however small
 (one number, a key order), is read at once; a spec that does not parse is reported at every
 read, also after a good one was held, and the good one is not served; a Canary with the same
-spec under another name or namespace is its own entry; ``forget`` drops a Canary's entry.
+spec under another name or namespace is its own entry; ``forget`` drops a Canary's entry; with a
+limit, the least recently read spec goes first.
 """
 
 from __future__ import annotations
@@ -94,3 +95,24 @@ def test_each_canary_has_its_own_entry_until_forgotten() -> None:
     three, _ = cache.parse(other)
     assert three is not None
     assert three.spec is not two.spec
+
+
+def test_at_most_limit_specs_are_held_the_least_recently_read_going_first() -> None:
+    cache = SpecCache(limit=2)
+    names = ("a", "b", "c")
+    manifests = {}
+    for name in names:
+        manifests[name] = seed()
+        manifests[name]["metadata"]["name"] = name
+    first = {name: cache.parse(manifests[name])[0] for name in ("a", "b")}
+    again, _ = cache.parse(manifests["a"])  # read again: now the most recent
+    assert again is not None
+    assert first["a"] is not None
+    assert again.spec is first["a"].spec
+    cache.parse(manifests["c"])  # "b" goes
+    assert len(cache) == 2
+    b_again, _ = cache.parse(manifests["b"])
+    assert b_again is not None
+    assert first["b"] is not None
+    assert b_again.spec is not first["b"].spec
+    assert b_again == first["b"]

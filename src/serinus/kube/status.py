@@ -61,11 +61,15 @@ def canary_from(manifest: Manifest, specs: SpecCache | None = None) -> Canary:
 class KubeStatusStore:
     """Reads Canaries and writes their status through the API (a ``StatusStore`` port)."""
 
-    def __init__(self, kube: Kube, *, conflict_attempts: int = 5) -> None:
+    def __init__(
+        self, kube: Kube, *, conflict_attempts: int = 5, specs_held: int | None = None
+    ) -> None:
+        """``specs_held``: the most parsed specs kept (:class:`~serinus.apis.specs.SpecCache`);
+        None keeps every Canary's."""
         self._kube = kube
         self._attempts = conflict_attempts
-        self.specs = SpecCache()
-        """Each Canary's spec as last parsed (read at every tick, edited rarely)."""
+        self.specs = SpecCache(specs_held)
+        """The Canaries' specs as last parsed (read at every tick, edited rarely)."""
 
     def forget(self, namespace: str, name: str) -> None:
         """The Canary is gone: its parsed spec is dropped."""

@@ -75,7 +75,9 @@ class Wiring:
         self.kube = kube
         self.clock = SystemClock()
         self.resources = KubeResources(kube)
-        self.store = KubeStatusStore(kube)
+        # the specs of the ticks in flight: each tick's status write reads its Canary again
+        held = 2 * (settings.max_concurrent_ticks or 64)
+        self.store = KubeStatusStore(kube, specs_held=held)
         self.runs = RunLimits(
             cluster=settings.max_concurrent_runs,
             namespace=settings.max_concurrent_runs_per_namespace,
