@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import socket
 import ssl
-import subprocess
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -33,6 +32,7 @@ from aiohttp import web
 
 from serinus import outbound
 from serinus.errors import InvalidCanaryError
+from tests.support import certificates
 from tests.support.loopback import handling, serving
 
 Wire = tuple[str, list[tuple[str, str]]]
@@ -220,16 +220,7 @@ async def test_a_body_cut_short_or_not_gzip_fails_in_the_same_words(http):
 @pytest.fixture
 def untrusted(tmp_path: Path) -> ssl.SSLContext:
     """A server context with a throwaway self-signed certificate for 127.0.0.1."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
+    cert, key = certificates.self_signed(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context

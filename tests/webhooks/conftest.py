@@ -8,12 +8,12 @@ a delay) and reads back what arrived: method, path, headers and the exact body b
 from __future__ import annotations
 
 import ssl
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support import certificates
 from tests.support.receiver import Receiver, serving
 
 from serinus.apis.canary import Canary
@@ -28,17 +28,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 @pytest.fixture
 def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     """A throwaway certificate for 127.0.0.1, made with the openssl command."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
+    return certificates.self_signed(tmp_path)
 
 
 @pytest.fixture

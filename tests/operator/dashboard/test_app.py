@@ -17,7 +17,6 @@ import asyncio
 import json
 import pathlib
 import ssl
-import subprocess
 
 import httpx
 import pytest
@@ -27,6 +26,7 @@ from serinus.operator.dashboard.app import Dashboard
 from serinus.operator.history import Changes
 from tests.operator.dashboard.support import bearer, grant, token
 from tests.operator.support import CANARY, NS, canary, cluster, deployment
+from tests.support import certificates
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -160,14 +160,7 @@ async def test_the_stream_sends_the_view_again_when_the_canary_moves(setup):
 
 async def test_the_dashboard_serves_https_with_the_given_certificate(setup, tmp_path):
     k8s, _, tokens, changes = setup
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    await asyncio.to_thread(
-        subprocess.run,
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    cert, key = await asyncio.to_thread(certificates.self_signed, tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     secure = Dashboard(k8s.kube, changes, host="127.0.0.1", port=0, provider="linkerd", tls=context)
