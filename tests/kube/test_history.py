@@ -12,8 +12,9 @@ import datetime
 from serinus.apis.history import History, Point, Run
 from serinus.controller.memory import VirtualClock
 from serinus.kube import Kube
-from serinus.kube.history import HistoryStore, configmap_name
+from serinus.kube.history import HistoryStore, configmap_name, text
 from serinus.kube.status import canary_from
+from serinus.operating import timeline
 from serinus.operator.history import Changes, HistoryRecorder
 
 CANARY = {
@@ -149,3 +150,47 @@ async def test_a_run_stepping_every_tick_is_written_once_a_minute_and_at_each_la
     await recorder.flush()  # a graceful stop writes what is left
     assert (await written())[-1] == ("Promoting", 0)
     assert changes.unwritten(("prod", "podinfo")) is None
+
+
+async def test_after_a_crash_the_configmap_holds_the_history_as_last_written(
+    kube: Kube, flagger_crds
+):
+    """Byte for byte what the whole history was at the last write (non-ASCII, NaN and all), and
+    a new recorder goes on from there: the points held in memory are lost, nothing else."""
+    await kube.create(CANARY)
+    clock = VirtualClock(datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC))
+    store = HistoryStore(kube)
+    recorder = HistoryRecorder(store, clock=clock)
+    reference = History(canary="podinfo.prod")
+    metric = {"name": "lätency ✓", "value": float("nan"), "max": 1e20, "verdict": "pass"}
+    base = {"lastAppliedSpec": "r1", "analysisStartTime": "2030-01-01T00:00:00Z"}
+    before = None
+    last_written = ""
+
+    async def tick(recorder: HistoryRecorder, phase: str, weight: int) -> None:
+        nonlocal before, reference
+        status = {**base, "phase": phase, "canaryWeight": weight, "metrics": [metric]}
+        canary = await stored_canary(kube, **status, message=f"step \x01 {weight} \u2013 ok")
+        await recorder.record(canary, before=before)
+        stamp = clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        reference = timeline.record(reference, canary, at=stamp) or reference
+        before = canary.status.phase
+        clock.advance(10)
+
+    async def stored_text() -> str:
+        configmap = await kube.get("v1", "ConfigMap", configmap_name("podinfo"), "prod")
+        return configmap["data"]["history.json"]
+
+    for weight in (10, 20, 30):
+        await tick(recorder, "Progressing", weight)
+    await tick(recorder, "Promoting", 30)  # a new phase: written at once
+    last_written = text(reference)
+    assert await stored_text() == last_written
+    await tick(recorder, "Promoting", 0)  # held in memory only, then the process dies
+    assert await stored_text() == last_written
+
+    restarted = HistoryRecorder(store, clock=clock)
+    reference = History.model_validate_json(last_written)
+    await tick(restarted, "Finalising", 0)  # a new phase: written at once
+    assert await stored_text() == text(reference)
+    assert [p.weight for p in reference.runs[-1].points] == [10, 20, 30, 30, 0]

@@ -65,7 +65,7 @@ def record(history: History, canary: Canary, *, at: str) -> History | None:
         return None
     changed = False
     run = history.current
-    if status.phase in ACTIVE_PHASES and _new_run(run, status):
+    if status.phase in ACTIVE_PHASES and starts_run(run, status):
         run = _start(canary, status, at=at)
         history = history.model_copy(update={"runs": [*history.runs, run]})
         changed = True
@@ -87,7 +87,7 @@ def record(history: History, canary: Canary, *, at: str) -> History | None:
     return bounded(history) if changed else None
 
 
-def _new_run(run: Run | None, status: CanaryStatus) -> bool:
+def starts_run(run: Run | None, status: CanaryStatus) -> bool:
     """A new revision, or a new analysis of the same one (a retry), starts a new run."""
     if run is None or run.revision != status.last_applied_spec:
         return True

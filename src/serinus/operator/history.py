@@ -7,13 +7,17 @@ runs costs nothing. The ConfigMap (:class:`serinus.kube.history.HistoryStore`) i
 when a run starts or ends, its phase changes or a request is handled, and otherwise at most once
 every :data:`FLUSH_SECONDS` per Canary: a run stepping its weight every 10 s would else write its
 whole history on every tick (a thousand Canaries, a hundred writes a second of nothing new to
-anyone but a viewer). Points not yet written are held as the JSON to write; the dashboard shows
-them (:meth:`Changes.unwritten`), ``serinus report`` sees them at the next write, a graceful stop
+anyone but a viewer). Points not yet written are held in memory; the dashboard shows them
+(:meth:`Changes.unwritten`), ``serinus report`` sees them at the next write, a graceful stop
 writes them all (:meth:`HistoryRecorder.flush`), and a crash loses at most :data:`FLUSH_SECONDS`
-of points (never a run's start, end or a request). The last histories are also kept as models
-(a few, least recently used out), so a tick usually neither reads nor parses; a write that
-conflicts drops the copy and the next tick reads again. Recording is best effort: a failure is a
-log line and never stops a release.
+of points (never a run's start, end or a request). What is written is always the whole history
+as it stood at that tick.
+
+The history of each Canary in a run is held between ticks as :class:`serinus.operator.held.Held`
+(mostly the JSON it is written as, the current run's last point as a model), so a tick neither
+reads, parses nor serializes the whole history; it is let go when the run ends and is written,
+and read again from the ConfigMap when the next run starts. Recording is best effort: a failure
+is a log line and never stops a release.
 
 :class:`Changes` wakes the dashboard's live streams when a Canary's history or status moved.
 """
@@ -21,7 +25,6 @@ log line and never stops a release.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import datetime
 import logging
@@ -33,13 +36,14 @@ from serinus.apis.status import ACTIVE_PHASES, CanaryPhase
 from serinus.errors import SerinusError
 from serinus.kube import history as store
 from serinus.kube.history import HistoryStore
-from serinus.operating import timeline
+from serinus.operator.held import Held
 from serinus.ports import Clock
 
 logger = logging.getLogger(__name__)
 
 Key = tuple[str, str]
-CACHED = 64
+Pending = tuple[list[Manifest], Held]
+"""A history not written yet: the ConfigMap's ownerReferences, and the history."""
 FLUSH_SECONDS = 60.0
 """The longest a point waits in memory before the history ConfigMap is written."""
 
@@ -50,13 +54,13 @@ class Changes:
     def __init__(self) -> None:
         self._moved = asyncio.Condition()
         self._versions: dict[Key, int] = {}
-        self.pending: dict[Key, tuple[list[Manifest], str]] = {}
-        """Histories not written yet: (ownerReferences, the ConfigMap's JSON)."""
+        self.pending: dict[Key, Pending] = {}
+        """Histories not written yet."""
 
     def unwritten(self, key: Key) -> History | None:
         """The Canary's history when it holds points not written yet, else None."""
         found = self.pending.get(key)
-        return None if found is None else History.model_validate_json(found[1])
+        return None if found is None else History.model_validate_json(found[1].text())
 
     def version(self, key: Key) -> int:
         return self._versions.get(key, 0)
@@ -83,7 +87,8 @@ class HistoryRecorder:
         self._store = store
         self._clock = clock
         self.changes = changes or Changes()
-        self._cache: collections.OrderedDict[Key, History] = collections.OrderedDict()
+        self._held: dict[Key, Held] = {}
+        """The history of each Canary in a run (or with points not written yet)."""
         self._written: dict[Key, datetime.datetime] = {}
 
     async def record(self, canary: Canary, *, before: CanaryPhase | None) -> None:
@@ -96,34 +101,34 @@ class HistoryRecorder:
         try:
             await self._record(key, canary)
         except SerinusError as error:
-            self._cache.pop(key, None)
             logger.warning("run history of %s not written: %s", canary.key, error)
+        if phase not in ACTIVE_PHASES and key not in self.changes.pending:
+            self._held.pop(key, None)  # out of a run and written: read again at the next
         await self.changes.changed(key)
 
     async def _record(self, key: Key, canary: Canary) -> None:
-        history = self._cache.get(key) or self.changes.unwritten(key)
-        if history is None:
+        held = self._held.get(key)
+        if held is None:
             history = await self._store.read(*key) or History(canary=canary.key)
+            held = self._held[key] = Held.of(history)
         now = self._clock.now()
-        landmark = _landmark(history)  # before record(), which may change the current run
-        updated = timeline.record(history, canary, at=_stamp(now))
-        if updated is not None:
-            self.changes.pending[key] = (store.owner(canary), store.text(updated))
-            written = self._written.get(key)
-            if landmark != _landmark(updated) or (
-                written is None or (now - written).total_seconds() >= FLUSH_SECONDS
-            ):
-                await self._write(key)
-            history = updated
-        self._cache[key] = history
-        self._cache.move_to_end(key)
-        while len(self._cache) > CACHED:
-            self._cache.popitem(last=False)
+        landmark = held.landmark()  # before record(), which may change the current run
+        updated = held.record(canary, at=_stamp(now))
+        if updated is None:
+            return
+        self._held[key] = updated
+        self.changes.pending[key] = (store.owner(canary), updated)
+        written = self._written.get(key)
+        if landmark != updated.landmark() or (
+            written is None or (now - written).total_seconds() >= FLUSH_SECONDS
+        ):
+            await self._write(key)
 
     async def _write(self, key: Key) -> None:
-        owners, body = self.changes.pending[key]
-        await self._store.write_text(key[0], key[1], owners, body)
-        if self.changes.pending.get(key) == (owners, body):
+        entry = self.changes.pending[key]
+        owners, held = entry
+        await self._store.write_text(key[0], key[1], owners, held.text())
+        if self.changes.pending.get(key) is entry:
             del self.changes.pending[key]
         self._written[key] = self._clock.now()
 
@@ -147,28 +152,10 @@ class HistoryRecorder:
 
     def forget(self, key: Key) -> None:
         """The Canary is gone."""
-        self._cache.pop(key, None)
+        self._held.pop(key, None)
         self._written.pop(key, None)
         self.changes.pending.pop(key, None)
 
 
 def _stamp(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _landmark(history: History) -> tuple[object, ...]:
-    """What is written at once when it changes: the runs, the current run's end and requests,
-    the phase and pause of its last point."""
-    run = history.current
-    if run is None:
-        return ()
-    last = run.points[-1] if run.points else None
-    return (
-        len(history.runs),
-        run.revision,
-        run.started,
-        run.ended,
-        len(run.requests),
-        last.phase if last else None,
-        last.paused if last else None,
-    )
