@@ -83,3 +83,19 @@ async def test_no_deadline_while_paused_or_waiting_for_a_person():
     assert progress.deadline(canary.model_copy(update={"status": status})) is None
     waiting = canary.status.model_copy(update={"phase": CanaryPhase.WAITING_PROMOTION})
     assert progress.deadline(canary.model_copy(update={"status": waiting})) is None
+
+
+def test_the_weights_of_each_plan_are_its_own_however_often_asked():
+    plans = [
+        ({"stepWeight": 10}, [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]),
+        ({"stepWeight": 10, "maxWeight": 30}, [10, 20, 30]),
+        ({"stepWeight": 40, "maxWeight": 90}, [40, 80, 90]),
+        ({"stepWeight": None, "stepWeights": [1, 10, 50]}, [1, 10, 50]),
+        ({"stepWeight": None, "stepWeights": [1, 10, 60]}, [1, 10, 60]),
+    ]
+    for _ in range(2):
+        for fields, expected in plans:
+            analysis = new_canary(**fields).spec.effective_analysis
+            found = progress.weights(analysis)
+            assert found == expected
+            found.append(1000)  # the caller's list: the next ask is not changed

@@ -47,16 +47,26 @@ class Progress:
     """Seconds between ticks."""
 
 
+_PLANS: dict[tuple[int, int | None, tuple[int, ...]], tuple[int, ...]] = {}
+"""The weights of each plan seen (every progressing tick asks; few distinct plans exist)."""
+_PLANS_HELD = 1024
+
+
 def weights(analysis: CanaryAnalysis) -> list[int]:
     """The canary weights of a progressive run, in order."""
-    found: list[int] = []
-    current = 0
-    while True:
-        following = strategies.next_weight(analysis, current)
-        if following <= current:
-            return found
-        found.append(following)
-        current = following
+    # what strategies.next_weight reads of the analysis
+    key = (analysis.effective_max_weight, analysis.step_weight, tuple(analysis.step_weights or ()))
+    plan = _PLANS.get(key)
+    if plan is None:
+        found: list[int] = []
+        current = 0
+        while (following := strategies.next_weight(analysis, current)) > current:
+            found.append(following)
+            current = following
+        if len(_PLANS) >= _PLANS_HELD:
+            _PLANS.clear()
+        plan = _PLANS[key] = tuple(found)
+    return list(plan)
 
 
 def _capabilities(canary: Canary, provider: str | None) -> Capabilities:
