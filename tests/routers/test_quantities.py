@@ -42,3 +42,32 @@ def test_percentages() -> None:
     assert percent(Fraction(1), Fraction(8)) == 13  # 12.5 rounds up
     with pytest.raises(ValueError, match="positive"):
         percent(Fraction(0), Fraction(0))
+
+
+def _exact_percent(part: Fraction, total: Fraction) -> int:
+    return int(part * 100 / total + Fraction(1, 2))
+
+
+def test_whole_weights_give_the_exact_percentage() -> None:
+    """Whole weights take a shortcut in integers: the same rounding as in fractions."""
+    for total in range(1, 260):
+        for part in range(total + 1):
+            assert percent(Fraction(part), Fraction(total)) == _exact_percent(
+                Fraction(part), Fraction(total)
+            )
+    assert percent(Fraction(10**30), Fraction(3 * 10**30)) == 33
+    assert percent(Fraction(1, 3), Fraction(2)) == _exact_percent(Fraction(1, 3), Fraction(2))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("007", Fraction(7)), ("0", Fraction(0)), ("\u0663", Fraction(3)), ("10\n", Fraction(10))],
+)
+def test_digit_strings_parse_as_the_quantity_grammar_reads_them(value: str, expected: Fraction):
+    assert parse(value, field="w") == expected
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "1_000", "+-1"])
+def test_digit_like_strings_that_are_no_quantity_are_errors(value: str) -> None:
+    with pytest.raises(ValueError, match=r"^w: expected a non-negative"):
+        parse(value, field="w")

@@ -36,6 +36,10 @@ def parse(value: object, *, field: str) -> Fraction:
     Raises:
         ValueError: naming ``field``, when the value is neither.
     """
+    if type(value) is str and value.isascii() and value.isdigit():  # "10": most weights
+        return Fraction(int(value))
+    if type(value) is int and value >= 0:
+        return Fraction(value)
     number: Fraction | None = None
     if isinstance(value, bool):
         number = None
@@ -52,6 +56,9 @@ def parse(value: object, *, field: str) -> Fraction:
 
 def percent(part: Fraction, total: Fraction) -> int:
     """``part`` of ``total`` as a whole percentage, rounded half up."""
+    if part.denominator == 1 == total.denominator and part.numerator >= 0 < total.numerator:
+        # whole weights (nearly always): the same rounding, in integers
+        return (200 * part.numerator + total.numerator) // (2 * total.numerator)
     if total <= 0:
         raise ValueError(f"total: expected a positive weight, found {total}")
     return int(part * 100 / total + Fraction(1, 2))

@@ -68,7 +68,7 @@ class TrafficSplitBlueprint(Blueprint):
 
     def routes(self, canary: Canary, manifest: Manifest) -> Routes:
         names = ServiceNames.of(canary)
-        what = f"TrafficSplit {canary.namespace}/{self.name(canary)}"
+        what = f"TrafficSplit {canary.namespace}/{names.apex}"
         weights: dict[str, Fraction] = {}
         for index, backend in enumerate((manifest.get("spec") or {}).get("backends") or []):
             service = backend.get("service")
@@ -79,12 +79,13 @@ class TrafficSplitBlueprint(Blueprint):
                 except ValueError as error:
                     raise RouterError(self.provider, str(error)) from error
         primary, canary_weight = weights.get(names.primary), weights.get(names.canary)
-        if primary is None or canary_weight is None or primary + canary_weight == 0:
+        total = None if primary is None or canary_weight is None else primary + canary_weight
+        if canary_weight is None or total is None or total == 0:
             raise RouterError(
                 self.provider,
                 f"{what}: does not contain routes for {names.primary} and {names.canary}",
             )
-        canary_percent = quantities.percent(canary_weight, primary + canary_weight)
+        canary_percent = quantities.percent(canary_weight, total)
         return Routes(primary=100 - canary_percent, canary=canary_percent)
 
     def _weight(self, value: int) -> int | str:
