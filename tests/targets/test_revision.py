@@ -91,3 +91,36 @@ async def test_the_hash_follows_the_pod_template_only(
     await kube.replace(target)
     new_image = await deployments.revision(canary)
     assert new_image.spec_hash not in (first.spec_hash, restarted.spec_hash)
+
+
+async def test_the_hash_is_made_once_per_version_of_the_target(
+    kube: Kube, deployments: DeploymentTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every tick asks for the revision: the same version of the target is hashed once, and a
+    template edited and edited back hashes as it did at first."""
+    made: list[str] = []
+    real = revision.template_hash
+
+    def counted(template: object) -> str:
+        made.append(real(template))
+        return made[-1]
+
+    monkeypatch.setattr(revision, "template_hash", counted)
+    await kube.create(deployment())
+    canary = await create_canary(kube)
+    first = await deployments.revision(canary)
+    for _ in range(3):
+        assert await deployments.revision(canary) == first
+    assert len(made) == 1
+
+    target = await get(kube, "Deployment", "podinfo")
+    image = target["spec"]["template"]["spec"]["containers"][0]["image"]
+    target["spec"]["template"]["spec"]["containers"][0]["image"] = "podinfo:6.0.1"
+    await kube.replace(target)
+    edited = await deployments.revision(canary)
+    assert edited.spec_hash != first.spec_hash
+    target = await get(kube, "Deployment", "podinfo")
+    target["spec"]["template"]["spec"]["containers"][0]["image"] = image
+    await kube.replace(target)
+    assert await deployments.revision(canary) == first
+    assert len(made) == 3

@@ -35,6 +35,10 @@ from serinus.targets.configs import ConfigTracker, Tracked
 
 logger = logging.getLogger(__name__)
 
+_TEMPLATE_HASHES: dict[tuple[type, str, str], str] = {}
+"""The template hash of each target version seen (see :meth:`WorkloadTarget._template_hash`)."""
+_HASHES_HELD = 10_000
+
 _KEPT_ON_PRIMARY = ("deployment.kubernetes.io/", "deprecated.daemonset.")
 """Annotation prefixes the workload's own controller writes on the primary; promote keeps them."""
 
@@ -118,10 +122,26 @@ class WorkloadTarget(abc.ABC):
     async def revision(self, canary: Canary) -> Revision:
         """The hash of the target's pod template and the checksums of its tracked configs."""
         target = await self.target(canary)
-        template = self.template_for_hash(copy.deepcopy(target["spec"].get("template") or {}))
         tracked = await self.configs.tracked(canary.namespace, base.pod_spec(target))
         checksums = {key: config.checksum for key, config in tracked.items()}
-        return Revision(revision.template_hash(template), checksums)
+        return Revision(self._template_hash(target), checksums)
+
+    def _template_hash(self, target: Manifest) -> str:
+        """The hash of the target's pod template, remembered by the target's uid and
+        resourceVersion (the same version of an object is the same template: every tick asks,
+        and copying and serializing the template was a good part of a tick's own work)."""
+        meta = target.get("metadata") or {}
+        uid, version = meta.get("uid"), meta.get("resourceVersion")
+        key = (type(self), str(uid), str(version)) if uid and version else None
+        found = _TEMPLATE_HASHES.get(key) if key is not None else None
+        if found is None:
+            template = self.template_for_hash(copy.deepcopy(target["spec"].get("template") or {}))
+            found = revision.template_hash(template)
+            if key is not None:
+                if len(_TEMPLATE_HASHES) >= _HASHES_HELD:
+                    _TEMPLATE_HASHES.clear()
+                _TEMPLATE_HASHES[key] = found
+        return found
 
     async def promote(self, canary: Canary) -> None:
         """Copy the target's template, configs and metadata to the primary.
