@@ -161,3 +161,33 @@ def test_a_value_that_is_not_base64_text_is_invalid_naming_the_key() -> None:
     binary["data"] = {"token": base64.b64encode(b"\xff\xfe").decode()}
     with pytest.raises(errors.InvalidCanaryError, match="UTF-8"):
         decode_secret(binary)
+
+
+@pytest.mark.usefixtures("flagger_crds")
+async def test_templates_and_providers_are_read_again_as_they_change(kube: Kube) -> None:
+    """Parsed once per version (every analysis tick reads its templates), and every edit is
+    seen: a new query or channel, a mistake, the mistake fixed, deleted and created again."""
+    resources = KubeResources(kube)
+    created = await kube.create(template())
+    first = await resources.metric_template("prod", "not-found-percentage")
+    assert await resources.metric_template("prod", "not-found-percentage") is first
+    created["spec"]["query"] = "sum(rate(requests[{{ interval }}]))"
+    await kube.replace(created)
+    edited = await resources.metric_template("prod", "not-found-percentage")
+    assert edited.spec.query == "sum(rate(requests[{{ interval }}]))"
+    await kube.delete("flagger.app/v1beta1", "MetricTemplate", "not-found-percentage", "prod")
+    with pytest.raises(errors.NotFoundError):
+        await resources.metric_template("prod", "not-found-percentage")
+    await kube.create(template())
+    again = await resources.metric_template("prod", "not-found-percentage")
+    assert "{{ interval }}" in again.spec.query
+
+    stored = await kube.create(provider())
+    assert (await resources.alert_provider("prod", "on-call")).spec.channel == "on-call"
+    del stored["spec"]["secretRef"]
+    stored = await kube.replace(stored)
+    with pytest.raises(errors.InvalidCanaryError, match="expected an address, or a secretRef"):
+        await resources.alert_provider("prod", "on-call")
+    stored["spec"].update(secretRef={"name": "slack"}, channel="releases")
+    await kube.replace(stored)
+    assert (await resources.alert_provider("prod", "on-call")).spec.channel == "releases"

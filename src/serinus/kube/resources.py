@@ -5,7 +5,8 @@ read at ``flagger.app/v1beta1`` and parsed with the same models as ``serinus val
 malformed one is reported the same way, every problem with its field path, as an
 :class:`~serinus.errors.InvalidCanaryError` (the Canary cannot run as written until it is fixed).
 A missing object is a :class:`~serinus.errors.NotFoundError`, which names the kind and the
-namespace/name the Canary asked for.
+namespace/name the Canary asked for. Each is parsed once per version (its uid and
+resourceVersion): every analysis tick reads its templates, and they are seldom edited.
 
 Secrets are decoded here so that nothing else handles base64: ``data`` values are decoded as
 UTF-8 text (credentials and URLs are text); ``stringData``, which a Secret only carries when a
@@ -28,6 +29,8 @@ from serinus.apis.metric_template import MetricTemplate
 from serinus.kube.client import Kube
 
 API_VERSION = "flagger.app/v1beta1"
+_MODELS_HELD = 10_000
+"""Parsed templates and providers kept (all of them, short of a hostile number)."""
 
 
 class KubeResources:
@@ -35,6 +38,9 @@ class KubeResources:
 
     def __init__(self, kube: Kube) -> None:
         self._kube = kube
+        self._models: dict[tuple[str, str, str], tuple[str, str, object]] = {}
+        """The last model parsed of each template and provider, with the uid and
+        resourceVersion it was parsed at (every analysis tick reads its templates)."""
 
     async def metric_template(self, namespace: str, name: str) -> MetricTemplate:
         """The MetricTemplate; NotFoundError when absent, InvalidCanaryError when malformed."""
@@ -72,12 +78,23 @@ class KubeResources:
         manifest = await self._kube.get(API_VERSION, kind, name, namespace)
         if manifest is None:
             raise errors.NotFoundError(f"{kind} {namespace}/{name} not found")
+        meta = manifest.get("metadata") or {}
+        version = (str(meta.get("uid") or ""), str(meta.get("resourceVersion") or ""))
+        key = (kind, namespace, name)
+        held = self._models.get(key)
+        if held is not None and all(version) and held[:2] == version:
+            return held[2]  # the same version of the object: the same model
         # status is the API's business (Flagger's CRDs have one); the models describe the spec.
         body = {key: value for key, value in manifest.items() if key != "status"}
         model, problems = parse(body)
         if model is None:
+            self._models.pop(key, None)
             listed = "; ".join(str(problem) for problem in problems)
             raise errors.InvalidCanaryError(f"{kind} {namespace}/{name} is invalid: {listed}")
+        if all(version):
+            if len(self._models) >= _MODELS_HELD and key not in self._models:
+                self._models.clear()
+            self._models[key] = (*version, model)
         return model
 
 
