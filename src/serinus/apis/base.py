@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Self, TypeGuard
@@ -204,6 +205,26 @@ def format_duration(seconds: float) -> str:
         f"{secs}s" if secs else "",
     ]
     return "".join(parts)
+
+
+def format_time(moment: datetime.datetime) -> str:
+    """``moment`` in UTC as the API writes times (RFC 3339 to the second: ``...T00:00:00Z``),
+    as ``moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")`` writes it. The last second
+    written is remembered: a tick stamps its status, history and Events with the same few."""
+    second = math.floor(moment.timestamp())
+    last = _LAST_TIME.second_and_text
+    if second == last[0]:
+        return last[1]
+    text = moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _LAST_TIME.second_and_text = (second, text)  # one assignment: read whole or not at all
+    return text
+
+
+class _LastTime:
+    second_and_text: tuple[float, str] = (math.nan, "")
+
+
+_LAST_TIME = _LastTime()
 
 
 def parse_time(text: str | None) -> datetime.datetime | None:

@@ -18,6 +18,7 @@ import logging
 from typing import Unpack
 
 from serinus.apis.analysis import CanaryAnalysis, HookType, Severity
+from serinus.apis.base import format_time
 from serinus.apis.canary import Canary
 from serinus.apis.status import CanaryPhase, CanaryStatus, StatusChanges, phase_promoted
 from serinus.controller import manual
@@ -79,7 +80,7 @@ class Tick:
         return self.world.clock.now()
 
     def timestamp(self) -> str:
-        return self.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return format_time(self.now())
 
     # --- status --------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ import logging
 import time
 
 from serinus import errors
-from serinus.apis.base import Manifest
+from serinus.apis.base import Manifest, format_time
 from serinus.apis.canary import Canary
 from serinus.kube.client import Kube
 from serinus.kube.correlator import COMBINED, Correlator
@@ -55,7 +55,7 @@ def event_name(object_name: str, nanoseconds: int | None = None) -> str:
 
 def timestamp(moment: datetime.datetime) -> str:
     """RFC 3339 in UTC with seconds, as Event timestamps are written."""
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(moment)
 
 
 def reference(obj: Manifest, *, field_path: str = "") -> Manifest:

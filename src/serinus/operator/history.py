@@ -29,7 +29,7 @@ import contextlib
 import datetime
 import logging
 
-from serinus.apis.base import Manifest
+from serinus.apis.base import Manifest, format_time
 from serinus.apis.canary import Canary
 from serinus.apis.history import History
 from serinus.apis.status import ACTIVE_PHASES, CanaryPhase
@@ -158,4 +158,4 @@ class HistoryRecorder:
 
 
 def _stamp(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(moment)
