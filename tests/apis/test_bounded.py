@@ -32,6 +32,24 @@ def test_a_small_status_is_unchanged() -> None:
     assert bounded(status) == status
 
 
+def test_a_status_within_its_bounds_is_not_copied_and_one_part_out_of_them_is() -> None:
+    judged = metric("latency", comparison={"outcome": "not-yet", "reason": "r", "guard": "g"})
+    clean = CanaryStatus(
+        message="Advance podinfo.prod canary weight 10",
+        conditions=[CanaryCondition(type="Promoted", status="Unknown", message="progressing")],
+        metrics=[metric("request-success-rate", value=99.5, message="ok"), judged],
+    )
+    assert bounded(clean) is clean
+    secret = clean.model_copy(
+        update={"metrics": [clean.metrics[0], metric("x", message="http://u:p@host/")]}
+    )
+    found = bounded(secret)
+    assert found.metrics[0] is clean.metrics[0]  # only the part out of bounds is copied
+    assert found.metrics[1].message == "http://***@host/"
+    assert found.conditions is clean.conditions
+    assert secret.metrics[1].message == "http://u:p@host/"  # the status given is not changed
+
+
 def test_every_message_is_redacted_and_cut() -> None:
     long = "stepWeights " + "1, " * 100_000
     secret = "webhook http://user:hunter2@gate/ok?token=t0k3n unreachable"

@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import collections
 import re
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from serinus.apis.status import CanaryCondition, CanaryStatus, Comparison, MetricStatus
 from serinus.redaction import clean
@@ -36,15 +39,18 @@ _SUMMARY = re.compile(r"\(([0-9][0-9,]*) more\)")
 
 
 def bounded(status: CanaryStatus) -> CanaryStatus:
-    """``status`` with every message cleaned and at most :data:`METRIC_LIMIT` metrics."""
+    """``status`` with every message cleaned and at most :data:`METRIC_LIMIT` metrics (``status``
+    itself when it is so already, as it nearly always is: nothing is copied then)."""
     updates: dict[str, object] = {}
     if status.message is not None:
         updates["message"] = clean(status.message)
     if status.conditions:
-        updates["conditions"] = [_condition(c) for c in status.conditions]
+        updates["conditions"] = _same_or(
+            [_condition(c) for c in status.conditions], status.conditions
+        )
     if status.metrics:
-        updates["metrics"] = _metrics(status.metrics)
-    return status.model_copy(update=updates) if updates else status
+        updates["metrics"] = _same_or(_metrics(status.metrics), status.metrics)
+    return _updated(status, updates)
 
 
 def minimal(status: CanaryStatus, reason: str) -> CanaryStatus:
@@ -55,7 +61,27 @@ def minimal(status: CanaryStatus, reason: str) -> CanaryStatus:
 def _condition(condition: CanaryCondition) -> CanaryCondition:
     if condition.message is None:
         return condition
-    return condition.model_copy(update={"message": clean(condition.message)})
+    return _updated(condition, {"message": clean(condition.message)})
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _updated(model: M, updates: dict[str, object]) -> M:
+    """``model`` with ``updates``; ``model`` itself when they change nothing."""
+    changed = {
+        key: value
+        for key, value in updates.items()
+        if value is not getattr(model, key) and value != getattr(model, key)
+    }
+    return model.model_copy(update=changed) if changed else model
+
+
+def _same_or(found: list[M], before: list[M]) -> list[M]:
+    """``before`` when ``found`` holds the very same models, else ``found``."""
+    if len(found) == len(before) and all(a is b for a, b in zip(found, before, strict=True)):
+        return before
+    return found
 
 
 def _metrics(metrics: list[MetricStatus]) -> list[MetricStatus]:
@@ -107,11 +133,11 @@ def _metric(metric: MetricStatus) -> MetricStatus:
         updates["message"] = clean(metric.message)
     if metric.comparison is not None:
         updates["comparison"] = _comparison(metric.comparison)
-    return metric.model_copy(update=updates)
+    return _updated(metric, updates)
 
 
 def _comparison(comparison: Comparison) -> Comparison:
     updates: dict[str, object] = {"reason": clean(comparison.reason)}
     if comparison.guard is not None:
         updates["guard"] = clean(comparison.guard)
-    return comparison.model_copy(update=updates)
+    return _updated(comparison, updates)
