@@ -32,7 +32,8 @@ Event). Printed per window:
   started, so this is the time between two tick starts of a Canary minus 10 s, when positive;
 * the mean tick duration (``flagger_canary_duration_seconds`` from the operator's /metrics);
 * operator CPU seconds per tick and the operator's share of a core (``/proc/PID/stat``); the
-  API server's share of a core;
+  API server's share of a core; the whole machine's busy CPU (``/proc/stat``, in shares of
+  a core: 200 % is two cores full), which adds Prometheus, the kernel and anything else running;
 * operator RSS and peak RSS (``/proc/PID/status`` VmRSS, VmHWM; the largest replica's);
 * API requests per tick per Canary (the API server's count of the window, less this script's own
   requests, / ticks; with replicas, their Lease renewals and lists included).
@@ -63,7 +64,7 @@ import time
 
 import apicounter
 import httpx
-from scale_cluster import NS, Cluster, proc_cpu, proc_memory, start_apiserver
+from scale_cluster import NS, Cluster, machine_busy, proc_cpu, proc_memory, start_apiserver
 
 from serinus.operator.selfmetrics import GC_PAUSE_BUCKETS, LATENESS_BUCKETS
 from serinus.sandbox.apiserver import write_kubeconfig
@@ -106,6 +107,7 @@ class Window:
     cpu: float
     api_cpu: float
     own_cpu: float
+    machine_cpu: float
     requests: int
     kinds: dict[str, int]
     rss_mb: float
@@ -131,7 +133,7 @@ class Window:
             f"{self.canaries:>6} {self.name:<12} {self.ticks:>6} {p50:>7.3f} {p99:>7.3f} "
             f"{late:>7.0f} {self.tick_seconds * 1000:>8.1f} {per_tick * 1000:>9.2f} "
             f"{self.cpu / self.seconds:>6.0%} {self.api_cpu / self.seconds:>6.0%} "
-            f"{self.own_cpu / self.seconds:>6.0%} "
+            f"{self.own_cpu / self.seconds:>6.0%} {self.machine_cpu / self.seconds:>7.0%} "
             f"{self.rss_mb:>7.0f} {self.peak_mb:>7.0f} {requests:>8.1f} "
             f"{self.gc_seconds / self.seconds * 1000:>7.1f} {self.gc_longest * 1000:>7.0f}"
         )
@@ -139,8 +141,8 @@ class Window:
 
 HEADER = (
     f"{'N':>6} {'window':<12} {'ticks':>6} {'late50':>7} {'late99':>7} {'>1s':>7} "
-    f"{'tick ms':>8} {'cpu ms/t':>9} {'op cpu':>6} {'api cpu':>6} {'bench':>6} {'RSS MB':>7} "
-    f"{'peak MB':>7} {'req/t/c':>8} {'gc ms/s':>7} {'gc max':>7}"
+    f"{'tick ms':>8} {'cpu ms/t':>9} {'op cpu':>6} {'api cpu':>6} {'bench':>6} {'machine':>7} "
+    f"{'RSS MB':>7} {'peak MB':>7} {'req/t/c':>8} {'gc ms/s':>7} {'gc max':>7}"
 )
 
 
@@ -193,6 +195,7 @@ async def measure(
     started = time.monotonic()
     cpu = sum(proc_cpu(pid) for pid in operators)
     api_cpu, own_cpu = proc_cpu(api), proc_cpu(os.getpid())
+    machine_cpu = machine_busy()
     before = await asyncio.to_thread(scrape, ports)
     await asyncio.sleep(seconds)
     ended = time.monotonic()
@@ -202,6 +205,7 @@ async def measure(
     )
     cpu = sum(proc_cpu(pid) for pid in operators) - cpu
     api_cpu, own_cpu = proc_cpu(api) - api_cpu, proc_cpu(os.getpid()) - own_cpu
+    machine_cpu = machine_busy() - machine_cpu
     after = await asyncio.to_thread(scrape, ports)
     buckets = [b - a for a, b in zip(before.buckets, after.buckets, strict=True)]
     memory = [proc_memory(pid) for pid in operators]
@@ -216,6 +220,7 @@ async def measure(
         cpu=cpu,
         api_cpu=api_cpu,
         own_cpu=own_cpu,
+        machine_cpu=machine_cpu,
         requests=sum(kinds.values()),
         kinds=kinds,
         rss_mb=max(rss for rss, _ in memory) / 1024,
@@ -354,7 +359,8 @@ async def main() -> None:
         "late; tick ms = mean tick duration (operator's histogram);\ncpu ms/t = operator CPU "
         "per tick; op/api cpu = share "
         "of one core of the operator and the API server;\nbench = this script's share (its "
-        "kubelet); req/t/c = API requests per tick per Canary;\ngc ms/s = milliseconds a second "
+        "kubelet); machine = busy CPU of all cores (Prometheus and the kernel too);\n"
+        "req/t/c = API requests per tick per Canary;\ngc ms/s = milliseconds a second "
         "the operators stood still collecting garbage; gc max = the longest such pause (upper "
         "bound of its bucket)."
     )

@@ -46,6 +46,14 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK
 
 
+def machine_busy() -> float:
+    """CPU seconds every core of the machine has spent busy so far (not idle or waiting for I/O):
+    the operators, the API server and this script, and Prometheus and the kernel besides."""
+    fields = pathlib.Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    idle, iowait = int(fields[3]), int(fields[4])
+    return (sum(int(field) for field in fields[:8]) - idle - iowait) / _CLK_TCK
+
+
 def proc_memory(pid: int) -> tuple[int, int]:
     """(VmRSS, VmHWM) of a process, in KiB."""
     found = {}

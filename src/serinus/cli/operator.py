@@ -133,4 +133,4 @@ def operator(settings: OperatorSettings) -> None:
     """Watch Canaries and run their canary releases (Flagger-compatible flags)."""
     with contextlib.suppress(KeyboardInterrupt), common.click_errors():
         # (KeyboardInterrupt: SIGINT before the loop handles signals)
-        common.run_until_signal(lambda stop: runner.run(settings, stop=stop))
+        common.run_until_signal(lambda stop: runner.run(settings, stop=stop), fast_loop=True)

@@ -140,6 +140,7 @@ def apiserver(
     with common.click_errors(listening=f"cannot serve on {host}:{port}"):
         common.run_until_signal(
             lambda stop: serve(server, stop=stop, kubeconfig=kubeconfig, on_ready=ready),
+            fast_loop=True,
             # it holds the whole cluster as Python objects (~2 million at 3,000 Canaries), so a
             # sweep stops it for seconds; what it stores are JSON documents (trees), freed by
             # reference counting alone
@@ -297,7 +298,7 @@ def mesh(kubeconfig: pathlib.Path, metrics_port: int, metrics_host: str) -> None
         with common.click_errors(
             listening=f"cannot serve metrics on {metrics_host}:{metrics_port}"
         ):
-            common.run_until_signal(main)
+            common.run_until_signal(main, fast_loop=True)
     except TimeoutError:
         raise click.ClickException(
             f"the API server of {kubeconfig} did not answer the first listing in time"
