@@ -41,11 +41,18 @@ NOT_SUPPORTED = tuple(kind for kind in TEMPLATE_PROVIDERS if kind not in PROVIDE
 
 def factory(kind: str) -> Callable[[ProviderSettings], Provider]:
     """What builds a backend of type ``kind``; UnknownProviderError when serinus has none."""
+    found = _FACTORIES.get(kind)
+    if found is not None:  # every analysis tick asks: the module is imported once
+        return found
     if kind not in PROVIDERS:
         raise UnknownProviderError("metric provider", kind)
     module, name = PROVIDERS[kind].split(":")
-    found = getattr(importlib.import_module(f"{__package__}.{module}"), name)
-    return cast("Callable[[ProviderSettings], Provider]", found)
+    built = getattr(importlib.import_module(f"{__package__}.{module}"), name)
+    found = _FACTORIES[kind] = cast("Callable[[ProviderSettings], Provider]", built)
+    return found
+
+
+_FACTORIES: dict[str, Callable[[ProviderSettings], Provider]] = {}
 
 
 def create(settings: ProviderSettings) -> Provider:
