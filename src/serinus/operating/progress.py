@@ -12,6 +12,7 @@ Pure functions of the Canary and the time.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime
 import math
@@ -54,6 +55,11 @@ _PLANS_HELD = 1024
 
 def weights(analysis: CanaryAnalysis) -> list[int]:
     """The canary weights of a progressive run, in order."""
+    return list(_plan(analysis))
+
+
+def _plan(analysis: CanaryAnalysis) -> tuple[int, ...]:
+    """:func:`weights`, shared (every progressing tick asks, for its deadline)."""
     # what strategies.next_weight reads of the analysis
     key = (analysis.effective_max_weight, analysis.step_weight, tuple(analysis.step_weights or ()))
     plan = _PLANS.get(key)
@@ -66,7 +72,7 @@ def weights(analysis: CanaryAnalysis) -> list[int]:
         if len(_PLANS) >= _PLANS_HELD:
             _PLANS.clear()
         plan = _PLANS[key] = tuple(found)
-    return list(plan)
+    return plan
 
 
 def _capabilities(canary: Canary, provider: str | None) -> Capabilities:
@@ -97,10 +103,10 @@ def progress(canary: Canary, *, provider: str | None = None) -> Progress | None:
     interval = analysis.interval_at_least(MIN_INTERVAL)
     phase = status.phase
     if strategy is Strategy.CANARY:
-        plan = weights(analysis)
+        plan = _plan(analysis)  # increasing: the weights reached are its first ones
         extra = 1 if analysis.mirror else 0
-        reached = [w for w in plan if w <= status.canary_weight]
-        done = len(reached) + (extra if status.canary_weight > 0 else 0)
+        reached = bisect.bisect_right(plan, status.canary_weight)
+        done = reached + (extra if status.canary_weight > 0 else 0)
         steps, unit = len(plan) + extra, "weight"
         back = _promotion_ticks(analysis, analysis.effective_max_weight)
         if phase is CanaryPhase.PROMOTING:  # part of the way back already
