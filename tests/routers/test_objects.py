@@ -12,14 +12,17 @@ read again and written once more.
 
 from __future__ import annotations
 
+import collections
+import copy
 import json
+from fractions import Fraction
 from typing import Any
 
 import pytest
 
 from serinus.errors import RouterError
 from serinus.ports import Routes
-from serinus.routers.objects import ManagedObject
+from serinus.routers.objects import ManagedObject, json_copy
 from serinus.routers.registry import router_for
 from serinus.routers.smi import TrafficSplitBlueprint
 from tests.routers.support import NAMESPACE, CountingKube, get, new_canary
@@ -122,3 +125,23 @@ async def test_routes_set_over_the_routes_read_need_no_second_read(kube: Countin
     written = await get(kube, SPLIT, "TrafficSplit", "podinfo")
     assert await router.get_routes(canary) == Routes(80, 20)
     assert "touched" not in (written["metadata"].get("labels") or {})  # owned: labels are ours
+
+
+def test_desired_content_is_copied_deeply_as_deepcopy_copies_it() -> None:
+    """The merge's copy of the desired content (a tick's write) is deepcopy's, also for what is
+    not plain JSON, and changing it leaves the desired content as it was."""
+    body = {
+        "spec": {"backends": [{"service": "a", "weight": 10}, {"service": "b", "weight": "90"}]},
+        "numbers": [1, 2.5, True, None, -(2**70)],
+        "odd": (["in", "a", "tuple"], Fraction(1, 3)),
+        "ordered": collections.OrderedDict(b=[1], a={"x": [2]}),
+    }
+    copied = json_copy(body)
+    assert copied == copy.deepcopy(body)
+    assert type(copied["ordered"]) is collections.OrderedDict
+    copied["spec"]["backends"][0]["weight"] = 0
+    copied["odd"][0].append("changed")
+    copied["ordered"]["a"]["x"].append(3)
+    assert body["spec"]["backends"][0]["weight"] == 10
+    assert body["odd"][0] == ["in", "a", "tuple"]
+    assert body["ordered"]["a"] == {"x": [2]}

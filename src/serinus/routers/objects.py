@@ -37,6 +37,7 @@ import copy
 import dataclasses
 import json
 import logging
+from typing import Any
 
 from serinus.apis.base import Manifest
 from serinus.apis.canary import Canary
@@ -119,11 +120,25 @@ class Blueprint(abc.ABC):
 
         A function of the existing object, the desired content and the Canary's identity only
         (what :meth:`ManagedObject._update` remembers an object by)."""
-        return {**existing, **copy.deepcopy(desired.body)}
+        return {**existing, **json_copy(desired.body)}
 
     async def given_back(self, canary: Canary, existing: Manifest) -> Manifest:
         """The object as ``finalize`` leaves it, for a blueprint that :attr:`gives_back`."""
         raise NotImplementedError(f"{self.kind} is not given back")
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data (what ``copy.deepcopy`` gives, without its bookkeeping: a
+    tick's write copied its desired content); anything but plain dicts and lists of it goes to
+    ``copy.deepcopy``, strings, numbers, booleans and None are shared as deepcopy shares them."""
+    kind = type(value)
+    if kind is dict:
+        return {key: json_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [json_copy(item) for item in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)
 
 
 class ManagedObject:
