@@ -12,6 +12,9 @@ Parts:
   is). The figure: microseconds per recorded tick, averaged over the whole runs.
 * ``log``: one per-Canary log line (``CanaryLogger.info`` with a ``%s`` argument) through the
   JSON formatter to a file, as the operator logs each step.
+* ``routes``, ``status``, ``deadline``, ``merge``: a TrafficSplit's routes read, a status
+  bounded and dumped for its write, a stepWeight 1 run's deadline (self-metrics), a TrafficSplit
+  merged with new routes: ``--lines`` times each.
 
 Printed: CPU microseconds per operation (``time.process_time``), best of ``--rounds`` rounds.
 Figures depend on the machine; compare runs made on the same one.
@@ -117,9 +120,62 @@ def log(args: argparse.Namespace) -> Callable[[], float]:
     return run
 
 
+def _timed(operation: Callable[[], object], count: int) -> Callable[[], float]:
+    def run() -> float:
+        started = time.process_time()
+        for _ in range(count):
+            operation()
+        return (time.process_time() - started) / count
+
+    return run
+
+
+def routes(args: argparse.Namespace) -> Callable[[], float]:
+    """The routes a TrafficSplit holds (read at every tick's reconcile and get_routes)."""
+    from serinus.routers.smi import TrafficSplitBlueprint
+
+    canary, blueprint = _canary(1, 9), TrafficSplitBlueprint("v1alpha1", provider="linkerd")
+    split = {"spec": {"backends": [{"service": "podinfo-canary", "weight": "10"},
+                                   {"service": "podinfo-primary", "weight": "90"}]}}  # fmt: skip
+    return _timed(lambda: blueprint.routes(canary, split), args.lines)
+
+
+def status(args: argparse.Namespace) -> Callable[[], float]:
+    """A status bounded and dumped, as every status write prepares it."""
+    from serinus.apis.bounded import bounded
+
+    found = _canary(1, 9).status
+    assert found is not None
+    return _timed(lambda: bounded(found).dump(), args.lines)
+
+
+def deadline(args: argparse.Namespace) -> Callable[[], float]:
+    """The deadline of a stepWeight 1 run (the self-metrics of every progressing tick)."""
+    from serinus.operating import progress
+
+    canary = _canary(1, 9)
+    return _timed(lambda: progress.deadline(canary, provider="linkerd"), args.lines)
+
+
+def merge(args: argparse.Namespace) -> Callable[[], float]:
+    """A TrafficSplit merged with new routes (every step's write)."""
+    from serinus.ports import Routes
+    from serinus.routers.smi import TrafficSplitBlueprint
+
+    canary, blueprint = _canary(1, 9), TrafficSplitBlueprint("v1alpha1", provider="linkerd")
+    desired = asyncio.run(blueprint.build(canary, Routes(90, 10)))
+    existing = {"apiVersion": "split.smi-spec.io/v1alpha1", "kind": "TrafficSplit",
+                "metadata": {"name": "podinfo", "namespace": "bench"}, "spec": {}}  # fmt: skip
+    return _timed(lambda: blueprint.merge(canary, existing, desired), args.lines)
+
+
 PARTS: dict[str, Callable[[argparse.Namespace], Callable[[], float]]] = {
     "history": history,
     "log": log,
+    "routes": routes,
+    "status": status,
+    "deadline": deadline,
+    "merge": merge,
 }
 
 
@@ -129,7 +185,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--canaries", type=int, default=100, help="history: Canaries")
     parser.add_argument("--points", type=int, default=60, help="history: ticks per run")
-    parser.add_argument("--lines", type=int, default=20_000, help="log: lines")
+    parser.add_argument("--lines", type=int, default=20_000, help="log: lines; others: repeats")
     args = parser.parse_args()
     for name in args.part or list(PARTS):
         run = PARTS[name](args)
