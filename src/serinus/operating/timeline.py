@@ -58,8 +58,11 @@ def _metric(metric: MetricStatus) -> MetricPoint:
     )
 
 
-def record(history: History, canary: Canary, *, at: str) -> History | None:
-    """The history with this tick added, or None when there is nothing new to keep."""
+def record(history: History, canary: Canary, *, at: str, bound: bool = True) -> History | None:
+    """The history with this tick added, or None when there is nothing new to keep.
+
+    ``bound=False``: not :func:`bounded` (for a caller that bounds it itself, and passes a
+    history of its own: its current run is then changed in place and the history returned)."""
     status = canary.status
     if status is None or status.phase is None:
         return None
@@ -84,7 +87,9 @@ def record(history: History, canary: Canary, *, at: str) -> History | None:
         if status.phase in ENDED:
             run.ended, run.outcome = at, status.phase.value
             changed = True
-    return bounded(history) if changed else None
+    if not changed:
+        return None
+    return bounded(history) if bound else history
 
 
 def starts_run(run: Run | None, status: CanaryStatus) -> bool:

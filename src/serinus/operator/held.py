@@ -31,10 +31,13 @@ from serinus.apis.history import MAX_BYTES, MAX_POINTS, MAX_RUNS, History
 from serinus.apis.status import ACTIVE_PHASES
 from serinus.operating import timeline
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+"""What ``json.dumps(value, separators=(",", ":"))`` encodes with, built once."""
+
 
 def _dumps(value: Any) -> str:
     """JSON exactly as :func:`serinus.kube.history.text` writes a part of the history."""
-    return json.dumps(value, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def _object(fields: dict[str, Any], raw: dict[str, str]) -> str:
@@ -122,10 +125,11 @@ class Held:
             run = self.window.current
             assert run is not None
             window = self.window.model_copy(update={"runs": [run.model_copy()]})
-            updated = timeline.record(window, canary, at=at)
+            updated = timeline.record(window, canary, at=at, bound=False)
             if updated is None:
                 return None
-            if timeline.size(updated) + self.extra <= MAX_BYTES:  # the whole's size
+            # the whole within its bounds: bounded() would change nothing
+            if timeline.size(updated) + self.extra <= MAX_BYTES:
                 current = updated.runs[-1]
                 moved, current.points = current.points[:-1], current.points[-1:]
                 return Held(

@@ -8,6 +8,7 @@ object the way errors do (``TrafficSplit prod/podinfo``). Every router module us
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from serinus.apis.canary import Canary
 
@@ -22,8 +23,13 @@ class ServiceNames:
 
     @classmethod
     def of(cls, canary: Canary) -> ServiceNames:
-        apex = canary.spec.service_name
-        return cls(apex=apex, primary=f"{apex}-primary", canary=f"{apex}-canary")
+        return _named(canary.spec.service_name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _named(apex: str) -> ServiceNames:
+    """The names for an apex (asked many times a tick; frozen, so shared)."""
+    return ServiceNames(apex=apex, primary=f"{apex}-primary", canary=f"{apex}-canary")
 
 
 def where(kind: str, canary: Canary, name: str) -> str:
