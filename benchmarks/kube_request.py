@@ -1,22 +1,25 @@
-"""The operator's client CPU for one Canary status PUT: ``Kube`` against the former request path.
+"""The operator's client CPU for one Canary status PUT: ``Kube`` against its former request paths.
 
-Run: ``.venv/bin/python benchmarks/kube_request.py [--requests 2000] [--rounds 3]``.
+Run: ``.venv/bin/python benchmarks/kube_request.py [--requests 2000] [--rounds 3] [--uvloop]``.
 
 The sandbox API server runs as its own process (its CPU is not counted); this script creates one
 progressing Canary in namespace ``bench`` and PUTs its status ``--requests`` times, one at a time,
-through two clients in alternating rounds:
+through three clients in alternating rounds:
 
-* ``Kube.replace_status`` (:mod:`serinus.kube.wire`: URL and msgspec JSON built here, one
-  aiohttp session), with everything ``Kube`` adds (kind lookup, retry and rate-limit wrappers,
-  error translation);
-* the former path, lightkube's ``AsyncClient.replace`` of a generic resource's ``Status`` through
-  an httpx2 client on the former httpx2 transport over aiohttp (:class:`FormerTransport`, built
-  from :mod:`serinus.aiotransport`'s parts: the same aiohttp exchange underneath), without
-  ``Kube``'s wrappers, so the ratio understates the saving a little.
+* ``Kube.replace_status`` (:mod:`serinus.kube.wire`: URL and msgspec JSON built here, the
+  request's bytes written by the lean client, :mod:`serinus.http1`), with everything ``Kube``
+  adds (kind lookup, retry and rate-limit wrappers, error translation);
+* the same ``Kube`` with its requests sent through one aiohttp session as ``wire.py`` did before
+  :mod:`serinus.http1` (:class:`AiohttpWire`: the same bytes on the wire);
+* the path before ``wire.py``, lightkube's ``AsyncClient.replace`` of a generic resource's
+  ``Status`` through an httpx2 client on the former httpx2 transport over aiohttp
+  (:class:`FormerTransport`, built from :mod:`serinus.aiotransport`'s parts: the same aiohttp
+  exchange underneath), without ``Kube``'s wrappers, so that ratio understates the saving a
+  little.
 
 Printed: client CPU microseconds per PUT (user + system of this process, ``time.process_time``)
-for each path, best round of each, and their ratio. Figures depend on the machine; compare runs
-made on the same one.
+for each path, best round of each, and the ratios. ``--uvloop`` runs it all on uvloop's event loop
+(the operator's). Figures depend on the machine; compare runs made on the same one.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ import pathlib
 import ssl
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import aiohttp
 import httpx2
 from lightkube import AsyncClient
 from lightkube.generic_resource import GenericNamespacedResource, GenericNamespacedStatus
@@ -38,8 +42,11 @@ from scale_cluster import NS, canary, start_apiserver
 
 from serinus import aiotransport
 from serinus.apis.crds import custom_resource_definitions
-from serinus.kube import Kube, KubeSettings, RetryPolicy, config
+from serinus.kube import Kube, KubeSettings, RetryPolicy, config, wire
+from serinus.kube.errors import Answered
 from serinus.kube.kinds import Kind
+
+LEAN, AIOHTTP, FORMER = "Kube (wire, http1)", "Kube (wire over aiohttp)", "lightkube + httpx2"
 
 CANARY = Kind("flagger.app/v1beta1", "Canary", "canaries", namespaced=True)
 
@@ -61,6 +68,49 @@ class FormerTransport(httpx2.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._session.close()
+
+
+class AiohttpWire(wire.Wire):
+    """``Wire`` with its requests sent as before :mod:`serinus.http1`: one aiohttp session."""
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        content_type: str = wire.JSON,
+    ) -> bytes:
+        url = self.url(path, params)
+        headers = self._headers
+        if body is not None:
+            headers = {**headers, "Content-Type": content_type}
+        answer = await self._send(method, url, headers, body, self._timeout)
+        try:
+            data = await answer.read()
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise wire._unanswered(error) from error
+        finally:
+            answer.release()
+        if answer.status >= 400:
+            raise Answered(answer.status, answer.reason or "", answer.headers, data)
+        return data
+
+
+def over_aiohttp(settings: KubeSettings) -> Kube:
+    """A ``Kube`` whose requests go through :class:`AiohttpWire`."""
+    kube = Kube(settings)
+    lean = kube._wire
+    kube._wire = AiohttpWire(
+        settings.server or "",
+        tls=lean._tls,
+        auth=None,
+        user_agent=settings.user_agent,
+        timeout=settings.timeout,
+        limit=lean._limit,
+    )
+    return kube
 
 
 def generic_canary() -> type[Any]:
@@ -124,10 +174,14 @@ async def main(requests: int, rounds: int) -> None:
                 former = AsyncClient(
                     config.load(settings), transport=FormerTransport(), trust_env=False
                 )
+                aiohttp_kube = over_aiohttp(settings)
 
-                async def new(weight: int) -> None:
-                    nonlocal current
-                    current = await kube.replace_status(progressing(current, weight))
+                def through(client: Kube) -> Callable[[int], Awaitable[None]]:
+                    async def put(weight: int) -> None:
+                        nonlocal current
+                        current = await client.replace_status(progressing(current, weight))
+
+                    return put
 
                 async def old(weight: int) -> None:
                     nonlocal current
@@ -135,26 +189,34 @@ async def main(requests: int, rounds: int) -> None:
                     written = await former.replace(body, "podinfo", namespace=NS)
                     current = dict(written.to_dict())
 
-                best = {"Kube (wire)": float("inf"), "lightkube + httpx2": float("inf")}
+                paths = {LEAN: through(kube), AIOHTTP: through(aiohttp_kube), FORMER: old}
+                best = dict.fromkeys(paths, float("inf"))
                 for _ in range(rounds):
-                    best["Kube (wire)"] = min(
-                        best["Kube (wire)"], await cpu_per_call(new, requests)
-                    )
-                    figure = await cpu_per_call(old, requests)
-                    best["lightkube + httpx2"] = min(best["lightkube + httpx2"], figure)
+                    for name, call in paths.items():
+                        best[name] = min(best[name], await cpu_per_call(call, requests))
                 await former.close()
+                await aiohttp_kube.close()
         finally:
             process.terminate()
             process.wait()
-    print(f"client CPU per Canary status PUT, best of {rounds} rounds of {requests}:")
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    print(f"client CPU per Canary status PUT, best of {rounds} rounds of {requests} ({loop} loop):")
     for name, figure in best.items():
-        print(f"  {name:<20} {figure:8.1f} µs")
-    print(f"  ratio (former / new)  {best['lightkube + httpx2'] / best['Kube (wire)']:6.2f}")
+        print(f"  {name:<26} {figure:8.1f} µs")
+    print(f"  ratio (wire over aiohttp / wire, http1)  {best[AIOHTTP] / best[LEAN]:6.2f}")
+    print(f"  ratio (lightkube + httpx2 / wire, http1) {best[FORMER] / best[LEAN]:6.2f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop's event loop")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.requests, arguments.rounds))
+    factory = None
+    if arguments.uvloop:
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main(arguments.requests, arguments.rounds))

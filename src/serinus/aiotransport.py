@@ -24,11 +24,13 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import httpx
 import yarl
+
+from serinus import http1
 
 
 class _Failure(Exception):
@@ -111,20 +113,62 @@ class _Session:
 def _sorted(error: BaseException) -> BaseException:
     """aiohttp's (or asyncio's) error as a :class:`_Failure`; anything else as it is."""
     if isinstance(error, aiohttp.ClientConnectorCertificateError):
-        return _Failure("connect", str(error), error.certificate_error)
+        words = http1.connect_words(error.host, error.port, error.certificate_error)
+        return _Failure("connect", words, error.certificate_error)
     if isinstance(error, aiohttp.ClientConnectorError):
-        return _Failure("connect", str(error), error.os_error)
+        words = http1.connect_words(error.host, error.port, error.os_error)
+        return _Failure("connect", words, error.os_error)
     if isinstance(error, aiohttp.ConnectionTimeoutError):
         return _Failure("connect_timeout", "timed out connecting", error)
     if isinstance(error, aiohttp.SocketTimeoutError):
         return _Failure("read_timeout", "timed out reading", error)
     if isinstance(error, TimeoutError):  # the pool: no connection free in time
         return _Failure("pool_timeout", "timed out waiting for a connection", error)
-    if isinstance(error, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
-        return _Failure("remote", str(error) or "server disconnected", error)
+    if isinstance(error, aiohttp.ServerDisconnectedError):  # in the lean client's words
+        return _Failure("remote", http1.SERVER_DISCONNECTED, error)
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return _Failure("remote", http1.CUT_SHORT, error)
     if isinstance(error, aiohttp.ClientError | OSError):
         return _Failure("read", str(error) or type(error).__name__, error)
     return error
+
+
+def _lean(error: http1.HTTPError) -> _Failure:
+    """The lean client's error as a :class:`_Failure`, in the words :func:`_sorted` uses."""
+    if isinstance(error, http1.ConnectError):
+        return _Failure("connect", str(error), error.__cause__)
+    if isinstance(error, http1.ConnectTimeout):
+        return _Failure("connect_timeout", "timed out connecting", error)
+    if isinstance(error, http1.ReadTimeout):
+        return _Failure("read_timeout", "timed out reading", error)
+    if isinstance(error, http1.PoolTimeout):
+        return _Failure("pool_timeout", "timed out waiting for a connection", error)
+    return _Failure("remote", str(error), error)
+
+
+class Prepared(NamedTuple):
+    """A GET as httpx built it, for :meth:`OutboundTransport.fetch`: where to, the path, and the
+    header lines as httpx spelt and ordered them (its ``Host`` first)."""
+
+    origin: http1.Origin
+    path: str
+    head: str
+    timeouts: Mapping[str, float | None]
+
+
+def prepare(
+    url: str, headers: list[tuple[str, str]], timeouts: Mapping[str, float | None]
+) -> Prepared | None:
+    """``url`` (http or https, no query, no user info) and ``headers`` as they go on the wire;
+    None for what the lean client cannot send exactly so (a header with a line break in it)."""
+    target = yarl.URL(url, encoded=True)
+    if target.scheme not in ("http", "https") or not target.raw_host or target.port is None:
+        return None
+    if any(("\r" in n or "\n" in n or "\r" in v or "\n" in v) for n, v in headers):
+        return None
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    origin = http1.Origin(target.scheme == "https", target.raw_host, target.port)
+    return Prepared(origin, target.raw_path or "/", head, dict(timeouts))
 
 
 def _target(url: str) -> yarl.URL:
@@ -204,7 +248,9 @@ class OutboundTransport(httpx.AsyncBaseTransport):
     """An httpx transport over aiohttp (see the module's docstring)."""
 
     def __init__(self, *, limit: int) -> None:
-        self._session = _Session(httpx.create_ssl_context(), limit)
+        tls = httpx.create_ssl_context()
+        self._session = _Session(tls, limit)
+        self._pool = http1.Pool(tls=tls, limit=limit)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         answer = await _exchange(self._session, httpx, request)
@@ -212,29 +258,33 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         return httpx.Response(answer.status, headers=headers, stream=body, request=request)
 
     async def fetch(
-        self, url: str, headers: list[tuple[str, str]], timeouts: Mapping[str, float | None]
+        self, prepared: Prepared, query: str | None
     ) -> tuple[int, Mapping[str, str], list[str], bytes]:
-        """GET ``url`` as httpx prepared it, without httpx's Request and Response objects.
+        """GET a request httpx prepared (:func:`prepare`), ``query`` its query string, without
+        httpx's Request and Response objects, over the lean client (:mod:`serinus.http1`).
 
         :func:`serinus.outbound.get`, the metric queries' path, builds a request once and sends
-        it every tick through here: the same session, timeouts and httpx exceptions (with the
-        same causes) as :meth:`handle_async_request`. The answer: status, headers, the values of
-        ``Content-Encoding`` and the body, read whole and not decoded.
+        it every tick through here: the same bytes on the wire, timeouts and httpx exceptions
+        (with the same causes and words) as :meth:`handle_async_request`. The answer: status,
+        headers, the values of ``Content-Encoding`` and the body, read whole and not decoded.
         """
+        target = f"{prepared.path}?{query}" if query else prepared.path
+        message = f"GET {target} HTTP/1.1\r\n{prepared.head}\r\n".encode()
+        timeouts = prepared.timeouts
         try:
-            answer = await self._session.send("GET", url, headers, b"", timeouts)
-        except _Failure as failure:
+            answer = await self._pool.request(
+                prepared.origin,
+                message,
+                connect=timeouts.get("connect"),
+                pool=timeouts.get("pool"),
+                read=timeouts.get("read"),
+            )
+        except http1.HTTPError as error:
+            failure = _lean(error)
             raise _error(httpx, failure, None) from failure.cause
-        try:
-            body = await answer.read()
-        except (aiohttp.ClientError, OSError, TimeoutError) as error:
-            cut = _sorted(error)
-            if not isinstance(cut, _Failure):  # pragma: no cover - _sorted sorts all three
-                raise
-            raise _error(httpx, cut, None) from cut.cause
-        finally:
-            answer.release()
-        return answer.status, answer.headers, answer.headers.getall("Content-Encoding", []), body
+        headers = answer.headers
+        return answer.status, headers, headers.getall("Content-Encoding", []), answer.body
 
     async def aclose(self) -> None:
+        await self._pool.close()
         await self._session.close()

@@ -179,11 +179,10 @@ async def get(
             auth=auth,
         )
         return Answer(response.status_code, response.headers, response.content, str(response.url))
-    target = f"{route.url}?{_query_string(params)}" if params else route.url
+    query = _query_string(params) if params else None
+    target = f"{route.url}?{query}" if query else route.url
     try:
-        status, answered, encodings, body = await route.transport.fetch(
-            target, route.headers, route.timeouts
-        )
+        status, answered, encodings, body = await route.transport.fetch(route.prepared, query)
         if "Set-Cookie" in answered:  # httpx's client keeps them; so does this path, then
             _keep_cookies(client, target, route, status, answered)
         return Answer(status, answered, _decoded(status, answered, encodings, body), target)
@@ -199,7 +198,7 @@ class _Route:
     transport: aiotransport.OutboundTransport
     url: str
     headers: list[tuple[str, str]]
-    timeouts: dict[str, float | None]
+    prepared: aiotransport.Prepared
 
 
 _ROUTES: dict[tuple[object, ...], _Route | None] = {}
@@ -258,7 +257,10 @@ def _prepare(
     if basic_auth is not None:
         next(httpx.BasicAuth(*basic_auth).sync_auth_flow(request))  # sets Authorization
     raw = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw]
-    return _Route(transport, str(address), raw, dict(request.extensions["timeout"]))
+    prepared = aiotransport.prepare(str(address), raw, request.extensions["timeout"])
+    if prepared is None:
+        return None
+    return _Route(transport, str(address), raw, prepared)
 
 
 _QUERY_STRINGS: dict[tuple[tuple[str, str], ...], str] = {}

@@ -18,9 +18,9 @@ request.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from typing import Protocol, TypeVar
 
-import aiohttp
 import httpx2
 from lightkube.config import client_adapter
 
@@ -34,7 +34,25 @@ STABLE: tuple[type[httpx2.Auth], ...] = (
 
 UNAUTHORIZED = 401
 
-Exchange = Callable[[str | None], Awaitable[aiohttp.ClientResponse]]
+
+class Answer(Protocol):
+    """What the flow reads of an answer: :class:`serinus.http1.Response` (requests) and
+    ``aiohttp.ClientResponse`` (watch streams) both are one."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    async def read(self) -> bytes: ...
+
+    def release(self) -> None: ...
+
+
+A = TypeVar("A", bound=Answer)
+
+Exchange = Callable[[str | None], Awaitable[A]]
 """Sends the request with this ``Authorization`` header (or none); the answer, body unread."""
 
 
@@ -47,7 +65,7 @@ class Credentials:
         self._header: str | None = None
         self._server = server
 
-    async def send(self, method: str, url: str, exchange: Exchange) -> aiohttp.ClientResponse:
+    async def send(self, method: str, url: str, exchange: Exchange[A]) -> A:
         """The answer to ``exchange``, signed; retried with new credentials when the flow asks.
 
         Every answer but the one returned has been read and released.
@@ -65,9 +83,9 @@ class Credentials:
         self,
         method: str,
         url: str,
-        exchange: Exchange,
-        answer: aiohttp.ClientResponse | None,
-    ) -> aiohttp.ClientResponse:
+        exchange: Exchange[A],
+        answer: A | None,
+    ) -> A:
         """Run the flow; ``answer`` is what its first request (the cached header) got already."""
         assert self._auth is not None
         probe = httpx2.Request(method, url)
@@ -90,9 +108,7 @@ class Credentials:
             self._header = header
         return answer
 
-    async def _response(
-        self, answer: aiohttp.ClientResponse, probe: httpx2.Request
-    ) -> httpx2.Response:
+    async def _response(self, answer: Answer, probe: httpx2.Request) -> httpx2.Response:
         """The answer as the flow reads it; its body only for a 401 (what the flows look at) or a
         flow that asks for bodies, so that a watch stream is not read here."""
         assert self._auth is not None

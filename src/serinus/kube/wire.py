@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import ssl
 import urllib.parse
+import zlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -33,10 +34,15 @@ import httpx2
 import msgspec
 import yarl
 
+from serinus import http1
 from serinus.kube import credentials
 from serinus.kube.errors import Answered, Unanswered
 
 JSON = "application/json"
+
+_NO_LENGTH = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+"""Methods sent without ``Content-Length`` when they have no body (the others say 0, as aiohttp
+did)."""
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -58,7 +64,7 @@ def quote(segment: str) -> str:
 
 
 class Wire:
-    """One API server's HTTP: a session, its credentials, its timeouts (module docstring)."""
+    """One API server's HTTP: a pool, a session, credentials, timeouts (module docstring)."""
 
     def __init__(
         self,
@@ -83,6 +89,13 @@ class Wire:
         self._tls, self._limit = tls, limit
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        # Requests: the lean client, their fixed header lines (aiohttp's order and spelling).
+        self._origin: http1.Origin | None = None
+        if base.scheme in ("http", "https") and base.host:
+            self._origin = http1.Origin(base.scheme == "https", base.host, base.port or 0)
+        self._prefix = base.raw_path.rstrip("/")
+        self._head = _lines_of({"Host": base.host_port_subcomponent or "", **self._headers})
+        self._pool = http1.Pool(tls=tls, limit=limit)
 
     def _open(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -98,6 +111,7 @@ class Wire:
 
     async def close(self) -> None:
         self._closed = True
+        await self._pool.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -118,19 +132,41 @@ class Wire:
         content_type: str = JSON,
     ) -> bytes:
         """The body of a successful answer; :class:`Answered` for an error status."""
-        url = self.url(path, params)
-        headers = self._headers
+        if self._closed or self._origin is None:
+            raise Unanswered(
+                "the client is closed" if self._closed else f"not http(s): {self._base}"
+            )
+        target = (
+            f"{self._prefix}{path}?{urllib.parse.urlencode(params)}"
+            if params
+            else self._prefix + path
+        )
+        head = f"{method} {target} HTTP/1.1\r\n{self._head}"
         if body is not None:
-            headers = {**headers, "Content-Type": content_type}
-        answer = await self._send(method, url, headers, body, self._timeout)
+            head = f"{head}Content-Type: {content_type}\r\n"
+        size = len(body) if body is not None else 0 if method not in _NO_LENGTH else None
+        origin, timeout = self._origin, self._connect
+
+        async def exchange(authorization: str | None) -> http1.Response:
+            text = (
+                head if authorization is None else f"{head}{_line('Authorization', authorization)}"
+            )
+            if size is not None:
+                text = f"{text}Content-Length: {size}\r\n"
+            message = f"{text}\r\n".encode()
+            if body:
+                message += body
+            return await self._pool.request(
+                origin, message, connect=timeout, pool=timeout, read=timeout
+            )
+
         try:
-            data = await answer.read()
-        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            answer = await self._credentials.send(method, self._base + target, exchange)
+        except (http1.HTTPError, OSError) as error:
             raise _unanswered(error) from error
-        finally:
-            answer.release()
+        data = _decoded(answer)
         if answer.status >= 400:
-            raise Answered(answer.status, answer.reason or "", answer.headers, data)
+            raise Answered(answer.status, answer.reason, answer.headers, data)
         return data
 
     @contextlib.asynccontextmanager
@@ -210,13 +246,44 @@ async def _lines(answer: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         yield rest
 
 
+def _line(name: str, value: str) -> str:
+    """One header line; a value that would end the line early is refused, as aiohttp did."""
+    if "\n" in value or "\r" in value:
+        raise Unanswered(f"the {name} header has a line break in it")
+    return f"{name}: {value}\r\n"
+
+
+def _lines_of(headers: Mapping[str, str]) -> str:
+    return "".join(_line(name, value) for name, value in headers.items())
+
+
+def _decoded(answer: http1.Response) -> bytes:
+    """The body with a gzip or deflate ``Content-Encoding`` undone (aiohttp's auto-decompress);
+    a body that is not what it says is :class:`Unanswered`."""
+    body = answer.body
+    encoding = http1.content_encoding(answer)
+    if encoding is None or not body:
+        return body
+    wbits = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16}.get(encoding)
+    if wbits is None and encoding == "deflate":
+        wbits = zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS  # zlib or raw
+    if wbits is None:
+        return body
+    try:
+        decoder = zlib.decompressobj(wbits)
+        return decoder.decompress(body) + decoder.flush()
+    except zlib.error as error:
+        raise Unanswered(f"the answer's {encoding} body does not decode: {error}") from error
+
+
 def _unanswered(error: BaseException) -> Unanswered:
-    """aiohttp's (or asyncio's) error as :class:`Unanswered`, in words a log line can use."""
-    if isinstance(error, aiohttp.ConnectionTimeoutError):
+    """The lean client's, aiohttp's (or asyncio's) error as :class:`Unanswered`, in words a log
+    line can use."""
+    if isinstance(error, aiohttp.ConnectionTimeoutError | http1.ConnectTimeout):
         detail = "timed out connecting"
-    elif isinstance(error, aiohttp.SocketTimeoutError):
+    elif isinstance(error, aiohttp.SocketTimeoutError | http1.ReadTimeout):
         detail = "timed out reading"
-    elif isinstance(error, TimeoutError):
+    elif isinstance(error, TimeoutError | http1.PoolTimeout):
         detail = "timed out waiting for a connection"
     else:
         detail = str(error) or type(error).__name__
