@@ -147,6 +147,12 @@ class FaultProxy:
             upstream.close()
         self._streams.clear()
 
+    async def wait_streaming(self) -> None:
+        """Return once a streamed (watch) answer is open, so :meth:`drop_streams` has one to cut
+        (a watch's request may still be on its way when its list's objects have arrived)."""
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: bool(self._streams))
+
     def seen(self, method: str, fragment: str) -> list[str]:
         """Paths of recorded requests with this method whose path and query contain ``fragment``."""
         return [r.path for r in self.requests if r.method == method and fragment in r.path]
@@ -213,6 +219,8 @@ class FaultProxy:
         assert transport is not None
         entry = (transport, upstream)
         self._streams.add(entry)
+        async with self._arrived:
+            self._arrived.notify_all()
         try:
             await response.prepare(request)
             async for chunk in upstream.content.iter_any():

@@ -151,6 +151,7 @@ async def test_a_cut_connection_resumes_from_the_last_version_seen(
             "resourceVersion"
         ]
 
+        await proxy.wait_streaming()
         proxy.refuse = True
         proxy.drop_streams()
         await kube.patch("v1", "ConfigMap", "a", "prod", {"data": {"v": "2"}})
@@ -176,6 +177,7 @@ async def test_410_gone_lists_again_and_reports_what_changed() -> None:
         async with FaultProxy(api.url) as proxy, Kube(settings(proxy.url)) as proxied:
             async with watching(proxied, namespace="prod") as watch:
                 assert len(await watch.take(3)) == 3
+                await proxy.wait_streaming()
                 proxy.refuse = True
                 proxy.drop_streams()
                 await kube.patch("v1", "ConfigMap", "changed", "prod", {"data": {"v": "2"}})
@@ -288,6 +290,7 @@ async def test_a_server_keeping_no_history_still_gets_every_change() -> None:
         ):
             await kube.create(configmap("a", v="1"))
             assert await watch.take(1) == [("ADDED", "a", "1")]
+            await proxy.wait_streaming()
             proxy.drop_streams()
             await kube.patch("v1", "ConfigMap", "a", "prod", {"data": {"v": "2"}})
             assert await watch.take(1) == [("MODIFIED", "a", "2")]
