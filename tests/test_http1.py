@@ -361,7 +361,9 @@ async def test_a_refused_port_and_a_closed_pool(pool: http1.Pool) -> None:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         closed = held.getsockname()[1]
-    with pytest.raises(http1.ConnectError, match=f"cannot connect to 127.0.0.1:{closed}: ") as no:
+    with pytest.raises(
+        http1.ConnectError, match=f"cannot connect to 127.0.0.1:{closed}: Connection refused"
+    ) as no:
         await send(pool, f"http://127.0.0.1:{closed}")
     assert isinstance(no.value.__cause__, ConnectionRefusedError)
     await pool.close()

@@ -5,8 +5,10 @@ The metric providers, webhooks and notifiers share an httpx client, but httpx's 
 of the operator's CPU (benchmarks/operator_scale.py, py-spy). aiohttp, already the framework of
 every server serinus runs, parses HTTP in C. :class:`OutboundTransport` keeps httpx's client,
 requests, responses, auth, timeouts and errors, and hands only the exchange itself to one
-``aiohttp.ClientSession``. (The Kubernetes API client does without httpx altogether:
-:mod:`serinus.kube.wire`.) The exchange and its errors are written for either httpx family
+``aiohttp.ClientSession``; the metric queries' GETs, prepared once (:func:`prepare`), skip both
+httpx and aiohttp and go through the lean client (:meth:`OutboundTransport.fetch`,
+:mod:`serinus.http1`), with the same bytes on the wire and the same errors in the same words.
+(The Kubernetes API client does without httpx altogether: :mod:`serinus.kube.wire`.) The exchange and its errors are written for either httpx family
 (``httpx`` or lightkube's ``httpx2``: the same names), so ``benchmarks/kube_request.py`` can
 measure the former Kubernetes request path on them.
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import select
 import ssl
 import typing
@@ -72,8 +73,16 @@ CUT_SHORT = "the connection closed before the end of the answer's body"
 
 
 def connect_words(host: str, port: int | None, error: BaseException) -> str:
-    """How a failed connect reads (the words :mod:`serinus.aiotransport` uses for aiohttp's)."""
-    return f"cannot connect to {host}:{port}: {error}"
+    """How a failed connect reads (the words :mod:`serinus.aiotransport` uses for aiohttp's):
+    the system's words for an errno (asyncio and uvloop word a refused connect differently),
+    else the error's own."""
+    detail = str(error)
+    if isinstance(error, OSError) and not isinstance(error, ssl.SSLError):
+        if isinstance(error.errno, int) and error.errno > 0:
+            detail = os.strerror(error.errno)
+        elif error.strerror:
+            detail = error.strerror
+    return f"cannot connect to {host}:{port}: {detail}"
 
 
 class Origin(NamedTuple):

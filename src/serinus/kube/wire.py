@@ -1,8 +1,11 @@
 """Requests to the Kubernetes API: URL, JSON body and credentials in, status and JSON out.
 
-Every call of :class:`serinus.kube.client.Kube` and every watch stream is one :meth:`Wire.request`
-or :meth:`Wire.stream` over a single ``aiohttp.ClientSession`` (HTTP parsed in C, connections
-kept for reuse). lightkube still loads the configuration (:mod:`serinus.kube.config`), the TLS
+Every call of :class:`serinus.kube.client.Kube` is one :meth:`Wire.request`, sent by the lean
+HTTP/1.1 client (:mod:`serinus.http1`: the request's bytes built here, written in one call, the
+answer parsed in C; connections kept for reuse), and every watch stream one :meth:`Wire.stream`
+over an ``aiohttp.ClientSession`` (opened by the first watch). aiohttp's per-request objects cost
+more than the exchange: a status PUT took about twice the client CPU through it
+(``benchmarks/kube_request.py`` measures both). lightkube still loads the configuration (:mod:`serinus.kube.config`), the TLS
 context with the CA and client certificate, and the credentials (:mod:`serinus.kube.credentials`);
 it no longer builds or sends the requests. Its request path (lightkube's request building and
 response decoding, then httpx2's client: request, URL and response objects, auth and redirect
@@ -15,7 +18,9 @@ What stays as it was: JSON is encoded and decoded with msgspec, as lightkube doe
 integers beyond 64 bits, which orjson is not); every request names the settings' user agent (the
 API server records it as the field manager of writes that name none); each request times out
 after the settings' timeout (connect, wait for a connection, each read); answers are not
-redirected; gzip answers are decoded. An HTTP error answer is raised as
+redirected; gzip (and deflate) answers are decoded; the bytes on the wire are the ones aiohttp
+sent (its header order and spelling, ``Host`` without a default port, ``Content-Length: 0`` on a
+DELETE without a body). An HTTP error answer is raised as
 :class:`~serinus.kube.errors.Answered` (read whole, so :func:`serinus.kube.errors.translate` finds
 the Status' message), no answer at all as :class:`~serinus.kube.errors.Unanswered`.
 """
