@@ -8,9 +8,10 @@ requests, responses, auth, timeouts and errors, and hands only the exchange itse
 ``aiohttp.ClientSession``; the metric queries' GETs, prepared once (:func:`prepare`), skip both
 httpx and aiohttp and go through the lean client (:meth:`OutboundTransport.fetch`,
 :mod:`serinus.http1`), with the same bytes on the wire and the same errors in the same words.
-(The Kubernetes API client does without httpx altogether: :mod:`serinus.kube.wire`.) The exchange and its errors are written for either httpx family
-(``httpx`` or lightkube's ``httpx2``: the same names), so ``benchmarks/kube_request.py`` can
-measure the former Kubernetes request path on them.
+(The Kubernetes API client does without httpx altogether: :mod:`serinus.kube.wire`.) The
+exchange and its errors are written for either httpx family (``httpx`` or lightkube's ``httpx2``:
+the same names), so ``benchmarks/kube_request.py`` can measure the former Kubernetes request path
+on them.
 
 What httpx promises, kept: httpx decodes ``Content-Encoding`` itself (the session does not);
 redirects are httpx's to follow or not (the session never follows); each of httpx's timeouts maps
