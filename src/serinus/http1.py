@@ -17,8 +17,9 @@ aiohttp's ``sock_read``); an idle connection is dropped after :data:`KEEPALIVE` 
 (less than servers keep theirs, so a request rarely races a server's idle close). A connection
 found closed when a request is about to be written on it is replaced, once; a request that was
 written is never sent again (a POST is not repeated). Answers are not redirected or decoded:
-callers undo ``Content-Encoding`` themselves. Streams (watches) and everything else stay on
-aiohttp.
+callers undo ``Content-Encoding`` themselves. No HEAD (its answer's length would be taken for a
+body to wait for), no ``Expect: 100-continue``, no upgrades. Streams (watches) and everything
+else stay on aiohttp.
 
 Errors: :class:`ConnectError` (raised from the OSError, DNS or certificate error),
 :class:`ConnectTimeout`, :class:`PoolTimeout`, :class:`ReadTimeout`, :class:`Disconnected` (the
@@ -148,6 +149,9 @@ class _Connection(asyncio.Protocol):
         self._fd = transport.get_extra_info("socket").fileno()
 
     def data_received(self, data: bytes) -> None:
+        if self._answer is None or self._answer.done():  # bytes while idle: not reusable
+            self.close()
+            return
         self._last_read = self._loop.time()
         try:
             self._parser.feed_data(data)
