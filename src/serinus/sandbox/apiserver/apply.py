@@ -28,7 +28,7 @@ Path = tuple[str, ...]
 ListRule = Callable[[tuple[str, ...], list[Any]], tuple[str, ...] | Literal["set"] | None]
 """For a list at a path of field names: its item keys, ``"set"`` for scalars, None if atomic."""
 
-_SERVER_META = frozenset(
+SERVER_META = frozenset(
     {
         "name",
         "namespace",
@@ -51,7 +51,7 @@ def fields_of(config: Obj, rule: ListRule) -> set[Path]:
         if key in ("apiVersion", "kind"):
             continue
         if key == "metadata" and isinstance(value, dict):
-            value = {k: v for k, v in value.items() if k not in _SERVER_META}
+            value = {k: v for k, v in value.items() if k not in SERVER_META}
             if not value:
                 continue
         _collect(value, (f"f:{key}",), (key,), rule, found)
@@ -68,11 +68,11 @@ def _collect(
     if isinstance(value, list):
         kind = rule(names, value)
         if kind == "set":
-            out.update((*path, f"v:{_dump(item)}") for item in value)
+            out.update((*path, f"v:{dump(item)}") for item in value)
             return
         if kind is not None and all(isinstance(item, dict) for item in value):
             for item in value:
-                item_path = (*path, _item_key(item, kind))
+                item_path = (*path, item_key(item, kind))
                 out.add(item_path)
                 for key, child in item.items():
                     _collect(child, (*item_path, f"f:{key}"), (*names, key), rule, out)
@@ -80,12 +80,12 @@ def _collect(
     out.add(path)
 
 
-def _dump(value: Any) -> str:
+def dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-def _item_key(item: Obj, keys: tuple[str, ...]) -> str:
-    return "k:" + _dump({key: item.get(key) for key in keys})
+def item_key(item: Obj, keys: tuple[str, ...]) -> str:
+    return "k:" + dump({key: item.get(key) for key in keys})
 
 
 def to_fields_v1(paths: set[Path]) -> Obj:
@@ -164,7 +164,7 @@ def render(path: Path) -> str:
         if kind == "f":
             text += f".{name}"
         elif kind == "k":
-            pairs = ",".join(f"{k}={_dump(v)}" for k, v in json.loads(name).items())
+            pairs = ",".join(f"{k}={dump(v)}" for k, v in json.loads(name).items())
             text += f"[{pairs}]"
         else:
             text += f"[={name}]"

@@ -159,13 +159,15 @@ class Cluster:
 
     # writing (the store plus the CRD registry)
 
-    def add(self, resource: ResourceType, obj: Obj) -> Obj:
-        stored = self.store.add(resource.storage, self.to_storage(resource, obj))
+    def add(self, resource: ResourceType, obj: Obj, *, owned: bool = False) -> Obj:
+        """Store a new object (``owned``: see :meth:`Store.add`)."""
+        stored = self.store.add(resource.storage, self.to_storage(resource, obj), owned=owned)
         self._sync_crd(resource.storage, stored)
         return stored
 
-    def replace(self, resource: ResourceType, obj: Obj) -> Obj:
-        stored = self.store.replace(resource.storage, self.to_storage(resource, obj))
+    def replace(self, resource: ResourceType, obj: Obj, *, owned: bool = False) -> Obj:
+        """Store a new version (``owned``: see :meth:`Store.add`)."""
+        stored = self.store.replace(resource.storage, self.to_storage(resource, obj), owned=owned)
         self._sync_crd(resource.storage, stored)
         return stored
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 
-from serinus.sandbox.apiserver.objects import Obj, copy_value, metadata, new_uid, now
+from serinus.sandbox.apiserver.objects import Obj, metadata, new_uid, now
 from serinus.sandbox.apiserver.resources import ResourceType
 
 _SERVER_FIELDS = (
@@ -49,7 +49,8 @@ def carry_over(resource: ResourceType, old: Obj, new: Obj) -> None:
         if key in old_meta:
             new_meta[key] = old_meta[key]
     if "managedFields" in old_meta and "managedFields" not in new_meta:
-        new_meta["managedFields"] = copy_value(old_meta["managedFields"])
+        # shared, not copied: ownership.record_update builds new entries instead of changing them
+        new_meta["managedFields"] = old_meta["managedFields"]
     if resource.generation and spec_changed(resource, old, new):
         new_meta["generation"] = int(old_meta.get("generation") or 0) + 1
 

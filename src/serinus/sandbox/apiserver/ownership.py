@@ -17,15 +17,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from serinus.sandbox.apiserver import schema
-from serinus.sandbox.apiserver.apply import (
-    ListRule,
-    Path,
-    fields_of,
-    from_fields_v1,
-    lookup,
-    to_fields_v1,
-)
+from serinus.sandbox.apiserver import fieldsets, schema
+from serinus.sandbox.apiserver.apply import ListRule, Path, to_fields_v1
 from serinus.sandbox.apiserver.merge import SET_LISTS, merge_key
 from serinus.sandbox.apiserver.objects import Obj, metadata, now
 from serinus.sandbox.apiserver.resources import ResourceType
@@ -66,13 +59,11 @@ def _content(obj: Obj, resource: ResourceType, subresource: str) -> Obj:
 
 
 def changed_fields(old: Obj | None, new: Obj, rule: ListRule) -> set[Path]:
-    """The leaf fields (and list items) of ``new`` that ``old`` lacks or holds another value of."""
-    changed = set()
-    for path in fields_of(new, rule):
-        found, before = lookup(old, path) if old is not None else (False, None)
-        if not found or before != lookup(new, path)[1]:
-            changed.add(path)
-    return changed
+    """The leaf fields (and list items) of ``new`` that ``old`` lacks or holds another value of.
+
+    ``fieldsets.changed`` walks both objects side by side (a path per leaf of ``new``, compared
+    where it stands in ``old``), skipping any part equal in both."""
+    return fieldsets.changed(old, new, rule)
 
 
 def record_update(
@@ -83,15 +74,19 @@ def record_update(
     manager: str,
     subresource: str = "",
 ) -> None:
-    """Write the managedFields of ``new`` after ``manager`` turned ``old`` into it (in place)."""
+    """Write the managedFields of ``new`` after ``manager`` turned ``old`` into it (in place).
+
+    An entry whose fields all still exist and none changed hands is kept as it was (its
+    ``fieldsV1`` is what writing its fields again would give)."""
     rule = list_rule(resource)
     before = _content(old, resource, subresource) if old is not None else None
     changed = changed_fields(before, _content(new, resource, subresource), rule)
     entries = [dict(e) for e in metadata(new).get("managedFields") or [] if isinstance(e, dict)]
     kept: list[Obj] = []
     mine: Obj | None = None
+    mine_fields: tuple[set[Path], bool, object] = (set(), False, None)
     for entry in entries:
-        paths = {p for p in from_fields_v1(entry.get("fieldsV1")) if lookup(new, p)[0]}
+        paths, complete = fieldsets.present(entry.get("fieldsV1"), new)
         is_mine = (
             entry.get("manager") == manager
             and entry.get("operation") == "Update"
@@ -100,7 +95,11 @@ def record_update(
         )
         if is_mine:
             mine = entry
+            mine_fields = (paths, complete, entry.get("fieldsV1"))
             changed |= paths
+            continue
+        if complete and paths and paths.isdisjoint(changed):
+            kept.append(entry)
             continue
         paths -= changed
         if paths:
@@ -113,7 +112,11 @@ def record_update(
                 "apiVersion": resource.api_version,
                 "time": now(),
                 "fieldsType": "FieldsV1",
-                "fieldsV1": to_fields_v1(changed),
+                "fieldsV1": (
+                    mine_fields[2]
+                    if mine_fields[1] and changed == mine_fields[0]
+                    else to_fields_v1(changed)
+                ),
             }
         )
         if subresource:

@@ -8,6 +8,8 @@ refused with 410 Gone, which is how clients learn to list again; the window is a
 argument so tests can make it tiny.
 
 Objects handed out are the stored dicts themselves: callers copy before they change anything.
+Stored objects are never changed in place, so versions of one object may share their unchanged
+parts (a status write stores a new status beside the previous version's spec).
 Everything runs on the event loop's thread, so a change and its publication are atomic.
 """
 
@@ -113,17 +115,21 @@ class Store:
 
     # writing
 
-    def add(self, storage: str, obj: Obj) -> Obj:
-        stored = self._stamp(obj)
+    def add(self, storage: str, obj: Obj, *, owned: bool = False) -> Obj:
+        """Store a new object: a copy of ``obj``, or ``obj`` itself when the caller gives it
+        away (``owned``: its top level and metadata are its own, and nothing it shares with
+        stored objects is ever changed; the write verbs build such objects)."""
+        stored = self._stamp(obj, owned)
         self._objects.setdefault(storage, {})[(namespace_of(stored), name_of(stored))] = stored
         self._uids[uid_of(stored)] += 1
         self._publish(Event("ADDED", storage, stored, None))
         return stored
 
-    def replace(self, storage: str, obj: Obj) -> Obj:
+    def replace(self, storage: str, obj: Obj, *, owned: bool = False) -> Obj:
+        """Store a new version (``owned`` as for :meth:`add`)."""
         key = (namespace_of(obj), name_of(obj))
         previous = self._objects[storage][key]
-        stored = self._stamp(obj)
+        stored = self._stamp(obj, owned)
         self._objects[storage][key] = stored
         self._uids[uid_of(previous)] -= 1
         self._uids[uid_of(stored)] += 1
@@ -140,9 +146,9 @@ class Store:
         self._publish(Event("DELETED", storage, final, previous))
         return final
 
-    def _stamp(self, obj: Obj) -> Obj:
+    def _stamp(self, obj: Obj, owned: bool = False) -> Obj:
         self.rv += 1
-        stored = deep_copy(obj)
+        stored = obj if owned else deep_copy(obj)
         metadata(stored)["resourceVersion"] = str(self.rv)
         return stored
 

@@ -132,7 +132,7 @@ def create(
         obj["status"] = crds.status_for(obj)
     if options.dry_run:
         return Written(cluster.view(resource, obj), True, warnings)
-    stored = cluster.add(resource, obj)
+    stored = cluster.add(resource, obj, owned=True)  # the copy above, or the caller's to give
     deletion.collect_if_orphaned(cluster, resource.storage, stored)
     for hook in cluster.creation_hooks:
         hook(resource.storage, stored)
@@ -200,8 +200,15 @@ def commit_update(
     a view of the stored object (nothing here changes it; what ``new`` takes from it is copied).
     """
     old = cluster.view(resource, old_stored)
+    shared: frozenset[str] = frozenset()
+    """Top-level parts ``new`` takes from the stored object without a copy (custom resources,
+    whose only change on the way in is the schema walk, which copies what it changes)."""
     if subresource == "status":
-        new = cluster.served(resource, old_stored)
+        if resource.custom and resource.schema is not None:
+            new = {**old, "metadata": dict(metadata(old))}
+            shared = frozenset(new) - {"status", "metadata"}
+        else:
+            new = cluster.served(resource, old_stored)
         if "status" in obj:
             new["status"] = obj["status"]
         else:
@@ -215,10 +222,14 @@ def commit_update(
         if resource.status:
             new.pop("status", None)
             if "status" in old:
-                new["status"] = copy_value(old["status"])
+                if resource.custom and resource.schema is not None:
+                    new["status"] = old["status"]
+                    shared = frozenset({"status"})
+                else:
+                    new["status"] = copy_value(old["status"])
     meta.carry_over(resource, old, new)
     _check_finalizers(resource, old, new)
-    warnings = conform(cluster, resource, new, old, options)
+    warnings = conform(cluster, resource, new, old, options, shared=shared)
     if not managed:
         ownership.record_update(
             resource,
@@ -240,7 +251,8 @@ def commit_update(
             resource.storage, namespace_of(new), name_of(new), cluster.to_storage(resource, new)
         )
         return Written(cluster.view(resource, final), warnings=warnings)
-    stored = cluster.replace(resource, new)
+    # ``new`` is this write's own (a decoded body, a patched copy) but for what ``shared`` names
+    stored = cluster.replace(resource, new, owned=True)
     deletion.collect_if_orphaned(cluster, resource.storage, stored)
     return Written(cluster.view(resource, stored), warnings=warnings)
 
@@ -267,15 +279,22 @@ def _check_finalizers(resource: ResourceType, old: Obj, new: Obj) -> None:
 
 
 def conform(
-    cluster: Cluster, resource: ResourceType, obj: Obj, old: Obj | None, options: WriteOptions
+    cluster: Cluster,
+    resource: ResourceType,
+    obj: Obj,
+    old: Obj | None,
+    options: WriteOptions,
+    *,
+    shared: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """Default, prune and validate ``obj`` in place; returns the warnings for the client."""
+    """Default, prune and validate ``obj`` in place; returns the warnings for the client.
+    ``shared`` names top-level values of a custom resource shared with a stored object."""
     unknown = validation.unknown_metadata(obj)
     for path in unknown:
         metadata(obj).pop(path.split(".", 1)[1], None)
     causes: list[Cause] = []
     if resource.custom and resource.schema is not None:
-        outcome = apply_schema(resource.schema, obj, in_place=True)
+        outcome = apply_schema(resource.schema, obj, in_place=True, shared=shared)
         unknown += outcome.unknown
         causes += outcome.causes
     else:
