@@ -1,19 +1,23 @@
 """The sandbox API server's CPU per request under an operator's write mix, with watchers connected.
 
 Run: ``.venv/bin/python benchmarks/apiserver_writes.py [--objects 1000] [--ticks 1500]
-[--watchers 3] [--concurrency 16]``.
+[--watchers 3] [--concurrency 16] [--baseline OTHER/src]``.
 
 The API server runs as its own process (``serinus sandbox apiserver``, as in
 ``operator_scale.py``); this script creates ``--objects`` Deployments, Canaries (with a Flagger
-status) and SMI TrafficSplits in namespace ``bench``, opens ``--watchers`` watches on each of the
-three kinds (as that many operator replicas would), then plays ``--ticks`` progressing ticks in
-four phases, one request kind each, so every kind gets its own figure: GET of a Canary, PUT of a
-Canary's status (weight and timestamps changed), PUT of a TrafficSplit (weights changed) and POST
-of an Event. Requests run ``--concurrency`` at a time over keep-alive connections.
+status), SMI TrafficSplits and history ConfigMaps in namespace ``bench``, opens ``--watchers``
+watches on each of the four kinds (as that many operator replicas would), then plays ``--ticks``
+progressing ticks in five phases, one request kind each, so every kind gets its own figure: GET
+of a Canary, PUT of a Canary's status (weight and timestamps changed), PUT of a TrafficSplit
+(weights changed), POST of an Event and PUT of a ConfigMap (its data changed). Requests run
+``--concurrency`` at a time over keep-alive connections.
 
 Printed per phase: requests per second and the API server's CPU milliseconds per request (user +
 system from ``/proc/PID/stat`` over the phase, so the client's own work is not in it), then the
-same over all phases. The figures depend on the machine; compare runs made on the same one.
+same over all phases. With ``--baseline`` (the ``src`` directory of another checkout, e.g. of
+the main branch) the same run is made first with the API server from there, and each phase's
+CPU per request is printed for both with their ratio. The figures depend on the machine;
+compare runs made on the same one.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import json
+import os
 import pathlib
 import tempfile
 import time
@@ -37,6 +43,7 @@ CANARIES = f"/apis/flagger.app/v1beta1/namespaces/{NS}/canaries"
 DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
 SPLITS = f"/apis/split.smi-spec.io/v1alpha2/namespaces/{NS}/trafficsplits"
 EVENTS = f"/api/v1/namespaces/{NS}/events"
+CONFIGMAPS = f"/api/v1/namespaces/{NS}/configmaps"
 
 
 def stamp() -> str:
@@ -105,6 +112,17 @@ def event(name: str, tick: int) -> dict[str, Any]:
     }
 
 
+def history(name: str, tick: int) -> dict[str, Any]:
+    """A Canary's history ConfigMap, as the operator keeps it (a JSON document in one key)."""
+    points = [{"at": stamp(), "weight": w, "phase": "Progressing"} for w in range(tick % 20)]
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"{name}-history", "namespace": NS},
+        "data": {"runs": json.dumps([{"revision": "5d8f7c9b6", "points": points}])},
+    }
+
+
 class Driver:
     def __init__(self, session: aiohttp.ClientSession, url: str, objects: int) -> None:
         self.session = session
@@ -112,6 +130,7 @@ class Driver:
         self.names = [f"app{i:04d}" for i in range(objects)]
         self.canaries: dict[str, dict[str, Any]] = {}
         self.splits: dict[str, dict[str, Any]] = {}
+        self.histories: dict[str, dict[str, Any]] = {}
 
     async def call(self, method: str, path: str, body: object = None) -> dict[str, Any]:
         async with self.session.request(method, self.url + path, json=body) as response:
@@ -137,6 +156,7 @@ class Driver:
             created["status"] = canary_status(0)
             self.canaries[name] = await self.call("PUT", f"{CANARIES}/{name}/status", created)
             self.splits[name] = await self.call("POST", SPLITS, traffic_split(name, 0))
+            self.histories[name] = await self.call("POST", CONFIGMAPS, history(name, 0))
 
         await self.bounded(one(name) for name in self.names)
 
@@ -178,6 +198,12 @@ class Driver:
         name = self.names[tick % len(self.names)]
         await self.call("POST", EVENTS, event(name, tick))
 
+    async def put_history(self, tick: int) -> None:
+        name, weight = self.weight(tick)
+        obj = self.histories[name]
+        obj["data"] = history(name, weight)["data"]
+        self.histories[name] = await self.call("PUT", f"{CONFIGMAPS}/{name}-history", obj)
+
 
 async def drain(session: aiohttp.ClientSession, url: str, path: str, seen: list[int]) -> None:
     """One watcher: read events as an operator's informer would (decoded, then dropped)."""
@@ -187,30 +213,54 @@ async def drain(session: aiohttp.ClientSession, url: str, path: str, seen: list[
 
 
 async def run(args: argparse.Namespace) -> None:
+    baseline = None
+    if args.baseline is not None:
+        print(f"API server from {args.baseline}:")
+        baseline = await run_one(args, args.baseline)
+        print("\nAPI server from this checkout:")
+    figures = await run_one(args, None)
+    if baseline is not None:
+        print(f"\n{'phase':<20}{'baseline ms/req':>16}{'this ms/req':>14}{'ratio':>8}")
+        for label, cpu in figures.items():
+            print(f"{label:<20}{baseline[label]:>16.2f}{cpu:>14.2f}{cpu / baseline[label]:>8.2f}")
+
+
+async def run_one(args: argparse.Namespace, source: pathlib.Path | None) -> dict[str, float]:
+    """One measurement with a fresh API server (from ``source``, else this checkout)."""
+    saved = os.environ.get("PYTHONPATH")
+    if source is not None:
+        os.environ["PYTHONPATH"] = str(source)
     with tempfile.TemporaryDirectory(prefix="apiserver-writes-") as tmp:
-        process, url = start_apiserver(pathlib.Path(tmp))
         try:
-            await measure(args, process.pid, url)
+            process, url = start_apiserver(pathlib.Path(tmp))
+        finally:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
+        try:
+            return await measure(args, process.pid, url)
         finally:
             process.terminate()
             process.wait(timeout=30)
 
 
-async def measure(args: argparse.Namespace, pid: int, url: str) -> None:
-    connector = aiohttp.TCPConnector(limit=args.concurrency + 3 * args.watchers + 4)
+async def measure(args: argparse.Namespace, pid: int, url: str) -> dict[str, float]:
+    kinds = (CANARIES, DEPLOYMENTS, SPLITS, CONFIGMAPS)
+    connector = aiohttp.TCPConnector(limit=args.concurrency + len(kinds) * args.watchers + 4)
     async with aiohttp.ClientSession(connector=connector) as session:
         driver = Driver(session, url, args.objects)
         driver.concurrency = args.concurrency
         began = time.monotonic()
         await driver.populate()
         print(
-            f"populated {args.objects} Deployments, Canaries and TrafficSplits "
+            f"populated {args.objects} Deployments, Canaries, TrafficSplits and ConfigMaps "
             f"in {time.monotonic() - began:.1f} s"
         )
         seen = [0]
         watchers = [
             asyncio.create_task(drain(session, url, path, seen))
-            for path in (CANARIES, DEPLOYMENTS, SPLITS)
+            for path in kinds
             for _ in range(args.watchers)
         ]
         await asyncio.sleep(1.0)  # the watchers' initial lists
@@ -219,10 +269,12 @@ async def measure(args: argparse.Namespace, pid: int, url: str) -> None:
             ("PUT canary status", driver.put_status),
             ("PUT trafficsplit", driver.put_split),
             ("POST event", driver.post_event),
+            ("PUT configmap", driver.put_history),
         ]
         print(f"{'phase':<20}{'requests':>10}{'req/s':>10}{'server CPU ms/req':>20}")
         total_cpu = total_time = 0.0
         total_requests = 0
+        figures: dict[str, float] = {}
         for label, step in phases:
             cpu, start = proc_cpu(pid), time.monotonic()
             await driver.bounded(step(tick) for tick in range(args.ticks))
@@ -230,19 +282,21 @@ async def measure(args: argparse.Namespace, pid: int, url: str) -> None:
             used, elapsed = proc_cpu(pid) - cpu, time.monotonic() - start
             total_cpu, total_time = total_cpu + used, total_time + elapsed
             total_requests += args.ticks
+            figures[label] = used * 1000 / args.ticks
             print(
-                f"{label:<20}{args.ticks:>10}{args.ticks / elapsed:>10.0f}"
-                f"{used * 1000 / args.ticks:>20.2f}"
+                f"{label:<20}{args.ticks:>10}{args.ticks / elapsed:>10.0f}{figures[label]:>20.2f}"
             )
+        figures["all"] = total_cpu * 1000 / total_requests
         print(
             f"{'all':<20}{total_requests:>10}{total_requests / total_time:>10.0f}"
-            f"{total_cpu * 1000 / total_requests:>20.2f}"
+            f"{figures['all']:>20.2f}"
         )
-        expected = args.watchers * (3 * args.objects + 2 * args.ticks)
+        expected = args.watchers * (4 * args.objects + 3 * args.ticks)
         print(f"watch events received: {seen[0]} of {expected} ({args.watchers} per kind)")
         for task in watchers:
             task.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)
+        return figures
 
 
 def main() -> None:
@@ -251,7 +305,15 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=1500, help="requests per phase")
     parser.add_argument("--watchers", type=int, default=3, help="watches per kind")
     parser.add_argument("--concurrency", type=int, default=16)
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument(
+        "--baseline",
+        type=pathlib.Path,
+        help="the src directory of another checkout: measure its API server first",
+    )
+    args = parser.parse_args()
+    if args.baseline is not None:
+        args.baseline = args.baseline.resolve()
+    asyncio.run(run(args))
 
 
 if __name__ == "__main__":
