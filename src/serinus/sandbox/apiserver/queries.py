@@ -10,8 +10,10 @@ kubectl's typed commands, Helm's release Secrets).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+import orjson
 import yaml
 from aiohttp import web
 
@@ -42,12 +44,28 @@ async def body(request: web.Request) -> Any:
     raw = await request.read()
     try:
         if content_type == "application/json":
-            return json.loads(raw)
+            return decode_json(raw)
         # a copy: YAML's anchors and aliases give one object several places, and a write
         # changes the body it is given in place
         return copy_value(yaml.safe_load(raw))
     except (ValueError, yaml.YAMLError) as error:
         raise bad_request(f"the request body could not be decoded: {error}") from error
+
+
+def decode_json(raw: bytes) -> Any:
+    """A JSON body as ``json.loads`` reads it, by orjson (several times as fast) where the two
+    agree: orjson refuses NaN, the infinities and lone surrogates (the standard library reads
+    them, so it reads those bodies, and words the errors) and reads integers beyond 64 bits as
+    floats (a body with a run of 19 digits goes to the standard library)."""
+    if _LONG_NUMBER.search(raw) is None:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(raw)
+
+
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 
 def write_options(request: web.Request) -> writes.WriteOptions:

@@ -54,12 +54,58 @@ class Event:
         return rv_of(self.obj)
 
 
+class EventQueue:
+    """The events waiting for one open watch, in order; ``None`` means the server ends it.
+
+    Lighter than :class:`asyncio.Queue` for the watch's loop: :meth:`wait` waits for the next
+    item without a task per wait (``asyncio.wait_for(queue.get(), ...)`` made one, with a timer,
+    for every event of every watcher), and :meth:`wake` ends a wait early (the watch's own timer
+    for its bookmarks and timeout)."""
+
+    def __init__(self) -> None:
+        self._items: collections.deque[Event | None] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Event | None) -> None:
+        self._items.append(item)
+        self.wake()
+
+    def wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def get_nowait(self) -> Event | None:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.popleft()
+
+    async def wait(self) -> None:
+        """Until an item is there (at once if one is) or :meth:`wake` is called."""
+        if self._items:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+
+    async def get(self) -> Event | None:
+        while not self._items:
+            await self.wait()
+        return self._items.popleft()
+
+
 @dataclass(eq=False)
 class Subscription:
     """The queue of one open watch; ``None`` in the queue means the server is ending the watch."""
 
     storage: str
-    queue: asyncio.Queue[Event | None] = field(default_factory=asyncio.Queue)
+    queue: EventQueue = field(default_factory=EventQueue)
 
 
 class Store:

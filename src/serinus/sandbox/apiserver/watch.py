@@ -31,7 +31,7 @@ from serinus.sandbox.apiserver.resources import ResourceType
 from serinus.sandbox.apiserver.responses import JSON, encode
 from serinus.sandbox.apiserver.selectors import FieldSelector, LabelSelector
 from serinus.sandbox.apiserver.status import ApiError, bad_request
-from serinus.sandbox.apiserver.store import Event
+from serinus.sandbox.apiserver.store import Event, EventQueue
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,10 @@ class _Stream:
         self.watch = watch
         self.response = response
         self.columns_sent = False
+        self.everything = not (
+            watch.as_table or watch.labels.requirements or watch.fields.requirements
+        )
+        """No selector and no Table: every event of the namespace goes out as it is."""
 
     def _matches(self, obj: Obj) -> bool:
         return self.watch.labels.matches(obj) and self.watch.fields.matches(obj)
@@ -86,6 +90,16 @@ class _Stream:
             old["metadata"] = {**metadata(old), "resourceVersion": str(event.rv)}
             return ("DELETED", old, None)
         return None
+
+    def line_of(self, event: Event) -> bytes | None:
+        """The line this watcher sends for ``event``, if any (see :meth:`translate`); without
+        selectors it is the event's own line, built once for every such watcher."""
+        if not self.everything:
+            seen = self.translate(event)
+            return None if seen is None else self.line(*seen)
+        if self.watch.namespace and namespace_of(event.obj) != self.watch.namespace:
+            return None
+        return _event_line(self.watch.resource, event)
 
     def line(self, kind: str, obj: Obj, encoded: bytes | None = None) -> bytes:
         """One event as the stream sends it (JSON and a newline)."""
@@ -136,6 +150,26 @@ def _encoded(resource: ResourceType, event: Event, obj: Obj) -> bytes:
     if len(_ENCODED) > _ENCODED_KEPT:
         _ENCODED.popitem(last=False)
     return encoded
+
+
+_LINES: collections.OrderedDict[tuple[int, str, str], tuple[Event, bytes]] = (
+    collections.OrderedDict()
+)
+
+
+def _event_line(resource: ResourceType, event: Event) -> bytes:
+    """``event`` as the stream line of a watcher of ``resource`` that sees every event of its
+    namespace: the event's own type and the object in its served form; once per event."""
+    key = (id(event), resource.api_version, resource.kind)
+    found = _LINES.get(key)
+    if found is not None and found[0] is event:
+        return found[1]
+    encoded = _encoded(resource, event, Cluster.view(resource, event.obj))
+    line = b'{"type":"' + event.type.encode() + b'","object":' + encoded + b"}\n"
+    _LINES[key] = (event, line)
+    if len(_LINES) > _ENCODED_KEPT:
+        _LINES.popitem(last=False)
+    return line
 
 
 def _start_version(text: str | None) -> int | None:
@@ -201,9 +235,12 @@ _FINAL_BOOKMARK_LEAD = 2.0
 """Seconds before a watch's timeout at which its last bookmark goes out (as the real cacher)."""
 
 
-async def _follow(
-    stream: _Stream, queue: asyncio.Queue[Event | None], bookmark_interval: float
-) -> None:
+async def _follow(stream: _Stream, queue: EventQueue, bookmark_interval: float) -> None:
+    """Send the live events, the bookmarks and the end of the watch at its timeout.
+
+    The next moment due (bookmark, final bookmark, timeout) has one timer that wakes the wait;
+    an event only wakes it (no timer or task per event)."""
+    loop = asyncio.get_running_loop()
     timeout = stream.watch.timeout
     bookmarks = stream.watch.bookmarks
     deadline = time.monotonic() + timeout if timeout is not None else None
@@ -211,30 +248,44 @@ async def _follow(
     if bookmarks and deadline is not None and timeout is not None:
         final_at = deadline - min(_FINAL_BOOKMARK_LEAD, timeout / 4)
     next_bookmark = time.monotonic() + bookmark_interval if bookmarks else None
-    while True:
-        now = time.monotonic()
-        moments = [m for m in (deadline, final_at, next_bookmark) if m is not None]
-        wait = max(min(moments) - now, 0.0) if moments else None
-        if deadline is not None and now >= deadline:
-            return
-        event: Event | None = None
-        try:
-            if not queue.empty() and (wait is None or wait > 0):
-                event = queue.get_nowait()  # no task for an event already there
-            else:
-                event = await asyncio.wait_for(queue.get(), timeout=wait)
-        except TimeoutError:
+    timer: asyncio.TimerHandle | None = None
+    timer_at: float | None = None
+
+    def ring() -> None:
+        nonlocal timer, timer_at
+        timer = timer_at = None
+        queue.wake()
+
+    try:
+        while True:
             now = time.monotonic()
-            if final_at is not None and now >= final_at:
-                final_at = None
-                next_bookmark = None
-                await stream.bookmark()
-            elif next_bookmark is not None and now >= next_bookmark:
-                next_bookmark = now + bookmark_interval
-                await stream.bookmark()
-            continue
-        if not await _send_queued(stream, queue, event):
-            return
+            if deadline is not None and now >= deadline:
+                return
+            moments = [m for m in (deadline, final_at, next_bookmark) if m is not None]
+            due = min(moments) if moments else None
+            if due is not None and now >= due:
+                if final_at is not None and now >= final_at:
+                    final_at = None
+                    next_bookmark = None
+                    await stream.bookmark()
+                elif next_bookmark is not None and now >= next_bookmark:
+                    next_bookmark = now + bookmark_interval
+                    await stream.bookmark()
+                continue
+            if queue.empty():
+                if due != timer_at or timer is None:
+                    if timer is not None:
+                        timer.cancel()
+                    timer, timer_at = None, None
+                    if due is not None:
+                        timer, timer_at = loop.call_later(due - now, ring), due
+                await queue.wait()
+                continue
+            if not await _send_queued(stream, queue, queue.get_nowait()):
+                return
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
 _BATCH = 64
@@ -242,9 +293,7 @@ _BATCH = 64
 many at a time; a client reads the lines the same either way."""
 
 
-async def _send_queued(
-    stream: _Stream, queue: asyncio.Queue[Event | None], event: Event | None
-) -> bool:
+async def _send_queued(stream: _Stream, queue: EventQueue, event: Event | None) -> bool:
     """Send ``event`` and the events queued behind it; False when the server ends the watch."""
     lines: list[bytes] = []
     going = True
@@ -252,8 +301,8 @@ async def _send_queued(
         if event is None:
             going = False
             break
-        if (seen := stream.translate(event)) is not None:
-            lines.append(stream.line(*seen))
+        if (line := stream.line_of(event)) is not None:
+            lines.append(line)
         if queue.empty() or len(lines) >= _BATCH:
             break
         event = queue.get_nowait()
