@@ -12,6 +12,7 @@ once, under :attr:`ResourceType.storage`, and rewritten to the version a client 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -91,7 +92,7 @@ class ResourceType:
     schema: Obj | None = field(default=None, compare=False, hash=False)
     """The CRD's ``openAPIV3Schema`` for this version (prune, default, validate)."""
 
-    @property
+    @functools.cached_property
     def api_version(self) -> str:
         return api_version(self.group, self.version)
 
@@ -99,12 +100,12 @@ class ResourceType:
     def list_kind(self) -> str:
         return f"{self.kind}List"
 
-    @property
+    @functools.cached_property
     def resource(self) -> str:
         """``deployments.apps``: how messages and the storage name this resource."""
         return group_resource(self.group, self.plural)
 
-    @property
+    @functools.cached_property
     def storage(self) -> str:
         return self.storage_name or self.resource
 
