@@ -14,7 +14,6 @@ patch obeys the same subresource, resourceVersion and validation rules as a PUT.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import jsonpatch
@@ -25,6 +24,7 @@ from serinus.sandbox.apiserver.apply import server_side_apply
 from serinus.sandbox.apiserver.cluster import Cluster
 from serinus.sandbox.apiserver.merge import merge_patch, strategic_merge
 from serinus.sandbox.apiserver.objects import Obj
+from serinus.sandbox.apiserver.queries import decode_json
 from serinus.sandbox.apiserver.resources import ResourceType
 from serinus.sandbox.apiserver.status import (
     ApiError,
@@ -52,7 +52,7 @@ def patch_type(resource: ResourceType, content_type: str) -> str:
 def decode(kind: str, raw: bytes) -> Any:
     """The patch document; 400 when it is not the shape its type requires."""
     try:
-        body = yaml.safe_load(raw) if kind == APPLY_PATCH else json.loads(raw or b"null")
+        body = yaml.safe_load(raw) if kind == APPLY_PATCH else decode_json(raw or b"null")
     except (ValueError, yaml.YAMLError) as error:
         raise bad_request(f"error decoding patch: {error}") from error
     if kind == JSON_PATCH and not isinstance(body, list):
