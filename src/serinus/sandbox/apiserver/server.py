@@ -17,13 +17,11 @@ otherwise wait for them), then saves the state file.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import gc
 import logging
 import pathlib
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Self
 
@@ -205,32 +203,10 @@ async def serve(
     kubeconfig: pathlib.Path | None = None,
     on_ready: Callable[[ApiServer], None] | None = None,
 ) -> None:
-    """Run ``server`` until ``stop`` is set (``serinus sandbox apiserver`` sets it on a signal),
-    with fewer young-generation collections (:func:`fewer_collections`)."""
-    with fewer_collections():
-        async with server:
-            if kubeconfig is not None:
-                server.write_kubeconfig(kubeconfig)
-            if on_ready is not None:
-                on_ready(server)
-            await stop.wait()
-
-
-YOUNG_THRESHOLD = 50_000
-"""Allocations between two collections of the youngest generation in a served API server."""
-
-
-@contextlib.contextmanager
-def fewer_collections(threshold: int = YOUNG_THRESHOLD) -> Iterator[None]:
-    """While inside, the cyclic collector's youngest generation waits for ``threshold`` new
-    objects instead of 700. Every write allocates a few hundred containers that live on (the
-    stored version, its log entry) besides a request's short-lived ones, so with the default
-    the collector ran every couple of writes, walking the young survivors each time: a
-    quarter of a write's CPU (``benchmarks/apiserver_writes.py``). What it frees (reference
-    cycles: failed requests' tracebacks, closed streams) waits a little longer; it is little."""
-    before = gc.get_threshold()
-    gc.set_threshold(threshold, *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
+    """Run ``server`` until ``stop`` is set (``serinus sandbox apiserver`` sets it on a signal)."""
+    async with server:
+        if kubeconfig is not None:
+            server.write_kubeconfig(kubeconfig)
+        if on_ready is not None:
+            on_ready(server)
+        await stop.wait()
