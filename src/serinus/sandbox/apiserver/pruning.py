@@ -193,18 +193,44 @@ def walk_root(obj: Obj, node: Node, sink: Sink, shared: frozenset[str]) -> None:
     with a stored object (a status write takes everything but status from the stored version).
 
     The walk first changes nothing: an object that needs no pruning or default (the usual
-    write) is then done. One that needs a change anywhere gets copies of its shared values,
-    then the walk runs again and changes what it must."""
-    if shared:
+    write) is then done, and its shared values are remembered as conforming (a later write
+    sharing the very same value, unchanged since it is stored, skips it: walking it would find
+    nothing again). One that needs a change anywhere gets copies of its shared values, then the
+    walk runs again and changes what it must."""
+    if shared and node.enum is None and node.is_type in (None, _is_object):
+        properties = node.properties
+        skip = frozenset(key for key in shared if _conforming(obj.get(key), properties.get(key)))
         try:
-            walk(obj, node, "", Sink(sink.unknown, sink.causes, frozen=True))
-            return
+            _walk_object(obj, node, "", Sink(sink.unknown, sink.causes, frozen=True), skip)
         except Shared:
             del sink.unknown[:], sink.causes[:]
             for key in shared:
                 if key in obj:
                     obj[key] = copy_value(obj[key])
+        else:
+            if not sink.unknown and not sink.causes:
+                for key in shared - skip:
+                    _remember(obj.get(key), properties.get(key))
+            return
     walk(obj, node, "", sink)
+
+
+_CONFORMING: dict[int, tuple[Any, Node]] = {}
+"""Stored values (by identity) a walk found nothing to change or report in, with their node."""
+_CONFORMING_KEPT = 16_384
+
+
+def _conforming(value: Any, node: Node | None) -> bool:
+    found = _CONFORMING.get(id(value))
+    return node is not None and found is not None and found[0] is value and found[1] is node
+
+
+def _remember(value: Any, node: Node | None) -> None:
+    if node is None or not isinstance(value, dict | list):
+        return
+    if len(_CONFORMING) >= _CONFORMING_KEPT:
+        _CONFORMING.clear()
+    _CONFORMING[id(value)] = (value, node)
 
 
 def walk(value: Any, node: Node, path: str, sink: Sink) -> None:
@@ -261,10 +287,14 @@ def _type_name(value: Any) -> str:
 _SCALARS = (str, int, float, bool)
 
 
-def _walk_object(value: Obj, node: Node, path: str, sink: Sink) -> None:
+def _walk_object(
+    value: Obj, node: Node, path: str, sink: Sink, skip: frozenset[str] = frozenset()
+) -> None:
     properties = node.properties
     extra = node.extra
     for key in list(value):
+        if key in skip:
+            continue
         child = value[key]
         sub = properties.get(key)
         if child is None:
