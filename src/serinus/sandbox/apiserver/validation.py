@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 
@@ -206,6 +207,7 @@ def _check_pairs(field: str, values: Obj) -> list[Cause]:
     return causes
 
 
+@functools.lru_cache(maxsize=4096)
 def _qualified_key(key: str) -> bool:
     prefix, _, name = key.rpartition("/")
     if prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
