@@ -280,8 +280,6 @@ async def _follow(stream: _Stream, queue: EventQueue, bookmark_interval: float) 
                     if due is not None:
                         timer, timer_at = loop.call_later(due - now, ring), due
                 await queue.wait()
-                if not queue.empty():
-                    await asyncio.sleep(GATHER)
                 continue
             if not await _send_queued(stream, queue, queue.get_nowait()):
                 return
@@ -289,12 +287,6 @@ async def _follow(stream: _Stream, queue: EventQueue, bookmark_interval: float) 
         if timer is not None:
             timer.cancel()
 
-
-GATHER = 0.005
-"""Seconds a watch waiting for events lets the first one wait for others (the next writes'),
-so that under load several go out in one write: one wake-up, one chunk and one system call
-per watcher for a few events instead of for each. Clients see events that much later, in the
-same order."""
 
 _BATCH = 64
 """Events already queued go out in one write (one system call instead of one each), at most this
