@@ -237,3 +237,92 @@ def test_an_integer_beyond_64_bits_is_held_exactly() -> None:
     _, small = informer.get("prod", "b")
     assert small is not None
     assert small["spec"] == 3
+
+
+async def test_a_watched_object_is_held_as_the_server_has_it_without_managed_fields(
+    kube: Kube, cached: Kube
+) -> None:
+    """An object a watch event brings is held from the event's bytes, not decoded and written
+    again: what a read gets is the server's object, managedFields (not needed, and most of its
+    size) excepted."""
+    await kube.create(configmap("a", v="1"))
+    await synced(cached, "a")
+    await kube.patch(*CM, "a", "prod", {"data": {"v": "2", "big": str(10**30)}})
+    await kube.patch(*CM, "a", "prod", {"metadata": {"labels": {"x": "y"}}})
+    server = await kube.get(*CM, "a", "prod")
+    assert server is not None
+    assert server["metadata"].get("managedFields")  # the sandbox keeps them, as Kubernetes does
+    del server["metadata"]["managedFields"]
+
+    async def arrived() -> bool:
+        return await cached.get(*CM, "a", "prod") == server
+
+    assert await soon(arrived)
+
+
+def _event(obj: str) -> bytes:
+    return b'{"type":"MODIFIED","object":' + obj.encode() + b"}"
+
+
+FIELDS = '"managedFields":[{"manager":"kubectl","fieldsV1":{"f:spec":{}}}]'
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        '{"name":"a","namespace":"prod","resourceVersion":"9",' + FIELDS + "}",
+        '{"name":"a",' + FIELDS + ',"namespace":"prod","resourceVersion":"9"}',
+        "{" + FIELDS + ',"name":"a","namespace":"prod","resourceVersion":"9"}',
+        '{"name": "a", "namespace": "prod", "resourceVersion": "9", '
+        + FIELDS.replace(":", ": ", 1)
+        + "}",
+    ],
+    ids=["last", "middle", "first", "spaced"],
+)
+def test_managed_fields_are_cut_wherever_they_are(metadata: str) -> None:
+    from serinus.kube.cache import Informer
+    from serinus.kube.watch import parse_seen
+
+    informer = Informer("v1", "ConfigMap", "prod")
+    informer.synced.set()
+    _, seen = parse_seen(_event('{"metadata":' + metadata + ',"spec":{"n":1}}'), action="w")
+    informer.store(seen)
+    assert informer.get("prod", "a") == (
+        True,
+        {"metadata": {"name": "a", "namespace": "prod", "resourceVersion": "9"}, "spec": {"n": 1}},
+    )
+
+
+def test_managed_fields_copied_elsewhere_in_the_object_stay_there() -> None:
+    """A field of the same name and value in the spec (a copy pasted by hand) is not the one
+    cut: the object is then written again from its document."""
+    from serinus.kube.cache import Informer
+    from serinus.kube.watch import parse_seen
+
+    informer = Informer("v1", "ConfigMap", "prod")
+    informer.synced.set()
+    line = _event(
+        '{"spec":{' + FIELDS + '},"metadata":{"name":"a","namespace":"prod",'
+        '"resourceVersion":"9",' + FIELDS + "}}"
+    )
+    informer.store(parse_seen(line, action="w")[1])
+    _, held = informer.get("prod", "a")
+    assert held is not None
+    assert "managedFields" not in held["metadata"]
+    assert held["spec"]["managedFields"] == [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
+
+
+def test_a_watched_integer_beyond_64_bits_is_held_exactly() -> None:
+    from serinus.kube.cache import Informer
+    from serinus.kube.watch import parse_seen
+
+    informer = Informer("v1", "ConfigMap", "prod")
+    informer.synced.set()
+    line = _event(
+        '{"metadata":{"name":"a","namespace":"prod","resourceVersion":"9",' + FIELDS + "},"
+        '"spec":{"n":123456789012345678901234567890}}'
+    )
+    informer.store(parse_seen(line, action="w")[1])
+    _, held = informer.get("prod", "a")
+    assert held is not None
+    assert held["spec"]["n"] == 123456789012345678901234567890

@@ -356,3 +356,37 @@ async def _first(
 ) -> AsyncIterator[tuple[str, Manifest]]:
     for _ in range(count):
         yield await anext(events)
+
+
+def test_an_informer_s_event_keeps_its_object_as_sent_and_decodes_it_once_asked() -> None:
+    from serinus.kube.watch import Seen, parse_seen
+
+    line = b'{"type":"ADDED","object":{"kind":"ConfigMap","metadata":{"name":"a",'
+    line += b'"namespace":"prod","resourceVersion":"12","uid":"u1"},"data":{"v":"1"}}}'
+    event_type, seen = parse_seen(line, action="watch")
+    assert event_type == "ADDED"
+    assert isinstance(seen, Seen)
+    assert (seen.key, seen.version) == (("prod", "a"), "12")
+    assert seen.manifest["data"] == {"v": "1"}
+    assert watch.metadata_only(seen)["metadata"] == {
+        "name": "a", "namespace": "prod", "resourceVersion": "12", "uid": "u1"
+    }  # fmt: skip
+
+
+def test_an_informer_s_event_in_error_or_garbled_is_raised_as_before() -> None:
+    from serinus.kube.watch import parse_seen
+
+    gone = b'{"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired",'
+    gone += b'"message":"too old resource version"}}'
+    with pytest.raises(errors.KubeError) as raised:
+        parse_seen(gone, action="watch")
+    assert raised.value.http_status == 410
+    for garbled in (b'{"type":"ADDED"', b'{"type":"ADDED","object":[1]}', b"{}"):
+        with pytest.raises(errors.KubeError, match="garbled event"):
+            parse_seen(garbled, action="watch")
+    # a name that is not a string (no API server writes one) is read as a document
+    odd = b'{"type":"ADDED","object":{"metadata":{"name":7,"resourceVersion":"3"}}}'
+    assert parse_seen(odd, action="watch") == (
+        "ADDED",
+        {"metadata": {"name": 7, "resourceVersion": "3"}},
+    )

@@ -18,24 +18,28 @@ older than what the cache holds (the echo of a write already stored) is ignored.
 
 Objects are kept as compact JSON without ``metadata.managedFields``: a read gets its own copy
 (callers change what they read before writing it back) and a thousand Deployments, Services and
-Canaries take a few megabytes. orjson writes and reads them (a tick reads a handful of objects;
-with the standard library that was 7 % of the operator's CPU at 1,000 progressing Canaries); an
-object orjson cannot write (an integer beyond 64 bits, which a hostile manifest may hold) is kept
-as the standard library writes it, and read back the same way, so no value changes.
+Canaries take a few megabytes. An object a watch event brings is kept as the API server sent it,
+``managedFields`` cut out of the bytes (:meth:`serinus.kube.watch.Seen.trimmed`): it is not
+decoded at all unless a listener or a read asks for it, which matters with ``--shards auto``,
+where every replica receives every change, most of them for objects it never reads. Objects
+from a list or a write's answer are written by orjson; an object orjson cannot write (an integer
+beyond 64 bits, which a hostile manifest may hold) by msgspec. Reads decode with msgspec, which
+keeps such integers exact, so no value changes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import msgspec
 import orjson
 
 from serinus import errors
 from serinus.apis.base import Manifest
+from serinus.kube.watch import Seen, Watched
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +50,7 @@ FAILED = "FAILED"
 
 Scope = str | None
 """The namespace an informer covers; None for every namespace (or a cluster-scoped kind)."""
-Watcher = Callable[[str, str, Scope, Callable[[], None]], AsyncIterator[tuple[str, Manifest]]]
+Watcher = Callable[[str, str, Scope, Callable[[], None]], AsyncIterator[tuple[str, Watched]]]
 """Starts the watch of (api_version, kind, namespace) calling back once the first list is in."""
 
 UNCACHED = frozenset({("coordination.k8s.io/v1", "Lease"), ("v1", "Secret")})
@@ -57,29 +61,40 @@ cannot enumerate them; docs/security.md)."""
 
 def version_of(obj: Manifest) -> int | None:
     """The resourceVersion as a number (the API server's are; None when it is not)."""
+    return _number(str((obj.get("metadata") or {}).get("resourceVersion")))
+
+
+def _number(version: str) -> int | None:
     try:
-        return int(str((obj.get("metadata") or {}).get("resourceVersion")))
+        return int(version)
     except ValueError:
         return None
 
 
-Compact = bytes | str
-"""An object as held: orjson's bytes, or the standard library's text for what orjson refuses."""
+_DECODER = msgspec.json.Decoder()
 
 
-def _compact(obj: Manifest) -> tuple[int | None, Compact]:
+def _compact(obj: Manifest) -> tuple[int | None, bytes]:
     metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
     trimmed = {**obj, "metadata": metadata}
     try:
         # copied: orjson's own bytes object keeps its whole write buffer (about 4 KB for a
         # 600-byte Deployment; 20 MB more RSS at 1,000 Canaries)
         return version_of(obj), memoryview(orjson.dumps(trimmed)).tobytes()
-    except TypeError:  # an integer beyond 64 bits: kept exact by the standard library
-        return version_of(obj), json.dumps(trimmed, separators=(",", ":"))
+    except TypeError:  # an integer beyond 64 bits: kept exact by msgspec
+        return version_of(obj), msgspec.json.encode(trimmed)
 
 
-def _expand(held: Compact) -> Manifest:
-    document: Manifest = orjson.loads(held) if isinstance(held, bytes) else json.loads(held)
+def _held(seen: Seen) -> tuple[int | None, bytes]:
+    """A watched object as held: its bytes as sent, without managedFields."""
+    trimmed = seen.trimmed()
+    if trimmed is None:  # not cut for certain: written again from the document
+        return _compact(seen.manifest)
+    return _number(seen.version), trimmed
+
+
+def _expand(held: bytes) -> Manifest:
+    document: Manifest = _DECODER.decode(held)
     return document
 
 
@@ -92,11 +107,11 @@ class Informer:
 
     def __init__(self, api_version: str, kind: str, scope: Scope) -> None:
         self.api_version, self.kind, self.scope = api_version, kind, scope
-        self.objects: dict[tuple[str, str], tuple[int | None, Compact]] = {}
+        self.objects: dict[tuple[str, str], tuple[int | None, bytes]] = {}
         self.synced = asyncio.Event()
         self.failed = False
         self._stale: set[tuple[str, str]] = set()
-        self._listeners: list[asyncio.Queue[tuple[str, Manifest]]] = []
+        self._listeners: list[asyncio.Queue[tuple[str, Watched]]] = []
         self.task: asyncio.Task[None] | None = None
 
     def get(self, namespace: str, name: str) -> tuple[bool, Manifest | None]:
@@ -111,18 +126,23 @@ class Informer:
         """Every object held, each a copy."""
         return [_expand(text) for _, text in self.objects.values()]
 
-    def store(self, obj: Manifest) -> None:
+    def store(self, obj: Watched) -> None:
         """Hold ``obj`` unless the cache holds a newer version."""
-        key = _key(obj)
-        version, text = _compact(obj)
+        if isinstance(obj, Seen):
+            key, (version, text) = obj.key, _held(obj)
+        else:
+            key, (version, text) = _key(obj), _compact(obj)
         held = self.objects.get(key)
         if held is None or _newer(held[0], version):
             self.objects[key] = (version, text)
 
-    def forget(self, obj: Manifest) -> None:
-        key = _key(obj)
+    def forget(self, obj: Watched) -> None:
+        if isinstance(obj, Seen):
+            key, version = obj.key, _number(obj.version)
+        else:
+            key, version = _key(obj), version_of(obj)
         held = self.objects.get(key)
-        if held is None or _newer(held[0], version_of(obj)):
+        if held is None or _newer(held[0], version):
             self.objects.pop(key, None)
 
     def stale(self, namespace: str, name: str) -> None:
@@ -139,11 +159,11 @@ class Informer:
         else:
             self.store(obj)
 
-    def listen(self) -> asyncio.Queue[tuple[str, Manifest]]:
+    def listen(self) -> asyncio.Queue[tuple[str, Watched]]:
         """The watch's events from now on, after an ADDED event per object held now (and
         :data:`SYNCED` once the first list is in, :data:`FAILED` when the informer gives up):
         what a consumer of the kind needs, without a watch of its own."""
-        queue: asyncio.Queue[tuple[str, Manifest]] = asyncio.Queue()
+        queue: asyncio.Queue[tuple[str, Watched]] = asyncio.Queue()
         for obj in self.items():
             queue.put_nowait(("ADDED", obj))
         if self.synced.is_set():
@@ -153,10 +173,10 @@ class Informer:
         self._listeners.append(queue)
         return queue
 
-    def unlisten(self, queue: asyncio.Queue[tuple[str, Manifest]]) -> None:
+    def unlisten(self, queue: asyncio.Queue[tuple[str, Watched]]) -> None:
         self._listeners.remove(queue)
 
-    def _tell(self, event_type: str, obj: Manifest) -> None:
+    def _tell(self, event_type: str, obj: Watched) -> None:
         for queue in self._listeners:
             queue.put_nowait((event_type, obj))
 
@@ -240,9 +260,13 @@ async def listened(
     informer: Informer | None,
     fallback: Callable[[Callable[[], None] | None], AsyncIterator[tuple[str, Manifest]]],
     synced: Callable[[], None] | None,
-) -> AsyncIterator[tuple[str, Manifest]]:
+    *,
+    documents: bool = True,
+) -> AsyncIterator[tuple[str, Watched]]:
     """The events of ``informer`` (``synced`` called once its first list is in); those of
-    ``fallback(synced)``, a watch of the caller's own, when there is no informer or it gives up."""
+    ``fallback(synced)``, a watch of the caller's own, when there is no informer or it gives up.
+    Without ``documents``, objects come as the watch gave them (a
+    :class:`~serinus.kube.watch.Seen` is decoded only when its reader asks)."""
     if informer is not None:
         queue = informer.listen()
         try:
@@ -251,7 +275,7 @@ async def listened(
                 if event_type == FAILED:
                     break
                 if event_type != SYNCED:
-                    yield event_type, obj
+                    yield event_type, obj.manifest if documents and isinstance(obj, Seen) else obj
                 elif synced is not None:
                     synced()
                     synced = None

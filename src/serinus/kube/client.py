@@ -103,10 +103,10 @@ class Kube:
 
     def _informer_watch(
         self, api_version: str, kind: str, scope: str | None, synced: Callable[[], None]
-    ) -> AsyncIterator[tuple[str, Manifest]]:
+    ) -> AsyncIterator[tuple[str, watch.Watched]]:
         return watch.follow(
             lambda: self.list_at(api_version, kind, scope),
-            lambda version: self._stream(api_version, kind, scope, version, None),
+            lambda version: self._stream(api_version, kind, scope, version, None, raw=True),
             resource_version=None,
             policy=self.settings.retry,
             synced=synced,
@@ -358,16 +358,19 @@ class Kube:
         namespace: str | None = None,
         *,
         synced: Callable[[], None] | None = None,
-    ) -> AsyncIterator[tuple[str, Manifest]]:
+        documents: bool = True,
+    ) -> AsyncIterator[tuple[str, Any]]:
         """Like :meth:`watch` (``slim``), from the cache's informer of the kind when the cache is
-        on: one list and one watch serve both the reads and the events."""
+        on: one list and one watch serve both the reads and the events. Without ``documents``,
+        an informer's events carry :class:`~serinus.kube.watch.Seen` objects, read as the
+        consumer needs (the operator's Canaries: :mod:`serinus.operator.followed`)."""
         found = await self.kinds.resolve(api_version, kind)
         informer = self._informer(found, namespace if found.namespaced else None, start=True)
 
         def own(synced: Callable[[], None] | None) -> AsyncIterator[tuple[str, Manifest]]:
             return self.watch(api_version, kind, namespace, synced=synced, slim=True)
 
-        async for event in cache.listened(informer, own, synced):
+        async for event in cache.listened(informer, own, synced, documents=documents):
             yield event
 
     async def _stream(
@@ -377,8 +380,11 @@ class Kube:
         namespace: str | None,
         version: str | None,
         labels: dict[str, str] | None,
-    ) -> AsyncGenerator[tuple[str, Manifest], None]:
-        """One watch request (see :func:`serinus.kube.watch.stream`)."""
+        *,
+        raw: bool = False,
+    ) -> AsyncGenerator[tuple[str, Any], None]:
+        """One watch request (see :func:`serinus.kube.watch.stream`; ``raw``: an informer's,
+        objects as :class:`~serinus.kube.watch.Seen`, documents otherwise)."""
         found = await self.kinds.resolve(api_version, kind)
         path = kinds.collection_path(found, namespace if found.namespaced else None)
         action = f"watch {found.title} in {namespace or 'all namespaces'}"
@@ -391,7 +397,9 @@ class Kube:
         # the connection died without a word.
         read_timeout = self.settings.watch_timeout + self.settings.timeout
         async with contextlib.aclosing(
-            watch.stream(self._wire, path, params=params, read_timeout=read_timeout, action=action)
+            watch.stream(
+                self._wire, path, params=params, read_timeout=read_timeout, action=action, raw=raw
+            )
         ) as events:
             async for event in events:
                 yield event
