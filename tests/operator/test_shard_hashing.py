@@ -7,7 +7,7 @@ third); a replica joining takes Canaries only for itself and one leaving gives a
 
 from __future__ import annotations
 
-from serinus.operator.shards import owner
+from serinus.operator.shards import Share, owner
 
 KEYS = [("prod", f"app-{number:04d}") for number in range(3000)]
 
@@ -31,3 +31,12 @@ def test_a_change_of_members_moves_only_what_it_must() -> None:
         without_c = owner(key, ("replica-a", "replica-b"))
         if before != "replica-c":
             assert without_c == before  # leaving: only the leaver's Canaries move
+
+
+def test_a_share_answers_as_the_hash_does() -> None:
+    """Every replica asks at every Canary event whether the Canary is its own: the answer is
+    remembered per Canary, and is the hash's."""
+    members = ("replica-a", "replica-b", "replica-c")
+    share = Share(members, "replica-b")
+    for _ in range(2):
+        assert [share(key) for key in KEYS] == [owner(key, members) == "replica-b" for key in KEYS]

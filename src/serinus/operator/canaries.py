@@ -28,7 +28,6 @@ from pydantic import ValidationError
 
 from serinus.apis.base import Manifest, parse_duration
 from serinus.apis.canary import Canary
-from serinus.apis.control import ANNOTATION
 from serinus.apis.status import CanaryStatus
 from serinus.controller.advance import advance
 from serinus.controller.scheduler import Scheduler
@@ -36,7 +35,9 @@ from serinus.errors import InvalidCanaryError, SerinusError
 from serinus.kube import ratelimit
 from serinus.kube.client import Kube
 from serinus.kube.events import event_name
+from serinus.kube.watch import Watched
 from serinus.operator import deletion
+from serinus.operator.followed import Followed
 from serinus.operator.history import HistoryRecorder
 from serinus.operator.runs import IN_PROGRESS
 from serinus.operator.selfmetrics import SelfMetrics
@@ -95,7 +96,9 @@ class Canaries:
     async def follow(self, namespace: str | None) -> None:
         """Keep the scheduler in step with the watch, for ever; the Canaries of the first list
         are spread over their interval, later ones tick at once."""
-        events = self.kube.follow(API_VERSION, "Canary", namespace, synced=self.synced.set)
+        events = self.kube.follow(
+            API_VERSION, "Canary", namespace, synced=self.synced.set, documents=False
+        )
         async for event_type, manifest in events:
             await self.on_event(event_type, manifest)
 
@@ -123,11 +126,11 @@ class Canaries:
         """Runs in progress first (in the tick pool and the API rate limit)."""
         return ratelimit.URGENT if self._phases.get(key) in IN_PROGRESS else ratelimit.NORMAL
 
-    async def on_event(self, event_type: str, manifest: Manifest) -> None:
-        meta = manifest.get("metadata") or {}
-        key = (str(meta.get("namespace") or "default"), str(meta.get("name") or ""))
-        self._phases[key] = str((manifest.get("status") or {}).get("phase") or "")
-        self.wiring.runs.seen_manifest(key, manifest)
+    async def on_event(self, event_type: str, obj: Watched) -> None:
+        seen = Followed.of(obj)
+        key = seen.key
+        self._phases[key] = seen.phase
+        self.wiring.runs.seen(key, seen.phase, seen.queued)
         before = len(self._namespaces)
         if event_type == "DELETED":
             self.scheduler.remove(key)
@@ -140,18 +143,17 @@ class Canaries:
             self.metrics.forget(*key)
             if self.history is not None:
                 self.history.forget(key)
-        elif meta.get("deletionTimestamp") and FINALIZER not in (meta.get("finalizers") or []):
+        elif seen.deleting and FINALIZER not in seen.finalizers:
             self.scheduler.remove(key)
             self._known.pop(key, None)
         else:  # a Canary being deleted with the finalizer ticks on (on its owner) until reverted
-            target = str(((manifest.get("spec") or {}).get("targetRef") or {}).get("name", ""))
-            interval = self._interval(manifest)
-            self._known[key] = (interval, target)
+            interval = self._interval(seen.interval)
+            self._known[key] = (interval, seen.target)
             self._namespaces[key] = key[0]
             if self.owns(key):
                 spread = 0.0 if self.synced.is_set() else self.SPREAD
-                self.scheduler.upsert(key, interval=interval, target=target, spread=spread)
-            request = (meta.get("annotations") or {}).get(ANNOTATION)
+                self.scheduler.upsert(key, interval=interval, target=seen.target, spread=spread)
+            request = seen.request
             if request is not None and key in self._requests and self._requests[key] != request:
                 self.scheduler.poke(key)  # a request made by hand: act on it now
             self._requests[key] = request
@@ -220,11 +222,9 @@ class Canaries:
         await finalizer.remove_from(self.kube, namespace, name)
         return True
 
-    def _interval(self, manifest: Manifest) -> float:
-        spec = manifest.get("spec") or {}
-        analysis = spec.get("analysis") or spec.get("canaryAnalysis") or {}
+    def _interval(self, interval: str) -> float:
         try:
-            seconds = parse_duration(str(analysis.get("interval") or "60s"))
+            seconds = parse_duration(interval)
         except ValueError:
             seconds = 60.0
         return max(seconds, self.min_interval)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import logging
 
@@ -48,8 +47,19 @@ def owner(key: Key, members: tuple[str, ...]) -> str | None:
     return chosen
 
 
-def _owned(key: Key, *, members: tuple[str, ...], me: str) -> bool:
-    return owner(key, members) == me
+class Share:
+    """Whether a Canary is ``me``'s in a view of ``members``: hashed once per Canary (every
+    replica asks at every watch event of every Canary in the cluster)."""
+
+    def __init__(self, members: tuple[str, ...], me: str) -> None:
+        self.members, self.me = members, me
+        self._owned: dict[Key, bool] = {}
+
+    def __call__(self, key: Key) -> bool:
+        owned = self._owned.get(key)
+        if owned is None:
+            owned = self._owned[key] = owner(key, self.members) == self.me
+        return owned
 
 
 async def coordinate(membership: Membership, canaries: Canaries) -> None:
@@ -67,7 +77,7 @@ async def coordinate(membership: Membership, canaries: Canaries) -> None:
         if acting is None and view and membership.converged(view):
             mine = sum(1 for key in canaries.known if owner(key, view) == me)
             logger.info("acting on %d Canaries as %s, one of %d replicas", mine, me, len(view))
-            await canaries.assign(functools.partial(_owned, members=view, me=me))
+            await canaries.assign(Share(view, me))
             acting = view
         membership.changed.clear()
         with contextlib.suppress(TimeoutError):
