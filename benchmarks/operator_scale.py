@@ -19,11 +19,13 @@ every analysis passes (the checks are real queries, only their answer is fixed);
 operator process (``serinus operator``, default ``--min-interval 10s``), straight to the API
 server, which counts the requests it answers (its ``/metrics``, read by ``apicounter.py``).
 
-Two windows of ``--ticks`` intervals are measured per N: **idle** (every Canary Initialized: a
-tick checks the Services, the primary, the TrafficSplit and the target's revision) and
+Three windows of ``--ticks`` intervals are measured per N: **idle** (every Canary Initialized: a
+tick checks the Services, the primary, the TrafficSplit and the target's revision),
 **progressing** (after a new image on every target, once every Canary has taken its first
 weight step: each tick runs the analysis, shifts the weight by 1, writes the status and an
-Event). Printed per window:
+Event) and **progressing+** (the window right after it: the same work, without the start of N
+runs at once just before; a backlog of late ticks left by the start shows as the difference
+between the two). Printed per window:
 
 * tick lateness p50 / p99, and ticks that started more than 1 s late: how late each tick started
   after its due time, from the operators' ``serinus_tick_lateness_seconds`` histograms (the
@@ -314,7 +316,8 @@ async def run(
                     f"{time.monotonic() - began:.0f}s"
                 )
                 busy = await measure("progressing", n, ticks, cluster, url, pids, api.pid, ports)
-                return [idle, busy]
+                later = await measure("progressing+", n, ticks, cluster, url, pids, api.pid, ports)
+                return [idle, busy, later]
     finally:
         for operator in operators:
             operator.terminate()
