@@ -12,11 +12,10 @@ parse is never held (its problems are found again at each read, as without the c
 
 The spec held is shared by the Canaries read from it, so nothing may change a parsed spec in
 place (nothing in serinus does: models are copied with ``model_copy``, and the controller and
-routers only read the spec). A parsed spec with its bytes weighs about 5 KB; the operator keeps
-every Canary's (5 MB at 1,000 Canaries): parsing each spec again at each tick's first read was
-about 4 % of the operator's CPU at 1,000 progressing Canaries, when only the specs of the ticks in
-flight were kept. ``limit`` bounds the entries held (the least recently read go first) for a
-caller that wants less; :meth:`SpecCache.forget` drops a deleted Canary's entry.
+routers only read the spec). A parsed spec weighs about 6 KB, 6 MB at 1,000 Canaries, so the
+operator keeps only the last ``limit`` (least recently read out): enough for the ticks in flight,
+whose status write reads the Canary again moments after the tick's first read, which is then
+never parsed whole; :meth:`SpecCache.forget` drops a deleted Canary's entry.
 """
 
 from __future__ import annotations

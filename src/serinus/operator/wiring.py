@@ -75,9 +75,9 @@ class Wiring:
         self.kube = kube
         self.clock = SystemClock()
         self.resources = KubeResources(kube)
-        # every Canary's parsed spec (about 5 KB each): a tick reads its Canary twice, and its
-        # spec is parsed again only when edited (serinus.apis.specs)
-        self.store = KubeStatusStore(kube)
+        # the specs of the ticks in flight: each tick's status write reads its Canary again
+        held = 2 * (settings.max_concurrent_ticks or 64)
+        self.store = KubeStatusStore(kube, specs_held=held)
         self.runs = RunLimits(
             cluster=settings.max_concurrent_runs,
             namespace=settings.max_concurrent_runs_per_namespace,
