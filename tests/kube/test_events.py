@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime
 import pathlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -46,6 +48,23 @@ class Clock:
         self.moment += datetime.timedelta(seconds=seconds)
 
 
+Sinks = Callable[..., KubeEventSink]
+
+
+@pytest.fixture
+async def sinks(kube: Kube) -> AsyncIterator[Sinks]:
+    """Makes event sinks on ``kube``; each is closed (its queue written) at the end."""
+    made: list[KubeEventSink] = []
+
+    def make(**options: Any) -> KubeEventSink:
+        made.append(KubeEventSink(kube, **options))
+        return made[-1]
+
+    yield make
+    for sink in made:
+        await sink.aclose()
+
+
 async def stored_canary(kube: Kube) -> Canary:
     await kube.create(podinfo_canary())
     canary = await KubeStatusStore(kube).get("prod", "podinfo")
@@ -58,11 +77,12 @@ async def events_of(kube: Kube, name: str = "podinfo") -> list[Manifest]:
     return sorted(found, key=lambda e: e["metadata"]["name"])
 
 
-async def test_an_event_on_the_canary_has_flaggers_shape(kube: Kube) -> None:
+async def test_an_event_on_the_canary_has_flaggers_shape(kube: Kube, sinks: Sinks) -> None:
     canary = await stored_canary(kube)
-    sink = KubeEventSink(kube, clock=Clock())
+    sink = sinks(clock=Clock())
     await sink.record(canary, event_type="Normal", message="Advance podinfo.prod canary weight 5")
 
+    await sink.flush()
     [event] = await events_of(kube)
     assert event["involvedObject"] == {
         "apiVersion": "flagger.app/v1beta1",
@@ -82,11 +102,12 @@ async def test_an_event_on_the_canary_has_flaggers_shape(kube: Kube) -> None:
 
 
 async def test_kubectl_describe_lists_the_events(
-    api: ApiServer, kube: Kube, tmp_path: pathlib.Path
+    api: ApiServer, kube: Kube, sinks: Sinks, tmp_path: pathlib.Path
 ) -> None:
     canary = await stored_canary(kube)
-    sink = KubeEventSink(kube, component="flagger")
+    sink = sinks(component="flagger")
     await sink.record(canary, event_type="Warning", message="Halt advancement no values found")
+    await sink.flush()
     kubectl = Kubectl(api.write_kubeconfig(tmp_path / "kubeconfig"), tmp_path / "cache")
     described = await kubectl.run("describe", "canary", "podinfo", "-n", "prod")
     events = described.stdout.split("Events:")[1]
@@ -111,14 +132,15 @@ async def event_writes(api: ApiServer) -> int:
 
 
 async def test_a_long_analysis_is_combined_and_kept_within_a_budget(
-    api: ApiServer, kube: Kube
+    api: ApiServer, kube: Kube, sinks: Sinks
 ) -> None:
     canary = await stored_canary(kube)
     clock = Clock()
-    sink = KubeEventSink(kube, clock=clock)
+    sink = sinks(clock=clock)
     for weight in range(1, 41):  # 40 steps, 10 s apart
         await sink.record(canary, event_type="Normal", message=f"Advance weight {weight}")
         clock.advance(10)
+    await sink.flush()
 
     events = sorted(await events_of(kube), key=lambda e: (e["firstTimestamp"], e["message"]))
     assert [(e["message"], e["count"]) for e in events[:9]] == [
@@ -134,31 +156,35 @@ async def test_a_long_analysis_is_combined_and_kept_within_a_budget(
     assert await event_writes(api) == 26
 
 
-async def test_a_repeat_within_the_window_increments_the_count(kube: Kube) -> None:
+async def test_a_repeat_within_the_window_increments_the_count(kube: Kube, sinks: Sinks) -> None:
     canary = await stored_canary(kube)
     clock = Clock()
-    sink = KubeEventSink(kube, clock=clock, window=600)
+    sink = sinks(clock=clock, window=600)
     for _ in range(3):
         await sink.record(canary, event_type="Warning", message="Waiting for approval")
         clock.advance(60)
 
+    await sink.flush()
     [event] = await events_of(kube)
     assert event["count"] == 3
     assert event["firstTimestamp"] == "2026-11-29T08:00:00Z"
     assert event["lastTimestamp"] == "2026-11-29T08:02:00Z"
 
 
-async def test_a_different_message_type_or_canary_makes_a_new_event(kube: Kube) -> None:
+async def test_a_different_message_type_or_canary_makes_a_new_event(
+    kube: Kube, sinks: Sinks
+) -> None:
     canary = await stored_canary(kube)
     other = canary.model_copy(deep=True)
     other.metadata.name = "frontend"
     other.metadata.uid = "another-uid"
-    sink = KubeEventSink(kube, clock=Clock())
+    sink = sinks(clock=Clock())
     await sink.record(canary, event_type="Normal", message="Advance podinfo.prod canary weight 5")
     await sink.record(canary, event_type="Normal", message="Advance podinfo.prod canary weight 10")
     await sink.record(canary, event_type="Warning", message="Advance podinfo.prod canary weight 10")
     await sink.record(other, event_type="Normal", message="Advance podinfo.prod canary weight 5")
 
+    await sink.flush()
     mine = await events_of(kube)
     assert sorted((e["type"], e["message"], e["count"]) for e in mine) == [
         ("Normal", "Advance podinfo.prod canary weight 10", 1),
@@ -168,14 +194,15 @@ async def test_a_different_message_type_or_canary_makes_a_new_event(kube: Kube) 
     assert len(await events_of(kube, "frontend")) == 1
 
 
-async def test_after_the_window_a_repeat_starts_a_new_event(kube: Kube) -> None:
+async def test_after_the_window_a_repeat_starts_a_new_event(kube: Kube, sinks: Sinks) -> None:
     canary = await stored_canary(kube)
     clock = Clock()
-    sink = KubeEventSink(kube, clock=clock, window=600)
+    sink = sinks(clock=clock, window=600)
     await sink.record(canary, event_type="Normal", message="Initialization done! podinfo.prod")
     clock.advance(601)
     await sink.record(canary, event_type="Normal", message="Initialization done! podinfo.prod")
 
+    await sink.flush()
     events = await events_of(kube)
     assert [(e["count"], e["firstTimestamp"]) for e in events] == [
         (1, "2026-11-29T08:00:00Z"),
@@ -183,37 +210,43 @@ async def test_after_the_window_a_repeat_starts_a_new_event(kube: Kube) -> None:
     ]
 
 
-async def test_a_repeat_after_the_event_was_deleted_creates_a_new_one(kube: Kube) -> None:
+async def test_a_repeat_after_the_event_was_deleted_creates_a_new_one(
+    kube: Kube, sinks: Sinks
+) -> None:
     canary = await stored_canary(kube)
-    sink = KubeEventSink(kube, clock=Clock())
+    sink = sinks(clock=Clock())
     await sink.record(canary, event_type="Normal", message="Starting canary analysis")
+    await sink.flush()
     [first] = await events_of(kube)
     await kube.delete("v1", "Event", first["metadata"]["name"], "prod")
 
     await sink.record(canary, event_type="Normal", message="Starting canary analysis")
+    await sink.flush()
     [second] = await events_of(kube)
     assert second["metadata"]["name"] != first["metadata"]["name"]
     assert second["count"] == 1
 
 
-async def test_an_over_long_message_is_cut(kube: Kube) -> None:
+async def test_an_over_long_message_is_cut(kube: Kube, sinks: Sinks) -> None:
     canary = await stored_canary(kube)
-    sink = KubeEventSink(kube, clock=Clock())
+    sink = sinks(clock=Clock())
     await sink.record(canary, event_type="Warning", message="x" * 5000)
+    await sink.flush()
     [event] = await events_of(kube)
     assert len(event["message"]) == 1024
 
 
-async def test_credentials_in_a_message_never_reach_the_event(kube: Kube) -> None:
+async def test_credentials_in_a_message_never_reach_the_event(kube: Kube, sinks: Sinks) -> None:
     canary = await stored_canary(kube)
-    sink = KubeEventSink(kube, clock=Clock())
+    sink = sinks(clock=Clock())
     message = "webhook http://admin:hunter2@gate.prod/approve?token=t0k3n unreachable: refused"
     await sink.record(canary, event_type="Warning", message=message)
+    await sink.flush()
     [event] = await events_of(kube)
     assert event["message"] == "webhook http://***@gate.prod/approve?token=*** unreachable: refused"
 
 
-async def test_a_canary_with_the_longest_name_gets_its_events(kube: Kube) -> None:
+async def test_a_canary_with_the_longest_name_gets_its_events(kube: Kube, sinks: Sinks) -> None:
     name = ("a" * 62 + ".") * 4 + "b"  # 253 characters, a valid DNS subdomain
     assert len(name) == 253
     manifest = podinfo_canary()
@@ -221,9 +254,10 @@ async def test_a_canary_with_the_longest_name_gets_its_events(kube: Kube) -> Non
     await kube.create(manifest)
     canary = await KubeStatusStore(kube).get("prod", name)
     assert canary is not None
-    sink = KubeEventSink(kube, clock=Clock())
+    sink = sinks(clock=Clock())
     await sink.record(canary, event_type="Normal", message="Initialization done!")
     await sink.record(canary, event_type="Warning", message="Halt advancement")
+    await sink.flush()
     events = await events_of(kube, name)
     assert [e["message"] for e in events] == ["Initialization done!", "Halt advancement"]
     assert all(len(e["metadata"]["name"]) <= 253 for e in events)

@@ -8,15 +8,16 @@ Module map: ``config`` (:class:`KubeSettings`, built by the CLI), ``client`` (:c
 ``wire`` (one request over aiohttp), ``credentials`` (the kubeconfig user's Authorization),
 ``kinds`` (apiVersion/kind to URL), ``errors`` (HTTP status to exception class), ``retry``
 (transient failures, :func:`retry_on_conflict`), ``watch`` (resume and re-list), and the port
-implementations: ``status`` (:class:`KubeStatusStore`), ``events`` (:class:`KubeEventSink`),
-``resources`` (:class:`KubeResources`), plus ``leader`` (:class:`LeaderElector`).
+implementations: ``status`` (:class:`KubeStatusStore`), ``eventsink`` (:class:`KubeEventSink`,
+queued and written in the background through ``events``' recorder), ``resources``
+(:class:`KubeResources`), plus ``leader`` (:class:`LeaderElector`).
 
 Importing the package has no side effects beyond importing these modules.
 """
 
 from serinus.kube.client import Kube
 from serinus.kube.config import KubeSettings
-from serinus.kube.events import KubeEventSink
+from serinus.kube.eventsink import KubeEventSink
 from serinus.kube.leader import LeaderElector
 from serinus.kube.resources import KubeResources
 from serinus.kube.retry import RetryPolicy, retry_on_conflict

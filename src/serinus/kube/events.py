@@ -1,11 +1,13 @@
 """Kubernetes Events, aggregated as the real event recorder does.
 
-:class:`EventRecorder` records core/v1 Events on any object for one source component (the
-sandbox's kubelet and scheduler use it); :class:`KubeEventSink` is the operator's implementation
-of :class:`serinus.ports.EventSink` on top of it. Each message of a tick
-("Advance podinfo.test canary weight 5", "Halt advancement ...") becomes a core/v1 Event on the
-Canary, with Flagger's shape: reason ``Synced``, type Normal or Warning, source component
-``serinus`` (Flagger's is ``flagger``; configurable), so ``kubectl describe canary`` lists them.
+:class:`EventRecorder` records core/v1 Events on any object for one source component,
+awaiting each write (the sandbox's kubelet, scheduler and GitOps manager use it so); the
+operator's :class:`serinus.kube.eventsink.KubeEventSink` queues its Events and writes them
+through one recorder in the background, off the tick's path, as client-go does for Flagger.
+Each message of a tick ("Advance podinfo.test canary weight 5", "Halt advancement ...")
+becomes a core/v1 Event on the Canary, with Flagger's shape: reason ``Synced``, type Normal or
+Warning, source component ``serinus`` (Flagger's is ``flagger``; configurable), so ``kubectl
+describe canary`` lists them.
 
 A Canary waiting for a gate or halting on a metric says the same thing every tick. Creating an
 Event each time would flood the namespace (and etcd), so, like client-go's event correlator, an
@@ -32,7 +34,6 @@ import time
 
 from serinus import errors
 from serinus.apis.base import Manifest, format_time
-from serinus.apis.canary import Canary
 from serinus.kube.client import Kube
 from serinus.kube.correlator import COMBINED, Correlator
 from serinus.ports import Clock, EventType, SystemClock
@@ -118,15 +119,23 @@ class EventRecorder:
         self._correlator = Correlator(remembered=remembered)
 
     async def record(
-        self, involved: Manifest, *, event_type: EventType | str, reason: str, message: str
+        self,
+        involved: Manifest,
+        *,
+        event_type: EventType | str,
+        reason: str,
+        message: str,
+        at: datetime.datetime | None = None,
     ) -> None:
         """Record one Event about ``involved`` (see :func:`reference`); KubeError when refused.
 
         An identical Event (same object, part, type, reason, message and source) recorded within
         the window is counted on the earlier one instead; similar ones are combined, and a write
         beyond the object's budget is held back (counted, sent with the next write allowed).
+        ``at``: when it happened (a queued Event is written later, stamped and correlated with
+        the moment it was recorded); now by default.
         """
-        now = self._clock.now()
+        now = at or self._clock.now()
         moment = now.timestamp()
         source = self._source(involved)
         message = self._correlator.combine(
@@ -225,50 +234,3 @@ class EventRecorder:
             "reportingComponent": self._component,
             "reportingInstance": self._host or "",
         }
-
-
-class KubeEventSink:
-    """Records Events on Canaries through the API (an ``EventSink`` port)."""
-
-    def __init__(
-        self,
-        kube: Kube,
-        *,
-        component: str = "serinus",
-        host: str | None = None,
-        clock: Clock | None = None,
-        window: float = 600.0,
-        remembered: int = 4096,
-    ) -> None:
-        """
-        Args:
-            kube: the client.
-            component: ``source.component`` (and ``reportingComponent``) of every Event.
-            host: ``source.host`` (the pod's node or name), when known.
-            clock: where Event times come from; the system clock by default.
-            window: seconds within which a repeated event updates the earlier one.
-            remembered: how many distinct recent events are kept for aggregation.
-        """
-        self._recorder = EventRecorder(
-            kube,
-            component=component,
-            host=host,
-            clock=clock,
-            window=window,
-            remembered=remembered,
-        )
-
-    async def record(self, canary: Canary, *, event_type: EventType, message: str) -> None:
-        """Record one Event (reason Synced); raise KubeError when the API refuses it."""
-        metadata = canary.metadata
-        involved: Manifest = {
-            "apiVersion": canary.api_version,
-            "kind": "Canary",
-            "name": canary.name,
-            "namespace": canary.namespace,
-        }
-        if metadata.uid:
-            involved["uid"] = metadata.uid
-        if metadata.resource_version:
-            involved["resourceVersion"] = metadata.resource_version
-        await self._recorder.record(involved, event_type=event_type, reason=REASON, message=message)

@@ -39,6 +39,11 @@ def priority(level: int) -> Iterator[None]:
         _priority.reset(token)
 
 
+def current() -> int:
+    """The priority requests sent here now wait with (to carry it to work done later)."""
+    return _priority.get()
+
+
 class RateLimiter:
     """A token bucket whose waiters are served by priority (see the module docstring)."""
 

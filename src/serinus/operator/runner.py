@@ -6,7 +6,8 @@ replica that loses it stops ticking and waits to lead again), or, with ``--shard
 of them (:mod:`serinus.operator.shards`). Setting ``stop`` (the CLI does on
 SIGTERM and SIGINT) stops it gracefully: the watch ends, every tick in flight finishes and writes
 its status, the run histories are written, the Lease is released so another replica takes over at
-once, and the process exits 0.
+once, the Events still queued are written (:mod:`serinus.kube.eventsink`, within the grace
+period), and the process exits 0.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ async def _serve(
                 return
             endpoints.ready.set()
             kube.enable_cache(settings.namespaces)  # reads from informers: idle ticks send nothing
-            wiring = Wiring(settings, kube, http)
+            wiring = Wiring(settings, kube, http, metrics=metrics)
             changes = Changes()
             dashboard: Dashboard | None = None
             try:

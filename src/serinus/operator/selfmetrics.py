@@ -8,7 +8,8 @@ metric's last value) and ``flagger_canary_successes_total`` / ``flagger_canary_f
 and serinus's own ``serinus_tick_lateness_seconds``: how late each tick started after its due time
 (the promise of the analysis interval, kept or not), and ``serinus_gc_pause_seconds`` (per
 generation: how long each garbage collection stopped the process, every tick due meanwhile
-included; :mod:`serinus.gcpauses`).
+included; :mod:`serinus.gcpauses`) and ``serinus_events_dropped_total`` (Kubernetes Events
+dropped because the queue of Events waiting to be written was full, :mod:`serinus.kube.eventsink`).
 They are recorded from the Canary's status after each tick, so the controller itself knows nothing
 of them.
 
@@ -104,6 +105,11 @@ class SelfMetrics:
             "How long each garbage collection stopped the operator",
             ["generation"],
             buckets=GC_PAUSE_BUCKETS,
+            registry=self.registry,
+        )
+        self.events_dropped = Counter(
+            "serinus_events_dropped",
+            "Kubernetes Events dropped: the queue of Events waiting to be written was full",
             registry=self.registry,
         )
         labels = ["name", "namespace", "deployment_strategy", "analysis_status"]

@@ -1,7 +1,8 @@
 """The Kubernetes-backed world of each Canary: which target, which router, the shared clients.
 
 One :class:`Wiring` per operator holds what all Canaries share (the HTTP client, the metrics,
-webhook and notifier clients, the status store, the event sink); :meth:`Wiring.world` picks the
+webhook and notifier clients, the status store, the event sink, whose queued Events
+:meth:`Wiring.aclose` writes on a graceful stop); :meth:`Wiring.world` picks the
 target controller for the Canary's ``targetRef.kind`` and the router for its provider (its own
 ``spec.provider`` or the operator's ``--mesh-provider``). A kind or provider serinus does not
 implement becomes a port that raises :class:`~serinus.errors.UnknownProviderError` on every call,
@@ -20,13 +21,14 @@ from serinus.apis.canary import Canary
 from serinus.capabilities import Capabilities
 from serinus.errors import UnknownProviderError
 from serinus.kube.client import Kube
-from serinus.kube.events import KubeEventSink
+from serinus.kube.eventsink import KubeEventSink
 from serinus.kube.resources import KubeResources
 from serinus.kube.status import KubeStatusStore
 from serinus.metrics.checks import MetricChecks
 from serinus.notifiers.notifier import AlertNotifier
 from serinus.operator import admission
 from serinus.operator.runs import RunLimits
+from serinus.operator.selfmetrics import SelfMetrics
 from serinus.operator.settings import OperatorSettings
 from serinus.ports import EventSink, EventType, Router, SystemClock, Target, World
 from serinus.routers import registry as routers
@@ -70,7 +72,14 @@ class GlobalEventWebhook:
 class Wiring:
     """Builds the world of each Canary from the operator's settings and shared clients."""
 
-    def __init__(self, settings: OperatorSettings, kube: Kube, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        settings: OperatorSettings,
+        kube: Kube,
+        http: httpx.AsyncClient,
+        *,
+        metrics: SelfMetrics | None = None,
+    ) -> None:
         self.settings = settings
         self.kube = kube
         self.clock = SystemClock()
@@ -104,11 +113,16 @@ class Wiring:
             msteams_url=notifier.msteams_url,
             msteams_proxy_url=notifier.msteams_proxy_url,
         )
-        sink = KubeEventSink(kube, clock=self.clock)
+        # written in the background (kube/eventsink.py); aclose writes what is still queued
+        self.sink = KubeEventSink(
+            kube,
+            clock=self.clock,
+            dropped=metrics.events_dropped.inc if metrics is not None else None,
+        )
         self.events: EventSink = (
-            GlobalEventWebhook(sink, self.webhooks, notifier.event_webhook)
+            GlobalEventWebhook(self.sink, self.webhooks, notifier.event_webhook)
             if notifier.event_webhook
-            else sink
+            else self.sink
         )
 
     def provider(self, canary: Canary) -> str:
@@ -172,6 +186,8 @@ class Wiring:
             return Unsupported(error)
 
     async def aclose(self) -> None:
+        """Write the Events still queued (within the grace period), then close the clients."""
+        await self.sink.aclose(self.settings.grace_seconds)
         await self.metrics.aclose()
         await self.webhooks.aclose()
         await self.notifier.aclose()
