@@ -64,9 +64,12 @@ def test_kubectl_walks_the_seed_in_the_sandbox(tmp_path: pathlib.Path) -> None:
         assert table[0][:3] == ["NAME", "STATUS", "WEIGHT"]
         assert table[1][:3] == ["podinfo", "Initialized", "0"]
 
-        described = box.kubectl("-n", "prod", "describe", "canary", "podinfo")
-        assert "Canary Analysis:" in described
-        assert "Initialization done! podinfo.prod" in described
+        def described() -> str:
+            return box.kubectl("-n", "prod", "describe", "canary", "podinfo")
+
+        # the Event is written in the background, right after the status that says Initialized
+        wait_for("the Event", lambda: "Initialization done! podinfo.prod" in described())
+        assert "Canary Analysis:" in described()
 
         objects = box.kubectl("-n", "prod", "get", "deploy,svc", "-o", "name").split()
         for name in (

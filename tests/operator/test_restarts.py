@@ -43,6 +43,7 @@ from tests.operator.support import (
     Kubelet,
     canary,
     deployment,
+    eventually,
     get,
     image,
     metric_template,
@@ -170,7 +171,12 @@ async def check(kube: Kube, run: Run) -> None:
         assert condition["status"] == "False"
         # as Flagger, the failed run's status has failedChecks 0; the Event says why it failed
         assert found["failedChecks"] == 0
-        assert await rollbacks(kube, name) > run.rollbacks_before, run
+        # the Event is written in the background, around the status write that says Failed
+        await eventually(
+            lambda: rollbacks(kube, name),
+            lambda count: count > run.rollbacks_before,
+            what=f"an Event saying {name} was rolled back ({run})",
+        )
         assert found["lastPromotedSpec"] != found["lastAppliedSpec"]
         assert await image(kube, f"{name}-primary") == run.promoted_image
     assert await split(kube, name) == (100, 0), run
