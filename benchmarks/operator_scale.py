@@ -42,6 +42,8 @@ between the two). Printed per window:
 * the operators' garbage-collection pauses (``serinus_gc_pause_seconds``): milliseconds per
   second spent in them, and the longest one (the upper bound of its bucket). Every tick due
   during a pause starts that much late.
+* Events dropped by the operators (``serinus_events_dropped_total``): they write their Events in
+  the background, and drop one when 1,000 wait to be written.
 
 The operators run with ``--kube-api-qps 1000 --kube-api-burst 2000``: with every Canary
 progressing at a 10 s interval, N=1000 asks ~300 writes a second, above the default limit of 100
@@ -116,6 +118,7 @@ class Window:
     peak_mb: float
     gc_seconds: float
     gc_buckets: list[float]
+    dropped: float
 
     @property
     def gc_longest(self) -> float:
@@ -137,14 +140,15 @@ class Window:
             f"{self.cpu / self.seconds:>6.0%} {self.api_cpu / self.seconds:>6.0%} "
             f"{self.own_cpu / self.seconds:>6.0%} {self.machine_cpu / self.seconds:>7.0%} "
             f"{self.rss_mb:>7.0f} {self.peak_mb:>7.0f} {requests:>8.1f} "
-            f"{self.gc_seconds / self.seconds * 1000:>7.1f} {self.gc_longest * 1000:>7.0f}"
+            f"{self.gc_seconds / self.seconds * 1000:>7.1f} {self.gc_longest * 1000:>7.0f} "
+            f"{self.dropped:>7.0f}"
         )
 
 
 HEADER = (
     f"{'N':>6} {'window':<12} {'ticks':>6} {'late50':>7} {'late99':>7} {'>1s':>7} "
     f"{'tick ms':>8} {'cpu ms/t':>9} {'op cpu':>6} {'api cpu':>6} {'bench':>6} {'machine':>7} "
-    f"{'RSS MB':>7} {'peak MB':>7} {'req/t/c':>8} {'gc ms/s':>7} {'gc max':>7}"
+    f"{'RSS MB':>7} {'peak MB':>7} {'req/t/c':>8} {'gc ms/s':>7} {'gc max':>7} {'ev drop':>7}"
 )
 
 
@@ -155,12 +159,14 @@ class Scrape:
     buckets: list[float] = dataclasses.field(default_factory=lambda: [0.0] * len(BOUNDS))
     gc_sum: float = 0.0
     gc_buckets: list[float] = dataclasses.field(default_factory=lambda: [0.0] * len(GC_BOUNDS))
+    dropped: float = 0.0
 
 
 def scrape(ports: list[int]) -> Scrape:
     """Tick durations (``flagger_canary_duration_seconds``), tick lateness
-    (``serinus_tick_lateness_seconds``) and garbage-collection pauses of every generation
-    (``serinus_gc_pause_seconds``), summed over the replicas."""
+    (``serinus_tick_lateness_seconds``), garbage-collection pauses of every generation
+    (``serinus_gc_pause_seconds``) and Events dropped (``serinus_events_dropped_total``), summed
+    over the replicas."""
     found = Scrape()
     for port in ports:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=60).text
@@ -175,6 +181,8 @@ def scrape(ports: list[int]) -> Scrape:
                 found.buckets[BOUNDS.index(bound)] += float(value)
             elif line.startswith("serinus_gc_pause_seconds_sum"):
                 found.gc_sum += float(value)
+            elif line.startswith("serinus_events_dropped_total"):
+                found.dropped += float(value)
             elif line.startswith("serinus_gc_pause_seconds_bucket"):
                 bound = float(line.split('le="', 1)[1].split('"', 1)[0])
                 found.gc_buckets[GC_BOUNDS.index(bound)] += float(value)
@@ -229,6 +237,7 @@ async def measure(
         peak_mb=max(peak for _, peak in memory) / 1024,
         gc_seconds=after.gc_sum - before.gc_sum,
         gc_buckets=[b - a for a, b in zip(before.gc_buckets, after.gc_buckets, strict=True)],
+        dropped=after.dropped - before.dropped,
     )
 
 
@@ -365,7 +374,8 @@ async def main() -> None:
         "kubelet); machine = busy CPU of all cores (Prometheus and the kernel too);\n"
         "req/t/c = API requests per tick per Canary;\ngc ms/s = milliseconds a second "
         "the operators stood still collecting garbage; gc max = the longest such pause (upper "
-        "bound of its bucket)."
+        "bound of its bucket);\nev drop = Events the operators dropped (their queue of Events "
+        "to write was full)."
     )
     print()
     for window in windows:
