@@ -233,7 +233,8 @@ class EventSink(Protocol):
     """Kubernetes Events about a Canary."""
 
     async def record(self, canary: Canary, *, event_type: EventType, message: str) -> None:
-        """Record one Event (reason Synced, as Flagger does)."""
+        """Record one Event (reason Synced, as Flagger does); it may be written later, in the
+        order recorded for one Canary."""
 
 
 class StatusStore(Protocol):

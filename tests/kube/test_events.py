@@ -11,6 +11,9 @@ credentials in a message's URLs never reach the Event; a Canary with a 253-chara
 its Events (issue 10, rows 7 and 12); a long analysis is recorded as client-go records it for
 Flagger: its first steps one by one, then one combined Event, and no more than 25 Event writes
 about one Canary at once, then one every five minutes.
+
+The sink writes its Events in the background (``test_eventsink.py``); each test flushes it before
+it looks at the API server.
 """
 
 from __future__ import annotations

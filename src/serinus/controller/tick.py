@@ -2,9 +2,11 @@
 
 :class:`Tick` is handed to every step of :func:`serinus.controller.advance.advance`. It writes the
 status through the store (and keeps the Canary it got back, so later steps see their own writes),
-and it is the one place that says things: ``info``/``warning`` write the log line, the Kubernetes
-Event and the ``event`` webhooks in one call (kopf's ObjectLogger idea, Flagger's wording), and
-``alert`` sends to the chat providers. Telling people is best effort: a failing Event or chat call
+and it is the one place that says things: ``info``/``warning`` write the log line, hand the
+Kubernetes Event to the event sink and call the ``event`` webhooks in one call (kopf's
+ObjectLogger idea, Flagger's wording), and ``alert`` sends to the chat providers. The operator's
+sink queues the Event and returns (it is written in the background, as client-go writes
+Flagger's: :mod:`serinus.kube.eventsink`); the webhooks are awaited here, as Flagger does. Telling people is best effort: a failing Event or chat call
 is logged and never stops a release. Every message goes through :func:`serinus.redaction.clean`
 first, so the log, the Event, the event webhooks and the chat alert all get it without the
 credentials of any URL it names (a MetricTemplate's, whose owner may not be this Canary's
