@@ -50,8 +50,12 @@ logger = logging.getLogger(__name__)
 
 CAPACITY = 1000
 """Events waiting or being written at most (client-go's ``maxQueuedEvents``)."""
-WRITERS = 8
-"""Shards, each with at most one writer task: Event writes in flight at most."""
+WRITERS = 16
+"""Shards, each with at most one writer task: Event writes in flight at most. Writers keep up
+with Events arriving at ``WRITERS`` / (seconds per write) a second: at 1,000 progressing Canaries
+per replica on a 10 s interval, up to 100 Events a second (a run's first steps), which 16 writers
+write while a write takes up to 160 ms (about 100 ms at 3,000 Canaries and three replicas on two
+cores)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
