@@ -6,11 +6,11 @@ and it is the one place that says things: ``info``/``warning`` write the log lin
 Kubernetes Event to the event sink and call the ``event`` webhooks in one call (kopf's
 ObjectLogger idea, Flagger's wording), and ``alert`` sends to the chat providers. The operator's
 sink queues the Event and returns (it is written in the background, as client-go writes
-Flagger's: :mod:`serinus.kube.eventsink`); the webhooks are awaited here, as Flagger does. Telling people is best effort: a failing Event or chat call
-is logged and never stops a release. Every message goes through :func:`serinus.redaction.clean`
-first, so the log, the Event, the event webhooks and the chat alert all get it without the
-credentials of any URL it names (a MetricTemplate's, whose owner may not be this Canary's
-author) and at most 1,024 characters long.
+Flagger's: :mod:`serinus.kube.eventsink`); the webhooks are awaited here, as Flagger does.
+Telling people is best effort: a failing Event or chat call is logged and never stops a release.
+Every message goes through :func:`serinus.redaction.clean` first, so the log, the Event, the
+event webhooks and the chat alert all get it without the credentials of any URL it names (a
+MetricTemplate's, whose owner may not be this Canary's author) and at most 1,024 characters long.
 """
 
 from __future__ import annotations
