@@ -19,15 +19,6 @@ none while idle), so every ``sweep_every`` seconds (10 minutes) one full collect
 everything again: one pause of the old length (140-200 ms in the operator) instead of one every
 4 s, and garbage kept at most that long.
 
-The youngest generation is collected after 10,000 net allocations of container objects instead
-of CPython's 700 (:data:`YOUNG_THRESHOLD`). With dozens of ticks in flight, each holding what it
-read across its awaits, most of what a collection every 700 allocations found alive was garbage a
-few milliseconds later: it was walked, promoted, and walked again by the older generations. At
-3,000 progressing Canaries over three replicas on two cores the operators stood still 158-237 ms
-a second collecting (three replicas together); with the higher threshold 16-53 ms
-(``benchmarks/operator_scale.py``, "gc ms/s"). Memory does not grow with it: objects are freed by
-reference counting when their last reference goes; only unreachable cycles wait for a collection.
-
 :func:`timed` reports each collection's pause (the operator's ``serinus_gc_pause_seconds``), so
 what this buys can be seen on a running operator, not only in a benchmark.
 """
@@ -44,9 +35,6 @@ OLDEST = 2
 """The generation a full collection collects."""
 SWEEP_SECONDS = 600.0
 """How often a full collection walks the frozen objects too (see the module docstring)."""
-YOUNG_THRESHOLD = 10_000
-"""Container objects allocated (net) between two collections of the youngest generation
-(CPython's default: 700; see the module docstring)."""
 
 
 class _Freezer:
@@ -78,12 +66,9 @@ def short_pauses(sweep_every: float = SWEEP_SECONDS) -> Iterator[None]:
         return
     freezer = _Freezer(sweep_every)
     gc.callbacks.append(freezer)
-    thresholds = gc.get_threshold()
-    gc.set_threshold(YOUNG_THRESHOLD, *thresholds[1:])
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
         gc.callbacks.remove(freezer)
         gc.unfreeze()
 
