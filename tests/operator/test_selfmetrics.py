@@ -1,9 +1,10 @@
 """The operator's self-metrics as Prometheus reads them from the registry, tick after tick.
 
 Covers: a tick sets the Canary's status, weights (primary and canary workloads), last tick,
-interval and duration; the next tick updates the same series; a Canary forgotten (deleted) has
-none of its per-Canary series left, and a Canary of that name ticked again has them again; a
-Canary whose target changed reports the weights of the new workloads.
+interval and duration; the next tick updates the same series; a Canary forgotten (deleted, or let
+go to another replica) has none of its per-Canary series left (weights and metric values too),
+and a Canary of that name ticked again has them again; a Canary whose target changed reports the
+weights of the new workloads.
 """
 
 from __future__ import annotations
@@ -66,6 +67,19 @@ def test_a_forgotten_canary_has_no_series_until_it_ticks_again() -> None:
     metrics.record(canary(30), before=None, seconds=0.01, interval=10.0)
     assert value(metrics, "flagger_canary_status", **ours) == 0
     assert value(metrics, "flagger_canary_duration_seconds_count", **ours) == 1
+
+
+def test_a_forgotten_canary_leaves_no_weight_or_metric_value() -> None:
+    metrics = SelfMetrics(mesh_provider="linkerd")
+    measured = canary(10).model_dump(by_alias=True, exclude_none=True)
+    measured["status"]["metrics"] = [{"name": "request-success-rate", "value": 99.5}]
+    metrics.record(Canary.model_validate(measured), before=None, seconds=0.01)
+    analysis = {"name": "podinfo", "namespace": "prod", "metric": "request-success-rate"}
+    assert value(metrics, "flagger_canary_metric_analysis", **analysis) == 99.5
+    metrics.forget("prod", "podinfo")
+    assert value(metrics, "flagger_canary_metric_analysis", **analysis) is None
+    for workload in ("podinfo", "podinfo-primary"):
+        assert value(metrics, "flagger_canary_weight", workload=workload, namespace="prod") is None
 
 
 def test_a_new_target_reports_its_own_weights() -> None:

@@ -7,7 +7,8 @@ replica mid-release, and each of its Canaries is written by a surviving replica 
 fourth replica started later takes Canaries over; no run restarts (each Canary's release keeps
 its ``analysisStartTime`` and its canary weight never drops before the promotion) and all twelve
 end Succeeded with the new image on the primary, each with its run history (one run, Succeeded)
-kept across the hand-overs.
+kept across the hand-overs; each Canary's series in the /metrics of exactly one live replica (a
+replica that let a Canary go no longer reports it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pathlib
 import re
 import time
 
+import httpx
 import pytest
 
 from serinus.kube import Kube
@@ -41,6 +43,7 @@ pytestmark = pytest.mark.slow  # starts operator processes
 NAMES = [f"app-{number:02d}" for number in range(12)]
 AGENT = re.compile(r"\((replica-\w)\)$")
 TAKEOVER = 15.0
+STATUS_SERIES = re.compile(r'^flagger_canary_status\{name="([^"]+)"', re.MULTILINE)
 
 
 def writes(requests: list[Recorded]) -> dict[str, list[tuple[float, str]]]:
@@ -88,6 +91,14 @@ class Runs:
             if weight < self.weights.get(name, 0):
                 self.drops.append(f"{name}: {self.weights[name]} -> {weight}")
             self.weights[name] = weight
+
+
+async def reported_canaries(operator: Operator) -> set[str]:
+    """The Canaries whose ``flagger_canary_status`` a replica's /metrics reports."""
+    port = await operator.metrics_port()
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    return set(STATUS_SERIES.findall(text))
 
 
 def replica(k8s: Cluster, tmp_path: pathlib.Path, who: str) -> Operator:
@@ -154,6 +165,10 @@ async def test_replicas_share_the_canaries_and_take_over_a_dead_ones(
                 what="every run Succeeded",
                 within=120,
             )
+            reported = {
+                who: await reported_canaries(replicas[who])
+                for who in ("replica-a", "replica-b", "replica-d")
+            }
         finally:
             for operator in replicas.values():
                 operator.kill()
@@ -170,6 +185,8 @@ async def test_replicas_share_the_canaries_and_take_over_a_dead_ones(
             assert history is not None, name
             assert [run.outcome for run in history.runs] == ["Succeeded"], (name, history.runs)
         assert not runs.drops, runs.drops
+        # each Canary's series on the one replica acting on it, none left where it was let go
+        assert sorted(n for names in reported.values() for n in names) == NAMES, reported
         assert any(who == "replica-d" and t > joined for n in NAMES for t, who in found[n])
         acting = [m for m in replicas["replica-d"].messages() if m.startswith("acting on")]
         assert acting, replicas["replica-d"].tail()

@@ -109,6 +109,8 @@ class Canaries:
         self.owns = owns
         released = [k for k in self.scheduler.canaries if not owns(k)]
         await self.scheduler.release(released)
+        for key in released:
+            self.metrics.forget(*key)
         if self.history is not None:
             await self.history.hand_over(released)
         running = set(self.scheduler.canaries)

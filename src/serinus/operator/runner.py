@@ -20,6 +20,8 @@ import ssl
 from collections.abc import Coroutine
 from typing import Any
 
+import prometheus_client
+
 from serinus import __version__, gcpauses, outbound
 from serinus.errors import SerinusError
 from serinus.kube.client import Kube
@@ -49,6 +51,7 @@ RETRY_SECONDS = 2.0
 async def run(settings: OperatorSettings, *, stop: asyncio.Event) -> None:
     """Serve until ``stop`` is set (``serinus operator`` sets it on SIGTERM or SIGINT)."""
     tls = _dashboard_tls(settings)
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # as Flagger: none
     metrics = SelfMetrics(mesh_provider=settings.mesh_provider)
     with gcpauses.timed(metrics.gc_paused):  # serinus_gc_pause_seconds
         await _serve(settings, metrics, tls, stop=stop)

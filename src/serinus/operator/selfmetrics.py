@@ -23,6 +23,7 @@ latest, :func:`serinus.operating.progress.deadline`; 0 when none applies) and
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 
@@ -148,6 +149,8 @@ class SelfMetrics:
             self.status, self.duration, self.last_tick, self.interval, self.deadline, self.paused
         )  # fmt: skip
         self._series: dict[tuple[str, str], _Series] = {}
+        self._analysed: dict[tuple[str, str], set[str]] = {}
+        """The metric names of each Canary's ``flagger_canary_metric_analysis`` series."""
 
     def gc_paused(self, generation: int, seconds: float) -> None:
         self.gc_pauses.labels(str(generation)).observe(seconds)
@@ -157,13 +160,19 @@ class SelfMetrics:
             self.total.labels(namespace).set(count)
 
     def forget(self, namespace: str, name: str) -> None:
-        """The Canary is gone: drop its series."""
-        self._series.pop((name, namespace), None)
+        """The Canary is gone, or another replica acts on it now: drop its series (its counters
+        of runs ended stay), so no two replicas report the same Canary."""
+        series = self._series.pop((name, namespace), None)
         for family in self._per_canary:
-            try:
+            with contextlib.suppress(KeyError):
                 family.remove(name, namespace)
-            except KeyError:
-                continue
+        if series is not None:
+            for workload in (f"{series.target}-primary", series.target):
+                with contextlib.suppress(KeyError):
+                    self.weight.remove(workload, namespace)
+        for metric in self._analysed.pop((name, namespace), ()):
+            with contextlib.suppress(KeyError):
+                self.analysis.remove(name, namespace, metric)
 
     def record(
         self,
@@ -195,6 +204,7 @@ class SelfMetrics:
         for metric in status.metrics or []:
             if metric.value is not None:
                 self.analysis.labels(name, namespace, metric.name).set(metric.value)
+                self._analysed.setdefault((name, namespace), set()).add(metric.name)
         if status.phase is before:
             return
         analysis = canary.spec.effective_analysis
