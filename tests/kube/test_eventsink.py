@@ -206,7 +206,7 @@ async def test_a_full_queue_drops_events_and_says_so_once(
     await sink.flush()
     assert [e["message"] for e in await events_of(kube)] == ["Step 1", "Step 2", "Step 3", "Step 9"]
     assert [r.getMessage() for r in caplog.records][1:] == [
-        "5 Events dropped while the Event queue was full"
+        "Events dropped while the Event queue was full: 5"
     ]
     assert len(dropped) == 5
 
@@ -237,8 +237,10 @@ async def test_a_close_past_its_grace_period_says_what_was_not_written(
     finally:
         hold.release()
     await sink.record(canary, event_type="Normal", message="Step 4")
+    await sink.record(canary, event_type="Normal", message="Step 5")
+    await sink.aclose()
     assert [r.getMessage() for r in caplog.records] == [
-        "3 Events not written: the grace period of 0 s ended",
+        "Events not written before the grace period of 0 s ended: 3",
         "Event not recorded: the operator is stopping",
     ]
 

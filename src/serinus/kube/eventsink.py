@@ -121,6 +121,7 @@ class KubeEventSink:
         self._dropped = 0
         """Events dropped since the log last said how many."""
         self._closed = False
+        self._said_closed = False
 
     async def record(self, canary: Canary, *, event_type: EventType, message: str) -> None:
         """Queue one Event (reason Synced) and return at once: it is written in the background,
@@ -162,7 +163,9 @@ class KubeEventSink:
             _, late = await asyncio.wait(writers, timeout=grace)
             if late:
                 logger.warning(
-                    "%d Events not written: the grace period of %g s ended", self._queued, grace
+                    "Events not written before the grace period of %g s ended: %d",
+                    grace,
+                    self._queued,
                 )
                 for writer in late:
                     writer.cancel()
@@ -205,15 +208,17 @@ class KubeEventSink:
                 )
 
     def _drop(self, queued: _Queued) -> None:
-        self._dropped += 1
         if self._on_drop is not None:
             self._on_drop()
-        if self._dropped > 1:
-            return
         if self._closed:
-            logger.warning(
-                "Event not recorded: the operator is stopping", extra={"canary": queued.canary}
-            )
+            if not self._said_closed:
+                logger.warning(
+                    "Event not recorded: the operator is stopping", extra={"canary": queued.canary}
+                )
+                self._said_closed = True
+            return
+        self._dropped += 1
+        if self._dropped > 1:
             return
         logger.warning(
             "Event queue full (%d Events waiting to be written): Events are dropped until it "
@@ -223,7 +228,7 @@ class KubeEventSink:
         )
 
     def _say_dropped(self) -> None:
-        logger.warning("%d Events dropped while the Event queue was full", self._dropped)
+        logger.warning("Events dropped while the Event queue was full: %d", self._dropped)
         self._dropped = 0
 
 
