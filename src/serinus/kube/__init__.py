@@ -7,7 +7,8 @@ Everything above it (targets, routers, the operator) holds a :class:`Kube` and p
 Module map: ``config`` (:class:`KubeSettings`, built by the CLI), ``client`` (:class:`Kube`),
 ``wire`` (one request over aiohttp), ``credentials`` (the kubeconfig user's Authorization),
 ``kinds`` (apiVersion/kind to URL), ``errors`` (HTTP status to exception class), ``retry``
-(transient failures, :func:`retry_on_conflict`), ``watch`` (resume and re-list), and the port
+(transient failures, :func:`retry_on_conflict`), ``watch`` (resume and re-list), ``ratelimit``
+(the client-side rate limit), ``timing`` (who is told each request's times), and the port
 implementations: ``status`` (:class:`KubeStatusStore`), ``eventsink`` (:class:`KubeEventSink`,
 queued and written in the background through ``events``' recorder), ``resources``
 (:class:`KubeResources`), plus ``leader`` (:class:`LeaderElector`).

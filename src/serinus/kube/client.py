@@ -10,7 +10,9 @@ each would be code to keep in step with every mesh's API for no gain. The URL of
 Every call is one request of :mod:`serinus.kube.wire` (the URL built here, the body JSON) wrapped
 in :func:`serinus.kube.retry.with_retries` (429, 5xx and unanswered requests are retried with
 backoff, each try waiting for the rate limiter) and :func:`serinus.kube.errors.translate` (what
-is left surfaces as a :mod:`serinus.errors` class). Watches live in :mod:`serinus.kube.watch`.
+is left surfaces as a :mod:`serinus.errors` class); with ``times``, each try's wait for the rate
+limiter and its exchange are reported (:mod:`serinus.kube.timing`: the operator's ``/metrics``).
+Watches live in :mod:`serinus.kube.watch`.
 ``get`` and ``delete`` treat 404 as an answer (None, nothing to do), not as an error. An answer
 that is not the JSON expected is an :class:`~serinus.kube.errors.UnreachableError` (retried).
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
@@ -34,7 +37,7 @@ from lightkube.core.exceptions import ConfigError
 
 from serinus import errors
 from serinus.apis.base import Manifest
-from serinus.kube import cache, config, kinds, ratelimit, retry, watch, wire
+from serinus.kube import cache, config, kinds, ratelimit, retry, timing, watch, wire
 from serinus.kube import errors as kube_errors
 
 logger = logging.getLogger(__name__)
@@ -64,10 +67,14 @@ connection for most writes)."""
 
 
 class Kube:
-    """An async Kubernetes client; every object is a dict."""
+    """An async Kubernetes client; every object is a dict. ``times``, when given, is told how
+    long each request waited for the rate limiter and took (:mod:`serinus.kube.timing`)."""
 
-    def __init__(self, settings: config.KubeSettings) -> None:
+    def __init__(
+        self, settings: config.KubeSettings, *, times: timing.RequestTimes | None = None
+    ) -> None:
         self.settings = settings
+        self._times = times
         single = config.load(settings)
         assert single.user is not None  # config.load puts in an empty one
         try:
@@ -421,15 +428,24 @@ class Kube:
         the result (None: the answer is not read). An answer that is not the JSON expected is
         an UnreachableError, retried as one."""
 
+        times = self._times
+
         async def once() -> T:
             if self._limiter is not None:
+                began = time.perf_counter()
                 await self._limiter.acquire()
+                if times is not None:
+                    times.rate_limited(time.perf_counter() - began)
+            began = time.perf_counter()
             try:
                 data = await self._wire.request(
                     method, path, params=params, body=body, content_type=content_type
                 )
             except (kube_errors.Answered, kube_errors.Unanswered) as error:
                 raise kube_errors.wrap(error, action=action) from error
+            finally:
+                if times is not None:
+                    times.requested(method, time.perf_counter() - began)
             if read is None:
                 return None  # type: ignore[return-value]  # T is None for these callers
             try:

@@ -32,7 +32,7 @@ import datetime
 import itertools
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 
@@ -76,6 +76,8 @@ class MetricChecks:
         clock: when set, queries are evaluated at this clock's time (rehearsals, tests).
         kube: the operator's Kubernetes connection, for the backends that live in the cluster's
             API (keptn, externalmetrics); None where there is no cluster.
+        timed: told ``(provider type, seconds)`` of each exchange with a backend
+            (:attr:`~serinus.metrics.providers.base.ProviderSettings.timed`).
     """
 
     def __init__(
@@ -89,8 +91,10 @@ class MetricChecks:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         clock: Clock | None = None,
         kube: Kube | None = None,
+        timed: Callable[[str, float], None] | None = None,
     ) -> None:
         self._kube = kube
+        self._timed = timed
         self._metrics_server = metrics_server
         self._mesh_provider = mesh_provider
         self._resources = resources
@@ -436,6 +440,7 @@ class MetricChecks:
             source=source,
             region=spec.region,
             kube=self._kube,
+            timed=self._timed,
         )
         return source, build(settings), template.spec.query
 
@@ -450,6 +455,7 @@ class MetricChecks:
                 clock=self._clock,
                 source=f"Canary {canary.key}",
                 address_field="spec.metricsServer (or the operator's --metrics-server)",
+                timed=self._timed,
             )
         )
 

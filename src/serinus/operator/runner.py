@@ -22,7 +22,7 @@ from typing import Any
 
 import prometheus_client
 
-from serinus import __version__, gcpauses, outbound
+from serinus import __version__, gcpauses, looplag, outbound
 from serinus.errors import SerinusError
 from serinus.kube.client import Kube
 from serinus.kube.errors import LeadershipLostError
@@ -53,7 +53,10 @@ async def run(settings: OperatorSettings, *, stop: asyncio.Event) -> None:
     tls = _dashboard_tls(settings)
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # as Flagger: none
     metrics = SelfMetrics(mesh_provider=settings.mesh_provider)
-    with gcpauses.timed(metrics.gc_paused):  # serinus_gc_pause_seconds
+    with (
+        gcpauses.timed(metrics.gc_paused),  # serinus_gc_pause_seconds
+        looplag.measured(metrics.loop_lag.observe),  # serinus_event_loop_lag_seconds
+    ):
         await _serve(settings, metrics, tls, stop=stop)
 
 
@@ -85,7 +88,7 @@ async def _serve(
             # the API server tells the replicas apart
             user_agent=f"serinus/{__version__} ({settings.identity})",
         )
-        async with Kube(limited) as kube, outbound.client() as http:
+        async with Kube(limited, times=metrics.kube) as kube, outbound.client() as http:
             if not await _until_stopped(stop, _reach(kube)):
                 return
             endpoints.ready.set()

@@ -13,6 +13,17 @@ dropped because the queue of Events waiting to be written was full, :mod:`serinu
 They are recorded from the Canary's status after each tick, so the controller itself knows nothing
 of them.
 
+Where a tick's time goes, as client-go's ``rest_client_*`` histograms tell it of Flagger:
+``serinus_kube_request_duration_seconds`` (per ``verb``, the HTTP method: each exchange with the
+Kubernetes API server, each try of a retried request on its own, after the rate limiter; watches
+not included), ``serinus_kube_rate_limiter_wait_seconds`` (each try's wait for the client-side
+rate limit, ``--kube-api-qps``; about zero while under it), both told by the client
+(:mod:`serinus.kube.timing`, :class:`KubeTimes`); ``serinus_metric_query_duration_seconds``
+(per ``provider``, the MetricTemplate's type: each HTTP exchange with a metrics backend, queries
+and online checks, :attr:`serinus.metrics.providers.base.ProviderSettings.timed`); and
+``serinus_event_loop_lag_seconds`` (how late the event loop ran a timer due every 100 ms: every
+tick, answer and timeout due meanwhile waited as long, :mod:`serinus.looplag`).
+
 serinus adds three per Canary, for the alerts in ``deploy/monitoring``:
 ``serinus_canary_last_tick_timestamp_seconds`` and ``serinus_canary_interval_seconds`` (a Canary
 whose last tick is several intervals old is not being ticked: the operator is stuck or gone),
@@ -38,6 +49,27 @@ LATENESS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 """Upper bounds (seconds) of ``serinus_tick_lateness_seconds``; the scale benchmark reads them."""
 GC_PAUSE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 """Upper bounds (seconds) of ``serinus_gc_pause_seconds``; the scale benchmark reads them."""
+WAIT_BUCKETS = LATENESS_BUCKETS
+"""Upper bounds (seconds) of the request, rate-limit, query and loop-lag histograms: from a
+loopback exchange (1 ms) to a timed-out one; the scale benchmark reads them."""
+VERBS = ("GET", "PUT", "POST", "PATCH", "DELETE")
+"""The methods the client sends (their series are there from the start, at zero)."""
+
+
+class KubeTimes:
+    """The client's request times (:class:`serinus.kube.timing.RequestTimes`) into the two
+    histograms; each verb's series is looked up once, not at each request."""
+
+    def __init__(self, requests: Histogram, waits: Histogram) -> None:
+        self._requests = requests
+        self._verbs = {verb: requests.labels(verb) for verb in VERBS}
+        self.rate_limited = waits.observe
+
+    def requested(self, verb: str, seconds: float) -> None:
+        series = self._verbs.get(verb)
+        if series is None:  # another method: a series of its own, looked up once too
+            series = self._verbs[verb] = self._requests.labels(verb)
+        series.observe(seconds)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +140,7 @@ class SelfMetrics:
             buckets=GC_PAUSE_BUCKETS,
             registry=self.registry,
         )
+        self._timing_families()
         self.events_dropped = Counter(
             "serinus_events_dropped",
             "Kubernetes Events dropped: the queue of Events waiting to be written was full",
@@ -151,6 +184,45 @@ class SelfMetrics:
         self._series: dict[tuple[str, str], _Series] = {}
         self._analysed: dict[tuple[str, str], set[str]] = {}
         """The metric names of each Canary's ``flagger_canary_metric_analysis`` series."""
+
+    def _timing_families(self) -> None:
+        """Where a tick's time goes (module docstring)."""
+        self.kube = KubeTimes(
+            Histogram(
+                "serinus_kube_request_duration_seconds",
+                "Each request to the Kubernetes API server (each try), after the rate limiter",
+                ["verb"],
+                buckets=WAIT_BUCKETS,
+                registry=self.registry,
+            ),
+            Histogram(
+                "serinus_kube_rate_limiter_wait_seconds",
+                "How long each Kubernetes API request (each try) waited for the rate limiter",
+                buckets=WAIT_BUCKETS,
+                registry=self.registry,
+            ),
+        )
+        self.queries = Histogram(
+            "serinus_metric_query_duration_seconds",
+            "Each request to a metrics provider (queries and online checks)",
+            ["provider"],
+            buckets=WAIT_BUCKETS,
+            registry=self.registry,
+        )
+        self._providers: dict[str, Histogram] = {}
+        self.loop_lag = Histogram(
+            "serinus_event_loop_lag_seconds",
+            "How late the event loop ran a timer due every 100 ms",
+            buckets=WAIT_BUCKETS,
+            registry=self.registry,
+        )
+
+    def queried(self, provider: str, seconds: float) -> None:
+        """One exchange with a metrics provider of type ``provider`` (a registry type: bounded)."""
+        series = self._providers.get(provider)
+        if series is None:
+            series = self._providers[provider] = self.queries.labels(provider)
+        series.observe(seconds)
 
     def gc_paused(self, generation: int, seconds: float) -> None:
         self.gc_pauses.labels(str(generation)).observe(seconds)

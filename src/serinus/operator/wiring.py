@@ -98,6 +98,7 @@ class Wiring:
             resources=self.resources,
             http=http,
             kube=kube,
+            timed=metrics.queried if metrics is not None else None,
         )
         self.webhooks = WebhookClient(http, resources=self.resources, clock=self.clock)
         self.notifier = AlertNotifier(

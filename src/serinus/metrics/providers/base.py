@@ -15,7 +15,11 @@ times in all, waiting as ``Retry-After`` asks (at most :data:`MAX_THROTTLE_WAIT`
 is ``ProviderUnavailableError`` saying so: the next interval asks again. Requests go through
 :func:`serinus.outbound.send`, and bodies are cut to :data:`~serinus.errors.BODY_LIMIT`
 characters so a misbehaving proxy cannot flood a Kubernetes Event. The HTTP client is injected (one
-``httpx.AsyncClient`` for the whole operator), so the timeout is set per request.
+``httpx.AsyncClient`` for the whole operator), so the timeout is set per request. Each exchange
+(each attempt of a throttled request, an online check's too) is timed for
+:attr:`ProviderSettings.timed`, whatever its answer or failure: the one path every HTTP backend's
+queries take. keptn and externalmetrics without an address ask the Kubernetes API instead: their
+time is in the operator's ``serinus_kube_request_duration_seconds``.
 """
 
 from __future__ import annotations
@@ -94,6 +98,9 @@ class ProviderSettings:
     kube: Kube | None = None
     """The operator's Kubernetes connection, for backends that live in the cluster's API
     (keptn, externalmetrics); None where there is no cluster (backtests)."""
+    timed: Callable[[str, float], None] | None = None
+    """Told ``(kind, seconds)`` after each HTTP exchange with the backend (the operator's
+    ``serinus_metric_query_duration_seconds``); must be cheap and must not raise."""
 
     def require_address(self, example: str) -> str:
         """The address without a trailing slash; an error naming the field when it is missing."""
@@ -204,6 +211,7 @@ async def get(
     the same request and errors as :func:`send`, for less CPU), again while throttled."""
 
     async def once() -> outbound.Answer:
+        began = time.perf_counter()
         try:
             return await outbound.get(
                 settings.http,
@@ -216,6 +224,9 @@ async def get(
             )
         except outbound.NoAnswer as failure:
             raise unavailable(settings, url, failure) from failure
+        finally:
+            if settings.timed is not None:
+                settings.timed(settings.kind, time.perf_counter() - began)
 
     return await _again_while_throttled(settings, once, is_throttled)
 
@@ -237,6 +248,7 @@ async def send_once(
     settings: ProviderSettings, method: str, url: str, **kwargs: Any
 ) -> httpx.Response:
     """Send one request; no answer becomes ProviderUnavailableError naming the address."""
+    began = time.perf_counter()
     try:
         return await outbound.send(
             settings.http,
@@ -248,6 +260,9 @@ async def send_once(
         )
     except outbound.NoAnswer as failure:
         raise unavailable(settings, url, failure) from failure
+    finally:
+        if settings.timed is not None:
+            settings.timed(settings.kind, time.perf_counter() - began)
 
 
 def unavailable(
