@@ -45,6 +45,12 @@ between the two). Printed per window:
 * Events dropped by the operators (``serinus_events_dropped_total``): they write their Events in
   the background, and drop one when 1,000 wait to be written.
 
+A second table says where the ticks' time went, from the operators' own histograms (summed over
+replicas and label values, read by ``opmetrics.py``), each as its mean and p99 in milliseconds:
+Kubernetes API requests (each try, after the rate limiter; all verbs) with their number a second,
+each try's wait for the client-side rate limiter, the metric queries (Prometheus here) and the
+lag of the operators' event loops (a timer due every 100 ms).
+
 The operators run with ``--kube-api-qps 1000 --kube-api-burst 2000``: with every Canary
 progressing at a 10 s interval, N=1000 asks ~300 writes a second, above the default limit of 100
 (sized for Flagger's usual 1 m interval).
@@ -68,36 +74,15 @@ import time
 
 import apicounter
 import httpx
+from opmetrics import BOUNDS, GC_BOUNDS, Histogram, quantile, scrape
 from scale_cluster import NS, Cluster, machine_busy, proc_cpu, proc_memory, start_apiserver
 
-from serinus.operator.selfmetrics import GC_PAUSE_BUCKETS, LATENESS_BUCKETS
 from serinus.sandbox.apiserver import write_kubeconfig
 from serinus.sandbox.prometheus import Prometheus
 
 INTERVAL = 10.0
 SATURATED = 0.9
 """The API server's share of a core above which the figures say it was the bottleneck."""
-
-
-BOUNDS = (*LATENESS_BUCKETS, float("inf"))
-"""The bounds of the operator's tick lateness histogram, as its /metrics lists them."""
-GC_BOUNDS = (*GC_PAUSE_BUCKETS, float("inf"))
-"""The bounds of the operator's garbage-collection pause histogram."""
-
-
-def quantile(q: float, buckets: list[float]) -> float:
-    """The q-quantile of a cumulative histogram (counts per bound of BOUNDS), interpolated."""
-    total = buckets[-1]
-    if not total:
-        return float("nan")
-    rank, lower, below = q * total, 0.0, 0.0
-    for bound, count in zip(BOUNDS, buckets, strict=True):
-        if count >= rank:
-            if bound == float("inf"):
-                return lower
-            return lower + (bound - lower) * (rank - below) / max(count - below, 1e-9)
-        lower, below = bound, count
-    return lower
 
 
 @dataclasses.dataclass
@@ -119,6 +104,7 @@ class Window:
     gc_seconds: float
     gc_buckets: list[float]
     dropped: float
+    timings: dict[str, Histogram]
 
     @property
     def gc_longest(self) -> float:
@@ -144,49 +130,27 @@ class Window:
             f"{self.dropped:>7.0f}"
         )
 
+    def timing_row(self) -> str:
+        """Where the ticks' time went: each histogram's mean and p99, in milliseconds."""
+        cells = [f"{self.canaries:>6} {self.name:<12}"]
+        requests = self.timings["request"]
+        cells.append(f"{requests.count / self.seconds:>6.0f}")
+        for short in ("request", "wait", "query", "lag"):
+            found = self.timings[short]
+            cells.append(f"{found.mean * 1000:>7.1f} {found.quantile(0.99) * 1000:>7.1f}")
+        return " ".join(cells)
+
+
+TIMING_HEADER = (
+    f"{'N':>6} {'window':<12} {'req/s':>6} {'req ms':>7} {'req99':>7} {'rl ms':>7} "
+    f"{'rl99':>7} {'query':>7} {'qry99':>7} {'lag ms':>7} {'lag99':>7}"
+)
 
 HEADER = (
     f"{'N':>6} {'window':<12} {'ticks':>6} {'late50':>7} {'late99':>7} {'>1s':>7} "
     f"{'tick ms':>8} {'cpu ms/t':>9} {'op cpu':>6} {'api cpu':>6} {'bench':>6} {'machine':>7} "
     f"{'RSS MB':>7} {'peak MB':>7} {'req/t/c':>8} {'gc ms/s':>7} {'gc max':>7} {'ev drop':>7}"
 )
-
-
-@dataclasses.dataclass
-class Scrape:
-    duration_sum: float = 0.0
-    duration_count: float = 0.0
-    buckets: list[float] = dataclasses.field(default_factory=lambda: [0.0] * len(BOUNDS))
-    gc_sum: float = 0.0
-    gc_buckets: list[float] = dataclasses.field(default_factory=lambda: [0.0] * len(GC_BOUNDS))
-    dropped: float = 0.0
-
-
-def scrape(ports: list[int]) -> Scrape:
-    """Tick durations (``flagger_canary_duration_seconds``), tick lateness
-    (``serinus_tick_lateness_seconds``), garbage-collection pauses of every generation
-    (``serinus_gc_pause_seconds``) and Events dropped (``serinus_events_dropped_total``), summed
-    over the replicas."""
-    found = Scrape()
-    for port in ports:
-        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=60).text
-        for line in text.splitlines():
-            value = line.rsplit(" ", 1)[-1]
-            if line.startswith("flagger_canary_duration_seconds_sum"):
-                found.duration_sum += float(value)
-            elif line.startswith("flagger_canary_duration_seconds_count"):
-                found.duration_count += float(value)
-            elif line.startswith("serinus_tick_lateness_seconds_bucket"):
-                bound = float(line.split('le="', 1)[1].split('"', 1)[0])
-                found.buckets[BOUNDS.index(bound)] += float(value)
-            elif line.startswith("serinus_gc_pause_seconds_sum"):
-                found.gc_sum += float(value)
-            elif line.startswith("serinus_events_dropped_total"):
-                found.dropped += float(value)
-            elif line.startswith("serinus_gc_pause_seconds_bucket"):
-                bound = float(line.split('le="', 1)[1].split('"', 1)[0])
-                found.gc_buckets[GC_BOUNDS.index(bound)] += float(value)
-    return found
 
 
 async def measure(
@@ -217,7 +181,7 @@ async def measure(
     api_cpu, own_cpu = proc_cpu(api) - api_cpu, proc_cpu(os.getpid()) - own_cpu
     machine_cpu = machine_busy() - machine_cpu
     after = await asyncio.to_thread(scrape, ports)
-    buckets = [b - a for a, b in zip(before.buckets, after.buckets, strict=True)]
+    buckets = after.lateness.since(before.lateness).buckets
     memory = [proc_memory(pid) for pid in operators]
     return Window(
         name=name,
@@ -235,9 +199,12 @@ async def measure(
         kinds=kinds,
         rss_mb=max(rss for rss, _ in memory) / 1024,
         peak_mb=max(peak for _, peak in memory) / 1024,
-        gc_seconds=after.gc_sum - before.gc_sum,
-        gc_buckets=[b - a for a, b in zip(before.gc_buckets, after.gc_buckets, strict=True)],
+        gc_seconds=after.gc.total - before.gc.total,
+        gc_buckets=after.gc.since(before.gc).buckets,
         dropped=after.dropped - before.dropped,
+        timings={
+            short: found.since(before.timings[short]) for short, found in after.timings.items()
+        },
     )
 
 
@@ -376,6 +343,20 @@ async def main() -> None:
         "the operators stood still collecting garbage; gc max = the longest such pause (upper "
         "bound of its bucket);\nev drop = Events the operators dropped (their queue of Events "
         "to write was full)."
+    )
+    print()
+    print(TIMING_HEADER)
+    for window in windows:
+        print(window.timing_row())
+    print(
+        "\nWhere the ticks' time went, from the operators' own histograms (all replicas, mean "
+        "and p99 in ms; p99 interpolated in buckets of 1, 2.5, 5, 10, 25 ms...):\nreq/s = "
+        "Kubernetes API requests a second (each try); req ms/req99 = their duration, after the "
+        "rate limiter (serinus_kube_request_duration_seconds, all verbs);\nrl ms/rl99 = each "
+        "try's wait for the client-side rate limiter (serinus_kube_rate_limiter_wait_seconds);"
+        "\nquery/qry99 = each metric provider request, here Prometheus "
+        "(serinus_metric_query_duration_seconds);\nlag ms/lag99 = how late the operators' event "
+        "loop ran a timer due every 100 ms (serinus_event_loop_lag_seconds)."
     )
     print()
     for window in windows:

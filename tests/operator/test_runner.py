@@ -10,7 +10,9 @@ Covers:
   answers of some writes it applied, and cuts every watch stream after a few seconds (cleanly or
   by dropping the connection): the operator keeps running, finishes a healthy release
   (Succeeded) and a failing one (Failed) with routes and scales right, and still sees a Canary
-  created in the middle of it all.
+  created in the middle of it all; meanwhile its /metrics counts garbage collections, Kubernetes
+  requests (GET and PUT) and their rate-limiter waits, Prometheus queries, and event loop lag
+  observations that keep coming while it runs.
 """
 
 from __future__ import annotations
@@ -65,15 +67,21 @@ async def readyz(operator: Operator) -> dict[str, object]:
     return found
 
 
-async def collections(operator: Operator) -> float:
-    """How many young-generation collections the operator's /metrics counts."""
+async def counted(operator: Operator, series: str) -> float:
+    """The value of one series (``name{labels}``, as exposed) of the operator's /metrics."""
     port = await operator.metrics_port()
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
-    series = 'serinus_gc_pause_seconds_count{generation="0"} '
     return sum(
-        float(line.removeprefix(series)) for line in text.splitlines() if line.startswith(series)
+        float(line.removeprefix(series).strip())
+        for line in text.splitlines()
+        if line.startswith(f"{series} ")
     )
+
+
+async def collections(operator: Operator) -> float:
+    """How many young-generation collections the operator's /metrics counts."""
+    return await counted(operator, 'serinus_gc_pause_seconds_count{generation="0"}')
 
 
 def replica(
@@ -165,11 +173,20 @@ async def test_a_flaky_api_server_does_not_stop_the_operator(
             for name in ("good", "bad"):
                 await wait_phase(kube, name, "Initialized")
                 await set_image(kube, name, "stefanprodan/podinfo:2.1.1")
+            lag = "serinus_event_loop_lag_seconds_count"
+            lagged = await counted(operator, lag)
             await kube.create(canary("late", template="late-rate"))
             for name, final in (("good", "Succeeded"), ("bad", "Failed"), ("late", "Initialized")):
                 await wait_phase(kube, name, final, within=90)
             assert operator.running(), operator.tail()
             assert await collections(operator) > 0  # each collection's pause is on /metrics
+            request = "serinus_kube_request_duration_seconds_count"
+            for verb in ("GET", "PUT"):
+                assert await counted(operator, f'{request}{{verb="{verb}"}}') > 0
+            assert await counted(operator, "serinus_kube_rate_limiter_wait_seconds_count") > 0
+            query = 'serinus_metric_query_duration_seconds_count{provider="prometheus"}'
+            assert await counted(operator, query) > 0
+            assert await counted(operator, lag) > lagged > 0
     assert all(count > 0 for count in proxy.injected.values()), proxy.injected
     for name in ("good", "bad", "late"):
         assert await split(kube, name) == (100, 0)

@@ -4,7 +4,10 @@ Covers: a tick sets the Canary's status, weights (primary and canary workloads),
 interval and duration; the next tick updates the same series; a Canary forgotten (deleted, or let
 go to another replica) has none of its per-Canary series left (weights and metric values too),
 and a Canary of that name ticked again has them again; a Canary whose target changed reports the
-weights of the new workloads.
+weights of the new workloads. The timing families: the five verbs' request
+series are there at zero before any request, a method outside them gets a series of its own;
+each metric provider type a series of its own; each observation lands in its own family and
+series only.
 """
 
 from __future__ import annotations
@@ -89,3 +92,27 @@ def test_a_new_target_reports_its_own_weights() -> None:
     assert value(metrics, "flagger_canary_weight", workload="frontend", namespace="prod") == 40
     primary = value(metrics, "flagger_canary_weight", workload="frontend-primary", namespace="prod")
     assert primary == 60
+
+
+def test_each_time_lands_in_its_family_and_series() -> None:
+    metrics = SelfMetrics(mesh_provider="linkerd")
+    request = "serinus_kube_request_duration_seconds_count"
+    for verb in ("GET", "PUT", "POST", "PATCH", "DELETE"):
+        assert value(metrics, request, verb=verb) == 0
+    metrics.kube.requested("PUT", 0.02)
+    metrics.kube.requested("HEAD", 0.001)
+    metrics.kube.rate_limited(0.3)
+    metrics.queried("prometheus", 0.035)
+    metrics.queried("datadog", 0.2)
+    metrics.loop_lag.observe(0.004)
+    assert value(metrics, request, verb="PUT") == 1
+    assert value(metrics, request, verb="HEAD") == 1
+    assert value(metrics, request, verb="GET") == 0
+    assert value(metrics, "serinus_kube_request_duration_seconds_sum", verb="PUT") == 0.02
+    wait = "serinus_kube_rate_limiter_wait_seconds"
+    assert value(metrics, f"{wait}_bucket", le="0.25") == 0
+    assert value(metrics, f"{wait}_bucket", le="0.5") == 1
+    query = "serinus_metric_query_duration_seconds_count"
+    assert value(metrics, query, provider="prometheus") == 1
+    assert value(metrics, query, provider="datadog") == 1
+    assert value(metrics, "serinus_event_loop_lag_seconds_count") == 1
