@@ -7,7 +7,8 @@ flight to finish (its status write is not cut off) and then ends every task; two
 same target are reported as Flagger does; spread Canaries tick first at their own point of the
 interval, never all at once; the pool runs at most its size of ticks and lets a run in progress in
 before idle Canaries that came due earlier; releasing a Canary lets its tick in flight finish; a
-tick that waited for the pool (or ran long) leaves its Canary's grid where it was.
+tick that waited for the pool (or ran long) leaves its Canary's grid where it was; Canaries that
+ticked together once (created at once) tick next at their own points of the interval.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 
 import pytest
 
-from serinus.controller.scheduler import Scheduler, next_due, phase_of
+from serinus.controller.scheduler import Scheduler, anchor_of, next_due
 
 LIVENESS = 5.0  # generous bound for "it happens at all"; not a speed claim
 
@@ -147,7 +148,8 @@ async def test_spread_canaries_tick_first_at_their_own_point_of_the_interval() -
     await asyncio.wait_for(all_in.wait(), LIVENESS)
     await scheduler.stop()
     for name, first in firsts.items():
-        assert first >= phase_of(("prod", name)) * 0.5  # never before its own point
+        at = began + first - anchor_of(("prod", name), 0.5)
+        assert abs((at + 0.25) % 0.5 - 0.25) < 0.05, (name, first)  # at its own point
     assert max(firsts.values()) - min(firsts.values()) > 0.2  # not all at once
 
 
@@ -230,10 +232,43 @@ async def test_release_lets_the_tick_in_flight_finish() -> None:
 
 
 def test_the_grid_stays_put_after_a_late_or_long_tick() -> None:
-    assert next_due(100.0, 10.0, now=100.4) == 110.0  # on time: one interval on
-    assert next_due(100.0, 10.0, now=109.9) == 110.0  # started late: the same grid point
-    assert next_due(100.0, 10.0, now=125.0) == 130.0  # ran long: 110 and 120 dropped
-    assert next_due(100.0, 10.0, now=130.0) == 130.0
+    assert next_due(0.0, 10.0, 100.0, now=100.4) == 110.0  # on time: one interval on
+    assert next_due(0.0, 10.0, 100.0, now=109.9) == 110.0  # started late: the same grid point
+    assert next_due(0.0, 10.0, 100.0, now=125.0) == 130.0  # ran long: 110 and 120 dropped
+    assert next_due(0.0, 10.0, 100.0, now=130.0) == 130.0
+
+
+def test_a_tick_off_its_grid_is_followed_by_one_on_it() -> None:
+    # own points at 3 + 10k: a first tick at once at 100 (or a poke) -> 113, not 110 or 103
+    assert next_due(3.0, 10.0, 100.0, now=100.2) == 113.0
+    assert next_due(6.0, 10.0, 100.0, now=100.2) == 106.0  # half an interval at least
+    assert next_due(6.0, 10.0, 100.0, now=107.0) == 116.0
+
+
+async def test_canaries_that_tick_together_once_go_back_to_their_own_points() -> None:
+    """Created all at once (each ticks at once), they do not stay together."""
+    clock = asyncio.get_running_loop()
+    starts: dict[str, list[float]] = {}
+    seconds = asyncio.Event()
+
+    async def tick(namespace: str, name: str) -> None:
+        starts.setdefault(name, []).append(clock.time())
+        if sum(len(at) >= 2 for at in starts.values()) == 20:
+            seconds.set()
+
+    scheduler = Scheduler(tick)
+    for number in range(20):
+        scheduler.upsert(("prod", f"c{number}"), interval=1.0, target=f"c{number}")
+    await asyncio.wait_for(seconds.wait(), LIVENESS)
+    await scheduler.stop()
+    firsts = [at[0] for at in starts.values()]
+    assert max(firsts) - min(firsts) < 0.2  # together at first
+    for name, at in starts.items():
+        own = anchor_of(("prod", name), 1.0)
+        assert abs((at[1] - own + 0.5) % 1.0 - 0.5) < 0.1, (name, at, own)  # on its own point
+        assert at[1] - at[0] >= 0.5
+    second = [at[1] for at in starts.values()]
+    assert max(second) - min(second) > 0.4  # spread over the interval
 
 
 async def test_a_tick_that_waited_for_the_pool_keeps_its_point_of_the_interval() -> None:
@@ -254,7 +289,8 @@ async def test_a_tick_that_waited_for_the_pool_keeps_its_point_of_the_interval()
     scheduler.upsert(("prod", "waits"), interval=1.0, target="waits")
     await asyncio.wait_for(twice.wait(), LIVENESS)
     await scheduler.stop()
-    first, second = (at - began for at in starts["waits"][:2])
-    assert first >= 0.6
-    # due at 1.0 s, its grid point: an interval after its late start would be 1.6 s
-    assert second < 1.3, starts
+    first, second = starts["waits"][:2]
+    assert first - began >= 0.6
+    # the next tick at its own point of the interval, not an interval after its late start
+    own = next_due(anchor_of(("prod", "waits"), 1.0), 1.0, began, first)
+    assert own <= second < own + 0.2, (starts, own)

@@ -6,16 +6,20 @@ the interval changes, as Flagger's per-canary ticker is). A tick is one call of 
 function (:func:`serinus.controller.advance.advance` bound to its world); a tick that raises is
 logged and the next one runs as planned, so one broken Canary never stops another.
 
-Many Canaries at once (the operator starting, a replica taking over a share) are *spread*: the
-first tick of each comes at a point of its interval fixed by its key (:func:`phase_of`), so a
-thousand Canaries never start together and each keeps its own slot of the interval. Ticks follow
-a fixed grid (every interval from the first, as Go's ticker behind Flagger's does), not "an
-interval after the last tick ended", and a tick that started late or ran long does not move the
-grid (:func:`next_due`): grid points already past are dropped, never caught up in a burst. A
-grid moved to each late start kept every tick that waited for the same free slot of the pool
-together from then on: at 1,000 progressing Canaries such clusters grew until most ticks came in
-one half of the interval (tick starts per 5 s alternating ~740 and ~260), and the pool, full in
-every cluster, made them later still.
+Every Canary ticks on a grid of its own: its own point of the interval, fixed by its key
+(:func:`phase_of`, the same on every replica), plus whole intervals. The Canaries of the first
+list tick first at that point, so a thousand Canaries never start together. A Canary that ticks
+off its grid (a new one ticks at once, one taken over from another replica within two seconds, a
+poke at once) comes back to its own point next, 0.5 to 1.5 intervals later (:func:`next_due`),
+never less than half an interval after. Anchoring every grid to its Canary's own point keeps
+Canaries created or taken over together from ticking together for ever: a grid that ran on from
+the first tick (as Go's ticker behind Flagger's does) kept 3,000 Canaries created within three
+seconds in those three seconds of every 10 s interval, a burst of 1,000 ticks per replica that
+the pool took seconds to let through, every interval (``benchmarks/operator_scale.py``, three
+replicas: tick lateness p50 1-2 s, p99 4-5 s). A tick that started late or ran long does not move
+the grid: grid points already past are dropped, never caught up in a burst. (A grid moved to each
+late start kept every tick that waited for the same free slot of the pool together: at 1,000
+progressing Canaries such clusters grew until most ticks came in one half of the interval.)
 
 At most ``concurrency`` ticks run at once (a bounded pool); waiting ticks are let in in the order
 they came due, each level of ``priority`` (lower first: runs in progress before idle Canaries)
@@ -53,14 +57,23 @@ def phase_of(key: Key) -> float:
     return int.from_bytes(digest) / 2**64
 
 
-def next_due(due: float, interval: float, now: float) -> float:
-    """The Canary's next point of its grid after a tick due at ``due`` ended at ``now``: one
-    interval on, or, when that is past already (the tick started late or ran long), the first
-    point of the same grid after ``now``."""
-    following = due + interval
-    if following > now:
-        return following
-    return following + math.ceil((now - following) / interval) * interval
+def next_due(anchor: float, interval: float, due: float, now: float) -> float:
+    """The Canary's next tick after one due at ``due`` ended at ``now``: the first point of its
+    own grid (``anchor`` plus whole intervals) at least half an interval after ``due`` and not
+    before ``now``. On the grid that is one interval on (grid points already past, when the tick
+    started late or ran long, are dropped); off it (a first tick at once, a poke) the next one
+    comes back to the Canary's own point, 0.5 to 1.5 intervals later."""
+    return first_point(anchor, interval, max(due + interval / 2, now))
+
+
+def first_point(anchor: float, interval: float, at: float) -> float:
+    """The first point of the grid ``anchor`` plus whole intervals at or after ``at``."""
+    return anchor + math.ceil((at - anchor) / interval) * interval
+
+
+def anchor_of(key: Key, interval: float) -> float:
+    """Where the Canary's grid lies: its own point of the interval (:func:`phase_of`)."""
+    return phase_of(key) * interval
 
 
 HEAD_START = 5.0
@@ -155,7 +168,11 @@ class Scheduler:
             return
         if job is not None:
             self._end(job)
-        delay = phase_of(key) * min(spread, interval)
+        if spread >= interval:  # at its own point of the interval, where it stays
+            now = asyncio.get_running_loop().time()
+            delay = first_point(anchor_of(key, interval), interval, now) - now
+        else:
+            delay = phase_of(key) * spread
         job = _Job(interval, target)
         job.task = asyncio.create_task(self._run(key, job, delay), name=f"canary {key[1]}.{key[0]}")
         self._jobs[key] = job
@@ -163,7 +180,8 @@ class Scheduler:
 
     def poke(self, key: Key) -> None:
         """Tick the Canary now rather than at the end of its interval (a request made by hand
-        is waiting); the interval starts again from this tick."""
+        is waiting); the next tick comes at its own point of the interval, at least half an
+        interval later."""
         job = self._jobs.get(key)
         if job is not None:
             job.poked.set()
@@ -214,7 +232,7 @@ class Scheduler:
             if wait > 0 and not job.poked.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(job.poked.wait(), timeout=wait)
-            if job.poked.is_set():  # now, and the grid starts again from this tick
+            if job.poked.is_set():  # now; the next one on its own grid again
                 job.poked.clear()
                 due = min(due, clock.time())
             async with self._pool.slot(self._priority(key), due):
@@ -231,7 +249,7 @@ class Scheduler:
                     logger.exception("tick of %s.%s failed", name, namespace)
                 finally:
                     job.ticking = False
-            due = next_due(due, job.interval, clock.time())
+            due = next_due(anchor_of(key, job.interval), job.interval, due, clock.time())
 
     def _warn_duplicates(self, key: Key, target: str) -> None:
         namespace = key[0]
