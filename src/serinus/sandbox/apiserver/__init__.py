@@ -15,8 +15,9 @@ Module map: ``server`` (start/stop, :class:`ApiServer`), ``handlers``/``queries`
 (HTTP), ``routing``, ``discovery``, ``openapi``, ``writes``/``patching``/``merge``/``apply``/
 ``deletion`` (verbs), ``subresources``, ``podexec``, ``watch``, ``tables``/``printers``/``cells``/
 ``jsonpath``, ``cluster``/``store`` (state), ``ownership`` (managedFields of updates),
-``resources``/``builtin``/``crds``/``schema`` (what is served),
-``meta``/``defaults``/``validation``, ``selectors``, ``persistence``, ``kubeconfig``, ``logs``.
+``resources``/``builtin``/``crds`` (what is served), ``schema``/``schemanodes``/``pruning`` (a
+CRD's schema on writes), ``meta``/``defaults``/``validation``, ``selectors``, ``persistence``,
+``kubeconfig``, ``logs``.
 """
 
 from serinus.sandbox.apiserver.kubeconfig import kubeconfig, write_kubeconfig

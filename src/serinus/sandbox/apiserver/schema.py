@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from serinus.sandbox.apiserver import pruning
+from serinus.sandbox.apiserver import pruning, schemanodes
 from serinus.sandbox.apiserver.objects import Obj, copy_value
 from serinus.sandbox.apiserver.status import Cause
 
@@ -39,7 +39,7 @@ def apply_schema(
     result = obj if in_place else copy_value(obj)
     outcome = Outcome(result)
     sink = pruning.Sink(outcome.unknown, outcome.causes)
-    pruning.walk_root(result, pruning.compiled(schema), sink, shared)
+    pruning.walk_root(result, schemanodes.compiled(schema), sink, shared)
     return outcome
 
 
