@@ -16,7 +16,7 @@ A good approximation of the real algorithm, kept to what users notice:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from serinus.sandbox.apiserver.objects import Obj, copy_value, metadata, now
@@ -44,16 +44,24 @@ SERVER_META = frozenset(
 )
 
 
-def fields_of(config: Obj, rule: ListRule) -> set[Path]:
-    """The leaf fields an applied configuration sets."""
-    found: set[Path] = set()
-    for key, value in config.items():
+def owned_top(obj: Obj) -> Iterator[tuple[str, Any]]:
+    """The top-level fields of ``obj`` a manager can own, with their values: ``apiVersion`` and
+    ``kind`` skipped, ``metadata`` without the fields the server sets (:data:`SERVER_META`), and
+    skipped when nothing else is left."""
+    for key, value in obj.items():
         if key in ("apiVersion", "kind"):
             continue
         if key == "metadata" and isinstance(value, dict):
             value = {k: v for k, v in value.items() if k not in SERVER_META}
             if not value:
                 continue
+        yield key, value
+
+
+def fields_of(config: Obj, rule: ListRule) -> set[Path]:
+    """The leaf fields an applied configuration sets."""
+    found: set[Path] = set()
+    for key, value in owned_top(config):
         _collect(value, (f"f:{key}",), (key,), rule, found)
     return found
 

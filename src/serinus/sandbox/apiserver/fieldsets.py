@@ -15,13 +15,13 @@ import json
 from typing import Any
 
 from serinus.sandbox.apiserver.apply import (
-    SERVER_META,
     ListRule,
     Path,
     dump,
     fields_of,
     item_key,
     lookup,
+    owned_top,
 )
 from serinus.sandbox.apiserver.objects import Obj
 
@@ -33,13 +33,8 @@ def changed(old: Obj | None, new: Obj, rule: ListRule) -> set[Path]:
     out: set[Path] = set()
     if old is None:
         return fields_of(new, rule)
-    for key, value in new.items():
-        if key in ("apiVersion", "kind"):
-            continue
+    for key, value in owned_top(new):
         if key == "metadata" and isinstance(value, dict):
-            value = {k: v for k, v in value.items() if k not in SERVER_META}
-            if not value:
-                continue
             before = old.get(key, _ABSENT)
             if isinstance(before, dict):  # compared field by field: server fields left out
                 for name, child in value.items():
