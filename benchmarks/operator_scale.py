@@ -74,7 +74,7 @@ import time
 
 import apicounter
 import httpx
-from opmetrics import BOUNDS, GC_BOUNDS, Histogram, quantile, scrape
+from opmetrics import BOUNDS, GC_BOUNDS, WAIT_BOUNDS, Histogram, quantile, scrape
 from scale_cluster import NS, Cluster, machine_busy, proc_cpu, proc_memory, start_apiserver
 
 from serinus.sandbox.apiserver import write_kubeconfig
@@ -137,7 +137,12 @@ class Window:
         cells.append(f"{requests.count / self.seconds:>6.0f}")
         for short in ("request", "wait", "query", "lag"):
             found = self.timings[short]
-            cells.append(f"{found.mean * 1000:>7.1f} {found.quantile(0.99) * 1000:>7.1f}")
+            if not found.count:
+                cells.append(f"{'-':>7} {'-':>7}")
+                continue
+            p99 = found.quantile(0.99)
+            shown = f"{'<1':>7}" if p99 <= WAIT_BOUNDS[0] else f"{p99 * 1000:>7.1f}"
+            cells.append(f"{found.mean * 1000:>7.1f} {shown}")
         return " ".join(cells)
 
 
@@ -350,7 +355,8 @@ async def main() -> None:
         print(window.timing_row())
     print(
         "\nWhere the ticks' time went, from the operators' own histograms (all replicas, mean "
-        "and p99 in ms; p99 interpolated in buckets of 1, 2.5, 5, 10, 25 ms...):\nreq/s = "
+        "and p99 in ms; p99 interpolated in buckets of 1, 2.5, 5, 10, 25 ms..., <1: in the first; "
+        "-: none in the window):\nreq/s = "
         "Kubernetes API requests a second (each try); req ms/req99 = their duration, after the "
         "rate limiter (serinus_kube_request_duration_seconds, all verbs);\nrl ms/rl99 = each "
         "try's wait for the client-side rate limiter (serinus_kube_rate_limiter_wait_seconds);"
