@@ -266,3 +266,29 @@ async def test_an_event_the_api_refuses_is_a_warning_naming_the_canary(
     assert "events is forbidden" in warning.getMessage()
     assert warning.__dict__["canary"] == "podinfo.prod"
     assert [e["message"] for e in await events_of(kube)] == ["Advance 5"]
+
+
+async def test_a_fault_writing_one_event_does_not_stop_the_next_ones(
+    kube: Kube, sinks: Sinks, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.ERROR, logger="serinus.kube.eventsink")
+    canary = await stored(kube)
+    sink = sinks()
+    record = sink._recorder.record
+    calls = 0
+
+    async def faulty(*args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug")
+        await record(*args, **kwargs)
+
+    monkeypatch.setattr(sink._recorder, "record", faulty)
+    await steps(sink, canary, range(1, 4))  # one Canary: one shard, one writer
+    await sink.flush()
+    assert [e["message"] for e in await events_of(kube)] == ["Step 2", "Step 3"]
+    [error] = caplog.records
+    assert error.getMessage() == "Event could not be recorded"
+    assert error.exc_info is not None and str(error.exc_info[1]) == "a bug"
+    assert error.__dict__["canary"] == "podinfo.prod"

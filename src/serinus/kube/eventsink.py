@@ -206,6 +206,8 @@ class KubeEventSink:
                 logger.warning(
                     "Event could not be recorded: %s", error, extra={"canary": queued.canary}
                 )
+            except Exception:  # a fault of our own: the shard's next Events still go out
+                logger.exception("Event could not be recorded", extra={"canary": queued.canary})
 
     def _drop(self, queued: _Queued) -> None:
         if self._on_drop is not None:
