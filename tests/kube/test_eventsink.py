@@ -290,5 +290,6 @@ async def test_a_fault_writing_one_event_does_not_stop_the_next_ones(
     assert [e["message"] for e in await events_of(kube)] == ["Step 2", "Step 3"]
     [error] = caplog.records
     assert error.getMessage() == "Event could not be recorded"
-    assert error.exc_info is not None and str(error.exc_info[1]) == "a bug"
+    assert error.exc_info is not None
+    assert str(error.exc_info[1]) == "a bug"
     assert error.__dict__["canary"] == "podinfo.prod"
