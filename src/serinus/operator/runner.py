@@ -117,25 +117,21 @@ async def _control_loop(
     stop: asyncio.Event,
     changes: Changes,
 ) -> None:
-    def control() -> Coroutine[Any, Any, None]:
-        canaries = Canaries(
+    def fresh() -> Canaries:
+        return Canaries(
             kube=kube,
             wiring=wiring,
             metrics=metrics,
             min_interval=settings.min_interval_seconds,
             history=HistoryRecorder(HistoryStore(kube), clock=wiring.clock, changes=changes),
         )
-        return _control(canaries, settings.namespaces)
+
+    def control() -> Coroutine[Any, Any, None]:
+        return _control(fresh(), settings.namespaces)
 
     if settings.shards == "auto":
         endpoints.leading = True
-        canaries = Canaries(
-            kube=kube,
-            wiring=wiring,
-            metrics=metrics,
-            min_interval=settings.min_interval_seconds,
-            history=HistoryRecorder(HistoryStore(kube), clock=wiring.clock, changes=changes),
-        )
+        canaries = fresh()
         canaries.owns = lambda key: False  # nothing until the replicas agree on a view
         membership = Membership(
             kube,
