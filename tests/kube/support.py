@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
+import datetime
 import functools
 import json
 import pathlib
@@ -282,3 +283,20 @@ def make_certificate(directory: pathlib.Path, name: str) -> tuple[pathlib.Path, 
         capture_output=True,
     )  # fmt: skip
     return cert, key
+
+
+START = datetime.datetime(2026, 11, 29, 8, 0, 0, tzinfo=datetime.UTC)
+"""When the Events of the event tests are recorded (:class:`Clock`)."""
+
+
+class Clock:
+    """A clock that stands still until advanced."""
+
+    def __init__(self) -> None:
+        self.moment = START
+
+    def now(self) -> datetime.datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += datetime.timedelta(seconds=seconds)

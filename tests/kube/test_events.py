@@ -18,7 +18,6 @@ it looks at the API server.
 
 from __future__ import annotations
 
-import datetime
 import pathlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -32,23 +31,10 @@ from serinus.apis.canary import Canary
 from serinus.kube import Kube, KubeEventSink, KubeStatusStore
 from serinus.kube.events import event_name
 from serinus.sandbox.apiserver import ApiServer
-from tests.kube.support import podinfo_canary
+from tests.kube.support import Clock, podinfo_canary
 from tests.sandbox.apiserver.support import Kubectl
 
-START = datetime.datetime(2026, 11, 29, 8, 0, 0, tzinfo=datetime.UTC)
-
 pytestmark = pytest.mark.usefixtures("flagger_crds")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.moment = START
-
-    def now(self) -> datetime.datetime:
-        return self.moment
-
-    def advance(self, seconds: float) -> None:
-        self.moment += datetime.timedelta(seconds=seconds)
 
 
 Sinks = Callable[..., KubeEventSink]

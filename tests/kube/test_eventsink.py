@@ -27,25 +27,13 @@ from serinus.apis.base import Manifest, format_time
 from serinus.apis.canary import Canary
 from serinus.kube import Kube, KubeEventSink, KubeStatusStore
 from serinus.kube.eventsink import WRITERS, shard
-from tests.kube.support import FaultProxy, namespace, podinfo_canary
+from tests.kube.support import START, Clock, FaultProxy, namespace, podinfo_canary
 
-START = datetime.datetime(2026, 11, 29, 8, 0, 0, tzinfo=datetime.UTC)
 COMBINED = "(combined from similar events): "
 
 pytestmark = pytest.mark.usefixtures("flagger_crds")
 
 Sinks = Callable[..., KubeEventSink]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.moment = START
-
-    def now(self) -> datetime.datetime:
-        return self.moment
-
-    def advance(self, seconds: float) -> None:
-        self.moment += datetime.timedelta(seconds=seconds)
 
 
 def at(seconds: float) -> str:
