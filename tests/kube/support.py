@@ -5,7 +5,8 @@ answers chunk by chunk, and lets a test break the path the way networks and over
 do: answer the next requests with an error status instead (500, 429 with Retry-After, a load
 balancer's HTML 502), cut every open watch stream mid-body, refuse new requests (close the
 connection without an answer), or run a hook right before a request is forwarded (to change an
-object under a writer's feet and force a real 409). It records every request it sees.
+object under a writer's feet and force a real 409). It records every request it sees. The event
+tests share :class:`Clock`, a clock that stands still until advanced.
 """
 
 from __future__ import annotations
