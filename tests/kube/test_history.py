@@ -3,11 +3,22 @@ the Canary, replaced on later writes; a ConfigMap whose data is not a history (e
 or hostile) reads as none; a 253-character Canary name still gets a valid ConfigMap name; the
 recorder writes during a run only (a run stepping every tick at most once a minute, at once when
 a run starts or its phase changes, and a graceful stop writes the rest), and a new recorder (a
-restarted operator) continues the same history instead of starting another."""
+restarted operator) continues the same history instead of starting another.
+
+A write after the store's own read or write is one request (a PUT with the resourceVersion of
+that read or write, no GET before it: the server's request log says so); someone else's edit in
+between (a person, a replica that took the Canary over) is answered 409 and the store reads the
+ConfigMap and writes once more, the recorder's whole history; a ConfigMap deleted meanwhile is
+created again; the operator's cache (informers on) never holds a history ConfigMap, and a read
+of one goes to the API server."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+from collections.abc import AsyncIterator
+
+import pytest
 
 from serinus.apis.history import History, Point, Run
 from serinus.controller.memory import VirtualClock
@@ -16,6 +27,9 @@ from serinus.kube.history import HistoryStore, configmap_name, text
 from serinus.kube.status import canary_from
 from serinus.operating import timeline
 from serinus.operator.history import Changes, HistoryRecorder
+from serinus.sandbox.apiserver import ApiServer
+from tests.kube.conftest import settings
+from tests.kube.support import configmap, namespace
 
 CANARY = {
     "apiVersion": "flagger.app/v1beta1",
@@ -27,6 +41,29 @@ CANARY = {
         "analysis": {"interval": "10s", "threshold": 2, "stepWeight": 50},
     },
 }
+
+
+HISTORY = "/api/v1/namespaces/prod/configmaps/podinfo-serinus-history"
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[ApiServer]:
+    """The kube tests' API server, with its request log kept."""
+    async with ApiServer(port=0, record_requests=True) as server:
+        async with Kube(settings(server.url)) as setup:
+            await setup.create(namespace("prod"))
+        yield server
+
+
+def configmap_requests(api: ApiServer, since: int) -> list[tuple[str, str, int]]:
+    """(method, path, status) of the ConfigMap requests answered after the first ``since``,
+    watches left out."""
+    assert api.requests is not None
+    return [
+        (r.method, r.path, r.status)
+        for r in api.requests[since:]
+        if "/configmaps" in r.path and "watch=" not in r.query
+    ]
 
 
 async def stored_canary(kube: Kube, **status):
@@ -194,3 +231,147 @@ async def test_after_a_crash_the_configmap_holds_the_history_as_last_written(
     await tick(restarted, "Finalising", 0)  # a new phase: written at once
     assert await stored_text() == text(reference)
     assert [p.weight for p in reference.runs[-1].points] == [10, 20, 30, 30, 0]
+
+
+class Ticking:
+    """A run of podinfo ticked through a recorder, a minute apart (every tick is written)."""
+
+    def __init__(self, kube: Kube, recorder: HistoryRecorder, clock: VirtualClock) -> None:
+        self.kube, self.recorder, self.clock = kube, recorder, clock
+        self.before = None
+        self.revision = "r1"
+
+    async def tick(self, phase: str, weight: int) -> None:
+        start = {"lastAppliedSpec": self.revision, "analysisStartTime": "2030-01-01T00:00:00Z"}
+        canary = await stored_canary(self.kube, **start, phase=phase, canaryWeight=weight)
+        await self.recorder.record(canary, before=self.before)
+        self.before = canary.status.phase
+        self.clock.advance(60)
+
+
+def recorder_of(kube: Kube) -> tuple[HistoryRecorder, VirtualClock]:
+    clock = VirtualClock(datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC))
+    return HistoryRecorder(HistoryStore(kube), clock=clock), clock
+
+
+async def points(kube: Kube) -> list[tuple[str, str, int]]:
+    """(revision, phase, weight) of every point of the stored history."""
+    history = await HistoryStore(kube).read("prod", "podinfo")
+    assert history is not None
+    return [(run.revision, p.phase, p.weight) for run in history.runs for p in run.points]
+
+
+async def test_a_write_after_the_stores_own_read_or_write_is_one_put(
+    kube: Kube, api: ApiServer, flagger_crds
+):
+    assert api.requests is not None
+    await kube.create(CANARY)
+    recorder, clock = recorder_of(kube)
+    run = Ticking(kube, recorder, clock)
+    await run.tick("Initialized", 0)
+    since = len(api.requests)
+    await run.tick("Progressing", 10)  # a run starts: its history is read, then created
+    assert configmap_requests(api, since) == [
+        ("GET", HISTORY, 404),
+        ("POST", "/api/v1/namespaces/prod/configmaps", 201),
+    ]
+    for phase, weight in (("Progressing", 20), ("Promoting", 20), ("Succeeded", 0)):
+        since = len(api.requests)
+        await run.tick(phase, weight)
+        assert configmap_requests(api, since) == [("PUT", HISTORY, 200)], phase
+    run.revision = "r2"
+    since = len(api.requests)
+    await run.tick("Progressing", 10)  # the next run: read from the API server again
+    assert configmap_requests(api, since) == [("GET", HISTORY, 200), ("PUT", HISTORY, 200)]
+    assert [w for r, _, w in await points(kube) if r == "r1"] == [10, 20, 20, 0]
+
+
+async def test_someone_elses_edit_costs_one_conflict_and_loses_nothing(
+    kube: Kube, api: ApiServer, flagger_crds
+):
+    """Another replica that held the Canary for a moment wrote its older copy; then a person
+    deleted the ConfigMap: the recorder's next writes put its whole history back."""
+    assert api.requests is not None
+    await kube.create(CANARY)
+    recorder, clock = recorder_of(kube)
+    run = Ticking(kube, recorder, clock)
+    await run.tick("Initialized", 0)
+    await run.tick("Progressing", 10)
+    older = await kube.get("v1", "ConfigMap", configmap_name("podinfo"), "prod")
+    await run.tick("Progressing", 20)
+    assert older is not None
+    del older["metadata"]["resourceVersion"]
+    await kube.replace(older)  # the other replica's write (unconditional)
+
+    since = len(api.requests)
+    await run.tick("Progressing", 30)
+    assert configmap_requests(api, since) == [
+        ("PUT", HISTORY, 409),
+        ("GET", HISTORY, 200),
+        ("PUT", HISTORY, 200),
+    ]
+    assert [w for _, _, w in await points(kube)] == [10, 20, 30]
+
+    await kube.delete("v1", "ConfigMap", configmap_name("podinfo"), "prod")
+    since = len(api.requests)
+    await run.tick("Promoting", 30)
+    assert configmap_requests(api, since) == [
+        ("PUT", HISTORY, 404),
+        ("POST", "/api/v1/namespaces/prod/configmaps", 201),
+    ]
+    since = len(api.requests)
+    await run.tick("Succeeded", 0)
+    assert configmap_requests(api, since) == [("PUT", HISTORY, 200)]
+    assert [(p, w) for _, p, w in await points(kube)] == [
+        ("Progressing", 10),
+        ("Progressing", 20),
+        ("Progressing", 30),
+        ("Promoting", 30),
+        ("Succeeded", 0),
+    ]
+
+
+async def test_the_operators_cache_holds_no_run_history(kube: Kube, api: ApiServer, flagger_crds):
+    """Its ConfigMap informer lists and watches ``!serinus.io/history``; a user's ConfigMap
+    named like a history but not labelled as one is held as any other."""
+    assert api.requests is not None
+    await kube.create(CANARY)
+    await kube.create(configmap("settings", v="1"))
+    await kube.create(configmap("other-serinus-history", v="1"))
+    async with Kube(settings(api.url)) as cached:
+        cached.enable_cache(("prod",))
+        await cached.get("v1", "ConfigMap", "settings", "prod")  # starts the informer
+        assert cached.cache is not None
+        informer = cached.cache.informer("v1", "ConfigMap", True, "prod", start=False)
+        assert informer is not None
+        await asyncio.wait_for(informer.synced.wait(), 5)
+        recorder, clock = recorder_of(cached)
+        run = Ticking(cached, recorder, clock)
+        await run.tick("Initialized", 0)
+        for weight in (10, 20):
+            await run.tick("Progressing", weight)
+        await kube.patch(  # someone else's write reaches the informer's watch too
+            "v1",
+            "ConfigMap",
+            configmap_name("podinfo"),
+            "prod",
+            {"metadata": {"annotations": {"a": "b"}}},
+        )
+        await kube.create(configmap("marker", v="1"))  # the watch delivers in order
+        for _ in range(500):
+            if ("prod", "marker") in informer.objects:
+                break
+            await asyncio.sleep(0.01)
+        names = {name for _, name in informer.objects}
+        assert {"settings", "other-serinus-history", "marker"} <= names
+        assert configmap_name("podinfo") not in names
+
+        since = len(api.requests)
+        assert await cached.get("v1", "ConfigMap", "other-serinus-history", "prod") is not None
+        assert await cached.get("v1", "ConfigMap", "absent", "prod") is None
+        assert configmap_requests(api, since) == []  # from memory
+        found = await cached.get("v1", "ConfigMap", configmap_name("podinfo"), "prod")
+        assert found is not None
+        assert found["metadata"]["annotations"] == {"a": "b"}
+        assert configmap_requests(api, since) == [("GET", HISTORY, 200)]
+        assert configmap_name("podinfo") not in {name for _, name in informer.objects}

@@ -4,7 +4,8 @@ Covers, for one Canary released in five weight steps by the operator's Canaries 
 (informer caches on, as ``serinus operator`` runs): the Canaries are watched once (the watch that
 schedules the ticks also keeps the cache the ticks read from, where there used to be two); the
 run history ConfigMap is written when the run starts and at each new phase, not on every weight
-step, and still holds every step once the run is over.
+step, each write one request (read once, when the run starts), and still holds every step once
+the run is over; the operator's ConfigMap informer never holds it.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ async def test_one_canary_watch_and_the_history_written_per_phase_not_per_step(
                 await wait_phase(k8s.kube, "podinfo", "Initialized")
                 await set_image(k8s.kube, "podinfo", "stefanprodan/podinfo:2.1.1")
                 await wait_phase(k8s.kube, "podinfo", "Succeeded")
+                assert kube.cache is not None
+                informer = kube.cache.informer("v1", "ConfigMap", True, NS, start=False)
+                held = {name for _, name in informer.objects} if informer is not None else set()
             finally:
                 follow.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -82,6 +86,9 @@ async def test_one_canary_watch_and_the_history_written_per_phase_not_per_step(
     ]
     # the run's start, then Promoting, Finalising and Succeeded: five steps, four writes
     assert 1 <= len(histories) <= 4, [(r.method, r.path) for r in histories]
+    reads = [r for r in mine if r.method == "GET" and r.path.endswith("-serinus-history")]
+    assert len(reads) == 1, [(r.method, r.path) for r in reads]  # when the run started
+    assert "podinfo-serinus-history" not in held
     assert history is not None
     steps = [p.weight for p in history.runs[-1].points if p.phase == "Progressing"]
     assert sorted(set(steps) - {0}) == [10, 20, 30, 40, 50]

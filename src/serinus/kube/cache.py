@@ -25,13 +25,19 @@ where every replica receives every change, most of them for objects it never rea
 from a list or a write's answer are written by orjson; an object orjson cannot write (an integer
 beyond 64 bits, which a hostile manifest may hold) by msgspec. Reads decode with msgspec, which
 keeps such integers exact, so no value changes.
+
+A kind may leave some of its objects to the API server (:data:`UNHELD`): the operator's run
+histories are ConfigMaps it writes and reads by name only, so its ConfigMap informer lists and
+watches ``!serinus.io/history`` and never holds one (a write's answer included); a read of a name
+the cache cannot vouch for (ending in ``-serinus-history`` and not held) goes to the API server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -39,6 +45,7 @@ import orjson
 
 from serinus import errors
 from serinus.apis.base import Manifest
+from serinus.kube import history
 from serinus.kube.watch import Seen, Watched
 
 logger = logging.getLogger(__name__)
@@ -50,13 +57,44 @@ FAILED = "FAILED"
 
 Scope = str | None
 """The namespace an informer covers; None for every namespace (or a cluster-scoped kind)."""
-Watcher = Callable[[str, str, Scope, Callable[[], None]], AsyncIterator[tuple[str, Watched]]]
-"""Starts the watch of (api_version, kind, namespace) calling back once the first list is in."""
+Watcher = Callable[
+    [str, str, Scope, str | None, Callable[[], None]], AsyncIterator[tuple[str, Watched]]
+]
+"""Starts the watch of (api_version, kind, namespace, label selector) calling back once the first
+list is in."""
 
 UNCACHED = frozenset({("coordination.k8s.io/v1", "Lease"), ("v1", "Secret")})
 """Kinds always read from the API server: Leases (leader election and membership need the
 newest) and Secrets (read by name only: the operator's RBAC does not let it list them, so it
 cannot enumerate them; docs/security.md)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Unheld:
+    """The objects of a kind an informer leaves to the API server: those labelled ``label``
+    (listed and watched without them, never held). A read of a name ending in ``suffix`` that
+    memory does not hold goes to the API server, as such an object may exist unseen."""
+
+    label: str
+    suffix: str
+
+    @property
+    def selector(self) -> str:
+        """The informer's label selector: objects without ``label``."""
+        return f"!{self.label}"
+
+    def labelled(self, obj: Manifest) -> bool:
+        labels = (obj.get("metadata") or {}).get("labels")
+        return isinstance(labels, dict) and self.label in labels
+
+
+UNHELD: Mapping[tuple[str, str], Unheld] = {
+    ("v1", "ConfigMap"): Unheld(history.LABEL, history.SUFFIX),
+}
+"""What the operator's informers leave out: the run histories (:mod:`serinus.kube.history`),
+written by the recorder with the resourceVersion of its own last write and read from the API
+server when a run starts; held here, every history of the namespace would sit in memory twice
+and every replica would hold every replica's."""
 
 
 def version_of(obj: Manifest) -> int | None:
@@ -105,8 +143,11 @@ def _newer(held: int | None, incoming: int | None) -> bool:
 class Informer:
     """The objects of one kind in one scope, as the watch reports them."""
 
-    def __init__(self, api_version: str, kind: str, scope: Scope) -> None:
+    def __init__(
+        self, api_version: str, kind: str, scope: Scope, unheld: Unheld | None = None
+    ) -> None:
         self.api_version, self.kind, self.scope = api_version, kind, scope
+        self.unheld = unheld
         self.objects: dict[tuple[str, str], tuple[int | None, bytes]] = {}
         self.synced = asyncio.Event()
         self.failed = False
@@ -120,6 +161,8 @@ class Informer:
         if self.failed or not self.synced.is_set() or key in self._stale:
             return False, None
         held = self.objects.get(key)
+        if held is None and self.unheld is not None and name.endswith(self.unheld.suffix):
+            return False, None  # perhaps one the informer leaves out
         return True, None if held is None else _expand(held[1])
 
     def items(self) -> list[Manifest]:
@@ -128,8 +171,11 @@ class Informer:
 
     def store(self, obj: Watched) -> None:
         """Hold ``obj`` unless the cache holds a newer version."""
-        if isinstance(obj, Seen):
+        if isinstance(obj, Seen):  # the watch's selector left the unheld out
             key, (version, text) = obj.key, _held(obj)
+        elif self.unheld is not None and self.unheld.labelled(obj):
+            self.objects.pop(_key(obj), None)  # a write's answer or a read: not held
+            return
         else:
             key, (version, text) = _key(obj), _compact(obj)
         held = self.objects.get(key)
@@ -187,7 +233,8 @@ class Informer:
     async def run(self, watch: Watcher) -> None:
         """Apply the watch's events for ever (or give up when it cannot be followed)."""
         try:
-            events = watch(self.api_version, self.kind, self.scope, self._synced)
+            selector = self.unheld.selector if self.unheld is not None else None
+            events = watch(self.api_version, self.kind, self.scope, selector, self._synced)
             async for event_type, obj in events:
                 if event_type == "DELETED":
                     self.forget(obj)
@@ -210,9 +257,16 @@ def _key(obj: Manifest) -> tuple[str, str]:
 class Cache:
     """Informers started on first read, one per kind and scope (see the module docstring)."""
 
-    def __init__(self, watch: Watcher, *, namespaces: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        watch: Watcher,
+        *,
+        namespaces: tuple[str, ...] = (),
+        unheld: Mapping[tuple[str, str], Unheld] = UNHELD,
+    ) -> None:
         self._watch = watch
         self._namespaces = namespaces
+        self._unheld = unheld
         self._informers: dict[tuple[str, str, Scope], Informer] = {}
 
     def scope(self, namespaced: bool, namespace: str | None) -> tuple[bool, Scope]:
@@ -234,7 +288,7 @@ class Cache:
             return None
         informer = self._informers.get((api_version, kind, scope))
         if informer is None and start:
-            informer = Informer(api_version, kind, scope)
+            informer = Informer(api_version, kind, scope, self._unheld.get((api_version, kind)))
             self._informers[(api_version, kind, scope)] = informer
             informer.task = asyncio.get_running_loop().create_task(
                 informer.run(self._watch), name=f"informer {kind} {scope or '*'}"

@@ -109,11 +109,18 @@ class Kube:
         return self.cache
 
     def _informer_watch(
-        self, api_version: str, kind: str, scope: str | None, synced: Callable[[], None]
+        self,
+        api_version: str,
+        kind: str,
+        scope: str | None,
+        selector: str | None,
+        synced: Callable[[], None],
     ) -> AsyncIterator[tuple[str, watch.Watched]]:
         return watch.follow(
-            lambda: self.list_at(api_version, kind, scope),
-            lambda version: self._stream(api_version, kind, scope, version, None, raw=True),
+            lambda: self.list_at(api_version, kind, scope, selector=selector),
+            lambda version: self._stream(
+                api_version, kind, scope, version, None, raw=True, selector=selector
+            ),
             resource_version=None,
             policy=self.settings.retry,
             synced=synced,
@@ -196,14 +203,16 @@ class Kube:
         labels: dict[str, str] | None = None,
         *,
         fields: dict[str, str] | None = None,
+        selector: str | None = None,
     ) -> tuple[Manifests, str]:
-        """Like :meth:`list`, with the collection's resourceVersion to watch from."""
+        """Like :meth:`list`, with the collection's resourceVersion to watch from; ``selector``
+        is a label selector in the API's words (``!key``), after ``labels``."""
         found = await self.kinds.resolve(api_version, kind)
         path = kinds.collection_path(found, namespace if found.namespaced else None)
         where = f"{found.title} in {namespace or 'all namespaces'}"
         params = {}
-        if labels:
-            params["labelSelector"] = _selector(labels)
+        if labels or selector:
+            params["labelSelector"] = _labels(_selector(labels or {}), selector)
         if fields:
             params["fieldSelector"] = _selector(fields)
 
@@ -389,6 +398,7 @@ class Kube:
         labels: dict[str, str] | None,
         *,
         raw: bool = False,
+        selector: str | None = None,
     ) -> AsyncGenerator[tuple[str, Any], None]:
         """One watch request (see :func:`serinus.kube.watch.stream`; ``raw``: an informer's,
         objects as :class:`~serinus.kube.watch.Seen`, documents otherwise)."""
@@ -398,8 +408,10 @@ class Kube:
         params = {"watch": "true", "timeoutSeconds": str(self.settings.watch_timeout)}
         if version:
             params["resourceVersion"] = version
-        if labels:
-            params["labelSelector"] = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        if labels or selector:
+            params["labelSelector"] = _labels(
+                _selector(dict(sorted((labels or {}).items()))), selector
+            )
         # The server ends the stream after watch_timeout; silence much longer than that means
         # the connection died without a word.
         read_timeout = self.settings.watch_timeout + self.settings.timeout
@@ -592,6 +604,11 @@ def _path(found: kinds.Kind, namespace: str | None, name: str) -> str:
 def _selector(pairs: dict[str, str]) -> str:
     """A label or field selector of equalities, in the caller's order."""
     return ",".join(f"{key}={value}" for key, value in pairs.items())
+
+
+def _labels(*selectors: str | None) -> str:
+    """Label selectors joined (every requirement must hold)."""
+    return ",".join(part for part in selectors if part)
 
 
 def _with_namespace(manifest: Manifest, namespace: str | None) -> Manifest:

@@ -16,8 +16,10 @@ as it stood at that tick.
 The history of each Canary in a run is held between ticks as :class:`serinus.operator.held.Held`
 (mostly the JSON it is written as, the current run's last point as a model), so a tick neither
 reads, parses nor serializes the whole history; it is let go when the run ends and is written,
-and read again from the ConfigMap when the next run starts. Recording is best effort: a failure
-is a log line and never stops a release.
+and read again from the ConfigMap (from the API server: the operator's cache does not hold run
+histories) when the next run starts. A write is one request: the store replaces the ConfigMap
+with the resourceVersion of its own last read or write. Recording is best effort: a failure is a
+log line and never stops a release.
 
 :class:`Changes` wakes the dashboard's live streams when a Canary's history or status moved.
 """
@@ -155,6 +157,7 @@ class HistoryRecorder:
         self._held.pop(key, None)
         self._written.pop(key, None)
         self.changes.pending.pop(key, None)
+        self._store.forget(*key)
 
 
 def _stamp(moment: datetime.datetime) -> str:
